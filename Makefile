@@ -1,0 +1,50 @@
+# Two commands on a fresh machine: `make run` and `make test` (see README.md).
+# Needs Python 3.11 (python3.11 or python3) and, unless REDIS_URL points elsewhere, a
+# redis-server binary (started here if none is running).
+
+PYTHON ?= $(shell command -v python3.11 >/dev/null 2>&1 && echo python3.11 || echo python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat requirements/base.txt requirements/dev.txt | cksum | cut -d' ' -f1)
+export PORT ?= 8000
+
+.PHONY: run test bench services install collectstatic lint clean-local
+
+$(STAMP): requirements/base.txt requirements/dev.txt
+	@$(PYTHON) -c 'import sys; v=sys.version_info[:2]; sys.exit(0 if v == (3, 11) else "Python 3.11 is required (found %d.%d); set PYTHON=python3.11" % v)'
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements/dev.txt
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+install: $(STAMP)
+
+services: install
+	@$(PY) -m kumon.localstack
+
+collectstatic: install
+	@$(PY) manage.py collectstatic --noinput -v 0
+
+run: services collectstatic
+	$(PY) manage.py migrate --noinput -v 1
+	$(PY) manage.py seed_demo
+	@echo
+	@echo "  Kumon Receptionist is starting on http://127.0.0.1:$(PORT)"
+	@echo "  admin:     http://127.0.0.1:$(PORT)/admin/   (demo-staff / demo-owner, password: $${DEMO_PASSWORD:-demo})"
+	@echo "  simulator: http://127.0.0.1:$(PORT)/simulator/"
+	@echo "  API docs:  http://127.0.0.1:$(PORT)/docs"
+	@echo "  health:    http://127.0.0.1:$(PORT)/healthz  http://127.0.0.1:$(PORT)/readyz"
+	@echo "  Ctrl-C stops web, worker and beat."
+	@echo
+	DEBUG=$${DEBUG:-1} $(VENV)/bin/honcho -f Procfile.dev start
+
+test: services collectstatic
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: services collectstatic
+	$(PY) manage.py migrate --noinput -v 0
+	$(PY) bench/run_all.py
+
+lint: install
+	$(VENV)/bin/ruff check .

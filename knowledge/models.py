@@ -1,0 +1,89 @@
+"""Knowledge: sources (FAQ entries, documents) and their chunks with embeddings and full text."""
+
+from __future__ import annotations
+
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVectorField
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from pgvector.django import VectorField
+
+from kumon.models import Unit
+
+
+class Source(models.Model):
+    class Kind(models.TextChoices):
+        FAQ = "faq", _("FAQ entry")
+        DOCUMENT = "document", _("document")
+
+    class IndexStatus(models.TextChoices):
+        PENDING = "pending", _("pending")
+        INDEXED = "indexed", _("indexed")
+        FAILED = "failed", _("failed")
+
+    # unit NULL = shared, franchise-wide knowledge.
+    unit = models.ForeignKey(
+        Unit, on_delete=models.CASCADE, null=True, blank=True, related_name="sources"
+    )
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.FAQ)
+    external_id = models.CharField(_("external id"), max_length=100, blank=True)
+    title = models.CharField(_("title"), max_length=255, blank=True)
+    question = models.TextField(_("question"), blank=True)
+    answer = models.TextField(_("answer / body"), blank=True)
+    published = models.BooleanField(_("published"), default=True)
+    index_status = models.CharField(
+        _("indexing"), max_length=10, choices=IndexStatus.choices, default=IndexStatus.PENDING
+    )
+    index_error = models.CharField(max_length=500, blank=True)
+    index_attempts = models.PositiveSmallIntegerField(default=0)
+    indexed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("knowledge source")
+        verbose_name_plural = _("knowledge sources")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["unit", "external_id"],
+                condition=~Q(external_id="") & Q(unit__isnull=False),
+                name="source_unique_unit_external_id",
+            ),
+            models.UniqueConstraint(
+                fields=["external_id"],
+                condition=~Q(external_id="") & Q(unit__isnull=True),
+                name="source_unique_shared_external_id",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title or self.question[:80] or f"source {self.pk}"
+
+
+class Chunk(models.Model):
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="chunks")
+    # Denormalised from the source so the search filters one table by unit.
+    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    ordinal = models.PositiveIntegerField(default=0)
+    text = models.TextField()
+    # The vector column has no fixed dimension so the model can change (`knowledge reembed`);
+    # the HNSW index is an expression index on `embedding::vector(N)` for the current model.
+    embedding = VectorField(null=True, blank=True)
+    embedding_model = models.CharField(max_length=200, blank=True)
+    search_vector = SearchVectorField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("chunk")
+        verbose_name_plural = _("chunks")
+        constraints = [
+            models.UniqueConstraint(fields=["source", "ordinal"], name="chunk_unique_source_ordinal")
+        ]
+        indexes = [
+            GinIndex(fields=["search_vector"], name="chunk_search_vector_gin"),
+            models.Index(fields=["unit"], name="chunk_unit_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.text[:80]

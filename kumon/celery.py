@@ -1,0 +1,45 @@
+"""The Celery app. Broker: Redis (REDIS_URL). Every periodic job is listed here, in one place."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from celery import Celery, signals
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kumon.settings")
+
+app = Celery("kumon")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+# The beat schedule: names are the tasks' stable names.
+app.conf.beat_schedule: dict[str, dict[str, Any]] = {
+    "heartbeat": {"task": "kumon.heartbeat", "schedule": 60.0},
+}
+
+
+@signals.before_task_publish.connect
+def _propagate_correlation_id(headers: dict[str, Any] | None = None, **_: Any) -> None:
+    from kumon.logging import correlation_id
+
+    if headers is not None and "correlation_id" not in headers:
+        headers["correlation_id"] = correlation_id.get()
+
+
+@signals.task_prerun.connect
+def _adopt_correlation_id(task: Any = None, **_: Any) -> None:
+    from kumon.logging import correlation_id, new_correlation_id
+
+    incoming = getattr(task.request, "correlation_id", None) if task else None
+    correlation_id.set(incoming if incoming and incoming != "-" else new_correlation_id())
+
+
+@signals.setup_logging.connect
+def _use_django_logging(**_: Any) -> None:
+    # Keep Django's LOGGING (JSON, masking) in the worker instead of Celery's own handlers.
+    import logging.config
+
+    from django.conf import settings
+
+    logging.config.dictConfig(settings.LOGGING)

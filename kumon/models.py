@@ -1,0 +1,114 @@
+"""The tenant core: a Kumon unit and who works in it."""
+
+from __future__ import annotations
+
+import secrets
+from zoneinfo import available_timezones
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+def new_webhook_secret() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class Unit(models.Model):
+    class Gateway(models.TextChoices):
+        DEFAULT = "", _("default (WHATSAPP_GATEWAY)")
+        CONSOLE = "console", _("console (simulator)")
+        EVOLUTION = "evolution", _("Evolution API")
+        META = "meta", _("Meta Cloud API")
+
+    class Calendar(models.TextChoices):
+        LOCAL = "local", _("local (this database)")
+        GOOGLE = "google", _("Google Calendar")
+
+    slug = models.SlugField(_("slug"), max_length=60, unique=True)
+    name = models.CharField(_("name"), max_length=120)
+    timezone = models.CharField(
+        _("time zone"),
+        max_length=64,
+        default="America/Sao_Paulo",
+        choices=sorted((tz, tz) for tz in available_timezones() if tz.startswith("America/")),
+    )
+    address = models.CharField(_("address"), max_length=255, blank=True)
+    # Holidays: Brazilian national ones plus this state's (ISO 3166-2 subdivision, e.g. "SP").
+    state = models.CharField(_("state"), max_length=2, blank=True, default="SP")
+    city = models.CharField(_("city"), max_length=80, blank=True)
+    staff_phone = models.CharField(_("staff WhatsApp"), max_length=20, blank=True)
+    greeting = models.TextField(_("greeting"), blank=True)
+    active = models.BooleanField(_("active"), default=True)
+
+    # WhatsApp channel
+    whatsapp_gateway = models.CharField(
+        _("WhatsApp gateway"), max_length=12, choices=Gateway.choices, blank=True, default=""
+    )
+    evolution_instance = models.CharField(
+        _("Evolution instance"), max_length=100, blank=True, null=True, unique=True
+    )
+    webhook_secret = models.CharField(_("webhook secret"), max_length=128, default=new_webhook_secret)
+    meta_phone_number_id = models.CharField(
+        _("Meta phone number id"), max_length=40, blank=True, null=True, unique=True
+    )
+    meta_reminder_template = models.CharField(_("Meta reminder template"), max_length=120, blank=True)
+
+    # Calendar and booking rules
+    calendar_backend = models.CharField(
+        _("calendar"), max_length=10, choices=Calendar.choices, default=Calendar.LOCAL
+    )
+    google_calendar_id = models.CharField(_("Google calendar id"), max_length=255, blank=True)
+    visit_minutes = models.PositiveSmallIntegerField(_("visit duration (min)"), default=60)
+    buffer_before_minutes = models.PositiveSmallIntegerField(_("buffer before (min)"), default=0)
+    buffer_after_minutes = models.PositiveSmallIntegerField(_("buffer after (min)"), default=0)
+    min_notice_minutes = models.PositiveIntegerField(_("minimum notice (min)"), default=120)
+    booking_window_days = models.PositiveSmallIntegerField(_("booking window (days)"), default=30)
+    capacity = models.PositiveSmallIntegerField(_("families per slot"), default=1)
+    change_notice_minutes = models.PositiveIntegerField(
+        _("parent may change/cancel until (min before)"), default=240
+    )
+    what_to_bring = models.TextField(_("what to bring"), blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("unit")
+        verbose_name_plural = _("units")
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(capacity__gte=1), name="unit_capacity_positive"),
+            models.CheckConstraint(condition=Q(visit_minutes__gte=5), name="unit_visit_min_5"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def gateway(self) -> str:
+        return self.whatsapp_gateway or settings.WHATSAPP_GATEWAY
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        OWNER = "owner", _("owner")
+        STAFF = "staff", _("staff")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(_("role"), max_length=10, choices=Role.choices, default=Role.STAFF)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "unit"], name="membership_unique_user_unit")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.unit} ({self.role})"

@@ -1,0 +1,105 @@
+"""Test support shared by every app's tests: a real Celery worker process and polling."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import redis
+from django.conf import settings
+from django.db import connection
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def wait_for(predicate: Callable[[], Any], *, timeout: float = 15.0, interval: float = 0.05) -> Any:
+    """Poll until `predicate()` is truthy; return its value or raise AssertionError on timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        time.sleep(interval)
+
+
+def database_url_for_tests() -> str:
+    """A URL for the test database (the one pytest-django created), for child processes."""
+    params = connection.get_connection_params()
+    host = params.get("host") or ""
+    name = settings.DATABASES["default"]["NAME"]
+    user = params.get("user") or "postgres"
+    password = params.get("password") or ""
+    port = params.get("port") or ""
+    auth = f"{user}:{password}@" if password else f"{user}@"
+    if host.startswith("/"):
+        return f"postgres://{auth}/{name}?host={host}" + (f"&port={port}" if port else "")
+    return f"postgres://{auth}{host}:{port or 5432}/{name}"
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        DJANGO_SETTINGS_MODULE="kumon.settings_test",
+        DATABASE_URL=database_url_for_tests(),
+        SECRET_KEY=settings.SECRET_KEY,
+        HTTPS_ONLY="0",
+        TEST_REDIS_URL=settings.REDIS_URL,
+        CONN_MAX_AGE="0",
+        PYTHONUNBUFFERED="1",
+    )
+    env.update(extra)
+    return env
+
+
+class WorkerProcess:
+    """`celery worker` as a child process against the test database and test Redis."""
+
+    def __init__(self, *, concurrency: int = 2, env: dict[str, str] | None = None) -> None:
+        self.concurrency = concurrency
+        self.env = env or {}
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log_path = BASE_DIR / ".local" / f"test-worker-{os.getpid()}.log"
+
+    def start(self) -> WorkerProcess:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "kumon", "worker", "-l", "info",
+             "-c", str(self.concurrency), "--without-gossip", "--without-mingle",
+             "--without-heartbeat", "-n", f"test-{os.getpid()}-{time.monotonic_ns()}@%h"],
+            cwd=BASE_DIR, env=child_env(**self.env), stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        from kumon.celery import app
+
+        def ready() -> bool:
+            assert self.proc and self.proc.poll() is None, f"worker exited, see {self.log_path}"
+            return bool(app.control.ping(timeout=0.5))
+
+        wait_for(ready, timeout=60, interval=0.2)
+        return self
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, sig)
+            self.proc.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+def flush_test_redis() -> None:
+    redis.Redis.from_url(settings.REDIS_URL).flushdb()

@@ -1,0 +1,137 @@
+"""Opening hours, closures and appointments (first visits) of a unit."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.postgres.constraints import ExclusionConstraint
+from django.contrib.postgres.fields import DateTimeRangeField, RangeOperators
+from django.db import models
+from django.db.models import Func, Q
+from django.utils.translation import gettext_lazy as _
+
+from kumon.models import Unit
+
+
+class OpeningHours(models.Model):
+    class Weekday(models.IntegerChoices):
+        MONDAY = 0, _("Monday")
+        TUESDAY = 1, _("Tuesday")
+        WEDNESDAY = 2, _("Wednesday")
+        THURSDAY = 3, _("Thursday")
+        FRIDAY = 4, _("Friday")
+        SATURDAY = 5, _("Saturday")
+        SUNDAY = 6, _("Sunday")
+
+    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="opening_hours")
+    weekday = models.PositiveSmallIntegerField(_("weekday"), choices=Weekday.choices)
+    start = models.TimeField(_("from"))
+    end = models.TimeField(_("until"))
+
+    class Meta:
+        verbose_name = _("opening hours")
+        verbose_name_plural = _("opening hours")
+        ordering = ["unit", "weekday", "start"]
+        constraints = [
+            models.CheckConstraint(condition=Q(start__lt=models.F("end")), name="hours_start_before_end"),
+            models.CheckConstraint(condition=Q(weekday__lte=6), name="hours_weekday_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.start:%H:%M}-{self.end:%H:%M}"
+
+
+class Closure(models.Model):
+    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="closures")
+    start_date = models.DateField(_("from"))
+    end_date = models.DateField(_("until (inclusive)"))
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("closure")
+        verbose_name_plural = _("closures")
+        ordering = ["unit", "start_date"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(start_date__lte=models.F("end_date")), name="closure_start_before_end"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.start_date}–{self.end_date} {self.reason}"
+
+
+class TsTzRange(Func):
+    function = "TSTZRANGE"
+    output_field = DateTimeRangeField()
+
+
+class Appointment(models.Model):
+    class Status(models.TextChoices):
+        BOOKED = "booked", _("booked")
+        CONFIRMED = "confirmed", _("confirmed")
+        CANCELLED = "cancelled", _("cancelled")
+        ATTENDED = "attended", _("attended")
+        NO_SHOW = "no_show", _("no-show")
+
+    class Source(models.TextChoices):
+        CHAT = "chat", _("chat")
+        STAFF = "staff", _("staff")
+        API = "api", _("API")
+
+    LIVE = (Status.BOOKED, Status.CONFIRMED)
+
+    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="appointments")
+    # By name, not import: scheduling does not import conversations (imports point one way).
+    contact = models.ForeignKey(
+        "conversations.Contact",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="appointments",
+    )
+    start = models.DateTimeField(_("start"))
+    end = models.DateTimeField(_("end"))
+    # One place of the unit's capacity: the exclusion constraint is per (unit, seat).
+    seat = models.PositiveSmallIntegerField(_("place"), default=1)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.BOOKED)
+    source = models.CharField(_("source"), max_length=10, choices=Source.choices, default=Source.CHAT)
+    phone = models.CharField(_("phone"), max_length=20, blank=True)
+    parent_name = models.CharField(_("parent"), max_length=120, blank=True)
+    child_name = models.CharField(_("child"), max_length=120, blank=True)
+    child_age = models.PositiveSmallIntegerField(_("child age"), null=True, blank=True)
+    school_year = models.CharField(_("school year"), max_length=40, blank=True)
+    subject = models.CharField(_("subject"), max_length=120, blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+    idempotency_key = models.CharField(max_length=120, null=True, blank=True, unique=True)
+    calendar_event_id = models.CharField(_("calendar event"), max_length=255, blank=True)
+    calendar_sync_status = models.CharField(max_length=10, default="none")
+    calendar_sync_error = models.CharField(max_length=500, blank=True)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    changed_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("appointment")
+        verbose_name_plural = _("appointments")
+        ordering = ["start"]
+        constraints = [
+            models.CheckConstraint(condition=Q(start__lt=models.F("end")), name="appointment_start_before_end"),
+            models.CheckConstraint(condition=Q(seat__gte=1), name="appointment_seat_positive"),
+            # Two live appointments of one unit never hold the same place at overlapping times,
+            # whatever the race: the database refuses the second.
+            ExclusionConstraint(
+                name="appointment_no_overlap_per_seat",
+                expressions=[
+                    ("unit", RangeOperators.EQUAL),
+                    ("seat", RangeOperators.EQUAL),
+                    (TsTzRange("start", "end"), RangeOperators.OVERLAPS),
+                ],
+                condition=Q(status__in=["booked", "confirmed"]),
+            ),
+        ]
+        indexes = [models.Index(fields=["unit", "start"], name="appointment_unit_start_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.child_name or self.parent_name or self.phone} {self.start:%d/%m %H:%M}"

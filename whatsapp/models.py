@@ -1,0 +1,1 @@
+"""The channel keeps no tables of its own yet: messages live in conversations.Message."""
