@@ -1,15 +1,7 @@
 from django.contrib import admin
 
-from conversations.models import Contact, Conversation, Message
+from conversations.models import Conversation, Message
 from kumon.tenancy import UnitScopedAdmin
-
-
-@admin.register(Contact)
-class ContactAdmin(UnitScopedAdmin):
-    list_display = ["phone", "name", "unit", "opted_out_at", "created_at"]
-    list_filter = ["unit", "opted_out_at"]
-    search_fields = ["phone", "name"]
-    list_select_related = ["unit"]
 
 
 @admin.register(Conversation)

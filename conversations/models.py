@@ -1,4 +1,4 @@
-"""Contacts (families), their conversations with a unit, and every message in and out."""
+"""Conversations of a family (kumon.Contact) with a unit, and every message in and out."""
 
 from __future__ import annotations
 
@@ -7,30 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from kumon.models import Unit
-
-
-class Contact(models.Model):
-    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="contacts")
-    phone = models.CharField(_("phone (E.164)"), max_length=20)
-    name = models.CharField(_("name"), max_length=120, blank=True)
-    # Lead data kept across conversations: a returning parent is not asked again.
-    data = models.JSONField(_("lead data"), default=dict, blank=True)
-    opted_out_at = models.DateTimeField(_("opted out at"), null=True, blank=True)
-    consent_at = models.DateTimeField(_("consent at"), null=True, blank=True)
-    erased_at = models.DateTimeField(_("erased at"), null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        verbose_name = _("contact")
-        verbose_name_plural = _("contacts")
-        constraints = [
-            models.UniqueConstraint(fields=["unit", "phone"], name="contact_unique_unit_phone")
-        ]
-
-    def __str__(self) -> str:
-        return self.name or self.phone
+from kumon.models import Contact, Unit
 
 
 class Conversation(models.Model):

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from kumon.models import Membership, Unit
+from kumon.models import Contact, Membership, Unit
 from kumon.tenancy import UnitScopedAdmin
 
 
@@ -34,3 +34,11 @@ class MembershipAdmin(UnitScopedAdmin):
     search_fields = ["user__username", "unit__name"]
     list_select_related = ["user", "unit"]
     autocomplete_fields = ["user", "unit"]
+
+
+@admin.register(Contact)
+class ContactAdmin(UnitScopedAdmin):
+    list_display = ["phone", "name", "unit", "opted_out_at", "created_at"]
+    list_filter = ["unit", "opted_out_at"]
+    search_fields = ["phone", "name"]
+    list_select_related = ["unit"]

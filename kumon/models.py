@@ -1,4 +1,7 @@
-"""The tenant core: a Kumon unit and who works in it."""
+"""The tenant core: a Kumon unit, who works in it, and the families (contacts) who write to it.
+
+Contact lives here, not in conversations, because scheduling needs it too (appointments,
+reminders to opted-out families) and imports point one way: apps depend on kumon."""
 
 from __future__ import annotations
 
@@ -112,3 +115,26 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.unit} ({self.role})"
+
+
+class Contact(models.Model):
+    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="contacts")
+    phone = models.CharField(_("phone (E.164)"), max_length=20)
+    name = models.CharField(_("name"), max_length=120, blank=True)
+    # Lead data kept across conversations: a returning parent is not asked again.
+    data = models.JSONField(_("lead data"), default=dict, blank=True)
+    opted_out_at = models.DateTimeField(_("opted out at"), null=True, blank=True)
+    consent_at = models.DateTimeField(_("consent at"), null=True, blank=True)
+    erased_at = models.DateTimeField(_("erased at"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("contact")
+        verbose_name_plural = _("contacts")
+        constraints = [
+            models.UniqueConstraint(fields=["unit", "phone"], name="contact_unique_unit_phone")
+        ]
+
+    def __str__(self) -> str:
+        return self.name or self.phone

@@ -9,7 +9,7 @@ from django.db import models
 from django.db.models import Func, Q
 from django.utils.translation import gettext_lazy as _
 
-from kumon.models import Unit
+from kumon.models import Contact, Unit
 
 
 class OpeningHours(models.Model):
@@ -81,9 +81,8 @@ class Appointment(models.Model):
     LIVE = (Status.BOOKED, Status.CONFIRMED)
 
     unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="appointments")
-    # By name, not import: scheduling does not import conversations (imports point one way).
     contact = models.ForeignKey(
-        "conversations.Contact",
+        Contact,
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
