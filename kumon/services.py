@@ -1,0 +1,30 @@
+"""Writes of the tenant core."""
+
+from __future__ import annotations
+
+from django.db import IntegrityError, transaction
+
+from kumon.models import Contact, Unit
+from kumon.phones import normalize_phone
+
+
+def get_or_create_contact(*, unit: Unit, phone: str, name: str = "") -> tuple[Contact, bool]:
+    """The unit's contact for `phone` (any Brazilian spelling; stored as E.164).
+
+    Safe under concurrency: two webhooks for a new number create one row (unique constraint).
+    Side effects: fills an empty name.
+    """
+    e164 = normalize_phone(phone)
+    contact = Contact.objects.filter(unit=unit, phone=e164).first()
+    created = False
+    if contact is None:
+        try:
+            with transaction.atomic():
+                contact = Contact.objects.create(unit=unit, phone=e164, name=name[:120])
+                created = True
+        except IntegrityError:  # lost the race: the other request created it
+            contact = Contact.objects.get(unit=unit, phone=e164)
+    if name and not contact.name:
+        contact.name = name[:120]
+        contact.save(update_fields=["name", "updated_at"])
+    return contact, created
