@@ -32,8 +32,11 @@ class Conversation(models.Model):
         blank=True,
         related_name="assigned_conversations",
     )
-    # Durable debounce: the turn is answered at reply_due_at (a row, not an ETA task).
+    # Durable debounce: the turn is answered at reply_due_at (a row, not only an ETA task);
+    # turn_started_at caps the window; a worker computing the turn holds turn_lease_until.
     reply_due_at = models.DateTimeField(null=True, blank=True)
+    turn_started_at = models.DateTimeField(null=True, blank=True)
+    turn_lease_until = models.DateTimeField(null=True, blank=True)
     last_inbound_at = models.DateTimeField(null=True, blank=True)
     last_activity_at = models.DateTimeField(_("last activity"), auto_now_add=True)
     closed_at = models.DateTimeField(null=True, blank=True)

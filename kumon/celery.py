@@ -16,6 +16,7 @@ app.autodiscover_tasks()
 # The beat schedule: names are the tasks' stable names.
 app.conf.beat_schedule: dict[str, dict[str, Any]] = {
     "heartbeat": {"task": "kumon.heartbeat", "schedule": 60.0},
+    "due-turns": {"task": "conversations.run_due_turns", "schedule": 2.0},
 }
 
 

@@ -1,0 +1,275 @@
+"""Writes of the conversations app: ingest, delivery status, outbound queue, take-over.
+
+The channel (whatsapp) calls these; they never call a network API. Anything asynchronous is
+enqueued after commit, by task name, so nothing here imports the channel.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from celery import current_app
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from conversations.inbound import InboundMessage, StatusUpdate
+from conversations.models import Conversation, Message
+from kumon.models import Contact, Unit
+from kumon.phones import mask_phone
+from kumon.services import get_or_create_contact
+
+logger = logging.getLogger(__name__)
+
+RAW_LIMIT = 16_000  # characters of a raw payload kept for support
+# Delivery status only moves forward: an out-of-order "delivered" never undoes "read".
+STATUS_RANK = {
+    Message.Status.QUEUED: 0,
+    Message.Status.SENDING: 1,
+    Message.Status.SENT: 2,
+    Message.Status.DELIVERED: 3,
+    Message.Status.READ: 4,
+}
+
+
+def _bounded_raw(raw: dict[str, Any] | None) -> dict[str, Any] | None:
+    if raw is None:
+        return None
+    import json
+
+    text = json.dumps(raw, ensure_ascii=False, default=str)
+    return raw if len(text) <= RAW_LIMIT else {"truncated": text[:RAW_LIMIT]}
+
+
+def enqueue(task_name: str, **kwargs: Any) -> None:
+    """Send a task by name after the current transaction commits.
+
+    A broker outage must not fail the request: the row is stored and a sweeper re-enqueues it.
+    """
+
+    def publish() -> None:
+        try:
+            current_app.send_task(task_name, kwargs=kwargs)
+        except Exception as exc:  # broker down: the beat sweepers repair it
+            logger.warning("could not enqueue %s %s: %s", task_name, kwargs, type(exc).__name__)
+
+    transaction.on_commit(publish)
+
+
+def open_conversation(*, contact: Contact) -> Conversation:
+    """The contact's open conversation, or a new one. Race-safe (one open per contact)."""
+    conversation = Conversation.objects.filter(contact=contact).exclude(mode=Conversation.Mode.CLOSED).first()
+    if conversation is not None:
+        return conversation
+    try:
+        with transaction.atomic():
+            return Conversation.objects.create(
+                unit_id=contact.unit_id, contact=contact, data=dict(contact.data or {})
+            )
+    except IntegrityError:
+        return Conversation.objects.exclude(mode=Conversation.Mode.CLOSED).get(contact=contact)
+
+
+def _debounce_due(conversation: Conversation, now: dt.datetime) -> dt.datetime:
+    """When the turn is answered: `debounce` after the last message, but never later than
+    `max window` after the first unanswered one (a parent typing for a minute still gets an
+    answer)."""
+    debounce = dt.timedelta(seconds=settings.CONVERSATION_DEBOUNCE_SECONDS)
+    window = dt.timedelta(seconds=settings.CONVERSATION_DEBOUNCE_MAX_SECONDS)
+    due = now + debounce
+    if conversation.reply_due_at and conversation.turn_started_at:
+        due = min(due, conversation.turn_started_at + window)
+    return due
+
+
+def record_inbound(*, unit: Unit, message: InboundMessage, now: dt.datetime | None = None) -> Message | None:
+    """Store one inbound message; None if this provider id was already stored (duplicate).
+
+    One transaction: contact, open conversation, message. Side effects after commit: the
+    turn is scheduled (`conversations.handle_turn`) for parent messages in bot mode; a staff
+    message typed on the unit's phone (from_me) puts the conversation with staff.
+    """
+    now = now or timezone.now()
+    if message.from_me:
+        return record_staff_message(unit=unit, message=message, now=now)
+    with transaction.atomic():
+        contact, _ = get_or_create_contact(unit=unit, phone=message.phone, name=message.push_name)
+        conversation = open_conversation(contact=contact)
+        conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
+        try:
+            with transaction.atomic():
+                stored = Message.objects.create(
+                    unit=unit,
+                    conversation=conversation,
+                    direction=Message.Direction.IN,
+                    sender=Message.Sender.PARENT,
+                    kind=message.kind,
+                    body=message.text,
+                    status=Message.Status.RECEIVED,
+                    provider_id=message.provider_id,
+                    raw=_bounded_raw(message.raw),
+                    meta={"media": message.media} if message.media else {},
+                )
+        except IntegrityError:
+            logger.info("duplicate inbound %s ignored", message.provider_id)
+            return None
+        due = _debounce_due(conversation, now)
+        if not conversation.reply_due_at:
+            conversation.turn_started_at = now
+        conversation.reply_due_at = due
+        conversation.last_inbound_at = now
+        conversation.last_activity_at = now
+        conversation.save(update_fields=["reply_due_at", "turn_started_at", "last_inbound_at", "last_activity_at"])
+        if conversation.mode == Conversation.Mode.BOT:
+            _enqueue_turn(conversation.pk, max(0.0, (due - now).total_seconds()))
+    logger.info("inbound %s from %s stored as message %s", message.kind, mask_phone(contact.phone), stored.pk)
+    return stored
+
+
+def _enqueue_turn(conversation_id: int, delay: float) -> None:
+    def publish() -> None:
+        try:
+            current_app.send_task(
+                "conversations.handle_turn",
+                kwargs={"conversation_id": conversation_id},
+                countdown=delay or None,
+            )
+        except Exception as exc:
+            logger.warning("could not enqueue turn of conversation %s: %s", conversation_id, type(exc).__name__)
+
+    transaction.on_commit(publish)
+
+
+def record_staff_message(*, unit: Unit, message: InboundMessage, now: dt.datetime | None = None) -> Message | None:
+    """A message typed by staff on the unit's own phone (Evolution `fromMe`).
+
+    Our own sent messages come back as fromMe upserts too: when the provider id is one of ours,
+    it is an echo and nothing happens (None). Otherwise the message is stored as staff and the
+    conversation is taken over: the bot stops talking to this family.
+    """
+    now = now or timezone.now()
+    if Message.objects.filter(unit=unit, provider_id=message.provider_id).exists():
+        return None  # our echo, or a duplicate delivery
+    with transaction.atomic():
+        contact, _ = get_or_create_contact(unit=unit, phone=message.phone)
+        conversation = open_conversation(contact=contact)
+        conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
+        try:
+            with transaction.atomic():
+                stored = Message.objects.create(
+                    unit=unit,
+                    conversation=conversation,
+                    direction=Message.Direction.OUT,
+                    sender=Message.Sender.STAFF,
+                    kind=message.kind,
+                    body=message.text,
+                    status=Message.Status.SENT,
+                    provider_id=message.provider_id,
+                    raw=_bounded_raw(message.raw),
+                    sent_at=message.sent_at or now,
+                    meta={"typed_on_phone": True},
+                )
+        except IntegrityError:
+            return None
+        take_over(conversation=conversation, user=None, now=now, reason="staff_phone")
+    return stored
+
+
+def take_over(*, conversation: Conversation, user: Any | None, now: dt.datetime | None = None, reason: str = "staff") -> Conversation:
+    """Staff take the conversation: the bot is silent from now on, even for a turn being
+    computed right now (the turn re-checks the mode under the row lock before storing replies).
+
+    Side effects: pending parent messages stay for staff to read; no bot reply is queued.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = Conversation.objects.select_for_update().get(pk=conversation.pk)
+        locked.mode = Conversation.Mode.HUMAN
+        locked.assigned_to = user if user is not None else locked.assigned_to
+        locked.handoff_at = locked.handoff_at or now
+        locked.handoff_reason = locked.handoff_reason or reason
+        locked.reply_due_at = None
+        locked.turn_started_at = None
+        locked.last_activity_at = now
+        locked.save(
+            update_fields=[
+                "mode", "assigned_to", "handoff_at", "handoff_reason", "reply_due_at",
+                "turn_started_at", "last_activity_at",
+            ]
+        )
+    return locked
+
+
+def queue_outbound(
+    *,
+    body: str,
+    conversation: Conversation | None = None,
+    contact: Contact | None = None,
+    sender: str = Message.Sender.BOT,
+    in_reply_to: Message | None = None,
+    seq: int = 0,
+    meta: dict[str, Any] | None = None,
+    staff_user: Any | None = None,
+    now: dt.datetime | None = None,
+) -> Message:
+    """Store an outbound message as `queued` and enqueue `whatsapp.send_message` after commit.
+
+    Either `conversation` or `contact` (its open conversation is used, or a new one). Opted-out
+    contacts get nothing: the message is stored as `skipped` with the reason, never sent.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        if conversation is None:
+            if contact is None:
+                raise ValueError("queue_outbound needs a conversation or a contact")
+            conversation = open_conversation(contact=contact)
+        contact = conversation.contact
+        opted_out = contact.opted_out_at is not None and not (meta or {}).get("opt_out_confirmation")
+        message = Message.objects.create(
+            unit_id=conversation.unit_id,
+            conversation=conversation,
+            direction=Message.Direction.OUT,
+            sender=sender,
+            body=body,
+            status=Message.Status.SKIPPED if opted_out else Message.Status.QUEUED,
+            last_error="contact opted out" if opted_out else "",
+            in_reply_to=in_reply_to,
+            seq=seq,
+            meta=meta or {},
+            staff_user=staff_user,
+        )
+        Conversation.objects.filter(pk=conversation.pk).update(last_activity_at=now)
+        if not opted_out:
+            enqueue("whatsapp.send_message", message_id=message.pk)
+    return message
+
+
+def update_delivery_status(*, unit: Unit, update: StatusUpdate) -> bool:
+    """Apply a delivery receipt to our outbound message. Never moves a status backwards;
+    `failed` is recorded unless the message was already delivered or read. Returns whether
+    anything changed."""
+    message = Message.objects.filter(unit=unit, provider_id=update.provider_id, direction=Message.Direction.OUT).first()
+    if message is None:
+        return False
+    at = update.at or timezone.now()
+    if update.status == Message.Status.FAILED:
+        changed = Message.objects.filter(
+            pk=message.pk, status__in=[Message.Status.QUEUED, Message.Status.SENDING, Message.Status.SENT]
+        ).update(status=Message.Status.FAILED, last_error=update.error[:500])
+        return bool(changed)
+    rank = STATUS_RANK.get(update.status)
+    if rank is None:
+        return False
+    lower = [s for s, r in STATUS_RANK.items() if r < rank]
+    fields: dict[str, Any] = {"status": update.status}
+    if update.status == Message.Status.DELIVERED:
+        fields["delivered_at"] = at
+    elif update.status == Message.Status.READ:
+        fields["read_at"] = at
+    elif update.status == Message.Status.SENT:
+        fields["sent_at"] = F("sent_at") if message.sent_at else at
+    # The filter makes the move atomic and monotonic under concurrent receipts.
+    return bool(Message.objects.filter(pk=message.pk, status__in=lower).update(**fields))

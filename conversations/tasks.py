@@ -1,0 +1,27 @@
+"""Celery tasks of the conversations app: load by id, call one function."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from django.utils import timezone
+
+from conversations import turns
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(name="conversations.handle_turn", acks_late=True, soft_time_limit=60, time_limit=80)
+def handle_turn(*, conversation_id: int) -> int:
+    """Answer the conversation's due turn (idempotent: a re-run stores nothing twice)."""
+    return len(turns.answer_turn(conversation_id=conversation_id))
+
+
+@shared_task(name="conversations.run_due_turns", acks_late=True)
+def run_due_turns() -> int:
+    """Beat: enqueue every due turn that no worker holds (lost tasks, broker outages, restarts)."""
+    ids = turns.due_conversation_ids(now=timezone.now())
+    for conversation_id in ids:
+        handle_turn.delay(conversation_id=conversation_id)
+    return len(ids)

@@ -1,0 +1,140 @@
+"""Ingest → turn → replies: the pipeline the channel relies on, with a real worker."""
+
+from __future__ import annotations
+
+import datetime as dt
+import pytest
+from django.utils import timezone
+
+from conversations import services, turns
+from conversations.inbound import InboundMessage, StatusUpdate
+from conversations.models import Conversation, Message
+from kumon.testing import wait_for
+from kumon.tests.factories import UnitFactory
+
+
+def inbound(text: str = "oi", provider_id: str = "ABC1", phone: str = "5511987654321", **kw) -> InboundMessage:
+    return InboundMessage(phone=phone, provider_id=provider_id, text=text, **kw)
+
+
+@pytest.mark.django_db
+def test_record_inbound_duplicate_provider_id_stores_nothing_new() -> None:
+    unit = UnitFactory()
+    first = services.record_inbound(unit=unit, message=inbound())
+    again = services.record_inbound(unit=unit, message=inbound(phone="551187654321"))  # old 8-digit form
+    assert first is not None and again is None
+    assert Message.objects.filter(unit=unit).count() == 1
+    assert first.conversation.contact.phone == "+5511987654321"
+
+
+@pytest.mark.django_db
+def test_answer_turn_replies_once_and_marks_messages_handled() -> None:
+    unit = UnitFactory(name="Kumon Teste")
+    msg = services.record_inbound(unit=unit, message=inbound())
+    replies = turns.answer_turn(conversation_id=msg.conversation_id)
+    assert [r.body for r in replies] == ["Olá! Aqui é a Kumon Teste. Recebemos sua mensagem e já vamos responder."]
+    assert turns.answer_turn(conversation_id=msg.conversation_id) == []
+    msg.refresh_from_db()
+    assert msg.status == Message.Status.HANDLED
+    assert replies[0].in_reply_to_id == msg.pk and replies[0].status == Message.Status.QUEUED
+
+
+@pytest.mark.django_db
+def test_debounce_answers_a_burst_once_after_the_last_message(settings) -> None:
+    settings.CONVERSATION_DEBOUNCE_SECONDS = 8
+    unit = UnitFactory()
+    t0 = timezone.now()
+    first = services.record_inbound(unit=unit, message=inbound("oi", "B1"), now=t0)
+    services.record_inbound(unit=unit, message=inbound("qto custa", "B2"), now=t0 + dt.timedelta(seconds=3))
+    cid = first.conversation_id
+    assert turns.answer_turn(conversation_id=cid, now=t0 + dt.timedelta(seconds=9)) == []  # not yet due
+    replies = turns.answer_turn(conversation_id=cid, now=t0 + dt.timedelta(seconds=12))
+    assert len(replies) == 1
+    assert Message.objects.filter(conversation_id=cid, status=Message.Status.HANDLED).count() == 2
+
+
+@pytest.mark.django_db
+def test_debounce_window_is_capped_for_a_parent_who_keeps_typing(settings) -> None:
+    settings.CONVERSATION_DEBOUNCE_SECONDS = 8
+    settings.CONVERSATION_DEBOUNCE_MAX_SECONDS = 30
+    unit = UnitFactory()
+    t0 = timezone.now()
+    for i in range(8):
+        msg = services.record_inbound(unit=unit, message=inbound(f"m{i}", f"C{i}"), now=t0 + dt.timedelta(seconds=5 * i))
+    conversation = Conversation.objects.get(pk=msg.conversation_id)
+    assert conversation.reply_due_at == t0 + dt.timedelta(seconds=30)
+
+
+@pytest.mark.django_db
+def test_take_over_while_the_turn_is_computed_drops_the_reply() -> None:
+    unit = UnitFactory()
+    msg = services.record_inbound(unit=unit, message=inbound())
+    now = timezone.now()
+    conversation, pending = turns.claim_turn(conversation_id=msg.conversation_id, now=now)
+    result = turns.engine.respond(conversation=conversation, messages=pending, now=now)
+    services.take_over(conversation=conversation, user=None)  # staff click while computing
+    assert turns.commit_turn(conversation_id=conversation.pk, last=pending[-1], result=result, now=now) == []
+    conversation.refresh_from_db()
+    assert conversation.mode == Conversation.Mode.HUMAN
+    assert Message.objects.filter(conversation=conversation, direction="out").count() == 0
+
+
+@pytest.mark.django_db
+def test_newer_message_supersedes_the_turn_being_computed() -> None:
+    unit = UnitFactory()
+    msg = services.record_inbound(unit=unit, message=inbound("oi", "S1"))
+    now = timezone.now()
+    conversation, pending = turns.claim_turn(conversation_id=msg.conversation_id, now=now)
+    result = turns.engine.respond(conversation=conversation, messages=pending, now=now)
+    services.record_inbound(unit=unit, message=inbound("qto custa?", "S2"))
+    assert turns.commit_turn(conversation_id=conversation.pk, last=pending[-1], result=result, now=now) == []
+    replies = turns.answer_turn(conversation_id=conversation.pk)
+    assert len(replies) == 1 and replies[0].in_reply_to.provider_id == "S2"
+
+
+@pytest.mark.django_db
+def test_staff_message_from_phone_takes_over_but_our_echo_does_not() -> None:
+    unit = UnitFactory()
+    msg = services.record_inbound(unit=unit, message=inbound())
+    (reply,) = turns.answer_turn(conversation_id=msg.conversation_id)
+    Message.objects.filter(pk=reply.pk).update(provider_id="OURS1", status=Message.Status.SENT)
+    assert services.record_inbound(unit=unit, message=inbound("echo", "OURS1", from_me=True)) is None
+    assert Conversation.objects.get(pk=msg.conversation_id).mode == Conversation.Mode.BOT
+    staff = services.record_inbound(unit=unit, message=inbound("Oi, aqui é a Carla", "STAFF1", from_me=True))
+    assert (staff.sender, staff.direction) == (Message.Sender.STAFF, Message.Direction.OUT)
+    assert Conversation.objects.get(pk=msg.conversation_id).mode == Conversation.Mode.HUMAN
+
+
+@pytest.mark.django_db
+def test_delivery_status_never_moves_backwards() -> None:
+    unit = UnitFactory()
+    msg = services.record_inbound(unit=unit, message=inbound())
+    (reply,) = turns.answer_turn(conversation_id=msg.conversation_id)
+    Message.objects.filter(pk=reply.pk).update(provider_id="OUT1", status=Message.Status.SENT)
+    assert services.update_delivery_status(unit=unit, update=StatusUpdate("OUT1", "read"))
+    assert not services.update_delivery_status(unit=unit, update=StatusUpdate("OUT1", "delivered"))
+    assert not services.update_delivery_status(unit=unit, update=StatusUpdate("OUT1", "failed", "late"))
+    reply.refresh_from_db()
+    assert reply.status == Message.Status.READ
+
+
+@pytest.mark.django_db
+def test_opted_out_contact_gets_nothing_queued() -> None:
+    unit = UnitFactory()
+    msg = services.record_inbound(unit=unit, message=inbound())
+    contact = msg.conversation.contact
+    contact.opted_out_at = timezone.now()
+    contact.save()
+    out = services.queue_outbound(contact=contact, body="Lembrete")
+    assert (out.status, out.last_error) == (Message.Status.SKIPPED, "contact opted out")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_worker_answers_an_inbound_message_after_commit(celery_worker) -> None:
+    unit = UnitFactory()
+    msg = services.record_inbound(unit=unit, message=inbound())
+    reply = wait_for(
+        lambda: Message.objects.filter(conversation_id=msg.conversation_id, direction="out").first(), timeout=20
+    )
+    assert reply.sender == Message.Sender.BOT
+    assert Message.objects.get(pk=msg.pk).status == Message.Status.HANDLED

@@ -1,0 +1,152 @@
+"""Answering a turn: claim it, let the engine compute without locks, store the replies only if
+the turn is still current.
+
+A turn is the run of parent messages still `received` in a conversation. Three phases:
+1. claim (row lock, short): due? bot mode? take a lease so a second worker does not compute it too;
+2. compute (no lock): the engine may call the LLM and search knowledge;
+3. commit (row lock): if staff took over, or a newer message arrived, the computed answer is
+   dropped (the newer turn answers everything); otherwise replies are stored in the same
+   transaction that marks the messages handled. `(in_reply_to, seq)` is unique, so a re-run
+   can never store a second answer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from conversations import engine
+from conversations.models import Conversation, Message
+from conversations.services import queue_outbound
+from conversations.turn import TurnResult
+
+logger = logging.getLogger(__name__)
+
+LEASE = dt.timedelta(seconds=90)  # longer than the task's hard time limit
+
+
+def _pending(conversation: Conversation) -> list[Message]:
+    return list(
+        conversation.messages.filter(direction=Message.Direction.IN, status=Message.Status.RECEIVED).order_by(
+            "created_at", "pk"
+        )
+    )
+
+
+def _close_turn(conversation: Conversation, messages: list[Message], now: dt.datetime) -> None:
+    Message.objects.filter(pk__in=[m.pk for m in messages]).update(status=Message.Status.HANDLED, handled_at=now)
+    conversation.reply_due_at = None
+    conversation.turn_started_at = None
+    conversation.turn_lease_until = None
+    conversation.save(update_fields=["reply_due_at", "turn_started_at", "turn_lease_until"])
+
+
+def claim_turn(*, conversation_id: int, now: dt.datetime) -> tuple[Conversation, list[Message]] | None:
+    """Phase 1: the conversation and its pending messages if the turn is due and ours."""
+    with transaction.atomic():
+        conversation = (
+            Conversation.objects.select_for_update().select_related("unit", "contact").filter(pk=conversation_id).first()
+        )
+        if conversation is None or conversation.reply_due_at is None or conversation.reply_due_at > now:
+            return None  # gone, answered, or a newer message moved the turn later
+        if conversation.turn_lease_until and conversation.turn_lease_until > now:
+            return None  # another worker is computing it
+        pending = _pending(conversation)
+        if conversation.mode != Conversation.Mode.BOT or not pending:
+            _close_turn(conversation, pending, now)  # staff answer these; the bot stays silent
+            return None
+        conversation.turn_lease_until = now + LEASE
+        conversation.save(update_fields=["turn_lease_until"])
+    return conversation, pending
+
+
+def answer_turn(*, conversation_id: int, now: dt.datetime | None = None) -> list[Message]:
+    """Answer the conversation's due turn. Returns the replies stored (empty if none were).
+
+    Side effects: outbound messages queued for sending; conversation state from the engine;
+    contact opt-out/opt-in; hand-off to staff.
+    """
+    now = now or timezone.now()
+    claimed = claim_turn(conversation_id=conversation_id, now=now)
+    if claimed is None:
+        return []
+    conversation, pending = claimed
+    try:
+        result = engine.respond(conversation=conversation, messages=pending, now=now)
+    except Exception:
+        # Release the lease so the sweeper retries; the parent's messages stay `received`.
+        Conversation.objects.filter(pk=conversation_id).update(turn_lease_until=None)
+        raise
+    return commit_turn(conversation_id=conversation_id, last=pending[-1], result=result, now=now)
+
+
+def commit_turn(*, conversation_id: int, last: Message, result: TurnResult, now: dt.datetime) -> list[Message]:
+    """Phase 3: store the replies if the turn is still current (bot mode, no newer message)."""
+    with transaction.atomic():
+        current = Conversation.objects.select_for_update().select_related("contact").get(pk=conversation_id)
+        newest = _pending(current)
+        if current.mode != Conversation.Mode.BOT:
+            logger.info("turn of conversation %s dropped: staff took over", conversation_id)
+            _close_turn(current, newest, now)
+            return []
+        if not newest or newest[-1].pk != last.pk:
+            logger.info("turn of conversation %s superseded by a newer message", conversation_id)
+            Conversation.objects.filter(pk=conversation_id).update(turn_lease_until=None)
+            return []
+        contact = current.contact
+        if result.opt_in and contact.opted_out_at:
+            contact.opted_out_at = None
+            contact.save(update_fields=["opted_out_at", "updated_at"])
+        stored: list[Message] = []
+        try:
+            with transaction.atomic():
+                for seq, reply in enumerate(result.replies):
+                    meta = dict(reply.meta)
+                    if result.opt_out:
+                        meta["opt_out_confirmation"] = True
+                    message = queue_outbound(
+                        conversation=current, body=reply.text, in_reply_to=last, seq=seq, meta=meta, now=now
+                    )
+                    stored.append(message)
+        except IntegrityError:
+            logger.info("turn of conversation %s was already answered", conversation_id)
+            return []
+        if stored and (result.tokens_in or result.tokens_out):
+            Message.objects.filter(pk=stored[0].pk).update(
+                tokens_in=result.tokens_in, tokens_out=result.tokens_out, cost_usd=result.cost_usd
+            )
+        if result.opt_out and not contact.opted_out_at:
+            contact.opted_out_at = now
+            contact.save(update_fields=["opted_out_at", "updated_at"])
+        if result.stage is not None:
+            current.stage = result.stage
+        if result.step is not None:
+            current.step = result.step
+        if result.data is not None:
+            current.data = result.data
+            contact.data = {k: v for k, v in result.data.items() if not k.startswith("_")}
+            contact.save(update_fields=["data", "updated_at"])
+        if result.handoff:
+            current.mode = Conversation.Mode.HUMAN
+            current.handoff_at = now
+            current.handoff_reason = result.handoff[:40]
+        current.last_activity_at = now
+        current.save(update_fields=["stage", "step", "data", "mode", "handoff_at", "handoff_reason", "last_activity_at"])
+        _close_turn(current, newest, now)
+    return stored
+
+
+def due_conversation_ids(*, now: dt.datetime, limit: int = 200) -> list[int]:
+    """Conversations whose turn is due and not being computed: the durable half of the
+    debounce (a lost or crashed task is picked up here)."""
+    from django.db.models import Q
+
+    return list(
+        Conversation.objects.filter(reply_due_at__lte=now, mode=Conversation.Mode.BOT)
+        .filter(Q(turn_lease_until__isnull=True) | Q(turn_lease_until__lte=now))
+        .order_by("reply_due_at")
+        .values_list("pk", flat=True)[:limit]
+    )
