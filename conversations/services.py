@@ -273,3 +273,52 @@ def update_delivery_status(*, unit: Unit, update: StatusUpdate) -> bool:
         fields["sent_at"] = F("sent_at") if message.sent_at else at
     # The filter makes the move atomic and monotonic under concurrent receipts.
     return bool(Message.objects.filter(pk=message.pk, status__in=lower).update(**fields))
+
+
+def hand_back(*, conversation: Conversation, user: Any | None = None, note: str = "", now: dt.datetime | None = None) -> Conversation:
+    """Give the conversation back to the bot. The next parent message is answered by it.
+
+    Side effects: the optional note is kept in the conversation's data (`_staff_note`) for
+    the bot's context; messages that arrived while staff had it are not answered by the bot.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = Conversation.objects.select_for_update().get(pk=conversation.pk)
+        if locked.mode == Conversation.Mode.CLOSED:
+            return locked
+        Message.objects.filter(
+            conversation=locked, direction=Message.Direction.IN, status=Message.Status.RECEIVED
+        ).update(status=Message.Status.HANDLED, handled_at=now)
+        locked.mode = Conversation.Mode.BOT
+        locked.assigned_to = None
+        locked.handoff_at = None
+        locked.handoff_reason = ""
+        locked.reply_due_at = None
+        locked.turn_started_at = None
+        data = dict(locked.data)
+        data["_failed_turns"] = 0
+        if note:
+            data["_staff_note"] = note[:500]
+        locked.data = data
+        locked.last_activity_at = now
+        locked.save()
+    return locked
+
+
+def send_staff_reply(*, conversation: Conversation, user: Any, body: str, now: dt.datetime | None = None) -> Message:
+    """Staff answer from the admin: sent through the unit's gateway, recorded as staff.
+
+    Side effects: the conversation is (or stays) with staff, assigned to this user — replying
+    is taking over, so the bot never talks over a person.
+    """
+    now = now or timezone.now()
+    body = body.strip()
+    if not body:
+        from kumon.exceptions import DomainError
+
+        raise DomainError("Empty message.")
+    with transaction.atomic():
+        locked = take_over(conversation=conversation, user=user, now=now, reason="staff")
+        if locked.assigned_to_id is None:
+            Conversation.objects.filter(pk=locked.pk).update(assigned_to=user)
+        return queue_outbound(conversation=locked, body=body, sender=Message.Sender.STAFF, staff_user=user, now=now)

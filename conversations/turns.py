@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from conversations import engine
 from conversations.models import Conversation, Message
-from conversations.services import queue_outbound
+from conversations.services import enqueue, queue_outbound
 from conversations.turn import TurnResult
 
 logger = logging.getLogger(__name__)
@@ -136,6 +136,8 @@ def commit_turn(*, conversation_id: int, last: Message, result: TurnResult, now:
         current.last_activity_at = now
         current.save(update_fields=["stage", "step", "data", "mode", "handoff_at", "handoff_reason", "last_activity_at"])
         _close_turn(current, newest, now)
+        if result.handoff:
+            enqueue("conversations.notify_handoff", conversation_id=current.pk)
     return stored
 
 
