@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements/base.txt requirements/dev.txt | cksum | cut -d' ' -f1)
 export PORT ?= 8000
 
-.PHONY: run test bench services install collectstatic lint clean-local
+.PHONY: run test bench services install collectstatic lint clean-local messages browser-deps
 
 $(STAMP): requirements/base.txt requirements/dev.txt
 	@$(PYTHON) -c 'import sys; v=sys.version_info[:2]; sys.exit(0 if v == (3, 11) else "Python 3.11 is required (found %d.%d); set PYTHON=python3.11" % v)'
@@ -23,7 +23,30 @@ install: $(STAMP)
 services: install
 	@$(PY) -m kumon.localstack
 
-collectstatic: install
+# Chart.js for the report charts, from npm into static/vendor/ (gitignored); only when missing.
+CHARTJS := static/vendor/chart.umd.js
+$(CHARTJS):
+	@command -v npm >/dev/null 2>&1 || { echo "npm is needed once to fetch Chart.js (apt-get install -y npm)"; exit 1; }
+	npm install --prefix .local/npm --no-audit --no-fund --silent chart.js@4
+	@mkdir -p static/vendor
+	cp .local/npm/node_modules/chart.js/dist/chart.umd.js $@
+
+# Admin translations: compiled when gettext's msgfmt is there (installed with apt-get if
+# possible); otherwise the committed .mo is used.
+MO := locale/pt_BR/LC_MESSAGES/django.mo
+$(MO): locale/pt_BR/LC_MESSAGES/django.po
+	@command -v msgfmt >/dev/null 2>&1 || apt-get install -y -qq gettext >/dev/null 2>&1 || true
+	@if command -v msgfmt >/dev/null 2>&1; then $(PY) manage.py compilemessages -l pt_BR --ignore=.venv --ignore=.local -v 0; \
+	else echo "msgfmt not found: using the committed $@"; touch $@; fi
+
+messages: install $(MO)
+
+# The browser test (pytest -m browser) drives Debian's chromium.
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || apt-get install -y -qq chromium >/dev/null || \
+		echo "chromium not installed: the browser tests will be skipped"
+
+collectstatic: install $(CHARTJS) messages
 	@$(PY) manage.py collectstatic --noinput -v 0
 
 run: services collectstatic
@@ -39,7 +62,7 @@ run: services collectstatic
 	@echo
 	DEBUG=$${DEBUG:-1} $(VENV)/bin/honcho -f Procfile.dev start
 
-test: services collectstatic
+test: services collectstatic browser-deps
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: services collectstatic

@@ -1,31 +1,373 @@
-from django.contrib import admin
+"""The staff's workplace: the conversation inbox with take-over, contacts (with LGPD export and
+erasure), messages, the knowledge-gaps page and the reports.
 
+Thin: every write goes through conversations.services / privacy / gaps; every read is scoped to
+the user's units (kumon.tenancy) and another unit's row opened by URL is a 404.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import redirect
+from django.template.loader import render_to_string
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.timesince import timesince
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
+
+from conversations import gaps as gap_service
+from conversations import inbox, privacy, reports, services
 from conversations.models import Conversation, Message
-from kumon.tenancy import UnitScopedAdmin
+from kumon.admin import MemberPermissions, UnitListFilter, owner_unit_ids
+from kumon.exceptions import DomainError
+from kumon.models import Contact, Membership
+from kumon.tenancy import UnitScopedAdmin, units_for
+
+logger = logging.getLogger(__name__)
+
+
+# --- contacts -------------------------------------------------------------------------------------
+
+
+@admin.register(Contact)
+class ContactAdmin(MemberPermissions, UnitScopedAdmin):
+    member_can = frozenset({"view", "change"})
+    owner_can = frozenset({"view", "change"})
+    list_display = ["phone", "name", "unit", "opted_out_at", "erased_at", "created_at"]
+    list_filter = [UnitListFilter, "opted_out_at", "erased_at"]
+    search_fields = ["phone", "name"]
+    list_select_related = ["unit"]
+    readonly_fields = ["erased_at", "created_at", "updated_at"]
+    actions = ["export_data", "erase_data"]
+
+    @admin.action(description=_("Export all data of the selected families (JSON)"), permissions=["change"])
+    def export_data(self, request: HttpRequest, queryset: QuerySet[Contact]) -> HttpResponse:
+        contacts = list(queryset.select_related("unit"))
+        if not contacts:
+            return None
+        payload = [privacy.export_contact(contact=c) for c in contacts]
+        for contact in contacts:
+            self.log_change(request, contact, "LGPD export")
+        logger.info("LGPD export of contacts %s by user %s", [c.pk for c in contacts], request.user.pk)
+        body = json.dumps(payload[0] if len(payload) == 1 else payload, cls=privacy.json_encoder,
+                          ensure_ascii=False, indent=2)
+        name = f"contact-{contacts[0].pk}.json" if len(contacts) == 1 else "contacts.json"
+        response = HttpResponse(body, content_type="application/json; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response
+
+    @admin.action(description=_("Erase the selected families' personal data (LGPD)"), permissions=["change"])
+    def erase_data(self, request: HttpRequest, queryset: QuerySet[Contact]) -> HttpResponse | None:
+        contacts = list(queryset.select_related("unit"))
+        if request.POST.get("confirm") != "yes":
+            return TemplateResponse(
+                request,
+                "admin/kumon/contact/erase_confirm.html",
+                {**self.admin_site.each_context(request), "contacts": contacts, "opts": self.model._meta,
+                 "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME, "title": _("Erase family data")},
+            )
+        for contact in contacts:
+            erased = privacy.erase_contact(contact=contact)
+            self.log_change(request, erased, "LGPD erasure")
+        logger.info("LGPD erasure of contacts %s by user %s", [c.pk for c in contacts], request.user.pk)
+        self.message_user(request, _("%(n)d families erased.") % {"n": len(contacts)}, messages.SUCCESS)
+        return None
+
+
+# --- conversations: the inbox ---------------------------------------------------------------------
+
+
+class StateFilter(admin.SimpleListFilter):
+    title = _("state")
+    parameter_name = "state"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [("waiting", _("waiting for staff")), ("with_staff", _("with staff")), ("bot", _("bot")),
+                ("closed", _("closed"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        return inbox.filter_state(queryset, self.value() or "")
+
+
+STATE_LABELS = {
+    "waiting": _("waiting for staff"),
+    "with_staff": _("with staff"),
+    "bot": _("bot"),
+    "closed": _("closed"),
+}
 
 
 @admin.register(Conversation)
-class ConversationAdmin(UnitScopedAdmin):
-    list_display = ["contact", "unit", "mode", "stage", "handoff_at", "assigned_to", "last_activity_at"]
-    list_filter = ["mode", "stage", "unit"]
+class ConversationAdmin(MemberPermissions, UnitScopedAdmin):
+    member_can = frozenset({"view", "change"})
+    owner_can = frozenset({"view", "change"})
+    list_display = ["state_badge", "contact_link", "unit", "stage", "waiting_for", "assigned_to", "last_activity_at"]
+    list_display_links = None
+    list_filter = [StateFilter, UnitListFilter, "stage"]
     search_fields = ["contact__phone", "contact__name"]
     list_select_related = ["contact", "unit", "assigned_to"]
-    raw_id_fields = ["contact"]
+    list_per_page = 50
+    show_full_result_count = False
+    actions = None
+    change_list_template = "admin/conversations/conversation/inbox.html"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return inbox.inbox(user=request.user, queryset=self.model._default_manager.all())
+
+    def get_ordering(self, request: HttpRequest) -> list[str]:
+        return ["state_order", "handoff_at", "-last_activity_at"]
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description=_("state"), ordering="state_order")
+    def state_badge(self, obj: Conversation) -> str:
+        state = inbox.state_of(obj)
+        label = STATE_LABELS[state]
+        if state == "with_staff" and obj.assigned_to:
+            label = f"{label}: {obj.assigned_to.get_username()}"
+        return format_html('<span class="kr-state kr-state-{}">{}</span>', state, label)
+
+    @admin.display(description=_("family"), ordering="contact__phone")
+    def contact_link(self, obj: Conversation) -> str:
+        url = reverse("admin:conversations_conversation_change", args=[obj.pk])
+        name = obj.contact.name or obj.contact.phone
+        return format_html('<a href="{}">{}</a> <small>{}</small>', url, name, obj.contact.phone)
+
+    @admin.display(description=_("waiting for"))
+    def waiting_for(self, obj: Conversation) -> str:
+        if inbox.state_of(obj) == "waiting" and obj.handoff_at:
+            return timesince(obj.handoff_at, timezone.now())
+        return "–"
+
+    # -- the conversation page and its buttons --
+
+    def get_urls(self) -> list[Any]:
+        wrap = self.admin_site.admin_view
+        return [
+            path("reports/", wrap(self.reports_view), name="conversations_reports"),
+            path("reports.csv", wrap(self.reports_csv_view), name="conversations_reports_csv"),
+            path("gaps/", wrap(self.gaps_view), name="conversations_gaps"),
+            path("gaps/answer/", wrap(require_POST(self.gaps_answer_view)), name="conversations_gaps_answer"),
+            path("<path:object_id>/transcript/", wrap(self.transcript_view), name="conversations_conversation_transcript"),
+            path("<path:object_id>/take-over/", wrap(require_POST(self.take_over_view)),
+                 name="conversations_conversation_take_over"),
+            path("<path:object_id>/reply/", wrap(require_POST(self.reply_view)), name="conversations_conversation_reply"),
+            path("<path:object_id>/hand-back/", wrap(require_POST(self.hand_back_view)),
+                 name="conversations_conversation_hand_back"),
+            *super().get_urls(),
+        ]
+
+    def _conversation(self, request: HttpRequest, object_id: str, *, change: bool = False) -> Conversation:
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            raise Http404
+        allowed = self.has_change_permission(request, obj) if change else self.has_view_permission(request, obj)
+        if not allowed:
+            raise DjangoPermissionDenied
+        return obj
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None) -> HttpResponse:
+        conversation = self._conversation(request, object_id)
+        page = inbox.conversation_page(conversation)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": str(conversation.contact),
+            "page": page,
+            "state_label": STATE_LABELS[page.state],
+            "can_change": self.has_change_permission(request, conversation),
+            "refresh_ms": settings.INBOX_REFRESH_SECONDS * 1000,
+        }
+        return TemplateResponse(request, "admin/conversations/conversation/detail.html", context)
+
+    def transcript_view(self, request: HttpRequest, object_id: str) -> JsonResponse:
+        conversation = self._conversation(request, object_id)
+        page = inbox.conversation_page(conversation)
+        html = render_to_string("admin/conversations/conversation/_transcript.html", {"page": page}, request)
+        return JsonResponse(
+            {
+                "state": page.state,
+                "state_label": str(STATE_LABELS[page.state]),
+                "mode": conversation.mode,
+                "assigned_to": conversation.assigned_to.get_username() if conversation.assigned_to else None,
+                "messages": len(page.messages),
+                "last_id": page.messages[-1].pk if page.messages else None,
+                "html": html,
+            }
+        )
+
+    def _back(self, conversation: Conversation) -> HttpResponseRedirect:
+        return redirect("admin:conversations_conversation_change", conversation.pk)
+
+    def take_over_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        conversation = self._conversation(request, object_id, change=True)
+        services.take_over(conversation=conversation, user=request.user)
+        self.log_change(request, conversation, "take over")
+        self.message_user(request, _("You took over this conversation: the bot is silent."), messages.SUCCESS)
+        return self._back(conversation)
+
+    def reply_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        conversation = self._conversation(request, object_id, change=True)
+        try:
+            services.send_staff_reply(conversation=conversation, user=request.user, body=request.POST.get("body", ""))
+        except DomainError as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+        return self._back(conversation)
+
+    def hand_back_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        conversation = self._conversation(request, object_id, change=True)
+        services.hand_back(conversation=conversation, user=request.user, note=request.POST.get("note", "").strip())
+        self.log_change(request, conversation, "hand back")
+        self.message_user(request, _("Handed back to the bot."), messages.SUCCESS)
+        return self._back(conversation)
+
+    # -- reports --
+
+    def _report_params(self, request: HttpRequest) -> tuple[list[Any], dt.date, dt.date, str, list[Any], bool]:
+        if not self.has_view_permission(request):
+            raise DjangoPermissionDenied
+        available = list(units_for(request.user).order_by("name"))
+        owned = owner_unit_ids(request.user)
+        compare = owned is None or bool(owned)
+        slugs = request.GET.getlist("unit")
+        chosen = [u for u in available if u.slug in slugs] or available
+        if not compare:
+            chosen = chosen[:1]  # staff: one unit at a time; owners compare their units side by side
+        today = timezone.localdate()
+        period = request.GET.get("period") if request.GET.get("period") in reports.PERIODS else "day"
+        default_days = {"day": 30, "week": 12 * 7, "month": 365}[period]
+        start = _date(request.GET.get("from")) or today - dt.timedelta(days=default_days - 1)
+        end = _date(request.GET.get("to")) or today
+        if end < start:
+            start, end = end, start
+        if (end - start).days > 800:
+            start = end - dt.timedelta(days=800)
+        return chosen, start, end, period, available, compare
+
+    def reports_view(self, request: HttpRequest) -> HttpResponse:
+        units, start, end, period, available, compare = self._report_params(request)
+        report = reports.build_report(units=units, start=start, end=end, period=period)
+        table = [
+            {"metric": m, "cells": [reports.format_value(m, t.values[m.key]) for t in report.totals]}
+            for m in reports.METRICS
+        ]
+        rows = [
+            {"row": r, "cells": [reports.format_value(m, r.values[m.key]) for m in reports.METRICS]}
+            for r in report.rows
+        ]
+        query = request.GET.urlencode()
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("Reports"),
+            "report": report,
+            "table": table,
+            "rows": rows,
+            "metrics": reports.METRICS,
+            "available": available,
+            "selected": {u.pk for u in units},
+            "compare": compare,
+            "periods": [("day", _("day")), ("week", _("week")), ("month", _("month"))],
+            "chart": reports.chart_data(report),
+            "csv_url": reverse("admin:conversations_reports_csv") + (f"?{query}" if query else ""),
+        }
+        return TemplateResponse(request, "admin/conversations/reports.html", context)
+
+    def reports_csv_view(self, request: HttpRequest) -> HttpResponse:
+        units, start, end, period, _available, _compare = self._report_params(request)
+        report = reports.build_report(units=units, start=start, end=end, period=period)
+        response = HttpResponse(reports.report_csv(report), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="report-{start}-{end}-{period}.csv"'
+        return response
+
+    # -- knowledge gaps --
+
+    def gaps_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_view_permission(request):
+            raise DjangoPermissionDenied
+        unit_id = request.GET.get("unit")
+        groups = gap_service.gap_groups(user=request.user, unit_id=int(unit_id) if unit_id and unit_id.isdigit() else None)
+        owned = owner_unit_ids(request.user)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("Knowledge gaps"),
+            "groups": groups,
+            "owned": owned,
+            "can_share": owned is None or bool(owned),
+            "units": list(units_for(request.user).order_by("name")),
+        }
+        return TemplateResponse(request, "admin/conversations/gaps.html", context)
+
+    def gaps_answer_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_change_permission(request):
+            raise DjangoPermissionDenied
+        ids = [int(i) for i in request.POST.get("gap_ids", "").split(",") if i.strip().isdigit()]
+        try:
+            source = gap_service.answer_gaps(
+                user=request.user,
+                gap_ids=ids,
+                question=request.POST.get("question", ""),
+                answer=request.POST.get("answer", ""),
+                shared=request.POST.get("shared") == "1",
+            )
+        except DomainError as exc:
+            if exc.status_code == 403:
+                raise Http404 from exc
+            self.message_user(request, exc.message, messages.ERROR)
+        else:
+            self.message_user(
+                request, _("FAQ entry “%(q)s” created; it is being indexed.") % {"q": source.question[:60]},
+                messages.SUCCESS,
+            )
+        return redirect("admin:conversations_gaps")
+
+
+def _date(value: str | None) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+# --- messages -------------------------------------------------------------------------------------
 
 
 @admin.register(Message)
-class MessageAdmin(UnitScopedAdmin):
+class MessageAdmin(MemberPermissions, UnitScopedAdmin):
+    member_can = frozenset({"view"})
+    owner_can = frozenset({"view"})
     list_display = ["created_at", "unit", "direction", "sender", "kind", "status", "short_body"]
-    list_filter = ["direction", "sender", "status", "kind"]
+    list_filter = ["direction", "sender", "status", "kind", UnitListFilter]
     search_fields = ["provider_id", "conversation__contact__phone"]
     list_select_related = ["unit"]
     raw_id_fields = ["conversation", "in_reply_to"]
     show_full_result_count = False  # big table: no COUNT(*) of everything
     readonly_fields = ["raw"]
 
-    @admin.display(description="body")
+    @admin.display(description=_("body"))
     def short_body(self, obj: Message) -> str:
         return obj.body[:80]
 
-    def get_queryset(self, request):
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).defer("raw")
+
+
+__all__ = ["ContactAdmin", "ConversationAdmin", "MessageAdmin", "Membership"]

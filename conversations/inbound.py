@@ -20,6 +20,9 @@ class InboundMessage:
     sent_at: dt.datetime | None = None
     from_me: bool = False
     raw: dict[str, Any] | None = None
+    # The moment the engine treats as "now" for this message (`manage.py chat --at`);
+    # None = real time.
+    clock: dt.datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -59,6 +59,15 @@ def enqueue(task_name: str, **kwargs: Any) -> None:
     transaction.on_commit(publish)
 
 
+def _inbound_meta(message: InboundMessage) -> dict[str, Any]:
+    meta: dict[str, Any] = {}
+    if message.media:
+        meta["media"] = message.media
+    if message.clock is not None:
+        meta["clock"] = message.clock.isoformat()
+    return meta
+
+
 def open_conversation(*, contact: Contact) -> Conversation:
     """The contact's open conversation, or a new one. Race-safe (one open per contact)."""
     conversation = Conversation.objects.filter(contact=contact).exclude(mode=Conversation.Mode.CLOSED).first()
@@ -71,6 +80,42 @@ def open_conversation(*, contact: Contact) -> Conversation:
             )
     except IntegrityError:
         return Conversation.objects.exclude(mode=Conversation.Mode.CLOSED).get(contact=contact)
+
+
+def _lock_open_conversation(contact: Contact) -> Conversation:
+    """The contact's open conversation, locked (FOR UPDATE) for this transaction."""
+    conversation = (
+        Conversation.objects.select_for_update().filter(contact=contact).exclude(mode=Conversation.Mode.CLOSED).first()
+    )
+    if conversation is None:
+        conversation = open_conversation(contact=contact)
+        conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
+    return conversation
+
+
+def _insert_unless_duplicate(message: Message) -> bool:
+    """INSERT … ON CONFLICT DO NOTHING on the unique provider id: one round trip, no
+    savepoint. Sets message.pk and returns True if the row was inserted, False if this
+    provider id was already stored (a duplicate delivery)."""
+    from django.db import connection
+
+    fields = [f for f in Message._meta.concrete_fields if not f.primary_key]
+    values = [f.get_db_prep_save(f.pre_save(message, add=True), connection) for f in fields]
+    table = connection.ops.quote_name(Message._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    placeholders = ", ".join(["%s"] * len(fields))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) "
+            "ON CONFLICT (unit_id, provider_id) WHERE provider_id IS NOT NULL DO NOTHING RETURNING id",
+            values,
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    message.pk = row[0]
+    message._state.adding = False
+    return True
 
 
 def _debounce_due(conversation: Conversation, now: dt.datetime) -> dt.datetime:
@@ -95,36 +140,36 @@ def record_inbound(*, unit: Unit, message: InboundMessage, now: dt.datetime | No
     now = now or timezone.now()
     if message.from_me:
         return record_staff_message(unit=unit, message=message, now=now)
+    # Six round trips for a new message of a known family (the webhook's hot path): BEGIN,
+    # contact, conversation FOR UPDATE, INSERT … ON CONFLICT, UPDATE conversation, COMMIT.
     with transaction.atomic():
         contact, _ = get_or_create_contact(unit=unit, phone=message.phone, name=message.push_name)
-        conversation = open_conversation(contact=contact)
-        conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
-        try:
-            with transaction.atomic():
-                stored = Message.objects.create(
-                    unit=unit,
-                    conversation=conversation,
-                    direction=Message.Direction.IN,
-                    sender=Message.Sender.PARENT,
-                    kind=message.kind,
-                    body=message.text,
-                    status=Message.Status.RECEIVED,
-                    provider_id=message.provider_id,
-                    raw=_bounded_raw(message.raw),
-                    meta={"media": message.media} if message.media else {},
-                )
-        except IntegrityError:
+        conversation = _lock_open_conversation(contact)
+        stored = Message(
+            unit=unit,
+            conversation=conversation,
+            direction=Message.Direction.IN,
+            sender=Message.Sender.PARENT,
+            kind=message.kind,
+            body=message.text,
+            status=Message.Status.RECEIVED,
+            provider_id=message.provider_id,
+            raw=_bounded_raw(message.raw),
+            meta=_inbound_meta(message),
+        )
+        if not _insert_unless_duplicate(stored):
             logger.info("duplicate inbound %s ignored", message.provider_id)
             return None
-        due = _debounce_due(conversation, now)
-        if not conversation.reply_due_at:
-            conversation.turn_started_at = now
-        conversation.reply_due_at = due
         conversation.last_inbound_at = now
         conversation.last_activity_at = now
-        conversation.save(update_fields=["reply_due_at", "turn_started_at", "last_inbound_at", "last_activity_at"])
         if conversation.mode == Conversation.Mode.BOT:
+            # With staff, the parent's messages wait for them: no turn is scheduled.
+            due = _debounce_due(conversation, now)
+            if not conversation.reply_due_at:
+                conversation.turn_started_at = now
+            conversation.reply_due_at = due
             _enqueue_turn(conversation.pk, max(0.0, (due - now).total_seconds()))
+        conversation.save(update_fields=["reply_due_at", "turn_started_at", "last_inbound_at", "last_activity_at"])
     logger.info("inbound %s from %s stored as message %s", message.kind, mask_phone(contact.phone), stored.pk)
     return stored
 
@@ -273,6 +318,22 @@ def update_delivery_status(*, unit: Unit, update: StatusUpdate) -> bool:
         fields["sent_at"] = F("sent_at") if message.sent_at else at
     # The filter makes the move atomic and monotonic under concurrent receipts.
     return bool(Message.objects.filter(pk=message.pk, status__in=lower).update(**fields))
+
+
+def expire_idle_conversations(*, now: dt.datetime | None = None, limit: int = 500) -> int:
+    """Close bot conversations idle longer than CONVERSATION_EXPIRY_HOURS. The lead data stays
+    on the contact (copied there at every turn), so a returning parent is not asked again;
+    their next message opens a new conversation. Conversations with staff are left alone.
+    Returns how many were closed."""
+    now = now or timezone.now()
+    cutoff = now - dt.timedelta(hours=settings.CONVERSATION_EXPIRY_HOURS)
+    ids = list(
+        Conversation.objects.filter(mode=Conversation.Mode.BOT, last_activity_at__lt=cutoff, reply_due_at__isnull=True)
+        .values_list("pk", flat=True)[:limit]
+    )
+    return Conversation.objects.filter(pk__in=ids, mode=Conversation.Mode.BOT, reply_due_at__isnull=True).update(
+        mode=Conversation.Mode.CLOSED, closed_at=now
+    )
 
 
 def hand_back(*, conversation: Conversation, user: Any | None = None, note: str = "", now: dt.datetime | None = None) -> Conversation:

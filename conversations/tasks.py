@@ -18,6 +18,14 @@ def handle_turn(*, conversation_id: int) -> int:
     return len(turns.answer_turn(conversation_id=conversation_id))
 
 
+@shared_task(name="conversations.expire_idle", acks_late=True)
+def expire_idle() -> int:
+    """Beat: close idle bot conversations (the lead data stays with the contact)."""
+    from conversations.services import expire_idle_conversations
+
+    return expire_idle_conversations()
+
+
 @shared_task(name="conversations.run_due_turns", acks_late=True)
 def run_due_turns() -> int:
     """Beat: enqueue every due turn that no worker holds (lost tasks, broker outages, restarts)."""
@@ -25,3 +33,8 @@ def run_due_turns() -> int:
     for conversation_id in ids:
         handle_turn.delay(conversation_id=conversation_id)
     return len(ids)
+from conversations import (  # noqa: F401,E402
+    handoff,
+    notifications,
+    reminders,  # noqa: F401
+)

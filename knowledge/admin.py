@@ -1,24 +1,186 @@
-from django.contrib import admin
+"""Knowledge admin: sources with phrasings inline and indexing status, a test-search page, gaps.
 
-from knowledge.models import Chunk, Source
-from kumon.tenancy import UnitScopedAdmin
+Shared (franchise-wide) sources are visible to every staff member and editable only by
+superusers and unit owners: a change there reaches every unit's answers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.translation import gettext_lazy as _
+
+from knowledge import services
+from knowledge.chunking import extract_text
+from knowledge.models import Chunk, KnowledgeGap, Phrasing, Source
+from kumon.exceptions import DomainError
+from kumon.models import Membership
+from kumon.tenancy import UnitScopedAdmin, unit_ids_for, units_for
+
+
+class PhrasingInline(admin.TabularInline):
+    model = Phrasing
+    extra = 1
+    fields = ["text"]
+
+
+def _editable(request: HttpRequest, obj: Source | None) -> bool:
+    """Shared rows: superusers and unit owners only (as conversations.gaps.answer_gaps)."""
+    if obj is None or obj.unit_id is not None:
+        return True
+    owned = unit_ids_for(request.user, role=Membership.Role.OWNER)
+    return owned is None or bool(owned)
 
 
 @admin.register(Source)
 class SourceAdmin(UnitScopedAdmin):
     include_shared = True
-    list_display = ["__str__", "unit", "kind", "external_id", "published", "index_status", "updated_at"]
-    list_filter = ["kind", "published", "index_status", "unit"]
+    change_list_template = "admin/knowledge/source/change_list.html"
+    inlines = [PhrasingInline]
+    list_display = [
+        "__str__",
+        "unit",
+        "kind",
+        "external_id",
+        "published",
+        "index_status",
+        "indexed_at",
+        "updated_at",
+    ]
+    list_filter = ["index_status", "kind", "published", "unit"]
     search_fields = ["title", "question", "answer", "external_id"]
     list_select_related = ["unit"]
+    autocomplete_fields = ["overrides"]
+    readonly_fields = [
+        "index_status",
+        "index_error",
+        "index_attempts",
+        "indexed_at",
+        "created_at",
+        "updated_at",
+    ]
+    fieldsets = [
+        (None, {"fields": ["unit", "kind", "external_id", "published", "overrides"]}),
+        (_("Content"), {"fields": ["title", "question", "answer", "document"]}),
+        (_("Indexing"), {"fields": readonly_fields}),
+    ]
+    actions = ["reindex"]
+
+    def has_change_permission(self, request: HttpRequest, obj: Source | None = None) -> bool:
+        return super().has_change_permission(request, obj) and _editable(request, obj)
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "overrides":
+            # Only shared entries can be overridden; every staff member sees them.
+            kwargs["queryset"] = Source.objects.filter(unit__isnull=True)
+            return admin.ModelAdmin.formfield_for_foreignkey(self, db_field, request, **kwargs)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Source | None = None) -> bool:
+        return super().has_delete_permission(request, obj) and _editable(request, obj)
+
+    def save_model(self, request: HttpRequest, obj: Source, form: forms.ModelForm, change: bool) -> None:
+        upload = form.cleaned_data.get("document")
+        if "document" in form.changed_data and upload:
+            obj.kind = Source.Kind.DOCUMENT
+            obj.answer = extract_text(filename=upload.name, data=upload.read())
+            upload.seek(0)
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request: HttpRequest, form: forms.ModelForm, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        # After the phrasings are saved: one re-index, queued after commit.
+        services.mark_source_changed(source=form.instance)
+
+    @admin.action(description=_("Re-index selected sources"))
+    def reindex(self, request: HttpRequest, queryset: QuerySet[Source]) -> None:
+        for source in queryset:
+            services.mark_source_changed(source=source)
+        self.message_user(request, _("%d sources queued for indexing.") % queryset.count())
+
+    def get_urls(self) -> list:
+        return [
+            path(
+                "test-search/",
+                self.admin_site.admin_view(self.test_search_view),
+                name="knowledge_source_test_search",
+            ),
+            *super().get_urls(),
+        ]
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+        extra_context = {
+            **(extra_context or {}),
+            "test_search_url": reverse("admin:knowledge_source_test_search"),
+        }
+        return super().changelist_view(request, extra_context)
+
+    def test_search_view(self, request: HttpRequest) -> HttpResponse:
+        from knowledge.search import search
+
+        form = TestSearchForm(request.GET or None, user=request.user)
+        result = None
+        if form.is_valid():
+            try:
+                result = search(
+                    unit=form.cleaned_data["unit"],
+                    query=form.cleaned_data["query"],
+                    limit=form.cleaned_data["limit"],
+                    record_gap=False,
+                )
+            except DomainError as exc:
+                messages.error(request, exc.message)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("Test search"),
+            "form": form,
+            "result": result,
+        }
+        return TemplateResponse(request, "admin/knowledge/source/test_search.html", context)
+
+
+class TestSearchForm(forms.Form):
+    unit = forms.ModelChoiceField(queryset=None)  # type: ignore[arg-type]
+    query = forms.CharField(max_length=2000, widget=forms.TextInput(attrs={"size": 80}))
+    limit = forms.IntegerField(min_value=1, max_value=20, initial=5)
+
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["unit"].queryset = units_for(user).order_by("name")
 
 
 @admin.register(Chunk)
 class ChunkAdmin(UnitScopedAdmin):
     include_shared = True
-    list_display = ["__str__", "unit", "source", "ordinal", "embedding_model"]
-    list_filter = ["embedding_model"]
+    list_display = ["__str__", "unit", "source", "role", "ordinal", "embedding_model"]
+    list_filter = ["embedding_model", "role"]
     search_fields = ["text"]
     list_select_related = ["unit", "source"]
     raw_id_fields = ["source"]
     exclude = ["embedding", "search_vector"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # chunks are built by indexing
+
+    def has_change_permission(self, request: HttpRequest, obj: Chunk | None = None) -> bool:
+        return False
+
+
+@admin.register(KnowledgeGap)
+class KnowledgeGapAdmin(UnitScopedAdmin):
+    list_display = ["text", "unit", "reason", "confidence", "created_at"]
+    list_filter = ["reason", "unit"]
+    search_fields = ["text"]
+    list_select_related = ["unit"]
+    readonly_fields = ["unit", "text", "reason", "confidence", "candidates", "created_at"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

@@ -23,14 +23,24 @@ class Source(models.Model):
         FAILED = "failed", _("failed")
 
     # unit NULL = shared, franchise-wide knowledge.
-    unit = models.ForeignKey(
-        Unit, on_delete=models.CASCADE, null=True, blank=True, related_name="sources"
-    )
+    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, null=True, blank=True, related_name="sources")
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.FAQ)
     external_id = models.CharField(_("external id"), max_length=100, blank=True)
     title = models.CharField(_("title"), max_length=255, blank=True)
     question = models.TextField(_("question"), blank=True)
     answer = models.TextField(_("answer / body"), blank=True)
+    # A unit entry hides the shared entry with the same external id; `overrides` names a shared
+    # entry to hide when the ids differ.
+    overrides = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="overridden_by",
+        limit_choices_to={"unit__isnull": True},
+        verbose_name=_("overrides shared entry"),
+    )
+    document = models.FileField(_("document file"), upload_to="knowledge/", blank=True)
     published = models.BooleanField(_("published"), default=True)
     index_status = models.CharField(
         _("indexing"), max_length=10, choices=IndexStatus.choices, default=IndexStatus.PENDING
@@ -38,6 +48,9 @@ class Source(models.Model):
     index_error = models.CharField(max_length=500, blank=True)
     index_attempts = models.PositiveSmallIntegerField(default=0)
     indexed_at = models.DateTimeField(null=True, blank=True)
+    # What the chunks were built from (sha256 of the normalised content + model): an unchanged
+    # source is not re-embedded.
+    content_hash = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -56,16 +69,39 @@ class Source(models.Model):
                 name="source_unique_shared_external_id",
             ),
         ]
+        indexes = [models.Index(fields=["index_status", "updated_at"], name="source_status_idx")]
 
     def __str__(self) -> str:
         return self.title or self.question[:80] or f"source {self.pk}"
 
 
+class Phrasing(models.Model):
+    """Another way parents ask an FAQ entry's question, written by staff; embedded on its own."""
+
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="phrasings")
+    text = models.CharField(_("phrasing"), max_length=500)
+
+    class Meta:
+        verbose_name = _("alternative phrasing")
+        verbose_name_plural = _("alternative phrasings")
+        constraints = [models.UniqueConstraint(fields=["source", "text"], name="phrasing_unique_text")]
+
+    def __str__(self) -> str:
+        return self.text
+
+
 class Chunk(models.Model):
+    class Role(models.TextChoices):
+        ENTRY = "entry", _("whole entry")
+        QUESTION = "question", _("question")
+        PHRASING = "phrasing", _("alternative phrasing")
+        PASSAGE = "passage", _("document passage")
+
     source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="chunks")
     # Denormalised from the source so the search filters one table by unit.
     unit = models.ForeignKey(Unit, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
     ordinal = models.PositiveIntegerField(default=0)
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.ENTRY)
     text = models.TextField()
     # The vector column has no fixed dimension so the model can change (`knowledge reembed`);
     # the HNSW index is an expression index on `embedding::vector(N)` for the current model.
@@ -87,3 +123,35 @@ class Chunk(models.Model):
 
     def __str__(self) -> str:
         return self.text[:80]
+
+
+class KnowledgeGap(models.Model):
+    """A parent question the knowledge could not answer ("I don't know"), for the gap report."""
+
+    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="knowledge_gaps")
+    text = models.TextField()
+    confidence = models.FloatField(default=0.0)
+    # low_confidence, no_match, other_unit, student_record, prompt_injection (knowledge/guard.py)
+    reason = models.CharField(max_length=30, blank=True)
+    # [{"source_id", "external_id", "question", "confidence"}] best first.
+    candidates = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("knowledge gap")
+        verbose_name_plural = _("knowledge gaps")
+        indexes = [models.Index(fields=["unit", "-created_at"], name="gap_unit_created_idx")]
+
+    def __str__(self) -> str:
+        return self.text[:80]
+
+
+class IndexState(models.Model):
+    """The one embedding model the chunk vectors were built with (a single row, pk=1)."""
+
+    model_name = models.CharField(max_length=200)
+    dimensions = models.PositiveIntegerField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.model_name} ({self.dimensions})"

@@ -16,7 +16,14 @@ app.autodiscover_tasks()
 # The beat schedule: names are the tasks' stable names.
 app.conf.beat_schedule: dict[str, dict[str, Any]] = {
     "heartbeat": {"task": "kumon.heartbeat", "schedule": 60.0},
+    "scheduling.send_due_reminders": {"task": "scheduling.send_due_reminders", "schedule": 60.0},
+    "scheduling.resync_calendars": {"task": "scheduling.resync_calendars", "schedule": 600.0},
+    "scheduling.purge_expired_holds": {"task": "scheduling.purge_expired_holds", "schedule": 3600.0},
+    "knowledge-reindex-stale": {"task": "knowledge.reindex_stale", "schedule": 300.0},
     "due-turns": {"task": "conversations.run_due_turns", "schedule": 2.0},
+    "expire-conversations": {"task": "conversations.expire_idle", "schedule": 300.0},
+    "whatsapp-sweep-stuck": {"task": "whatsapp.sweep_stuck_messages", "schedule": 15.0},
+    "release-idle-handoffs": {"task": "conversations.release_idle_handoffs", "schedule": 60.0},
 }
 
 

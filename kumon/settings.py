@@ -54,6 +54,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "kumon.logging.CorrelationIdMiddleware",
+    "kumon.middleware.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -63,9 +64,12 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, so its process_exception sees a database outage first: 503 + Retry-After, not 500.
+    "kumon.middleware.DatabaseUnavailableMiddleware",
 ]
 
-ROOT_URLCONF = "kumon.urls"
+# The benchmarks serve reference views beside ours from bench/urls_bench.py (bench only).
+ROOT_URLCONF = env.str("ROOT_URLCONF", default="kumon.urls")
 WSGI_APPLICATION = "kumon.wsgi.application"
 ASGI_APPLICATION = "kumon.asgi.application"
 
@@ -79,6 +83,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "kumon.context_processors.admin_badges",
             ],
         },
     },
@@ -170,6 +175,19 @@ CELERY_TASK_PUBLISH_RETRY = False
 CELERY_BROKER_CONNECTION_TIMEOUT = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Queues (README "Scaling"): inbound turns, outbound sends and embeddings can get their own
+# workers; everything else stays on "celery". The default worker consumes all four
+# (`-Q celery,inbound,outbound,embeddings`). CELERY_QUEUE_ROUTING=0 sends everything to
+# "celery" (the test harness's single-queue workers).
+CELERY_TASK_ROUTES = (
+    {
+        "conversations.*": {"queue": "inbound"},
+        "whatsapp.*": {"queue": "outbound"},
+        "knowledge.*": {"queue": "embeddings"},
+    }
+    if env.bool("CELERY_QUEUE_ROUTING", default=True)
+    else {}
+)
 
 # Product settings (DESIGN.md "Contracts").
 WHATSAPP_GATEWAY = env.str("WHATSAPP_GATEWAY", default="console")
@@ -179,10 +197,30 @@ META_APP_SECRET = env.str("META_APP_SECRET", default="")
 META_VERIFY_TOKEN = env.str("META_VERIFY_TOKEN", default="")
 META_ACCESS_TOKEN = env.str("META_ACCESS_TOKEN", default="")
 META_GRAPH_URL = env.str("META_GRAPH_URL", default="https://graph.facebook.com/v21.0")
+# WhatsApp channel (whatsapp/). Webhook bodies over this get 413 (an envelope is a few KB).
+WHATSAPP_WEBHOOK_MAX_BYTES = env.int("WHATSAPP_WEBHOOK_MAX_BYTES", default=256 * 1024)
+# Sending: attempts per message (transient errors), backoff base·2^n (±25 % jitter) up to a cap.
+WHATSAPP_SEND_MAX_ATTEMPTS = env.int("WHATSAPP_SEND_MAX_ATTEMPTS", default=6)
+WHATSAPP_SEND_RETRY_BASE_SECONDS = env.float("WHATSAPP_SEND_RETRY_BASE_SECONDS", default=5.0)
+WHATSAPP_SEND_RETRY_MAX_SECONDS = env.float("WHATSAPP_SEND_RETRY_MAX_SECONDS", default=300.0)
+# Read timeout of provider calls (connect is 5 s); Evolution holds sendText for its `delay`.
+WHATSAPP_HTTP_READ_TIMEOUT = env.float("WHATSAPP_HTTP_READ_TIMEOUT", default=30.0)
+WHATSAPP_STATE_READ_TIMEOUT = env.float("WHATSAPP_STATE_READ_TIMEOUT", default=5.0)
+# The sweeper re-enqueues outbound messages still queued this long after they were due.
+WHATSAPP_SWEEP_AFTER_SECONDS = env.float("WHATSAPP_SWEEP_AFTER_SECONDS", default=60.0)
+# Long replies are split into bubbles of at most this many characters (Meta's text limit).
+WHATSAPP_BUBBLE_CHARS = env.int("WHATSAPP_BUBBLE_CHARS", default=4096)
+WHATSAPP_CONNECTION_CACHE_SECONDS = env.int("WHATSAPP_CONNECTION_CACHE_SECONDS", default=30)
+# Language of the approved template sent outside Meta's 24-hour window (unit.meta_reminder_template).
+META_TEMPLATE_LANGUAGE = env.str("META_TEMPLATE_LANGUAGE", default="pt_BR")
 OPENAI_API_KEY = env.str("OPENAI_API_KEY", default="")
 OPENAI_BASE_URL = env.str("OPENAI_BASE_URL", default="")
 OPENAI_MODEL = env.str("OPENAI_MODEL", default="gpt-4o-mini")
 OPENAI_TRANSCRIBE_MODEL = env.str("OPENAI_TRANSCRIBE_MODEL", default="whisper-1")
+OPENAI_TIMEOUT_SECONDS = env.float("OPENAI_TIMEOUT_SECONDS", default=12.0)
+# Estimated cost per million tokens (defaults: gpt-4o-mini list prices), for the reports.
+OPENAI_PRICE_INPUT_PER_MTOK = env.float("OPENAI_PRICE_INPUT_PER_MTOK", default=0.15)
+OPENAI_PRICE_OUTPUT_PER_MTOK = env.float("OPENAI_PRICE_OUTPUT_PER_MTOK", default=0.60)
 EMBEDDING_MODEL = env.str("EMBEDDING_MODEL", default="")
 GOOGLE_SERVICE_ACCOUNT_FILE = env.str("GOOGLE_SERVICE_ACCOUNT_FILE", default="")
 GOOGLE_CALENDAR_API_URL = env.str("GOOGLE_CALENDAR_API_URL", default="")
@@ -192,6 +230,19 @@ CONVERSATION_EXPIRY_HOURS = env.float("CONVERSATION_EXPIRY_HOURS", default=12.0)
 DEMO_WEBHOOK_SECRET = env.str("DEMO_WEBHOOK_SECRET", default="demo-secret")
 DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="demo")
 SENTRY_DSN = env.str("SENTRY_DSN", default="")
+SENTRY_ENVIRONMENT = env.str("SENTRY_ENVIRONMENT", default="production")
+SENTRY_TRACES_SAMPLE_RATE = env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0)
+# /metrics (kumon/metrics.py): Bearer token; unset = loopback only.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# Scheduling (scheduling/): reminders before a visit (hours), the no-show follow-up, holds, Google.
+REMINDER_OFFSETS_HOURS = env.list("REMINDER_OFFSETS_HOURS", cast=float, default=[24, 2])
+NO_SHOW_FOLLOWUP = env.bool("NO_SHOW_FOLLOWUP", default=True)
+SLOT_HOLD_MINUTES = env.int("SLOT_HOLD_MINUTES", default=10)
+GOOGLE_CALENDAR_TIMEOUT = env.float("GOOGLE_CALENDAR_TIMEOUT", default=10.0)
+GOOGLE_CALENDAR_RETRY_SECONDS = env.float("GOOGLE_CALENDAR_RETRY_SECONDS", default=30.0)
+# Knowledge (knowledge/search.py): the best entry's confidence (cosine similarity, calibrated on
+# knowledge/eval/queries.jsonl with the default model) needed to answer instead of "I don't know".
+KNOWLEDGE_ANSWER_THRESHOLD = env.float("KNOWLEDGE_ANSWER_THRESHOLD", default=0.55)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -216,3 +267,21 @@ LOGIN_URL = "/admin/login/"
 from kumon.logging import logging_config  # noqa: E402
 
 LOGGING = logging_config(debug=DEBUG, level=env.str("LOG_LEVEL", default="INFO"))
+
+# Staff workplace (issue #7): a conversation with staff and no activity for this long goes back
+# to the bot, silently.
+HANDOFF_IDLE_MINUTES = env.int("HANDOFF_IDLE_MINUTES", default=120)
+# Seconds between refreshes of an open conversation page in the admin.
+INBOX_REFRESH_SECONDS = env.int("INBOX_REFRESH_SECONDS", default=5)
+# The admin's base_site.html override (badge, language switcher) must win over
+# django.contrib.admin's own, which the app loader would find first.
+TEMPLATES[0]["DIRS"] = [*TEMPLATES[0]["DIRS"], BASE_DIR / "kumon" / "templates"]
+
+# Operations: the Celery task metrics signals (kumon/metrics.py) in every process, and Sentry.
+import kumon.metrics  # noqa: E402,F401
+
+if SENTRY_DSN:
+    from kumon.sentry import init_sentry
+
+    init_sentry(dsn=SENTRY_DSN, environment=SENTRY_ENVIRONMENT, release=env.str("SENTRY_RELEASE", default=""),
+                traces_sample_rate=SENTRY_TRACES_SAMPLE_RATE)

@@ -16,6 +16,8 @@ from django.conf import settings
 from django.db import connection
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+# Every queue of CELERY_TASK_ROUTES plus the default: what the Procfile's worker consumes.
+ALL_QUEUES = "celery,inbound,outbound,embeddings"
 
 
 def wait_for(predicate: Callable[[], Any], *, timeout: float = 15.0, interval: float = 0.05) -> Any:
@@ -54,6 +56,9 @@ def child_env(**extra: str) -> dict[str, str]:
         TEST_REDIS_URL=settings.REDIS_URL,
         CONN_MAX_AGE="0",
         PYTHONUNBUFFERED="1",
+        # Children put every task on "celery": whatsapp/tests/stack.py's QueueWorker consumes one
+        # queue (see CELERY_TASK_ROUTES). WorkerProcess consumes all queues either way.
+        CELERY_QUEUE_ROUTING="0",
     )
     env.update(extra)
     return env
@@ -73,7 +78,7 @@ class WorkerProcess:
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "kumon", "worker", "-l", "info",
-             "-c", str(self.concurrency), "--without-gossip", "--without-mingle",
+             "-Q", ALL_QUEUES, "-c", str(self.concurrency), "--without-gossip", "--without-mingle",
              "--without-heartbeat", "-n", f"test-{os.getpid()}-{time.monotonic_ns()}@%h"],
             cwd=BASE_DIR, env=child_env(**self.env), stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -86,6 +91,12 @@ class WorkerProcess:
 
         wait_for(ready, timeout=60, interval=0.2)
         return self
+
+    def restart(self, *, env: dict[str, str] | None = None) -> WorkerProcess:
+        """Stop, then start again with `env` (e.g. a language model configured)."""
+        self.stop()
+        self.env = env or {}
+        return self.start()
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
         if self.proc and self.proc.poll() is None:

@@ -5,3 +5,6 @@ from django.utils.translation import gettext_lazy as _
 class SchedulingConfig(AppConfig):
     name = "scheduling"
     verbose_name = _("Scheduling")
+
+    def ready(self) -> None:
+        from scheduling import checks  # noqa: F401  (registers the system checks)

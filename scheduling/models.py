@@ -103,7 +103,7 @@ class Appointment(models.Model):
     notes = models.TextField(_("notes"), blank=True)
     idempotency_key = models.CharField(max_length=120, null=True, blank=True, unique=True)
     calendar_event_id = models.CharField(_("calendar event"), max_length=255, blank=True)
-    calendar_sync_status = models.CharField(max_length=10, default="none")
+    calendar_sync_status = models.CharField(max_length=10, default="none")  # none|pending|synced|failed
     calendar_sync_error = models.CharField(max_length=500, blank=True)
     changed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -134,3 +134,129 @@ class Appointment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.child_name or self.parent_name or self.phone} {self.start:%d/%m %H:%M}"
+
+
+class AppointmentEvent(models.Model):
+    """The status history of an appointment: who changed what, and when (append-only)."""
+
+    class Kind(models.TextChoices):
+        BOOKED = "booked", _("booked")
+        RESCHEDULED = "rescheduled", _("rescheduled")
+        CONFIRMED = "confirmed", _("confirmed")
+        CANCELLED = "cancelled", _("cancelled")
+        ATTENDED = "attended", _("attended")
+        NO_SHOW = "no_show", _("no-show")
+
+    appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(_("what"), max_length=12, choices=Kind.choices)
+    from_status = models.CharField(max_length=10, blank=True)
+    to_status = models.CharField(max_length=10)
+    old_start = models.DateTimeField(null=True, blank=True)
+    new_start = models.DateTimeField(null=True, blank=True)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    by_parent = models.BooleanField(default=False)
+    at = models.DateTimeField(_("when"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("appointment event")
+        verbose_name_plural = _("appointment events")
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.at:%d/%m %H:%M}"
+
+
+class SlotHold(models.Model):
+    """A place offered in a chat, held for that conversation (`holder`) until `expires_at`.
+
+    Holds count against capacity for every other holder; an expired row is simply ignored
+    (and purged by a beat job), so a hold expires by itself."""
+
+    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="slot_holds")
+    start = models.DateTimeField(_("start"))
+    end = models.DateTimeField(_("end"))
+    holder = models.CharField(_("held for"), max_length=120)
+    expires_at = models.DateTimeField(_("expires at"))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("slot hold")
+        verbose_name_plural = _("slot holds")
+        ordering = ["start"]
+        constraints = [
+            models.UniqueConstraint(fields=["unit", "holder", "start"], name="slothold_unique_per_holder"),
+            models.CheckConstraint(condition=Q(start__lt=models.F("end")), name="slothold_start_before_end"),
+        ]
+        indexes = [models.Index(fields=["unit", "expires_at"], name="slothold_unit_expiry_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.holder} {self.start:%d/%m %H:%M}"
+
+
+class Reminder(models.Model):
+    """A message due at `due_at` about an appointment: "24h"/"2h" before it, or "no_show" after.
+
+    A row, not an ETA task: a beat task claims due rows each minute (services.claim_due_reminders)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("pending")
+        SENDING = "sending", _("sending")
+        SENT = "sent", _("sent")
+        SKIPPED = "skipped", _("skipped")
+        FAILED = "failed", _("failed")
+
+    NO_SHOW = "no_show"
+
+    appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="reminders")
+    kind = models.CharField(_("kind"), max_length=12)
+    due_at = models.DateTimeField(_("due at"))
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(_("reason / last error"), max_length=500, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    # conversations.Message id (no FK: scheduling never imports conversations).
+    message_id = models.BigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("reminder")
+        verbose_name_plural = _("reminders")
+        ordering = ["due_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["appointment", "kind"], name="reminder_unique_kind"),
+        ]
+        indexes = [
+            # The beat task's scan: only rows still waiting are indexed.
+            models.Index(
+                fields=["due_at"], name="reminder_due_idx", condition=Q(status__in=["pending", "sending"])
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.due_at:%d/%m %H:%M} ({self.status})"
+
+
+class UnitBookingOptions(models.Model):
+    """Scheduling options of a unit that the tenant core does not know about (one row or none:
+    no row = the defaults)."""
+
+    unit = models.OneToOneField(Unit, on_delete=models.CASCADE, related_name="booking_options")
+    no_show_followup = models.BooleanField(
+        _("message no-shows offering a new time"), default=True
+    )
+    no_show_followup_hour = models.PositiveSmallIntegerField(
+        _("no-show message hour (next day, local time)"), default=10
+    )
+
+    class Meta:
+        verbose_name = _("booking options")
+        verbose_name_plural = _("booking options")
+        constraints = [
+            models.CheckConstraint(condition=Q(no_show_followup_hour__lte=23), name="bookingopts_hour_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.unit}"

@@ -1,3 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from scheduling import api
+
+urlpatterns = [
+    path("api/v1/slots/", api.SlotListApi.as_view(), name="scheduling-slots"),
+    path("api/v1/appointments/", api.AppointmentListCreateApi.as_view(), name="scheduling-appointments"),
+    path("api/v1/appointments/<int:pk>/", api.AppointmentDetailApi.as_view(), name="scheduling-appointment"),
+]

@@ -1,1 +1,2 @@
-"""The channel keeps no tables of its own yet: messages live in conversations.Message."""
+"""The channel keeps no tables of its own: messages (with their send state: status, attempts,
+last_error, provider_id, meta.claimed_until/retry_at/part_ids) live in conversations.Message."""

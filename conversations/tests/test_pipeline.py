@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+
 import pytest
 from django.utils import timezone
 
@@ -32,11 +33,16 @@ def test_answer_turn_replies_once_and_marks_messages_handled() -> None:
     unit = UnitFactory(name="Kumon Teste")
     msg = services.record_inbound(unit=unit, message=inbound())
     replies = turns.answer_turn(conversation_id=msg.conversation_id)
-    assert [r.body for r in replies] == ["Olá! Aqui é a Kumon Teste. Recebemos sua mensagem e já vamos responder."]
+    assert [r.body for r in replies] == [
+        "Olá! Aqui é a recepção virtual da Kumon Teste. 😊",
+        "Posso te ajudar com informações sobre o método, valores e horários, ou agendar uma visita com o teste "
+        "diagnóstico gratuito. Como posso ajudar?",
+    ]
+    assert [(r.in_reply_to_id, r.seq) for r in replies] == [(msg.pk, 0), (msg.pk, 1)]
     assert turns.answer_turn(conversation_id=msg.conversation_id) == []
     msg.refresh_from_db()
     assert msg.status == Message.Status.HANDLED
-    assert replies[0].in_reply_to_id == msg.pk and replies[0].status == Message.Status.QUEUED
+    assert {r.status for r in replies} == {Message.Status.QUEUED}
 
 
 @pytest.mark.django_db
@@ -45,11 +51,11 @@ def test_debounce_answers_a_burst_once_after_the_last_message(settings) -> None:
     unit = UnitFactory()
     t0 = timezone.now()
     first = services.record_inbound(unit=unit, message=inbound("oi", "B1"), now=t0)
-    services.record_inbound(unit=unit, message=inbound("qto custa", "B2"), now=t0 + dt.timedelta(seconds=3))
+    services.record_inbound(unit=unit, message=inbound("tudo bem?", "B2"), now=t0 + dt.timedelta(seconds=3))
     cid = first.conversation_id
     assert turns.answer_turn(conversation_id=cid, now=t0 + dt.timedelta(seconds=9)) == []  # not yet due
     replies = turns.answer_turn(conversation_id=cid, now=t0 + dt.timedelta(seconds=12))
-    assert len(replies) == 1
+    assert [r.in_reply_to.provider_id for r in replies] == ["B2", "B2"]  # one answer to the burst
     assert Message.objects.filter(conversation_id=cid, status=Message.Status.HANDLED).count() == 2
 
 
@@ -86,17 +92,17 @@ def test_newer_message_supersedes_the_turn_being_computed() -> None:
     now = timezone.now()
     conversation, pending = turns.claim_turn(conversation_id=msg.conversation_id, now=now)
     result = turns.engine.respond(conversation=conversation, messages=pending, now=now)
-    services.record_inbound(unit=unit, message=inbound("qto custa?", "S2"))
+    services.record_inbound(unit=unit, message=inbound("tudo bem?", "S2"))
     assert turns.commit_turn(conversation_id=conversation.pk, last=pending[-1], result=result, now=now) == []
     replies = turns.answer_turn(conversation_id=conversation.pk)
-    assert len(replies) == 1 and replies[0].in_reply_to.provider_id == "S2"
+    assert [r.in_reply_to.provider_id for r in replies] == ["S2", "S2"]
 
 
 @pytest.mark.django_db
 def test_staff_message_from_phone_takes_over_but_our_echo_does_not() -> None:
     unit = UnitFactory()
     msg = services.record_inbound(unit=unit, message=inbound())
-    (reply,) = turns.answer_turn(conversation_id=msg.conversation_id)
+    reply, _ = turns.answer_turn(conversation_id=msg.conversation_id)
     Message.objects.filter(pk=reply.pk).update(provider_id="OURS1", status=Message.Status.SENT)
     assert services.record_inbound(unit=unit, message=inbound("echo", "OURS1", from_me=True)) is None
     assert Conversation.objects.get(pk=msg.conversation_id).mode == Conversation.Mode.BOT
@@ -109,7 +115,7 @@ def test_staff_message_from_phone_takes_over_but_our_echo_does_not() -> None:
 def test_delivery_status_never_moves_backwards() -> None:
     unit = UnitFactory()
     msg = services.record_inbound(unit=unit, message=inbound())
-    (reply,) = turns.answer_turn(conversation_id=msg.conversation_id)
+    reply, _ = turns.answer_turn(conversation_id=msg.conversation_id)
     Message.objects.filter(pk=reply.pk).update(provider_id="OUT1", status=Message.Status.SENT)
     assert services.update_delivery_status(unit=unit, update=StatusUpdate("OUT1", "read"))
     assert not services.update_delivery_status(unit=unit, update=StatusUpdate("OUT1", "delivered"))

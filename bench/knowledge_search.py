@@ -1,0 +1,406 @@
+"""Knowledge search at scale: 100 units × 1,000 generated chunks (+ shared entries).
+
+Measures, on its own database `kumon_bench` (created and dropped here; the `kumon` database is
+never touched):
+- embedding throughput of the configured model (chunks/s, batches of 64),
+- hybrid search latency p50/p95 through `knowledge.search.search`, query embedding included
+  (the query cache is cleared before each query),
+- recall@5 of the vector part (of the production query: btree on unit + exact distance) against a
+  numpy brute force over the unit's visible vectors, for 200 queries; and, for comparison,
+  of a filtered HNSW scan with iterative scans (relaxed order),
+- the plan PostgreSQL picks for the vector query.
+Prints a table and writes bench/results/knowledge_search.json. Runs in ~2–3 minutes.
+
+    .venv/bin/python bench/knowledge_search.py [--units 100] [--chunks 1000] [--queries 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(BASE_DIR))
+RESULTS = BASE_DIR / "bench" / "results" / "knowledge_search.json"
+BENCH_DB = "kumon_bench"
+
+TOPICS = [
+    ("mensalidade", "Quanto custa a mensalidade de {s}?", "A mensalidade de {s} é R$ {p},00 por mês."),
+    ("matricula", "Qual a taxa de matrícula em {s}?", "A matrícula custa R$ {p},00, paga uma vez."),
+    ("horario", "Qual o horário da unidade para {s}?", "Atendemos {s} das {h}h às 19h."),
+    ("feriado", "Abre no feriado de {s}?", "No feriado de {s} a unidade fica fechada."),
+    ("ferias", "Tem aula nas férias de {s}?", "Nas férias de {s} o aluno estuda em casa."),
+    ("reposicao", "Como repor a aula de {s}?", "A aula de {s} pode ser reposta na semana."),
+    ("material", "O material de {s} está incluso?", "O material de {s} está incluso na mensalidade."),
+    ("idade", "Com que idade começa {s}?", "{s} pode começar a partir dos {h} anos."),
+    ("endereco", "Onde fica a unidade {s}?", "A unidade {s} fica na rua {s}, número {p}."),
+    ("estacionamento", "Tem estacionamento perto de {s}?", "Há estacionamento conveniado perto de {s}."),
+]
+SUBJECTS = [
+    "matemática",
+    "português",
+    "inglês",
+    "japonês",
+    "leitura",
+    "cálculo",
+    "redação",
+    "gramática",
+    "frações",
+    "álgebra",
+    "geometria",
+    "interpretação",
+    "vocabulário",
+    "conversação",
+    "escrita",
+    "tabuada",
+    "equações",
+    "ortografia",
+    "pronúncia",
+    "caligrafia",
+]
+QUERY_TEMPLATES = [
+    "oi boa tarde, qto custa {s}?",
+    "vcs abrem no feriado de {s}?",
+    "tem aula de {s} nas ferias?",
+    "como faço pra repor {s}?",
+    "o material de {s} ta incluso?",
+    "com q idade pode fazer {s}?",
+    "onde fica a unidade de {s}?",
+    "tem onde estacionar perto de {s}?",
+    "qual a taxa de matricula pra {s}?",
+    "que horas vcs atendem {s}?",
+]
+
+
+def bench_database_url() -> str:
+    from kumon.embedded_db import database_url
+
+    base = os.environ.get("BENCH_DATABASE_URL") or database_url()
+    parts = urlsplit(base)
+    return urlunsplit(parts._replace(path=f"/{BENCH_DB}"))
+
+
+def admin_connect(url: str):  # type: ignore[no-untyped-def]
+    import psycopg
+
+    parts = urlsplit(url)
+    return psycopg.connect(
+        urlunsplit(parts._replace(path="/postgres")).replace("postgres://", "postgresql://", 1),
+        autocommit=True,
+    )
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--units", type=int, default=100)
+    parser.add_argument("--chunks", type=int, default=1000)
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument(
+        "--texts", type=int, default=4000, help="distinct texts embedded (vectors reused + noise)"
+    )
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the kumon_bench database (to inspect plans)"
+    )
+    args = parser.parse_args()
+
+    url = bench_database_url()
+    with admin_connect(url) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
+        admin.execute(f"CREATE DATABASE {BENCH_DB}")
+    os.environ.update(
+        DATABASE_URL=url,
+        DJANGO_SETTINGS_MODULE="kumon.settings",
+        HTTPS_ONLY="0",
+        SECRET_KEY=os.environ.get("SECRET_KEY", "bench-only-secret"),
+        CONN_MAX_AGE="0",
+    )
+    try:
+        results = run(args)
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        if not args.keep:
+            with admin_connect(url) as admin:
+                admin.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
+    _finish(results)
+
+
+def _finish(results: dict) -> None:
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    print_table(results)
+
+
+def run(args: argparse.Namespace) -> dict:
+    import django
+
+    django.setup()
+    import numpy as np
+    from django.core.management import call_command
+    from django.db import connection
+    from pgvector.psycopg import register_vector
+
+    from knowledge import search as knowledge_search
+    from knowledge import services
+    from knowledge.embeddings import get_embedder
+    from knowledge.normalize import normalize
+    from kumon.models import Unit
+
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    call_command("migrate", "knowledge", verbosity=0)
+    timings["migrate_s"] = time.perf_counter() - started
+    rng = random.Random(7)
+    nprng = np.random.default_rng(7)
+
+    # 1. Embedding throughput on distinct generated texts.
+    embedder = get_embedder()
+    embedder.embed_documents(["aquecimento"])  # load the model outside the measurement
+    texts = []
+    for i in range(args.texts):
+        key, q, a = TOPICS[i % len(TOPICS)]
+        s = f"{SUBJECTS[(i // len(TOPICS)) % len(SUBJECTS)]} {i}"
+        texts.append(f"{q}\n{a}".format(s=s, p=100 + i % 400, h=6 + i % 10))
+    t0 = time.perf_counter()
+    base_vectors = embedder.embed_documents([normalize(t) for t in texts])
+    embed_s = time.perf_counter() - t0
+
+    # 2. Data: units, sources, chunks (vectors = a base text's vector + small noise, renormalised).
+    units = Unit.objects.bulk_create(
+        Unit(
+            slug=f"bench-{u}",
+            name=f"Kumon Bench {u}",
+            evolution_instance=f"bench-{u}",
+            webhook_secret=f"s{u}",
+        )
+        for u in range(args.units)
+    )
+    shared_n = 20
+    rows = []  # (source_id, unit_id or None, text_index)
+    sid = 0
+    for unit in [None, *units]:
+        for _ in range(shared_n if unit is None else args.chunks):
+            sid += 1
+            rows.append((sid, unit.pk if unit else None, rng.randrange(len(texts))))
+    noise = nprng.normal(0, 0.03, size=(len(rows), base_vectors.shape[1])).astype(np.float32)
+    vectors = base_vectors[[r[2] for r in rows]] + noise
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    t0 = time.perf_counter()
+    raw = connection.connection
+    register_vector(raw)
+    with raw.cursor() as cur:
+        cur.execute("DROP INDEX IF EXISTS chunk_embedding_hnsw")  # built once after the load
+        with cur.copy(
+            "COPY knowledge_source (id, unit_id, kind, external_id, title, question, answer, published, "
+            "index_status, index_error, index_attempts, content_hash, document, created_at, updated_at) "
+            "FROM STDIN"
+        ) as copy:
+            for source_id, unit_id, ti in rows:
+                question, answer = texts[ti].split("\n", 1)
+                copy.write_row(
+                    (
+                        source_id,
+                        unit_id,
+                        "faq",
+                        f"e{source_id}",
+                        "",
+                        question,
+                        answer,
+                        True,
+                        "indexed",
+                        "",
+                        0,
+                        "",
+                        "",
+                        "now",
+                        "now",
+                    )
+                )
+        cur.execute("SELECT setval(pg_get_serial_sequence('knowledge_source', 'id'), %s)", [sid])
+        with cur.copy(
+            "COPY knowledge_chunk (source_id, unit_id, ordinal, role, text, embedding, embedding_model, "
+            "created_at) FROM STDIN (FORMAT BINARY)"
+        ) as copy:
+            copy.set_types(["int8", "int8", "int4", "varchar", "text", "vector", "varchar", "timestamptz"])
+            import datetime as dt
+
+            now = dt.datetime.now(dt.UTC)
+            for (source_id, unit_id, ti), vec in zip(rows, vectors, strict=True):
+                copy.write_row((source_id, unit_id, 0, "entry", texts[ti], vec, embedder.name, now))
+        cur.execute(
+            "UPDATE knowledge_chunk c SET search_vector = to_tsvector('pt_unaccent', v.t) "
+            "FROM (SELECT id, text AS t FROM knowledge_chunk) v WHERE v.id = c.id"
+        )
+        cur.execute(
+            "INSERT INTO knowledge_indexstate (id, model_name, dimensions, updated_at) "
+            "VALUES (1, %s, %s, now())",
+            [embedder.name, embedder.dimensions()],
+        )
+    raw.commit() if not raw.autocommit else None
+    with raw.cursor() as cur:
+        # What autovacuum does shortly after a bulk load: the UPDATE above left a dead version of
+        # every row, which would double the heap and index entries the searches read.
+        raw.autocommit = True
+        cur.execute("VACUUM ANALYZE knowledge_chunk")
+        cur.execute("VACUUM ANALYZE knowledge_source")
+    timings["load_s"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    with connection.cursor() as cur:
+        cur.execute("SET maintenance_work_mem = '1GB'")
+        cur.execute("SET max_parallel_maintenance_workers = 2")
+    services.rebuild_vector_index(dimensions=embedder.dimensions())
+    with connection.cursor() as cur:
+        cur.execute("ANALYZE knowledge_chunk")
+    timings["hnsw_build_s"] = time.perf_counter() - t0
+
+    # 3. Queries: distinct parent-style messages, random units.
+    queries = []
+    for i in range(args.queries):
+        template = QUERY_TEMPLATES[i % len(QUERY_TEMPLATES)]
+        queries.append(
+            (rng.choice(units), template.format(s=f"{rng.choice(SUBJECTS)} {rng.randrange(10_000)}"))
+        )
+
+    # Ground truth: every visible vector of each queried unit (own + shared), brute force.
+    unit_rows: dict[int, tuple[list[int], np.ndarray]] = {}
+    ids_arr = np.arange(1, len(rows) + 1)
+    unit_of = np.array([r[1] or 0 for r in rows])
+    with connection.cursor() as cur:
+        cur.execute("SELECT source_id, id FROM knowledge_chunk")
+        chunk_of_source = dict(cur.fetchall())
+
+    def visible(unit_id: int) -> tuple[list[int], np.ndarray]:
+        if unit_id not in unit_rows:
+            mask = (unit_of == unit_id) | (unit_of == 0)
+            unit_rows[unit_id] = ([chunk_of_source[s] for s in ids_arr[mask]], vectors[mask])
+        return unit_rows[unit_id]
+
+    latencies, sql_ms, embed_ms, recall_exact, recall_hnsw, hnsw_ms = [], [], [], [], [], []
+    search_sql = knowledge_search._HYBRID_SQL
+    hnsw_sql = (
+        "SELECT c.id FROM knowledge_chunk c WHERE c.unit_id = %(unit)s AND vector_dims(c.embedding) = %(d)s "
+        "ORDER BY c.embedding::vector({d}) <=> %(qv)s::vector({d}) LIMIT 5"
+    ).format(d=embedder.dimensions())
+    for unit, text in queries:
+        embedder._cache.clear()
+        t0 = time.perf_counter()
+        result = knowledge_search.search(unit=unit, query=text, limit=5, record_gap=False)
+        latencies.append((time.perf_counter() - t0) * 1000)
+        embedder._cache.clear()
+        t0 = time.perf_counter()
+        qv = embedder.embed_query(normalize(text))
+        embed_ms.append((time.perf_counter() - t0) * 1000)
+        params = {
+            "model": embedder.name,
+            "unit": unit.pk,
+            "qv": knowledge_search._vector_literal(qv),
+            "k": 5,
+            "d": embedder.dimensions(),
+            "qt": normalize(text),
+        }
+        ids, mat = visible(unit.pk)
+        truth = {ids[i] for i in np.argsort(-(mat @ qv))[:5]}
+        with connection.cursor() as cur:
+            t0 = time.perf_counter()
+            cur.execute(search_sql, {**params, "k": knowledge_search.CANDIDATES})
+            # The vector part of the production query: its rows ranked 1–5 by distance.
+            got = {r[0] for r in cur.fetchall() if r[4] <= 5}
+            sql_ms.append((time.perf_counter() - t0) * 1000)
+        recall_exact.append(len(got & truth) / 5)
+        own_ids, own_mat = ids[shared_n:], mat[shared_n:]  # unit rows only for the HNSW comparison
+        own_truth = {own_ids[i] for i in np.argsort(-(own_mat @ qv))[:5]}
+        with connection.cursor() as cur:
+            cur.execute("BEGIN")
+            cur.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
+            cur.execute("SET LOCAL hnsw.ef_search = 40")
+            t0 = time.perf_counter()
+            cur.execute(hnsw_sql, params)
+            got_hnsw = {r[0] for r in cur.fetchall()}
+            hnsw_ms.append((time.perf_counter() - t0) * 1000)
+            cur.execute("COMMIT")
+        recall_hnsw.append(len(got_hnsw & own_truth) / 5)
+        assert result.hits is not None
+    with connection.cursor() as cur:
+        unit, text = queries[0]
+        qv = embedder.embed_query(normalize(text))
+        cur.execute(
+            "EXPLAIN " + search_sql,
+            {
+                "model": embedder.name,
+                "unit": unit.pk,
+                "qv": knowledge_search._vector_literal(qv),
+                "k": 40,
+                "qt": normalize(text),
+            },
+        )
+        plan = [r[0] for r in cur.fetchall()]
+
+    return {
+        "model": embedder.name,
+        "dimensions": embedder.dimensions(),
+        "units": args.units,
+        "chunks_per_unit": args.chunks,
+        "shared_chunks": shared_n,
+        "total_chunks": len(rows),
+        "queries": len(queries),
+        "embedding_throughput_chunks_per_s": round(len(texts) / embed_s, 1),
+        "hybrid_search_p50_ms": round(statistics.median(latencies), 2),
+        "hybrid_search_p95_ms": round(percentile(latencies, 95), 2),
+        "hybrid_sql_p50_ms": round(statistics.median(sql_ms), 2),
+        "hybrid_sql_p95_ms": round(percentile(sql_ms, 95), 2),
+        "query_embedding_p50_ms": round(statistics.median(embed_ms), 2),
+        "vector_recall_at_5": round(statistics.mean(recall_exact), 4),
+        "hnsw_iterative_recall_at_5": round(statistics.mean(recall_hnsw), 4),
+        "hnsw_iterative_p95_ms": round(percentile(hnsw_ms, 95), 2),
+        "vector_plan": plan,
+        "loadavg_1m": round(os.getloadavg()[0], 2),
+        "cpus": os.cpu_count(),
+        **{k: round(v, 1) for k, v in timings.items()},
+    }
+
+
+def print_table(r: dict) -> None:
+    rows = [
+        ("model", f"{r['model']} ({r['dimensions']} dims)"),
+        ("data", f"{r['units']} units × {r['chunks_per_unit']} chunks + {r['shared_chunks']} shared"),
+        ("embedding throughput", f"{r['embedding_throughput_chunks_per_s']} chunks/s"),
+        (
+            "hybrid search p50 / p95",
+            f"{r['hybrid_search_p50_ms']} / {r['hybrid_search_p95_ms']} ms (query embedding included)",
+        ),
+        ("query embedding p50", f"{r['query_embedding_p50_ms']} ms"),
+        (
+            "hybrid SQL p50 / p95",
+            f"{r['hybrid_sql_p50_ms']} / {r['hybrid_sql_p95_ms']} ms (vector + full text, one query)",
+        ),
+        ("vector recall@5 vs exact", f"{r['vector_recall_at_5']}  ({r['queries']} queries, unit filter)"),
+        (
+            "HNSW iterative recall@5",
+            f"{r['hnsw_iterative_recall_at_5']}  (p95 {r['hnsw_iterative_p95_ms']} ms, comparison only)",
+        ),
+        ("load / HNSW build", f"{r['load_s']} s / {r['hnsw_build_s']} s"),
+        ("machine load (1 min)", f"{r['loadavg_1m']} on {r['cpus']} CPUs (other processes share them)"),
+    ]
+    width = max(len(k) for k, _ in rows)
+    print("knowledge search bench")
+    for key, value in rows:
+        print(f"  {key:<{width}}  {value}")
+    print(f"  plan: {' / '.join(line.strip() for line in r['vector_plan'][:6])}")
+    print(f"  → {RESULTS.relative_to(BASE_DIR)}")
+
+
+if __name__ == "__main__":
+    main()

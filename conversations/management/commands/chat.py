@@ -1,0 +1,115 @@
+"""Talk to the receptionist as a parent, through the same path as WhatsApp.
+
+    python manage.py chat --unit demo --phone +5511987654321 --message "oi" --message "qto custa?"
+    python manage.py chat --unit demo --phone +5511987654321 --at 2026-12-01T20:30:00-03:00 --message "oi"
+    python manage.py chat --unit demo --phone +5511987654321          # interactive
+
+Each message is ingested like a webhook (record_inbound), the worker answers the turn and the
+unit's gateway sends it; the command prints the bot's replies, one per line (line breaks inside
+a reply become " / "), once the turn is answered. It needs a running worker (`make run`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import sys
+import time
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from conversations import services
+from conversations.inbound import InboundMessage
+from conversations.models import Conversation, Message
+from kumon.models import Unit
+from kumon.phones import InvalidPhone, normalize_phone
+
+BURST_GAP_SECONDS = 2.0
+DONE = {Message.Status.SENT, Message.Status.DELIVERED, Message.Status.READ, Message.Status.FAILED, Message.Status.SKIPPED}
+
+
+class Command(BaseCommand):
+    help = "Talk to the receptionist as a parent (ingest → worker → gateway) and print its replies."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--unit", required=True, help="unit slug")
+        parser.add_argument("--phone", required=True, help="the parent's phone (E.164 or any Brazilian spelling)")
+        parser.add_argument("--message", action="append", default=[], help="a message; repeat for a burst")
+        parser.add_argument("--at", help="ISO-8601 moment the first message arrives (the engine's 'now')")
+        parser.add_argument("--timeout", type=float, default=None, help="seconds to wait for the reply")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            unit = Unit.objects.get(slug=options["unit"])
+        except Unit.DoesNotExist as exc:
+            raise CommandError(f"no unit with slug {options['unit']!r}") from exc
+        try:
+            phone = normalize_phone(options["phone"])
+        except InvalidPhone as exc:
+            raise CommandError(str(exc)) from exc
+        at = None
+        if options["at"]:
+            try:
+                at = dt.datetime.fromisoformat(options["at"])
+            except ValueError as exc:
+                raise CommandError(f"--at is not ISO-8601: {options['at']!r}") from exc
+            if at.tzinfo is None:
+                raise CommandError("--at needs an offset, e.g. 2026-12-01T20:30:00-03:00")
+        timeout = options["timeout"] or settings.CONVERSATION_DEBOUNCE_MAX_SECONDS + 30
+        if options["message"]:
+            ok = self.turn(unit, phone, options["message"], at, timeout)
+            if not ok:
+                sys.exit(2)
+            return
+        self.stdout.write(f"Conversa com {unit.name} como {phone}. Ctrl-D para sair.")
+        while True:
+            try:
+                line = input("> ").strip()
+            except EOFError:
+                return
+            if line:
+                self.turn(unit, phone, [line], None, timeout)
+
+    def turn(self, unit: Unit, phone: str, texts: list[str], at: dt.datetime | None, timeout: float) -> bool:
+        last: Message | None = None
+        for i, text in enumerate(texts):
+            if i:
+                time.sleep(BURST_GAP_SECONDS)
+            clock = at + dt.timedelta(seconds=BURST_GAP_SECONDS * i) if at else None
+            stored = services.record_inbound(
+                unit=unit,
+                message=InboundMessage(
+                    phone=phone, provider_id=f"chat-{uuid.uuid4().hex}", text=text, sent_at=clock, clock=clock
+                ),
+            )
+            last = stored or last
+        if last is None:
+            self.stderr.write("nothing was stored")
+            return False
+        conversation = Conversation.objects.get(pk=last.conversation_id)
+        if conversation.mode != Conversation.Mode.BOT:
+            self.stderr.write(f"(no reply: the conversation is {conversation.get_mode_display()})")
+            return True
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            last.refresh_from_db(fields=["status"])
+            if last.status == Message.Status.HANDLED:
+                replies = self._replies(last)
+                if all(r.status in DONE for r in replies):
+                    for reply in replies:
+                        self.stdout.write(re.sub(r"\s*\n+\s*", " / ", reply.body))
+                    if not replies:
+                        conversation = Conversation.objects.get(pk=last.conversation_id)
+                        self.stderr.write(f"(no reply: the conversation is {conversation.get_mode_display()})")
+                    return True
+            time.sleep(0.2)
+        self.stderr.write(f"(no reply came within {timeout:.0f}s — is the worker running? `make run` starts one)")
+        return False
+
+    @staticmethod
+    def _replies(last: Message) -> list[Message]:
+        # A turn's replies answer its last message (the burst is one turn).
+        return list(Message.objects.filter(in_reply_to=last, sender=Message.Sender.BOT).order_by("seq"))

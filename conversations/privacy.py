@@ -1,0 +1,111 @@
+"""Family data (LGPD): export everything we hold about a contact, or erase it.
+
+Erasure anonymises rather than deletes: the rows stay so that the unit's statistics (conversations,
+visits, response times) do not change, but nothing in them identifies the family any more.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from typing import Any
+
+from django.contrib.admin.models import LogEntry
+from django.contrib.contenttypes.models import ContentType
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+from django.forms.models import model_to_dict
+from django.utils import timezone
+
+from conversations.models import Conversation, Message
+from kumon.models import Contact
+from scheduling.models import Appointment
+
+logger = logging.getLogger(__name__)
+
+ERASED_BODY = "[apagado a pedido da família]"
+# Message.meta keys that describe our knowledge, not the family: kept after erasure.
+KEPT_META = ("sources", "intent")
+
+json_encoder = DjangoJSONEncoder
+
+
+def _appointments(contact: Contact) -> Any:
+    from django.db.models import Q
+
+    query = Q(contact=contact)
+    if contact.phone and contact.erased_at is None:
+        query |= Q(unit_id=contact.unit_id, phone=contact.phone)
+    return Appointment.objects.filter(query).order_by("start")
+
+
+def export_contact(*, contact: Contact) -> dict[str, Any]:
+    """Everything about the contact as plain data: the contact, its conversations with every
+    message, its appointments. Side effects: a log line (ids only)."""
+    conversations = []
+    for conversation in Conversation.objects.filter(contact=contact).order_by("created_at"):
+        messages = [
+            model_to_dict(m, exclude=["unit", "conversation"]) | {"created_at": m.created_at}
+            for m in Message.objects.filter(conversation=conversation).order_by("created_at", "pk")
+        ]
+        conversations.append(
+            model_to_dict(conversation, exclude=["unit", "contact"])
+            | {"created_at": conversation.created_at, "last_activity_at": conversation.last_activity_at,
+               "messages": messages}
+        )
+    appointments = [
+        model_to_dict(a, exclude=["unit", "contact"]) | {"created_at": a.created_at} for a in _appointments(contact)
+    ]
+    logger.info("contact %s exported (%s conversations, %s appointments)", contact.pk, len(conversations),
+                len(appointments))
+    return {
+        "contact": model_to_dict(contact, exclude=["unit"])
+        | {"unit": contact.unit.slug, "created_at": contact.created_at, "updated_at": contact.updated_at},
+        "conversations": conversations,
+        "appointments": appointments,
+        "exported_at": timezone.now(),
+    }
+
+
+def erase_contact(*, contact: Contact, now: Any = None) -> Contact:
+    """Anonymise the contact and everything that identifies the family.
+
+    Side effects, in one transaction: message bodies replaced, raw payloads, provider ids and
+    errors cleared, meta reduced to the knowledge sources; conversations closed with their
+    collected data cleared; the contact's phone replaced by a token, name and data cleared,
+    erased_at set, no more messages sent (opted out); appointments kept with status and times
+    but without phone, names and notes; admin history entries of these rows renamed to the token.
+    A log line with the ids. Idempotent.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        contact = Contact.objects.select_for_update().get(pk=contact.pk)
+        appointment_ids = list(_appointments(contact).values_list("pk", flat=True))
+        token = contact.phone if contact.erased_at else f"erased-{secrets.token_hex(6)}"
+        conversation_ids = list(Conversation.objects.filter(contact=contact).values_list("pk", flat=True))
+        for message in Message.objects.filter(conversation_id__in=conversation_ids).only("pk", "meta"):
+            kept = {k: v for k, v in (message.meta or {}).items() if k in KEPT_META}
+            Message.objects.filter(pk=message.pk).update(
+                body=ERASED_BODY, raw=None, meta=kept, provider_id=None, last_error=""
+            )
+        Conversation.objects.filter(pk__in=conversation_ids).update(
+            data={}, mode=Conversation.Mode.CLOSED, closed_at=now, reply_due_at=None, turn_started_at=None
+        )
+        Appointment.objects.filter(pk__in=appointment_ids).update(
+            phone="", parent_name="", child_name="", notes="", idempotency_key=None, calendar_sync_error=""
+        )
+        Contact.objects.filter(pk=contact.pk).update(
+            phone=token, name="", data={}, erased_at=contact.erased_at or now,
+            opted_out_at=contact.opted_out_at or now, consent_at=None, updated_at=now,
+        )
+        # The admin history names rows by str(row): the family's name or phone.
+        for model, ids in ((Contact, [contact.pk]), (Conversation, conversation_ids), (Appointment, appointment_ids)):
+            LogEntry.objects.filter(
+                content_type=ContentType.objects.get_for_model(model), object_id__in=[str(i) for i in ids]
+            ).update(object_repr=f"{model._meta.model_name} {token}", change_message="")
+    logger.info(
+        "contact %s erased: %s conversations, %s appointments anonymised", contact.pk, len(conversation_ids),
+        len(appointment_ids),
+    )
+    contact.refresh_from_db()
+    return contact

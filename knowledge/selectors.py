@@ -1,0 +1,29 @@
+"""Reads used in more than one place (API, admin)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+
+from knowledge.models import Source
+from kumon.exceptions import NotFound
+from kumon.models import Unit
+from kumon.tenancy import scope, unit_ids_for
+
+
+def unit_for_user(*, user: Any, slug: str) -> Unit:
+    """The unit `slug` if the user may see it; NotFound otherwise (an outsider learns nothing)."""
+    unit = Unit.objects.filter(slug=slug).first()
+    ids = unit_ids_for(user)
+    if unit is None or (ids is not None and unit.pk not in ids):
+        raise NotFound(f"no unit {slug!r}")
+    return unit
+
+
+def visible_sources(*, user: Any, unit: Unit | None = None) -> QuerySet[Source]:
+    """Sources the user sees: their units' own plus the shared ones; one unit's when given."""
+    qs = scope(Source.objects.select_related("unit"), user, shared=True)
+    if unit is not None:
+        qs = qs.filter(unit__in=[unit.pk]) | qs.filter(unit__isnull=True)
+    return qs.order_by("unit_id", "external_id", "pk")

@@ -1,0 +1,77 @@
+"""A local HTTP server speaking OpenAI's POST /v1/embeddings (float and base64 encodings)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import numpy as np
+
+DIMS = 16
+
+
+def bag_of_words(text: str) -> list[float]:
+    vector = np.zeros(DIMS, dtype=np.float32)
+    for word in text.lower().split():
+        vector[int(hashlib.md5(word.encode()).hexdigest(), 16) % DIMS] += 1.0
+    return vector.tolist()
+
+
+class FakeOpenAI:
+    def __init__(self) -> None:
+        self.requests: list[dict[str, Any]] = []
+        self.fail_with: int | None = None
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                fake.requests.append(
+                    {"path": self.path, "body": body, "auth": self.headers.get("Authorization")}
+                )
+                if fake.fail_with:
+                    self._reply(fake.fail_with, {"error": {"message": "boom", "type": "server_error"}})
+                    return
+                inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
+                data = []
+                for i, text in enumerate(inputs):
+                    vector = bag_of_words(text)
+                    if body.get("encoding_format") == "base64":
+                        embedding: Any = base64.b64encode(
+                            np.asarray(vector, dtype=np.float32).tobytes()
+                        ).decode()
+                    else:
+                        embedding = vector
+                    data.append({"object": "embedding", "index": i, "embedding": embedding})
+                self._reply(
+                    200,
+                    {
+                        "object": "list",
+                        "data": data,
+                        "model": body["model"],
+                        "usage": {"prompt_tokens": 1, "total_tokens": 1},
+                    },
+                )
+
+            def _reply(self, status: int, payload: dict[str, Any]) -> None:
+                raw = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(raw)))
+                self.end_headers()
+                self.wfile.write(raw)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/v1"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

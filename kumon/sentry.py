@@ -1,0 +1,24 @@
+"""Error reporting to Sentry, on only when SENTRY_DSN is set (settings call `init_sentry`).
+
+Django and Celery integrations: unhandled view errors and task failures are reported with their
+correlation id. `send_default_pii=False`: no user emails, IPs, cookies or request bodies leave
+(webhook bodies hold phone numbers and message text).
+"""
+
+from __future__ import annotations
+
+
+def init_sentry(*, dsn: str, environment: str, release: str, traces_sample_rate: float) -> None:
+    import sentry_sdk
+    from sentry_sdk.integrations.celery import CeleryIntegration
+    from sentry_sdk.integrations.django import DjangoIntegration
+
+    sentry_sdk.init(
+        dsn=dsn,
+        environment=environment,
+        release=release or None,
+        integrations=[DjangoIntegration(), CeleryIntegration(monitor_beat_tasks=False)],
+        send_default_pii=False,
+        traces_sample_rate=traces_sample_rate,
+        max_request_body_size="never",
+    )

@@ -1,0 +1,316 @@
+"""Writes of the channel: ingest webhook events, send one outbound message, sweep stuck ones,
+and the simulator's ingest.
+
+Conversations owns the rows (contacts, conversations, messages); these functions call its
+services for every inbound write and own only the send state machine of outbound messages:
+
+    queued ──claim──► sending ──201──► sent ──receipts──► delivered/read
+       ▲                 │ transient (attempts left): back to queued, retried with backoff
+       └─────────────────┤ transient (last attempt) / permanent: failed, with the reason
+                         │ meta gateway outside the 24 h window, no template: skipped
+                         ├ claim expired before the provider was called: back to queued
+                         └ claim expired during the provider call: failed, "outcome unknown"
+
+Double-send policy: at most once, and nothing lost that certainly was not sent. A claim is one
+atomic UPDATE queued→sending; only the worker that made it may call the provider, and it marks
+the row `in_flight` just before the call. A worker that died before that point certainly sent
+nothing: the sweeper puts the message back in the queue. One that died during the call (between
+the request and our UPDATE) leaves an unknowable outcome (neither Evolution nor Meta accepts an
+idempotency key): that message is marked failed with "outcome unknown" for staff to check,
+rather than risking a second copy to a parent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import random
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from celery import current_app
+from django.conf import settings
+from django.db.models import F, Q
+from django.db.models.expressions import RawSQL
+from django.utils import timezone
+
+from conversations import services as conversation_services
+from conversations.inbound import InboundMessage, StatusUpdate
+from conversations.models import Message
+from kumon.models import Unit
+from kumon.phones import mask_phone
+from whatsapp import selectors
+from whatsapp.events import ConnectionChange, Event, Ignored
+from whatsapp.exceptions import PermanentError, TransientError
+from whatsapp.gateways import Gateway, gateway_for, gateway_named
+
+logger = logging.getLogger(__name__)
+
+SIMULATOR_PREFIX = "sim-"
+# Longer than the send task's hard time limit: a live claim is never taken for a lost one.
+CLAIM_SECONDS = 150
+# Meta's customer-service window, with a margin for clock skew and queueing.
+META_WINDOW = dt.timedelta(hours=24) - dt.timedelta(minutes=5)
+OUTSIDE_WINDOW = "outside the 24h window"
+
+
+# ---------------------------------------------------------------------------------------------
+# Inbound
+
+
+@dataclass
+class IngestResult:
+    stored: int = 0
+    duplicates: int = 0
+    statuses: int = 0
+    ignored: int = 0
+
+
+def ingest_events(*, unit: Unit, events: list[Event]) -> IngestResult:
+    """Apply parsed webhook events of one unit.
+
+    Side effects: messages stored through conversations.services.record_inbound (which
+    schedules the turn after commit, or takes the conversation over for staff typing on the
+    unit's phone); delivery statuses moved forward; connection states cached.
+    """
+    result = IngestResult()
+    for event in events:
+        if isinstance(event, InboundMessage):
+            stored = conversation_services.record_inbound(unit=unit, message=event)
+            if stored is None:
+                result.duplicates += 1
+            else:
+                result.stored += 1
+        elif isinstance(event, StatusUpdate):
+            conversation_services.update_delivery_status(unit=unit, update=event)
+            result.statuses += 1
+        elif isinstance(event, ConnectionChange):
+            selectors.remember_connection_state(instance=event.instance, state=event.state)
+            logger.info("instance %s of %s is %s (%s)", event.instance, unit.slug, event.state, event.reason)
+            result.ignored += 1
+        else:
+            assert isinstance(event, Ignored)
+            logger.info("webhook event for %s ignored: %s", unit.slug, event.reason)
+            result.ignored += 1
+    return result
+
+
+def simulate_inbound(*, unit: Unit, phone: str, text: str, name: str = "") -> Message | None:
+    """The simulator's "webhook": the same ingest as WhatsApp with a synthetic provider id.
+    Replies to a simulated conversation always go through the console gateway."""
+    message = InboundMessage(
+        phone=phone,
+        provider_id=f"{SIMULATOR_PREFIX}{uuid.uuid4().hex}",
+        text=text,
+        push_name=name,
+        sent_at=timezone.now(),
+        raw={"simulator": True},
+    )
+    return conversation_services.record_inbound(unit=unit, message=message)
+
+
+# ---------------------------------------------------------------------------------------------
+# Outbound
+
+
+@dataclass(frozen=True)
+class SendOutcome:
+    status: str  # sent | retry | failed | skipped | not_claimed
+    retry_in: float | None = None
+    reason: str = ""
+
+
+def _meta_merge(values: dict[str, Any]) -> RawSQL:
+    # One UPDATE keeps the claim atomic: the JSON merge happens in the same statement.
+    return RawSQL("meta || %s::jsonb", (json.dumps(values),))
+
+
+def backoff_seconds(attempt: int) -> float:
+    """Exponential backoff with ±25 % jitter: base·2^(attempt-1), capped."""
+    base = settings.WHATSAPP_SEND_RETRY_BASE_SECONDS * (2 ** max(0, attempt - 1))
+    return min(base, settings.WHATSAPP_SEND_RETRY_MAX_SECONDS) * random.uniform(0.75, 1.25)
+
+
+def split_bubbles(text: str, limit: int) -> list[str]:
+    """Long replies as WhatsApp-sized bubbles, cut at a paragraph, line, sentence or word."""
+    text = text.strip()
+    parts: list[str] = []
+    while len(text) > limit:
+        window = text[:limit]
+        cut = max(window.rfind("\n\n"), -1)
+        for sep in ("\n", ". ", "! ", "? ", " "):
+            if cut > limit // 2:
+                break
+            cut = max(cut, window.rfind(sep) + (len(sep) - 1 if sep != "\n" else 0))
+        if cut <= 0:
+            cut = limit
+        parts.append(text[:cut].strip())
+        text = text[cut:].strip()
+    if text or not parts:
+        parts.append(text)
+    return [p for p in parts if p] or [""]
+
+
+def _is_simulated(message: Message) -> bool:
+    return Message.objects.filter(
+        conversation_id=message.conversation_id,
+        direction=Message.Direction.IN,
+        provider_id__startswith=SIMULATOR_PREFIX,
+    ).exists()
+
+
+def _gateway(message: Message) -> Gateway:
+    # A simulator conversation must never reach a real phone, whatever the unit's gateway.
+    if message.unit.gateway != "console" and _is_simulated(message):
+        return gateway_named("console")
+    return gateway_for(message.unit)
+
+
+def _finish(message_id: int, status: str, reason: str) -> SendOutcome:
+    finished = Message.objects.filter(pk=message_id, status=Message.Status.SENDING).update(
+        status=status, last_error=reason[:500]
+    )
+    logger.warning("message %s %s: %s", message_id, status, reason)
+    if finished:
+        _report_reminder_failure(message_id, reason)
+    return SendOutcome(status, reason=reason)
+
+
+def _report_reminder_failure(message_id: int, reason: str) -> None:
+    """A reminder that could not be sent shows its reason on the reminder in the admin."""
+    from scheduling import services as scheduling_services
+    from scheduling.models import Reminder
+
+    meta = Message.objects.filter(pk=message_id).values_list("meta", flat=True).first() or {}
+    if meta.get("kind") not in ("reminder", "no_show") or not meta.get("reminder_id"):
+        return
+    reminder = Reminder.objects.filter(pk=meta["reminder_id"]).first()
+    if reminder is not None:
+        scheduling_services.mark_reminder_failed(reminder=reminder, error=f"WhatsApp: {reason}")
+
+
+def send_message(*, message_id: int, now: dt.datetime | None = None) -> SendOutcome:
+    """Deliver one queued outbound message through its unit's gateway.
+
+    Side effects: the message row moves queued → sending → sent (provider_id, sent_at), or back
+    to queued with `retry_at` for a transient error with attempts left, or to failed/skipped
+    with `last_error`. Never sends a message that this call did not claim.
+    """
+    now = now or timezone.now()
+    claimed = Message.objects.filter(
+        pk=message_id, direction=Message.Direction.OUT, status=Message.Status.QUEUED
+    ).update(
+        status=Message.Status.SENDING,
+        attempts=F("attempts") + 1,
+        meta=_meta_merge({"claimed_until": time.time() + CLAIM_SECONDS}),
+    )
+    if claimed != 1:
+        return SendOutcome("not_claimed")  # gone, already sent, or another worker has it
+    message = Message.objects.select_related("unit", "conversation__contact").get(pk=message_id)
+    unit: Unit = message.unit
+    contact = message.conversation.contact
+    try:
+        gateway = _gateway(message)
+        template = ""
+        if gateway.name == "meta":
+            last_inbound = message.conversation.last_inbound_at
+            if last_inbound is None or now - last_inbound > META_WINDOW:
+                template = unit.meta_reminder_template
+                if not template:
+                    return _finish(message_id, Message.Status.SKIPPED, OUTSIDE_WINDOW)
+        part_ids: list[str] = list(message.meta.get("part_ids") or [])
+        # From here on a lost worker leaves an unknown outcome (see the module docstring).
+        Message.objects.filter(pk=message_id).update(meta=_meta_merge({"in_flight": True}))
+        if template:
+            sent = gateway.send_template(
+                unit=unit, to=contact.phone, template=template, parameters=[message.body]
+            )
+            part_ids = [sent.provider_id]
+        else:
+            parts = split_bubbles(message.body, settings.WHATSAPP_BUBBLE_CHARS)
+            sent = None
+            for part in parts[len(part_ids) :]:
+                sent = gateway.send_text(unit=unit, to=contact.phone, text=part)
+                part_ids.append(sent.provider_id)
+                if len(parts) > 1:
+                    # Progress of a split reply: a retry resumes after the last bubble sent.
+                    Message.objects.filter(pk=message_id).update(meta=_meta_merge({"part_ids": part_ids}))
+    except TransientError as exc:
+        if message.attempts >= settings.WHATSAPP_SEND_MAX_ATTEMPTS:
+            return _finish(
+                message_id, Message.Status.FAILED, f"gave up after {message.attempts} attempts: {exc.reason}"
+            )
+        delay = backoff_seconds(message.attempts)
+        Message.objects.filter(pk=message_id, status=Message.Status.SENDING).update(
+            status=Message.Status.QUEUED,
+            last_error=exc.reason[:500],
+            meta=_meta_merge({"retry_at": time.time() + delay, "in_flight": False}),
+        )
+        logger.info("message %s: %s; retry %s in %.1fs", message_id, exc.reason, message.attempts, delay)
+        return SendOutcome("retry", retry_in=delay, reason=exc.reason)
+    except PermanentError as exc:
+        return _finish(message_id, Message.Status.FAILED, exc.reason)
+    Message.objects.filter(pk=message_id, status=Message.Status.SENDING).update(
+        status=Message.Status.SENT,
+        provider_id=part_ids[-1] if part_ids else None,
+        sent_at=now,
+        last_error="",
+        meta=_meta_merge(
+            {"part_ids": part_ids, "gateway": gateway.name, "in_flight": False,
+             **({"template": template} if template else {})}
+        ),
+    )
+    logger.info("message %s sent to %s via %s", message_id, mask_phone(contact.phone), gateway.name)
+    return SendOutcome("sent")
+
+
+@dataclass
+class SweepResult:
+    requeued: int = 0
+    reclaimed: int = 0
+    abandoned: int = 0
+
+
+def sweep_stuck_messages(*, now: dt.datetime | None = None) -> SweepResult:
+    """Beat: re-enqueue outbound messages still queued a while after they were due (a lost
+    publish: broker down, worker crash before ack), and fail the claims of lost workers.
+
+    Side effects: tasks published (errors swallowed: the next sweep tries again); expired
+    `sending` rows → failed with "outcome unknown" (see the module's double-send policy).
+    """
+    now = now or timezone.now()
+    after = settings.WHATSAPP_SWEEP_AFTER_SECONDS
+    epoch = time.time()
+    result = SweepResult()
+    expired = Message.objects.filter(
+        direction=Message.Direction.OUT, status=Message.Status.SENDING, meta__claimed_until__lt=epoch
+    )
+    result.abandoned = expired.filter(meta__in_flight=True).update(
+        status=Message.Status.FAILED,
+        last_error="send interrupted, outcome unknown: not re-sent to avoid a duplicate",
+    )
+    # What is left was lost before calling the provider: nothing went out, queue it again.
+    result.reclaimed = expired.update(status=Message.Status.QUEUED)
+    ids = list(
+        Message.objects.filter(
+            direction=Message.Direction.OUT,
+            status=Message.Status.QUEUED,
+            created_at__lte=now - dt.timedelta(seconds=after),
+        )
+        .filter(Q(meta__retry_at__isnull=True) | Q(meta__retry_at__lte=epoch - after))
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:500]
+    )
+    for message_id in ids:
+        try:
+            current_app.send_task("whatsapp.send_message", kwargs={"message_id": message_id})
+        except Exception as exc:  # broker still down: stop, the next sweep retries
+            logger.warning("sweeper could not enqueue message %s: %s", message_id, type(exc).__name__)
+            break
+        result.requeued += 1
+    if result.requeued or result.abandoned:
+        logger.info("sweeper: %s re-enqueued, %s abandoned claims", result.requeued, result.abandoned)
+    return result

@@ -1,0 +1,27 @@
+"""Celery tasks of the channel: load by id, call one service."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import shared_task
+
+from whatsapp import services
+
+
+@shared_task(name="whatsapp.send_message", bind=True, acks_late=True, soft_time_limit=100, time_limit=120)
+def send_message(self: Any, *, message_id: int) -> str:
+    """Deliver one outbound message. Idempotent: only a `queued` row is claimed, so a
+    redelivered or duplicated task sends nothing twice. Transient errors come back with the
+    backoff the service chose (attempts are counted on the row, not here)."""
+    outcome = services.send_message(message_id=message_id)
+    if outcome.status == "retry":
+        raise self.retry(countdown=outcome.retry_in, max_retries=None)
+    return outcome.status
+
+
+@shared_task(name="whatsapp.sweep_stuck_messages", acks_late=True)
+def sweep_stuck_messages() -> dict[str, int]:
+    """Beat: re-enqueue outbound messages whose task was lost; fail claims of lost workers."""
+    result = services.sweep_stuck_messages()
+    return {"requeued": result.requeued, "reclaimed": result.reclaimed, "abandoned": result.abandoned}

@@ -1,0 +1,398 @@
+"""Sending: the service against fake providers in-process, then the task on a real worker."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from typing import Any
+
+import pytest
+from celery import current_app
+from django.utils import timezone
+
+from conversations.models import Conversation, Message
+from conversations.tests.factories import ContactFactory, ConversationFactory
+from kumon.models import Unit
+from kumon.testing import wait_for
+from kumon.tests.factories import UnitFactory
+from whatsapp import services
+from whatsapp.tests.conftest import SEND_QUEUE, payload
+from whatsapp.tests.fakes import FakeEvolution, FakeMeta, Reply, meta_error
+
+PHONE = "+5511987654321"
+
+
+def queued(
+    unit: Unit,
+    body: str = "Olá! Recebemos sua mensagem.",
+    *,
+    last_inbound: dt.datetime | None = None,
+    **fields: Any,
+) -> Message:
+    contact = ContactFactory(unit=unit, phone=PHONE)
+    conversation = ConversationFactory(
+        unit=unit, contact=contact, last_inbound_at=last_inbound or timezone.now()
+    )
+    return Message.objects.create(
+        unit=unit,
+        conversation=conversation,
+        direction="out",
+        sender="bot",
+        body=body,
+        status=Message.Status.QUEUED,
+        **fields,
+    )
+
+
+def evolution_unit() -> Unit:
+    return UnitFactory(whatsapp_gateway=Unit.Gateway.EVOLUTION, evolution_instance="kumon-vila-mariana")
+
+
+def meta_unit(**fields: Any) -> Unit:
+    return UnitFactory(whatsapp_gateway=Unit.Gateway.META, meta_phone_number_id="106540352242922", **fields)
+
+
+# --- the service, in-process ----------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_console_gateway_marks_the_message_sent_without_network() -> None:
+    message = queued(UnitFactory(whatsapp_gateway=Unit.Gateway.CONSOLE))
+    assert services.send_message(message_id=message.pk).status == "sent"
+    message.refresh_from_db()
+    assert (message.status, message.attempts, message.last_error) == ("sent", 1, "")
+    assert message.provider_id.startswith("console-") and message.sent_at is not None
+    assert message.meta["gateway"] == "console"
+
+
+@pytest.mark.django_db
+def test_evolution_201_records_key_id_and_speaks_the_real_protocol(fake_evolution: FakeEvolution) -> None:
+    message = queued(evolution_unit(), "Olá, Mariana! A mensalidade de matemática é R$ 380,00.")
+    assert services.send_message(message_id=message.pk).status == "sent"
+    message.refresh_from_db()
+    (request,) = fake_evolution.requests
+    expected = payload("evolution_send_text_request.json")
+    assert (request.method, request.path) == ("POST", "/message/sendText/kumon-vila-mariana")
+    assert request.headers["apikey"] == "evolution-test-key"
+    assert request.json["number"] == expected["body"]["number"]
+    assert request.json == {
+        "number": "5511987654321",
+        "text": "Olá, Mariana! A mensalidade de matemática é R$ 380,00.",
+        "linkPreview": False,
+    }
+    assert (message.status, message.provider_id) == ("sent", "3EB0FAKE00000000000001")
+
+
+@pytest.mark.django_db
+def test_evolution_400_fails_at_once_with_the_providers_reason(fake_evolution: FakeEvolution) -> None:
+    fake_evolution.script(Reply(400, payload("evolution_send_text_error_not_on_whatsapp.json")))
+    message = queued(evolution_unit())
+    outcome = services.send_message(message_id=message.pk)
+    message.refresh_from_db()
+    assert (outcome.status, message.status, message.attempts, len(fake_evolution.requests)) == (
+        "failed",
+        "failed",
+        1,
+        1,
+    )
+    assert message.last_error == (
+        'HTTP 400: [{"jid": "5511900000000@s.whatsapp.net", "exists": false, "number": "5511900000000"}]'
+    )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "reply",
+    [
+        Reply.server_error(),
+        Reply(429, {}),
+        Reply(400, payload("evolution_send_text_error_connection_closed.json")),
+    ],
+)
+def test_evolution_transient_error_requeues_with_backoff(fake_evolution: FakeEvolution, reply: Reply) -> None:
+    fake_evolution.script(reply)
+    message = queued(evolution_unit())
+    outcome = services.send_message(message_id=message.pk)
+    message.refresh_from_db()
+    if reply.status == 400:
+        # "Error: Connection Closed" comes as a 400 (#2229); classified permanent by the status
+        # code like every 4xx: the reason tells staff to check the instance.
+        assert (outcome.status, message.status) == ("failed", "failed")
+        assert message.last_error == 'HTTP 400: ["Error: Connection Closed"]'
+        return
+    assert (outcome.status, message.status, message.attempts) == ("retry", "queued", 1)
+    assert 0 < outcome.retry_in <= 5 * 1.25
+    assert message.meta["retry_at"] > time.time()
+    assert message.last_error.startswith(f"HTTP {reply.status}")
+
+
+@pytest.mark.django_db
+def test_evolution_timeout_is_transient(fake_evolution: FakeEvolution, settings: Any) -> None:
+    settings.WHATSAPP_HTTP_READ_TIMEOUT = 0.3
+    fake_evolution.script(Reply.timeout(1.0))
+    message = queued(evolution_unit())
+    outcome = services.send_message(message_id=message.pk)
+    assert (outcome.status, outcome.reason) == ("retry", "timeout: ReadTimeout")
+
+
+@pytest.mark.django_db
+def test_last_transient_attempt_fails_with_the_reason(fake_evolution: FakeEvolution, settings: Any) -> None:
+    settings.WHATSAPP_SEND_MAX_ATTEMPTS = 2
+    fake_evolution.script(Reply.server_error(), Reply.server_error())
+    message = queued(evolution_unit())
+    assert services.send_message(message_id=message.pk).status == "retry"
+    assert services.send_message(message_id=message.pk).status == "failed"
+    message.refresh_from_db()
+    assert (message.status, message.attempts) == ("failed", 2)
+    assert message.last_error == 'gave up after 2 attempts: HTTP 500: "Connection Closed"'
+
+
+@pytest.mark.django_db
+def test_a_message_not_queued_is_never_sent(fake_evolution: FakeEvolution) -> None:
+    message = queued(evolution_unit())
+    Message.objects.filter(pk=message.pk).update(status=Message.Status.SENT, provider_id="X1")
+    assert services.send_message(message_id=message.pk).status == "not_claimed"
+    assert services.send_message(message_id=999_999_999).status == "not_claimed"
+    assert fake_evolution.requests == []
+
+
+@pytest.mark.django_db
+def test_long_reply_goes_as_bubbles_in_order(fake_evolution: FakeEvolution, settings: Any) -> None:
+    settings.WHATSAPP_BUBBLE_CHARS = 40
+    body = "Primeiro parágrafo curto.\n\nSegundo parágrafo, um pouco maior que o limite de quarenta."
+    message = queued(evolution_unit(), body)
+    assert services.send_message(message_id=message.pk).status == "sent"
+    texts = [t for _, _, t in fake_evolution.sent_texts()]
+    assert texts == [
+        "Primeiro parágrafo curto.",
+        "Segundo parágrafo, um pouco maior que o",
+        "limite de quarenta.",
+    ]
+    message.refresh_from_db()
+    assert message.meta["part_ids"] == [
+        "3EB0FAKE00000000000001",
+        "3EB0FAKE00000000000002",
+        "3EB0FAKE00000000000003",
+    ]
+    assert message.provider_id == "3EB0FAKE00000000000003"
+
+
+@pytest.mark.django_db
+def test_split_reply_resumes_after_the_last_bubble_sent(fake_evolution: FakeEvolution, settings: Any) -> None:
+    settings.WHATSAPP_BUBBLE_CHARS = 10
+    fake_evolution.script(Reply(), Reply.server_error())
+    message = queued(evolution_unit(), "um dois.\n\ntrês quatro.")
+    assert services.send_message(message_id=message.pk).status == "retry"
+    assert services.send_message(message_id=message.pk).status == "sent"
+    assert [t for _, _, t in fake_evolution.sent_texts()] == ["um dois.", "três", "três", "quatro."]
+
+
+def test_split_bubbles_keeps_short_text_whole() -> None:
+    assert services.split_bubbles("  oi  ", 4096) == ["oi"]
+    assert services.split_bubbles("a" * 10, 4) == ["aaaa", "aaaa", "aa"]
+
+
+@pytest.mark.django_db
+def test_simulated_conversation_never_reaches_a_real_gateway(fake_evolution: FakeEvolution) -> None:
+    unit = evolution_unit()
+    inbound = services.simulate_inbound(unit=unit, phone=PHONE, text="oi")
+    reply = Message.objects.create(
+        unit=unit,
+        conversation=inbound.conversation,
+        direction="out",
+        sender="bot",
+        body="Olá",
+        status="queued",
+    )
+    assert services.send_message(message_id=reply.pk).status == "sent"
+    reply.refresh_from_db()
+    assert (reply.meta["gateway"], fake_evolution.requests) == ("console", [])
+
+
+@pytest.mark.django_db
+def test_meta_inside_the_window_sends_text(fake_meta: FakeMeta) -> None:
+    message = queued(meta_unit(), "Olá, Mariana! A mensalidade de matemática é R$ 380,00.")
+    assert services.send_message(message_id=message.pk).status == "sent"
+    (request,) = fake_meta.requests
+    assert (request.path, request.headers["authorization"]) == (
+        "/106540352242922/messages",
+        "Bearer meta-test-token",
+    )
+    assert request.json == payload("meta_send_text_request.json")["body"]
+    message.refresh_from_db()
+    assert message.provider_id == "wamid.FAKE0000000001"
+
+
+@pytest.mark.django_db
+def test_meta_outside_the_window_uses_the_units_template(fake_meta: FakeMeta) -> None:
+    unit = meta_unit(meta_reminder_template="lembrete_visita")
+    message = queued(
+        unit, "Sua visita é amanhã às 15h.", last_inbound=timezone.now() - dt.timedelta(hours=30)
+    )
+    assert services.send_message(message_id=message.pk).status == "sent"
+    (request,) = fake_meta.requests
+    assert request.json["type"] == "template"
+    assert request.json["template"] == {
+        "name": "lembrete_visita",
+        "language": {"code": "pt_BR"},
+        "components": [
+            {"type": "body", "parameters": [{"type": "text", "text": "Sua visita é amanhã às 15h."}]}
+        ],
+    }
+    message.refresh_from_db()
+    assert message.meta["template"] == "lembrete_visita"
+
+
+@pytest.mark.django_db
+def test_meta_outside_the_window_without_template_is_skipped_with_the_reason(fake_meta: FakeMeta) -> None:
+    message = queued(meta_unit(), last_inbound=timezone.now() - dt.timedelta(hours=25))
+    assert services.send_message(message_id=message.pk).status == "skipped"
+    message.refresh_from_db()
+    assert (message.status, message.last_error, fake_meta.requests) == (
+        "skipped",
+        "outside the 24h window",
+        [],
+    )
+
+
+@pytest.mark.django_db
+def test_meta_error_fails_with_the_graph_reason(fake_meta: FakeMeta) -> None:
+    fake_meta.script(Reply(400, payload("meta_error_response.json")))
+    message = queued(meta_unit())
+    assert services.send_message(message_id=message.pk).status == "failed"
+    message.refresh_from_db()
+    assert message.last_error == (
+        "HTTP 400: (131030) (#131030) Recipient phone number not in allowed list Recipient phone number not in "
+        "allowed list: Add recipient phone number to recipient list and try again."
+    )
+
+
+@pytest.mark.django_db
+def test_meta_send_response_file_is_read(fake_meta: FakeMeta) -> None:
+    response = payload("meta_send_text_response.json")
+    fake_meta.script(Reply(200, response))
+    message = queued(meta_unit())
+    services.send_message(message_id=message.pk)
+    message.refresh_from_db()
+    assert message.provider_id == response["messages"][0]["id"]
+
+
+@pytest.mark.django_db
+def test_evolution_send_response_file_is_read(fake_evolution: FakeEvolution) -> None:
+    response = payload("evolution_send_text_response.json")
+    fake_evolution.script(Reply(201, response))
+    message = queued(evolution_unit())
+    services.send_message(message_id=message.pk)
+    message.refresh_from_db()
+    assert message.provider_id == response["key"]["id"] == "3EB0C431C26A1916E07E7A"
+
+
+@pytest.mark.django_db
+def test_sweeper_requeues_old_queued_messages_and_fails_lost_claims(settings: Any) -> None:
+    unit = UnitFactory()
+    old = timezone.now() - dt.timedelta(minutes=5)
+    stuck = queued(unit)
+    fresh = Message.objects.create(
+        unit=unit, conversation=stuck.conversation, direction="out", sender="bot", body="b", status="queued"
+    )
+    backing_off = Message.objects.create(
+        unit=unit,
+        conversation=stuck.conversation,
+        direction="out",
+        sender="bot",
+        body="c",
+        status="queued",
+        meta={"retry_at": time.time() + 120},
+    )
+    lost = Message.objects.create(
+        unit=unit,
+        conversation=stuck.conversation,
+        direction="out",
+        sender="bot",
+        body="d",
+        status="sending",
+        meta={"claimed_until": time.time() - 1, "in_flight": True},
+    )
+    lost_before_call = Message.objects.create(
+        unit=unit,
+        conversation=stuck.conversation,
+        direction="out",
+        sender="bot",
+        body="f",
+        status="sending",
+        meta={"claimed_until": time.time() - 1},
+    )
+    live = Message.objects.create(
+        unit=unit,
+        conversation=stuck.conversation,
+        direction="out",
+        sender="bot",
+        body="e",
+        status="sending",
+        meta={"claimed_until": time.time() + 100},
+    )
+    Message.objects.filter(pk__in=[stuck.pk, backing_off.pk, lost.pk, live.pk, lost_before_call.pk]).update(created_at=old)
+    result = services.sweep_stuck_messages()
+    # The claim lost before the provider was called is queued again and re-enqueued with "a".
+    assert (result.requeued, result.reclaimed, result.abandoned) == (2, 1, 1)
+    statuses = dict(Message.objects.filter(conversation=stuck.conversation).values_list("body", "status"))
+    assert statuses == {stuck.body: "queued", "b": "queued", "c": "queued", "d": "failed", "e": "sending", "f": "queued"}
+    assert Message.objects.get(pk=lost.pk).last_error.startswith("send interrupted, outcome unknown")
+    assert fresh.pk and live.pk
+
+
+# --- the task on a real worker (private queue, providers = the fakes) ------------------------
+
+
+def enqueue(message: Message) -> None:
+    current_app.send_task("whatsapp.send_message", kwargs={"message_id": message.pk}, queue=SEND_QUEUE)
+
+
+def settled(message: Message) -> Message | None:
+    message.refresh_from_db()
+    return message if message.status in ("sent", "failed", "skipped") else None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_worker_500_twice_then_201_delivers_once(send_worker: Any, fake_evolution: FakeEvolution) -> None:
+    fake_evolution.script(Reply.server_error(), Reply.server_error())
+    message = queued(evolution_unit())
+    enqueue(message)
+    wait_for(lambda: settled(message), timeout=20)
+    assert (message.status, message.attempts, message.provider_id) == ("sent", 3, "3EB0FAKE00000000000003")
+    assert len(fake_evolution.sent_texts()) == 3
+    enqueue(message)  # a redelivered task: nothing is sent again
+    time.sleep(1.0)
+    assert len(fake_evolution.requests) == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_worker_400_fails_with_the_reason_and_no_retry(
+    send_worker: Any, fake_evolution: FakeEvolution
+) -> None:
+    fake_evolution.script(Reply.not_on_whatsapp())
+    message = queued(evolution_unit())
+    enqueue(message)
+    wait_for(lambda: settled(message), timeout=20)
+    time.sleep(1.0)  # a retry would have come by now (backoff 0.2 s)
+    assert (message.status, message.attempts, len(fake_evolution.requests)) == ("failed", 1, 1)
+    assert '"exists": false' in message.last_error
+
+
+@pytest.mark.django_db(transaction=True)
+def test_worker_timeout_is_retried(send_worker: Any, fake_evolution: FakeEvolution) -> None:
+    fake_evolution.script(Reply.timeout(2.5))  # the worker's read timeout is 1 s
+    message = queued(evolution_unit())
+    enqueue(message)
+    wait_for(lambda: settled(message), timeout=20)
+    assert (message.status, message.attempts, len(fake_evolution.requests)) == ("sent", 2, 2)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_worker_meta_failure_then_success(send_worker: Any, fake_meta: FakeMeta) -> None:
+    fake_meta.script(Reply(503, meta_error(131000, "Service unavailable")))
+    message = queued(meta_unit())
+    enqueue(message)
+    wait_for(lambda: settled(message), timeout=20)
+    assert (message.status, message.attempts, message.provider_id) == ("sent", 2, "wamid.FAKE0000000002")
+    assert Conversation.objects.count() == 1
