@@ -35,7 +35,7 @@ $(CHARTJS):
 # possible); otherwise the committed .mo is used.
 MO := locale/pt_BR/LC_MESSAGES/django.mo
 $(MO): locale/pt_BR/LC_MESSAGES/django.po
-	@command -v msgfmt >/dev/null 2>&1 || apt-get install -y -qq gettext >/dev/null 2>&1 || true
+	@command -v msgfmt >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq gettext; } >/dev/null 2>&1 || true
 	@if command -v msgfmt >/dev/null 2>&1; then $(PY) manage.py compilemessages -l pt_BR --ignore=.venv --ignore=.local -v 0; \
 	else echo "msgfmt not found: using the committed $@"; touch $@; fi
 
@@ -43,7 +43,7 @@ messages: install $(MO)
 
 # The browser test (pytest -m browser) drives Debian's chromium.
 browser-deps:
-	@command -v chromium >/dev/null 2>&1 || apt-get install -y -qq chromium >/dev/null || \
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } || \
 		echo "chromium not installed: the browser tests will be skipped"
 
 collectstatic: install $(CHARTJS) messages
@@ -65,7 +65,11 @@ run: services collectstatic
 test: services collectstatic browser-deps
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# The load generator is wrk (Debian/Ubuntu package; elsewhere install it yourself).
 bench: services collectstatic
+	@command -v wrk >/dev/null 2>&1 || { command -v apt-get >/dev/null 2>&1 && \
+		{ apt-get update -qq && apt-get install -y -qq wrk || sudo apt-get install -y -qq wrk; }; } || \
+		{ echo "wrk is required for make bench (apt-get install wrk)"; exit 1; }
 	$(PY) manage.py migrate --noinput -v 0
 	$(PY) bench/run_all.py
 

@@ -32,6 +32,15 @@ BENCH_INSTANCE = "kumon-bench"
 PAYLOAD = BASE_DIR / "whatsapp" / "tests" / "payloads" / "evolution_messages_upsert_text.json"
 
 
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+# SIGTERM (run_all's time limit, a Ctrl-C of make) unwinds like Ctrl-C: every `finally` stops
+# the processes this script started and drops its database.
+signal.signal(signal.SIGTERM, _interrupt)
+
+
 # --- numbers and output -----------------------------------------------------------------------
 
 def percentile(values: list[float], pct: float) -> float:
@@ -241,7 +250,9 @@ def web(env: dict[str, str], *, port: int | None = None, name: str = "gunicorn")
     import httpx
 
     port = port or free_port()
-    command = procfile_command("web").replace("0.0.0.0:", "127.0.0.1:")
+    # Steady state: no recycling of workers mid-measurement (the Procfile's --max-requests would
+    # restart each worker every few seconds at benchmark rates; a later flag wins in gunicorn).
+    command = procfile_command("web").replace("0.0.0.0:", "127.0.0.1:") + " --max-requests 0"
     proc = Process(name, command, {**env, "PORT": str(port)}).start()
     url = f"http://127.0.0.1:{port}"
 

@@ -87,12 +87,12 @@ def run() -> dict:
 def report(r: dict) -> None:
     print("\nmemory (RSS)")
     rows = [
-        ["web: gunicorn worker (max of %d)" % len(r["web_workers_mb"]), r["web_worker_max_mb"], f"< {TARGET_WEB_MB:.0f}",
+        [f"web: gunicorn worker (max of {len(r['web_workers_mb'])})", r["web_worker_max_mb"], f"< {TARGET_WEB_MB:.0f}",
          common.verdict(r["met"]["web"])],
         ["web: gunicorn master", r["web_master_mb"], "", ""],
         ["worker: celery process (max, model loaded)", r["worker_process_max_mb"], f"< {TARGET_WORKER_MB:.0f}",
          common.verdict(r["met"]["worker"])],
-        ["worker: master + %d children, total" % len(r["worker_children_mb"]), r["worker_total_mb"], "", ""],
+        [f"worker: master + {len(r['worker_children_mb'])} children, total", r["worker_total_mb"], "", ""],
     ]
     print(common.table(["process", "RSS MB", "target MB", ""], rows))
     path = common.write_results(NAME, r)

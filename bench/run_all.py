@@ -42,11 +42,21 @@ def run_script(name: str, args: list[str], limit: int) -> dict:
     before = result_path.stat().st_mtime if result_path.exists() else 0
     print(f"\n=== {name} {' '.join(args)} (limit {limit} s)", flush=True)
     started = time.monotonic()
+    proc = subprocess.Popen([sys.executable, str(path), *args], cwd=BENCH.parent,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
     try:
-        proc = subprocess.run([sys.executable, str(path), *args], cwd=BENCH.parent, timeout=limit,
-                              env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        status = "ok" if proc.returncode == 0 else f"failed (exit {proc.returncode})"
-    except subprocess.TimeoutExpired:
+        returncode = proc.wait(timeout=limit)
+        status = "ok" if returncode == 0 else f"failed (exit {returncode})"
+    except (subprocess.TimeoutExpired, KeyboardInterrupt) as exc:
+        # SIGTERM lets the script stop its gunicorn, worker and redis and drop its database.
+        proc.terminate()
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if isinstance(exc, KeyboardInterrupt):
+            raise
         status = f"timed out after {limit} s"
     fresh = result_path.exists() and result_path.stat().st_mtime > before
     if status == "ok" and not fresh:

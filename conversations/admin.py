@@ -31,10 +31,9 @@ from django.views.decorators.http import require_POST
 from conversations import gaps as gap_service
 from conversations import inbox, privacy, reports, services
 from conversations.models import Conversation, Message
-from kumon.admin import MemberPermissions, UnitListFilter, owner_unit_ids
 from kumon.exceptions import DomainError
 from kumon.models import Contact, Membership
-from kumon.tenancy import UnitScopedAdmin, units_for
+from kumon.tenancy import UnitListFilter, UnitScopedAdmin, owner_unit_ids, units_for
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +42,7 @@ logger = logging.getLogger(__name__)
 
 
 @admin.register(Contact)
-class ContactAdmin(MemberPermissions, UnitScopedAdmin):
+class ContactAdmin(UnitScopedAdmin):
     member_can = frozenset({"view", "change"})
     owner_can = frozenset({"view", "change"})
     list_display = ["phone", "name", "unit", "opted_out_at", "erased_at", "created_at"]
@@ -111,7 +110,7 @@ STATE_LABELS = {
 
 
 @admin.register(Conversation)
-class ConversationAdmin(MemberPermissions, UnitScopedAdmin):
+class ConversationAdmin(UnitScopedAdmin):
     member_can = frozenset({"view", "change"})
     owner_can = frozenset({"view", "change"})
     list_display = ["state_badge", "contact_link", "unit", "stage", "waiting_for", "assigned_to", "last_activity_at"]
@@ -125,7 +124,8 @@ class ConversationAdmin(MemberPermissions, UnitScopedAdmin):
     change_list_template = "admin/conversations/conversation/inbox.html"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
-        return inbox.inbox(user=request.user, queryset=self.model._default_manager.all())
+        related = self.model._default_manager.select_related("contact", "unit", "assigned_to")
+        return inbox.inbox(user=request.user, queryset=related)
 
     def get_ordering(self, request: HttpRequest) -> list[str]:
         return ["state_order", "handoff_at", "-last_activity_at"]
@@ -351,7 +351,7 @@ def _date(value: str | None) -> dt.date | None:
 
 
 @admin.register(Message)
-class MessageAdmin(MemberPermissions, UnitScopedAdmin):
+class MessageAdmin(UnitScopedAdmin):
     member_can = frozenset({"view"})
     owner_can = frozenset({"view"})
     list_display = ["created_at", "unit", "direction", "sender", "kind", "status", "short_body"]

@@ -232,10 +232,12 @@ def take_over(*, conversation: Conversation, user: Any | None, now: dt.datetime 
     now = now or timezone.now()
     with transaction.atomic():
         locked = Conversation.objects.select_for_update().get(pk=conversation.pk)
+        if locked.mode != Conversation.Mode.HUMAN:
+            # A new hand-off: its clock starts now (staff response time is measured from it).
+            locked.handoff_at = now
+            locked.handoff_reason = reason
         locked.mode = Conversation.Mode.HUMAN
         locked.assigned_to = user if user is not None else locked.assigned_to
-        locked.handoff_at = locked.handoff_at or now
-        locked.handoff_reason = locked.handoff_reason or reason
         locked.reply_due_at = None
         locked.turn_started_at = None
         locked.last_activity_at = now
@@ -340,7 +342,8 @@ def hand_back(*, conversation: Conversation, user: Any | None = None, note: str 
     """Give the conversation back to the bot. The next parent message is answered by it.
 
     Side effects: the optional note is kept in the conversation's data (`_staff_note`) for
-    the bot's context; messages that arrived while staff had it are not answered by the bot.
+    the bot's context; messages that arrived while staff had it are not answered by the bot;
+    the hand-off stays recorded (handoff_at) for the reports.
     """
     now = now or timezone.now()
     with transaction.atomic():
@@ -350,10 +353,9 @@ def hand_back(*, conversation: Conversation, user: Any | None = None, note: str 
         Message.objects.filter(
             conversation=locked, direction=Message.Direction.IN, status=Message.Status.RECEIVED
         ).update(status=Message.Status.HANDLED, handled_at=now)
+        # handoff_at/handoff_reason stay: the reports count this conversation as handed off.
         locked.mode = Conversation.Mode.BOT
         locked.assigned_to = None
-        locked.handoff_at = None
-        locked.handoff_reason = ""
         locked.reply_due_at = None
         locked.turn_started_at = None
         data = dict(locked.data)

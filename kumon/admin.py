@@ -9,79 +9,15 @@ from typing import Any
 
 from django.contrib import admin
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from kumon.models import Membership, Unit
-from kumon.tenancy import UnitScopedAdmin, unit_ids_for, units_for
+from kumon.tenancy import UnitListFilter, UnitScopedAdmin, owner_unit_ids, unit_ids_for
 
 admin.site.site_header = _("Kumon Receptionist")
 admin.site.site_title = _("Kumon Receptionist")
 admin.site.index_title = _("Unit workplace")
-
-
-def is_member(user: Any) -> bool:
-    ids = unit_ids_for(user)
-    return ids is None or bool(ids)
-
-
-def owner_unit_ids(user: Any) -> set[int] | None:
-    """Units the user owns; None = every unit (superuser)."""
-    return unit_ids_for(user, role=Membership.Role.OWNER)
-
-
-class MemberPermissions:
-    """Model permissions from Membership: members of a unit may `member_can` on its rows,
-    owners also `owner_can`; superusers everything. Delete stays with superusers unless listed."""
-
-    member_can: frozenset[str] = frozenset({"view"})
-    owner_can: frozenset[str] = frozenset({"view"})
-
-    def _allowed(self, request: HttpRequest, action: str) -> bool:
-        user = request.user
-        if not (user.is_active and user.is_staff):
-            return False
-        if user.is_superuser:
-            return True
-        if action in self.member_can and unit_ids_for(user):
-            return True
-        return action in self.owner_can and bool(owner_unit_ids(user))
-
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return self._allowed(request, "view")
-
-    def _get_obj_does_not_exist_redirect(self, request: HttpRequest, opts: Any, object_id: str) -> Any:
-        # Another unit's row opened by URL: 404, the same as a row that does not exist.
-        raise Http404
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return self._allowed(request, "view") or self._allowed(request, "change")
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return self._allowed(request, "change")
-
-    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
-        return self._allowed(request, "add")
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return self._allowed(request, "delete")
-
-
-class UnitListFilter(admin.SimpleListFilter):
-    """The unit filter, listing only the user's units (the stock FK filter lists every unit)."""
-
-    title = _("unit")
-    parameter_name = "unit"
-    field = "unit"
-
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [(str(u.pk), u.name) for u in units_for(request.user).only("pk", "name")]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        value = self.value()
-        if value and value.isdigit():
-            return queryset.filter(**{f"{self.field}_id": int(value)})
-        return queryset
 
 
 class MembershipInline(admin.TabularInline):
@@ -106,7 +42,7 @@ class MembershipInline(admin.TabularInline):
 
 
 @admin.register(Unit)
-class UnitAdmin(MemberPermissions, UnitScopedAdmin):
+class UnitAdmin(UnitScopedAdmin):
     unit_field = "pk"
     member_can = frozenset({"view"})
     owner_can = frozenset({"view", "change"})
@@ -139,7 +75,7 @@ class UnitAdmin(MemberPermissions, UnitScopedAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(MemberPermissions, UnitScopedAdmin):
+class MembershipAdmin(UnitScopedAdmin):
     member_can = frozenset()
     owner_can = frozenset({"view"})
     list_display = ["user", "unit", "role", "created_at"]

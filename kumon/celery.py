@@ -31,15 +31,15 @@ app.conf.beat_schedule: dict[str, dict[str, Any]] = {
 def _propagate_correlation_id(headers: dict[str, Any] | None = None, **_: Any) -> None:
     from kumon.logging import correlation_id
 
-    if headers is not None and "correlation_id" not in headers:
-        headers["correlation_id"] = correlation_id.get()
+    if headers is not None and "kumon_correlation_id" not in headers:
+        headers["kumon_correlation_id"] = correlation_id.get()
 
 
 @signals.task_prerun.connect
 def _adopt_correlation_id(task: Any = None, **_: Any) -> None:
     from kumon.logging import correlation_id, new_correlation_id
 
-    incoming = getattr(task.request, "correlation_id", None) if task else None
+    incoming = getattr(task.request, "kumon_correlation_id", None) if task else None
     correlation_id.set(incoming if incoming and incoming != "-" else new_correlation_id())
 
 

@@ -6,7 +6,8 @@ from typing import Any
 
 from django.contrib import admin
 from django.db.models import Model, Q, QuerySet
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from kumon.models import Membership, Unit
 
@@ -47,14 +48,107 @@ def scope(queryset: QuerySet, user: Any, *, field: str = "unit", shared: bool = 
     return queryset.filter(condition)
 
 
-class UnitScopedAdmin(admin.ModelAdmin):
-    """Scopes the changelist, the change form, autocompletes and FK choices to the user's units."""
+def is_member(user: Any) -> bool:
+    ids = unit_ids_for(user)
+    return ids is None or bool(ids)
+
+
+def owner_unit_ids(user: Any) -> set[int] | None:
+    """Units the user owns; None = every unit (superuser)."""
+    return unit_ids_for(user, role=Membership.Role.OWNER)
+
+
+class MemberPermissions:
+    """Model permissions from Membership: members of a unit may `member_can` on its rows,
+    owners also `owner_can`; superusers everything. Delete stays with superusers unless listed."""
+
+    member_can: frozenset[str] = frozenset({"view"})
+    owner_can: frozenset[str] = frozenset({"view"})
+
+    def _allowed(self, request: HttpRequest, action: str) -> bool:
+        user = request.user
+        if not (user.is_active and user.is_staff):
+            return False
+        if user.is_superuser:
+            return True
+        if action in self.member_can and unit_ids_for(user):
+            return True
+        return action in self.owner_can and bool(owner_unit_ids(user))
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return self._allowed(request, "view")
+
+    def _get_obj_does_not_exist_redirect(self, request: HttpRequest, opts: Any, object_id: str) -> Any:
+        # Another unit's row opened by URL: 404, the same as a row that does not exist.
+        raise Http404
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._allowed(request, "view") or self._allowed(request, "change")
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._allowed(request, "change")
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return self._allowed(request, "add")
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._allowed(request, "delete")
+
+
+class UnitListFilter(admin.SimpleListFilter):
+    """The unit filter, listing only the user's units (the stock FK filter lists every unit)."""
+
+    title = _("unit")
+    parameter_name = "unit"
+    field = "unit"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(str(u.pk), u.name) for u in units_for(request.user).only("pk", "name")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        value = self.value()
+        if value and value.isdigit():
+            return queryset.filter(**{f"{self.field}_id": int(value)})
+        return queryset
+
+
+
+class UnitScopedAdmin(MemberPermissions, admin.ModelAdmin):
+    """Scopes the changelist, the change form, autocompletes and FK choices to the user's units;
+    permissions come from Membership (MemberPermissions); another unit's row is a 404; the
+    `unit` list filter lists only the user's units."""
 
     unit_field = "unit"
     include_shared = False
+    member_can = frozenset({"view", "add", "change"})
+    owner_can = frozenset({"view", "add", "change", "delete"})
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return scope(super().get_queryset(request), request.user, field=self.unit_field, shared=self.include_shared)
+
+    def get_list_filter(self, request: HttpRequest) -> Any:
+        return [UnitListFilter if f == "unit" else f for f in super().get_list_filter(request)]
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        form = super().get_form(request, obj, change, **kwargs)
+        original_clean = form.clean
+
+        def clean(form_self: Any) -> Any:
+            # Rows of one unit only point at rows of the same unit (a contact of unit B on an
+            # appointment of unit A is refused even for someone who works in both).
+            data = original_clean(form_self)
+            unit = data.get("unit")
+            if unit is None and getattr(form_self.instance, "unit_id", None):
+                unit = form_self.instance.unit
+            if unit is not None:
+                for name, value in list(data.items()):
+                    if isinstance(value, Model) and not isinstance(value, Unit) and _has_unit(type(value)):
+                        if value.unit_id is not None and value.unit_id != unit.pk:
+                            form_self.add_error(name, _("This belongs to another unit."))
+            return data
+
+        form.clean = clean
+        return form
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         related = db_field.related_model
@@ -63,9 +157,6 @@ class UnitScopedAdmin(admin.ModelAdmin):
         elif _has_unit(related):
             kwargs["queryset"] = scope(related._default_manager.all(), request.user)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
-
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return request.user.is_active and request.user.is_staff
 
 
 def _has_unit(model: type[Model]) -> bool:

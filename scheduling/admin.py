@@ -18,10 +18,9 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from kumon.admin import MemberPermissions, UnitListFilter
 from kumon.exceptions import DomainError
 from kumon.models import Unit
-from kumon.tenancy import UnitScopedAdmin
+from kumon.tenancy import UnitListFilter, UnitScopedAdmin
 from scheduling import services
 from scheduling.models import (
     Appointment,
@@ -116,7 +115,7 @@ class AppointmentAddForm(forms.ModelForm):
 
 
 @admin.register(Appointment)
-class AppointmentAdmin(MemberPermissions, UnitScopedAdmin):
+class AppointmentAdmin(UnitScopedAdmin):
     member_can = frozenset({"view", "change", "add"})
     owner_can = frozenset({"view", "change", "add"})
     list_display = ["start", "status", "child_name", "parent_name", "phone", "unit", "source", "calendar_sync_status"]
@@ -210,7 +209,7 @@ class ReminderUnitFilter(UnitListFilter):
 
 
 @admin.register(Reminder)
-class ReminderAdmin(MemberPermissions, UnitScopedAdmin):
+class ReminderAdmin(UnitScopedAdmin):
     unit_field = "appointment__unit"
     member_can = frozenset({"view", "change"})
     owner_can = frozenset({"view", "change"})
@@ -236,7 +235,7 @@ class ReminderAdmin(MemberPermissions, UnitScopedAdmin):
 
 
 @admin.register(SlotHold)
-class SlotHoldAdmin(MemberPermissions, UnitScopedAdmin):
+class SlotHoldAdmin(UnitScopedAdmin):
     member_can = frozenset({"view", "delete"})
     owner_can = frozenset({"view", "delete"})
     list_display = ["start", "holder", "expires_at", "unit"]
@@ -250,7 +249,7 @@ class SlotHoldAdmin(MemberPermissions, UnitScopedAdmin):
 
 
 @admin.register(OpeningHours)
-class OpeningHoursAdmin(MemberPermissions, UnitScopedAdmin):
+class OpeningHoursAdmin(UnitScopedAdmin):
     member_can = frozenset({"view"})
     owner_can = frozenset({"view", "add", "change", "delete"})
     list_display = ["unit", "weekday", "start", "end"]
@@ -260,7 +259,7 @@ class OpeningHoursAdmin(MemberPermissions, UnitScopedAdmin):
 
 
 @admin.register(Closure)
-class ClosureAdmin(MemberPermissions, UnitScopedAdmin):
+class ClosureAdmin(UnitScopedAdmin):
     member_can = frozenset({"view", "add", "change", "delete"})
     owner_can = frozenset({"view", "add", "change", "delete"})
     list_display = ["start_date", "end_date", "reason", "unit"]
@@ -270,7 +269,7 @@ class ClosureAdmin(MemberPermissions, UnitScopedAdmin):
 
 
 @admin.register(UnitBookingOptions)
-class UnitBookingOptionsAdmin(MemberPermissions, UnitScopedAdmin):
+class UnitBookingOptionsAdmin(UnitScopedAdmin):
     member_can = frozenset({"view"})
     owner_can = frozenset({"view", "add", "change"})
     list_display = ["unit", "no_show_followup", "no_show_followup_hour"]

@@ -144,3 +144,15 @@ def test_worker_answers_an_inbound_message_after_commit(celery_worker) -> None:
     )
     assert reply.sender == Message.Sender.BOT
     assert Message.objects.get(pk=msg.pk).status == Message.Status.HANDLED
+
+
+@pytest.mark.django_db
+def test_hand_back_keeps_the_hand_off_on_record_and_a_new_take_over_restarts_its_clock() -> None:
+    unit = UnitFactory()
+    msg = services.record_inbound(unit=unit, message=inbound())
+    t0 = timezone.now()
+    services.take_over(conversation=msg.conversation, user=None, now=t0, reason="requested")
+    back = services.hand_back(conversation=msg.conversation, note="mãe quer sábado")
+    assert (back.mode, back.handoff_at, back.handoff_reason, back.data["_staff_note"]) == ("bot", t0, "requested", "mãe quer sábado")
+    again = services.take_over(conversation=back, user=None, now=t0 + dt.timedelta(hours=1), reason="staff")
+    assert (again.mode, again.handoff_at, again.handoff_reason) == ("human", t0 + dt.timedelta(hours=1), "staff")

@@ -74,15 +74,14 @@ def test_compose_has_database_with_pgvector_redis_and_health_checks() -> None:
 def test_every_worker_consumes_every_routed_queue() -> None:
     from django.conf import settings
 
-    routed = {route["queue"] for route in {
-        "conversations.*": {"queue": "inbound"}, "whatsapp.*": {"queue": "outbound"},
-        "knowledge.*": {"queue": "embeddings"}}.values()}
+    routed = {route["queue"] for route in settings.CELERY_TASK_ROUTES.values()}
+
+    assert settings.CELERY_TASK_ROUTES == {"conversations.*": {"queue": "inbound"},
+                                          "whatsapp.*": {"queue": "outbound"},
+                                          "knowledge.*": {"queue": "embeddings"}}
     assert routed | {"celery"} == set(QUEUES.split(","))
     for command in (procfile()["worker"], procfile("Procfile.dev")["worker"], compose_command("worker")):
         assert f"-Q {QUEUES} " in command
-    assert settings.CELERY_TASK_ROUTES in ({}, {"conversations.*": {"queue": "inbound"},
-                                               "whatsapp.*": {"queue": "outbound"},
-                                               "knowledge.*": {"queue": "embeddings"}})
 
 
 def test_compose_runs_exactly_one_beat() -> None:
