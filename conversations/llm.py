@@ -22,6 +22,7 @@ from django.conf import settings
 
 from conversations.dates import When
 from conversations.understanding import SUBJECTS, Understood
+from kumon import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +69,18 @@ def client() -> Any:
     return _client(settings.OPENAI_API_KEY, settings.OPENAI_BASE_URL)
 
 
-def _call(fn: Any, **kwargs: Any) -> Any:
+def _call(fn: Any, *, kind: str, **kwargs: Any) -> Any:
+    started = time.monotonic()
+    outcome = "error"
+    try:
+        result = _call_with_retry(fn, **kwargs)
+        outcome = "ok"
+        return result
+    finally:
+        metrics.LLM_LATENCY.labels(kind=kind, outcome=outcome).observe(time.monotonic() - started)
+
+
+def _call_with_retry(fn: Any, **kwargs: Any) -> Any:
     import openai
 
     for attempt in (1, 2):
@@ -85,17 +97,21 @@ def _call(fn: Any, **kwargs: Any) -> Any:
     raise AssertionError("unreachable")
 
 
-def _chat(messages: list[dict[str, str]], *, schema: dict[str, Any] | None = None, max_tokens: int = 400) -> tuple[str, Usage]:
+def _chat(
+    messages: list[dict[str, str]], *, kind: str, schema: dict[str, Any] | None = None, max_tokens: int = 400
+) -> tuple[str, Usage]:
     kwargs: dict[str, Any] = {"model": settings.OPENAI_MODEL, "messages": messages, "temperature": 0, "max_tokens": max_tokens}
     if schema is not None:
         kwargs["response_format"] = {"type": "json_schema", "json_schema": {"name": "turn", "strict": True, "schema": schema}}
     started = time.monotonic()
-    response = _call(client().chat.completions.create, **kwargs)
+    response = _call(client().chat.completions.create, kind=kind, **kwargs)
     usage = Usage(
         tokens_in=getattr(response.usage, "prompt_tokens", 0) or 0,
         tokens_out=getattr(response.usage, "completion_tokens", 0) or 0,
         latency_ms=(time.monotonic() - started) * 1000,
     )
+    metrics.LLM_TOKENS.labels(direction="input").inc(usage.tokens_in)
+    metrics.LLM_TOKENS.labels(direction="output").inc(usage.tokens_out)
     try:
         content = response.choices[0].message.content or ""
     except (AttributeError, IndexError) as exc:
@@ -157,7 +173,9 @@ to you."""
 def understand(text: str, *, step: str, language: str, today: dt.date, tz: str) -> tuple[Understood, Usage]:
     weekday = ["segunda", "terça", "quarta", "quinta", "sexta", "sábado", "domingo"][today.weekday()]
     system = UNDERSTAND_PROMPT.format(today=today.isoformat(), weekday=weekday, tz=tz, step=step or "nothing", intents=", ".join(INTENTS))
-    content, usage = _chat([{"role": "system", "content": system}, {"role": "user", "content": text}], schema=UNDERSTAND_SCHEMA)
+    content, usage = _chat(
+        [{"role": "system", "content": system}, {"role": "user", "content": text}], kind="understand", schema=UNDERSTAND_SCHEMA
+    )
     try:
         data = json.loads(content)
         return _understood(data), usage
@@ -218,7 +236,9 @@ def compose_answer(
         knowledge="\n\n".join(f"- {k}" for k in knowledge),
         family=json.dumps({k: v for k, v in family.items() if not k.startswith("_")}, ensure_ascii=False),
     )
-    content, usage = _chat([{"role": "system", "content": system}, {"role": "user", "content": question}], max_tokens=300)
+    content, usage = _chat(
+        [{"role": "system", "content": system}, {"role": "user", "content": question}], kind="answer", max_tokens=300
+    )
     text = content.strip()
     if not text or "NO_ANSWER" in text:
         return None, usage
@@ -237,6 +257,7 @@ def transcribe(audio: bytes, *, mimetype: str = "audio/ogg") -> tuple[str, Usage
     started = time.monotonic()
     result = _call(
         client().audio.transcriptions.create,
+        kind="transcribe",
         model=settings.OPENAI_TRANSCRIBE_MODEL,
         file=(f"audio.{extension}", audio, mimetype),
         language="pt",

@@ -1,17 +1,7 @@
 import factory
 
 from conversations.models import Conversation, Message
-from kumon.models import Contact
-from kumon.tests.factories import UnitFactory
-
-
-class ContactFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = Contact
-
-    unit = factory.SubFactory(UnitFactory)
-    phone = factory.Sequence(lambda n: f"+55119{n:08d}")
-    name = "Mariana"
+from kumon.tests.factories import ContactFactory, UnitFactory  # noqa: F401  (re-exported for tests)
 
 
 class ConversationFactory(factory.django.DjangoModelFactory):

@@ -1,7 +1,7 @@
 import factory
 from django.contrib.auth import get_user_model
 
-from kumon.models import Membership, Unit
+from kumon.models import Contact, Membership, Unit
 
 
 class UnitFactory(factory.django.DjangoModelFactory):
@@ -32,3 +32,12 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     user = factory.SubFactory(UserFactory)
     unit = factory.SubFactory(UnitFactory)
     role = Membership.Role.STAFF
+
+
+class ContactFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Contact
+
+    unit = factory.SubFactory(UnitFactory)
+    phone = factory.Sequence(lambda n: f"+55119{n:08d}")
+    name = "Ana"

@@ -4,6 +4,7 @@ README "Operating" tells people to watch."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 
 import pytest
@@ -142,3 +143,23 @@ def test_metrics_expose_llm_and_embedding_metrics_for_their_callers(client) -> N
     assert (sample(text, "kumon_llm_tokens_total", direction="input") or 0) >= 120
     assert (sample(text, "kumon_llm_tokens_total", direction="output") or 0) >= 30
     assert (sample(text, "kumon_embedding_duration_seconds_count", kind="query") or 0) >= 1
+
+
+def test_sentry_is_on_with_a_dsn_without_personal_data() -> None:
+    import subprocess
+    import sys
+
+    from kumon.testing import BASE_DIR
+
+    probe = ("import django; django.setup(); import sentry_sdk; c = sentry_sdk.get_client(); "
+             "print(c.is_active(), c.options['send_default_pii'], sorted(c.integrations)[:0] == [], "
+             "'django' in c.integrations, 'celery' in c.integrations)")
+    env = {k: v for k, v in os.environ.items() if k != "SENTRY_DSN"}
+    on = subprocess.run([sys.executable, "-c", probe], cwd=BASE_DIR, capture_output=True, text=True, timeout=60,
+                        env={**env, "DJANGO_SETTINGS_MODULE": "kumon.settings_test",
+                             "SENTRY_DSN": "https://public@sentry.example.invalid/1"})
+    off = subprocess.run([sys.executable, "-c", probe], cwd=BASE_DIR, capture_output=True, text=True, timeout=60,
+                         env={**env, "DJANGO_SETTINGS_MODULE": "kumon.settings_test"})
+
+    assert on.stdout.split() == ["True", "False", "True", "True", "True"], on.stderr[-2000:]
+    assert off.stdout.split()[0] == "False", off.stderr[-2000:]

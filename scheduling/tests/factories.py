@@ -3,8 +3,7 @@ import datetime as dt
 import factory
 from django.utils import timezone
 
-from kumon.models import Contact
-from kumon.tests.factories import UnitFactory
+from kumon.tests.factories import ContactFactory, UnitFactory  # noqa: F401  (re-exported for tests)
 from scheduling.models import Appointment, Closure, OpeningHours, Reminder, SlotHold
 
 
@@ -20,15 +19,6 @@ class AppointmentFactory(factory.django.DjangoModelFactory):
     child_name = "Pedro"
     child_age = 7
     subject = "Matemática"
-
-
-class ContactFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = Contact
-
-    unit = factory.SubFactory(UnitFactory)
-    phone = factory.Sequence(lambda n: f"+55119{n:08d}")
-    name = "Ana"
 
 
 class OpeningHoursFactory(factory.django.DjangoModelFactory):
