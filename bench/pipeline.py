@@ -4,7 +4,8 @@ worker, the reply sent by the console gateway (status `sent`). Debounce 0, no la
 Latency of one message = reply.sent_at − inbound.created_at (both stamped by the database
 clock's host, so no client clock is involved). Phases, each with distinct parent phones:
 1. sustained: 20 messages/s for 60 s → p50/p95/p99 (target p95 < 100 ms);
-2. steps: 40, 80, 160 messages/s, 20 s each, until one is not sustained. A step is sustained
+2. steps: 40, 80, 160 messages/s, 20 s each, until one is not sustained (or, when 20/s was
+   not, down: 15, 10, 5/s until one is). A step is sustained
    when the replies keep up: at the end of its window no more than half a second of traffic is
    still unanswered and the reply rate is ≥ 95 % of the offered rate.
 
@@ -166,7 +167,7 @@ def run(rate: float, duration: float, steps: list[float], step_duration: float) 
                 run_phase(sender, label="warmup", rate=4, duration=3, phone_base=0)
                 sustained = run_phase(sender, label="sustained", rate=rate, duration=duration, phone_base=100_000)
                 # Up from the sustained rate until the backlog grows; down if even that was too much.
-                ladder = steps if sustained["sustained"] else [rate / 2, rate / 4]
+                ladder = steps if sustained["sustained"] else [rate * 3 / 4, rate / 2, rate / 4]
                 step_rows = []
                 for i, step in enumerate(ladder):
                     settle(timeout=120)
