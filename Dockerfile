@@ -29,4 +29,4 @@ USER app
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=3s CMD curl -fsS http://127.0.0.1:${PORT}/healthz || exit 1
 # Same command as the Procfile's web process; compose overrides it for worker and beat.
-CMD ["sh", "-c", "gunicorn kumon.wsgi --bind 0.0.0.0:${PORT:-8000} --workers ${WEB_CONCURRENCY:-3} --worker-class gthread --threads 4 --access-logfile - --max-requests 2000 --max-requests-jitter 200"]
+CMD ["sh", "-c", "gunicorn kumon.wsgi --bind 0.0.0.0:${PORT:-8000} --workers ${WEB_CONCURRENCY:-3} --worker-class gthread --threads 4 --access-logfile - --logger-class kumon.logging.GunicornLogger --max-requests 2000 --max-requests-jitter 200"]

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from conversations.inbound import InboundMessage, StatusUpdate
 from conversations.models import Conversation, Message
+from kumon.db import insert_unless_conflict
 from kumon.models import Contact, Unit
 from kumon.phones import mask_phone
 from kumon.services import get_or_create_contact
@@ -93,31 +94,6 @@ def _lock_open_conversation(contact: Contact) -> Conversation:
     return conversation
 
 
-def _insert_unless_duplicate(message: Message) -> bool:
-    """INSERT … ON CONFLICT DO NOTHING on the unique provider id: one round trip, no
-    savepoint. Sets message.pk and returns True if the row was inserted, False if this
-    provider id was already stored (a duplicate delivery)."""
-    from django.db import connection
-
-    fields = [f for f in Message._meta.concrete_fields if not f.primary_key]
-    values = [f.get_db_prep_save(f.pre_save(message, add=True), connection) for f in fields]
-    table = connection.ops.quote_name(Message._meta.db_table)
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    placeholders = ", ".join(["%s"] * len(fields))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) "
-            "ON CONFLICT (unit_id, provider_id) WHERE provider_id IS NOT NULL DO NOTHING RETURNING id",
-            values,
-        )
-        row = cursor.fetchone()
-    if row is None:
-        return False
-    message.pk = row[0]
-    message._state.adding = False
-    return True
-
-
 def _debounce_due(conversation: Conversation, now: dt.datetime) -> dt.datetime:
     """When the turn is answered: `debounce` after the last message, but never later than
     `max window` after the first unanswered one (a parent typing for a minute still gets an
@@ -140,11 +116,16 @@ def record_inbound(*, unit: Unit, message: InboundMessage, now: dt.datetime | No
     now = now or timezone.now()
     if message.from_me:
         return record_staff_message(unit=unit, message=message, now=now)
-    # Six round trips for a new message of a known family (the webhook's hot path): BEGIN,
-    # contact, conversation FOR UPDATE, INSERT … ON CONFLICT, UPDATE conversation, COMMIT.
+    # The webhook's hot path, in round trips: BEGIN, contact, conversation FOR UPDATE,
+    # INSERT message … ON CONFLICT, UPDATE conversation, COMMIT (6); a new family: BEGIN,
+    # contact, INSERT contact, INSERT conversation, INSERT message, UPDATE, COMMIT (7).
     with transaction.atomic():
-        contact, _ = get_or_create_contact(unit=unit, phone=message.phone, name=message.push_name)
-        conversation = _lock_open_conversation(contact)
+        contact, created = get_or_create_contact(unit=unit, phone=message.phone, name=message.push_name)
+        if created:
+            # Nobody else can see this contact until we commit: no lock, no savepoint needed.
+            conversation = Conversation.objects.create(unit_id=unit.pk, contact=contact, data={})
+        else:
+            conversation = _lock_open_conversation(contact)
         stored = Message(
             unit=unit,
             conversation=conversation,
@@ -157,7 +138,7 @@ def record_inbound(*, unit: Unit, message: InboundMessage, now: dt.datetime | No
             raw=_bounded_raw(message.raw),
             meta=_inbound_meta(message),
         )
-        if not _insert_unless_duplicate(stored):
+        if not insert_unless_conflict(stored, conflict="(unit_id, provider_id) WHERE provider_id IS NOT NULL"):
             logger.info("duplicate inbound %s ignored", message.provider_id)
             return None
         conversation.last_inbound_at = now
@@ -261,6 +242,7 @@ def queue_outbound(
     meta: dict[str, Any] | None = None,
     staff_user: Any | None = None,
     now: dt.datetime | None = None,
+    touch: bool = True,
 ) -> Message:
     """Store an outbound message as `queued` and enqueue `whatsapp.send_message` after commit.
 
@@ -288,7 +270,8 @@ def queue_outbound(
             meta=meta or {},
             staff_user=staff_user,
         )
-        Conversation.objects.filter(pk=conversation.pk).update(last_activity_at=now)
+        if touch:
+            Conversation.objects.filter(pk=conversation.pk).update(last_activity_at=now)
         if not opted_out:
             enqueue("whatsapp.send_message", message_id=message.pk)
     return message

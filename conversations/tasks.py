@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import logging
 
+from typing import Any
+
 from celery import shared_task
+from django.db import OperationalError
 from django.utils import timezone
 
 from conversations import turns
@@ -12,10 +15,16 @@ from conversations import turns
 logger = logging.getLogger(__name__)
 
 
-@shared_task(name="conversations.handle_turn", acks_late=True, soft_time_limit=60, time_limit=80)
-def handle_turn(*, conversation_id: int) -> int:
-    """Answer the conversation's due turn (idempotent: a re-run stores nothing twice)."""
-    return len(turns.answer_turn(conversation_id=conversation_id))
+@shared_task(
+    name="conversations.handle_turn", bind=True, acks_late=True, soft_time_limit=60, time_limit=80, max_retries=3
+)
+def handle_turn(self: Any, *, conversation_id: int) -> int:
+    """Answer the conversation's due turn (idempotent: a re-run stores nothing twice).
+    Database hiccups (deadlock, dropped connection) are retried with backoff."""
+    try:
+        return len(turns.answer_turn(conversation_id=conversation_id))
+    except OperationalError as exc:
+        raise self.retry(exc=exc, countdown=2 ** self.request.retries) from exc
 
 
 @shared_task(name="conversations.expire_idle", acks_late=True)

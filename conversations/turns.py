@@ -76,11 +76,12 @@ def answer_turn(*, conversation_id: int, now: dt.datetime | None = None) -> list
     conversation, pending = claimed
     try:
         result = engine.respond(conversation=conversation, messages=pending, now=now)
+        return commit_turn(conversation_id=conversation_id, last=pending[-1], result=result, now=now)
     except Exception:
-        # Release the lease so the sweeper retries; the parent's messages stay `received`.
-        Conversation.objects.filter(pk=conversation_id).update(turn_lease_until=None)
+        # Release the lease at once so a retry (or the due-turns sweeper) answers the parent
+        # without waiting the lease out; the messages are still `received`.
+        Conversation.objects.filter(pk=conversation_id, turn_lease_until__isnull=False).update(turn_lease_until=None)
         raise
-    return commit_turn(conversation_id=conversation_id, last=pending[-1], result=result, now=now)
 
 
 def commit_turn(*, conversation_id: int, last: Message, result: TurnResult, now: dt.datetime) -> list[Message]:
@@ -108,7 +109,8 @@ def commit_turn(*, conversation_id: int, last: Message, result: TurnResult, now:
                     if result.opt_out:
                         meta["opt_out_confirmation"] = True
                     message = queue_outbound(
-                        conversation=current, body=reply.text, in_reply_to=last, seq=seq, meta=meta, now=now
+                        conversation=current, body=reply.text, in_reply_to=last, seq=seq, meta=meta, now=now,
+                        touch=False,  # the conversation is saved once below
                     )
                     stored.append(message)
         except IntegrityError:
@@ -118,24 +120,34 @@ def commit_turn(*, conversation_id: int, last: Message, result: TurnResult, now:
             Message.objects.filter(pk=stored[0].pk).update(
                 tokens_in=result.tokens_in, tokens_out=result.tokens_out, cost_usd=result.cost_usd
             )
+        contact_fields = []
         if result.opt_out and not contact.opted_out_at:
             contact.opted_out_at = now
-            contact.save(update_fields=["opted_out_at", "updated_at"])
+            contact_fields.append("opted_out_at")
         if result.stage is not None:
             current.stage = result.stage
         if result.step is not None:
             current.step = result.step
         if result.data is not None:
             current.data = result.data
-            contact.data = {k: v for k, v in result.data.items() if not k.startswith("_")}
-            contact.save(update_fields=["data", "updated_at"])
+            lead = {k: v for k, v in result.data.items() if not k.startswith("_")}
+            if lead != contact.data:  # the lead data outlives the conversation
+                contact.data = lead
+                contact_fields.append("data")
+        if contact_fields:
+            contact.save(update_fields=[*contact_fields, "updated_at"])
         if result.handoff:
             current.mode = Conversation.Mode.HUMAN
             current.handoff_at = now
             current.handoff_reason = result.handoff[:40]
         current.last_activity_at = now
-        current.save(update_fields=["stage", "step", "data", "mode", "handoff_at", "handoff_reason", "last_activity_at"])
-        _close_turn(current, newest, now)
+        # One UPDATE for the state and the end of the turn.
+        Message.objects.filter(pk__in=[m.pk for m in newest]).update(status=Message.Status.HANDLED, handled_at=now)
+        current.reply_due_at = current.turn_started_at = current.turn_lease_until = None
+        current.save(update_fields=[
+            "stage", "step", "data", "mode", "handoff_at", "handoff_reason", "last_activity_at",
+            "reply_due_at", "turn_started_at", "turn_lease_until",
+        ])
         if result.handoff:
             enqueue("conversations.notify_handoff", conversation_id=current.pk)
     return stored

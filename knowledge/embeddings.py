@@ -150,9 +150,15 @@ class Embedder:
     def dimensions(self) -> int:
         return self.backend.dimensions()
 
+    def _encode(self, texts: list[str], *, kind: str) -> np.ndarray:
+        from kumon.metrics import EMBEDDING_LATENCY
+
+        with EMBEDDING_LATENCY.labels(kind=kind).time():
+            return self._normalised(self.backend.encode(texts))
+
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         out = [
-            self._normalised(self.backend.encode(list(texts[i : i + self.batch_size])))
+            self._encode(list(texts[i : i + self.batch_size]), kind="documents")
             for i in range(0, len(texts), self.batch_size)
         ]
         if not out:
@@ -165,7 +171,7 @@ class Embedder:
             if cached is not None:
                 self._cache.move_to_end(text)
                 return cached
-        vector = self._normalised(self.backend.encode([text]))[0]
+        vector = self._encode([text], kind="query")[0]
         with self._lock:
             self._cache[text] = vector
             while len(self._cache) > self.cache_size:

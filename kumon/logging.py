@@ -48,6 +48,9 @@ class ContextFilter(logging.Filter):
             message = str(record.msg)
         record.msg = mask_phones_in_text(message)
         record.args = None
+        # Django's request logger attaches the request: its repr carries the path (phones).
+        if getattr(record, "request", None) is not None:
+            record.request = mask_phones_in_text(repr(record.request))
         return True
 
 
@@ -80,3 +83,21 @@ def logging_config(*, debug: bool, level: str) -> dict[str, Any]:
             "httpx": {"level": "WARNING"},
         },
     }
+
+
+def _gunicorn_logger_base() -> type:
+    from gunicorn.glogging import Logger
+
+    return Logger
+
+
+class GunicornLogger(_gunicorn_logger_base()):  # type: ignore[misc]
+    """gunicorn's access log with phone numbers masked in the request line, path, query and
+    referrer (`GET /api/v1/conversation/<phone>` would otherwise log a full number)."""
+
+    def atoms(self, resp: Any, req: Any, environ: Any, request_time: Any) -> dict[str, Any]:
+        atoms = super().atoms(resp, req, environ, request_time)
+        for key in ("r", "U", "q", "f"):
+            if isinstance(atoms.get(key), str):
+                atoms[key] = mask_phones_in_text(atoms[key])
+        return atoms

@@ -8,7 +8,8 @@ import phonenumbers
 
 _DIGITS = re.compile(r"\D+")
 # Long digit runs in free text (phones, JIDs): masked in every log line.
-_PHONE_IN_TEXT = re.compile(r"(?<![\w])\+?(\d{2,4})(\d{4,9})(\d{4})(?!\d)")
+# Not inside decimals or longer numbers ("succeeded in 7.35990599s" is not a phone).
+_PHONE_IN_TEXT = re.compile(r"(?<!\w)(?<!\d\.)\+?(\d{2,4})(\d{4,9})(\d{4})(?!\d)(?!\.\d)")
 
 
 class InvalidPhone(ValueError):

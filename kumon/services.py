@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from django.db import IntegrityError, transaction
-
+from kumon.db import insert_unless_conflict
 from kumon.models import Contact, Unit
 from kumon.phones import normalize_phone
 
@@ -18,11 +17,9 @@ def get_or_create_contact(*, unit: Unit, phone: str, name: str = "") -> tuple[Co
     contact = Contact.objects.filter(unit=unit, phone=e164).first()
     created = False
     if contact is None:
-        try:
-            with transaction.atomic():
-                contact = Contact.objects.create(unit=unit, phone=e164, name=name[:120])
-                created = True
-        except IntegrityError:  # lost the race: the other request created it
+        contact = Contact(unit=unit, phone=e164, name=name[:120])
+        created = insert_unless_conflict(contact, conflict="(unit_id, phone)")
+        if not created:  # lost the race: the other request created it
             contact = Contact.objects.get(unit=unit, phone=e164)
     if name and not contact.name:
         contact.name = name[:120]

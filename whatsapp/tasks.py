@@ -5,16 +5,26 @@ from __future__ import annotations
 from typing import Any
 
 from celery import shared_task
+from django.db import OperationalError
 
 from whatsapp import services
 
 
-@shared_task(name="whatsapp.send_message", bind=True, acks_late=True, soft_time_limit=100, time_limit=120)
+@shared_task(
+    name="whatsapp.send_message", bind=True, acks_late=True, soft_time_limit=100, time_limit=120, max_retries=None
+)
 def send_message(self: Any, *, message_id: int) -> str:
     """Deliver one outbound message. Idempotent: only a `queued` row is claimed, so a
     redelivered or duplicated task sends nothing twice. Transient errors come back with the
     backoff the service chose (attempts are counted on the row, not here)."""
-    outcome = services.send_message(message_id=message_id)
+    try:
+        outcome = services.send_message(message_id=message_id)
+    except OperationalError as exc:
+        # A deadlock or a dropped connection: retried a few times; a claim left behind is
+        # repaired by the sweeper (re-queued, or failed if the provider call had started).
+        if self.request.retries >= 5:
+            raise
+        raise self.retry(exc=exc, countdown=1 + self.request.retries) from exc
     if outcome.status == "retry":
         raise self.retry(countdown=outcome.retry_in, max_retries=None)
     return outcome.status
