@@ -174,24 +174,34 @@ def _admin_dsn(url: str) -> str:
     return urlunsplit(parts._replace(path="/postgres")).replace("postgres://", "postgresql://", 1)
 
 
+def bench_database_url(name: str) -> str:
+    """The URL of database `name` on the embedded server (or BENCH_DATABASE_URL's server)."""
+    from kumon.embedded_db import database_url
+
+    assert name != "kumon" and name.startswith("kumon_bench"), name
+    base = os.environ.get("BENCH_DATABASE_URL") or database_url()
+    return urlunsplit(urlsplit(base)._replace(path=f"/{name}"))
+
+
+def admin_connect(url: str) -> Any:
+    """An autocommit connection to the server's `postgres` database (CREATE/DROP DATABASE)."""
+    import psycopg
+
+    return psycopg.connect(_admin_dsn(url), autocommit=True)
+
+
 @contextlib.contextmanager
 def bench_database(name: str) -> Iterator[str]:
     """A fresh database `name` on the embedded server (or BENCH_DATABASE_URL's server), dropped
     at the end. Yields its URL."""
-    import psycopg
-
-    from kumon.embedded_db import database_url
-
-    base = os.environ.get("BENCH_DATABASE_URL") or database_url()
-    assert name != "kumon" and name.startswith("kumon_bench"), name
-    url = urlunsplit(urlsplit(base)._replace(path=f"/{name}"))
-    with psycopg.connect(_admin_dsn(base), autocommit=True) as admin:
+    url = bench_database_url(name)
+    with admin_connect(url) as admin:
         admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         admin.execute(f"CREATE DATABASE {name}")
     try:
         yield url
     finally:
-        with psycopg.connect(_admin_dsn(base), autocommit=True) as admin:
+        with admin_connect(url) as admin:
             admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 

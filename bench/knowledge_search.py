@@ -24,10 +24,11 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
+from bench.common import admin_connect, bench_database_url, percentile  # noqa: E402
+
 RESULTS = BASE_DIR / "bench" / "results" / "knowledge_search.json"
 BENCH_DB = "kumon_bench"
 
@@ -79,27 +80,10 @@ QUERY_TEMPLATES = [
 ]
 
 
-def bench_database_url() -> str:
-    from kumon.embedded_db import database_url
-
-    base = os.environ.get("BENCH_DATABASE_URL") or database_url()
-    parts = urlsplit(base)
-    return urlunsplit(parts._replace(path=f"/{BENCH_DB}"))
 
 
-def admin_connect(url: str):  # type: ignore[no-untyped-def]
-    import psycopg
-
-    parts = urlsplit(url)
-    return psycopg.connect(
-        urlunsplit(parts._replace(path="/postgres")).replace("postgres://", "postgresql://", 1),
-        autocommit=True,
-    )
 
 
-def percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
 
 
 def main() -> None:
@@ -115,7 +99,7 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    url = bench_database_url()
+    url = bench_database_url(BENCH_DB)
     with admin_connect(url) as admin:
         admin.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
         admin.execute(f"CREATE DATABASE {BENCH_DB}")
