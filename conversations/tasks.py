@@ -41,8 +41,6 @@ def run_due_turns() -> int:
     for conversation_id in ids:
         handle_turn.delay(conversation_id=conversation_id)
     return len(ids)
-from conversations import (  # noqa: F401,E402
-    handoff,
-    notifications,
-    reminders,  # noqa: F401
-)
+
+# Tasks defined next to their services; imported here so that the worker registers them.
+from conversations import handoff, notifications, reminders  # noqa: E402,F401,I001
