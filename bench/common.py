@@ -205,6 +205,52 @@ def bench_database(name: str) -> Iterator[str]:
             admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
+@contextlib.contextmanager
+def production_stack(database: str) -> Iterator[tuple[Process, str, Process]]:
+    """A private redis-server, bench database `database` with the demo knowledge, and the
+    Procfile's web and worker on them. Yields (web, its URL, worker); stops all at the end."""
+    redis_server = Redis().start()
+    processes: list[Process] = []
+    try:
+        with bench_database(database) as database_url:
+            from django.db import connections
+
+            env = production_env(database_url, redis_server.url)
+            setup_django(env)
+            migrate_and_seed(knowledge=True)
+            connections.close_all()
+            try:
+                web_process, url = web(env)
+                processes.append(web_process)
+                worker_process = worker(env)
+                processes.append(worker_process)
+                yield web_process, url, worker_process
+            finally:
+                connections.close_all()
+                for proc in reversed(processes):  # before the database is dropped
+                    proc.stop()
+    finally:
+        redis_server.stop()
+
+
+@contextlib.contextmanager
+def query_times(width: int = 150) -> Iterator[dict[str, list[float]]]:
+    """Milliseconds of every SQL statement run inside, keyed by its first `width` characters."""
+    from django.db import connection
+
+    per: dict[str, list[float]] = {}
+
+    def wrapper(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            per.setdefault(sql[:width], []).append((time.perf_counter() - started) * 1000)
+
+    with connection.execute_wrapper(wrapper):
+        yield per
+
+
 def production_env(database_url: str, redis_url: str, **extra: str) -> dict[str, str]:
     """The settings of a production deployment, on loopback: DEBUG off, a real SECRET_KEY,
     DATABASE_URL set (so LOCAL is off), no HTTPS redirect (no TLS proxy in front here)."""

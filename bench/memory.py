@@ -31,47 +31,29 @@ def run() -> dict:
     import httpx
     import psutil
 
-    redis_server = common.Redis().start()
-    processes: list[common.Process] = []
-    try:
-        with common.bench_database("kumon_bench_memory") as database_url:
-            env = common.production_env(database_url, redis_server.url)
-            common.setup_django(env)
-            common.migrate_and_seed(knowledge=True)
-            from django.db import connections
+    with common.production_stack("kumon_bench_memory") as (web, url, worker):
+        from conversations.models import Message
 
-            from conversations.models import Message
-
-            connections.close_all()
-            web, url = common.web(env)
-            processes.append(web)
-            worker = common.worker(env)
-            processes.append(worker)
-            questions = ["Quanto custa a mensalidade?", "Qual o horário de funcionamento?",
-                         "Como funciona o método Kumon?", "Tem aula de inglês?"]
-            with httpx.Client(base_url=url, timeout=10) as http:
-                for i in range(60):
-                    http.post("/api/v1/evolution/webhook",
-                              content=common.evolution_body(f"MEM{i:04d}", f"5511955{i:06d}", questions[i % 4]),
-                              headers={"Content-Type": "application/json", "X-Webhook-Secret": common.BENCH_SECRET})
-            common.wait_for(lambda: Message.objects.filter(direction="out", status="sent", seq=0).count() >= 60,
-                            timeout=180, interval=0.5, what="60 replies")
-            time.sleep(1)
-            web_master = psutil.Process(web.pid)
-            web_workers = [p for p in common.children(web.pid)]
-            worker_master = psutil.Process(worker.pid)
-            worker_children = common.children(worker.pid)
-            result = {
-                "web_master_mb": rss_mb(web_master),
-                "web_workers_mb": [rss_mb(p) for p in web_workers],
-                "worker_master_mb": rss_mb(worker_master),
-                "worker_children_mb": [rss_mb(p) for p in worker_children],
-            }
-            connections.close_all()
-    finally:
-        for proc in reversed(processes):
-            proc.stop()
-        redis_server.stop()
+        questions = ["Quanto custa a mensalidade?", "Qual o horário de funcionamento?",
+                     "Como funciona o método Kumon?", "Tem aula de inglês?"]
+        with httpx.Client(base_url=url, timeout=10) as http:
+            for i in range(60):
+                http.post("/api/v1/evolution/webhook",
+                          content=common.evolution_body(f"MEM{i:04d}", f"5511955{i:06d}", questions[i % 4]),
+                          headers={"Content-Type": "application/json", "X-Webhook-Secret": common.BENCH_SECRET})
+        common.wait_for(lambda: Message.objects.filter(direction="out", status="sent", seq=0).count() >= 60,
+                        timeout=180, interval=0.5, what="60 replies")
+        time.sleep(1)
+        web_master = psutil.Process(web.pid)
+        web_workers = list(common.children(web.pid))
+        worker_master = psutil.Process(worker.pid)
+        worker_children = common.children(worker.pid)
+        result = {
+            "web_master_mb": rss_mb(web_master),
+            "web_workers_mb": [rss_mb(p) for p in web_workers],
+            "worker_master_mb": rss_mb(worker_master),
+            "worker_children_mb": [rss_mb(p) for p in worker_children],
+        }
     web_max = max(result["web_workers_mb"], default=float("nan"))
     worker_max = max([result["worker_master_mb"], *result["worker_children_mb"]])
     result.update(

@@ -148,42 +148,25 @@ def run_phase(sender: Sender, *, label: str, rate: float, duration: float, phone
 
 
 def run(rate: float, duration: float, steps: list[float], step_duration: float) -> dict:
-    redis_server = common.Redis().start()
-    processes: list[common.Process] = []
-    try:
-        with common.bench_database("kumon_bench_pipeline") as database_url:
-            env = common.production_env(database_url, redis_server.url)
-            common.setup_django(env)
-            common.migrate_and_seed(knowledge=True)
-            from django.db import connections
-
-            connections.close_all()
-            web, url = common.web(env)
-            processes.append(web)
-            processes.append(common.worker(env))
-            sender = Sender(url)
-            try:
-                # Warm-up: both worker processes load the engine and the embedding model.
-                run_phase(sender, label="warmup", rate=4, duration=3, phone_base=0)
-                sustained = run_phase(sender, label="sustained", rate=rate, duration=duration, phone_base=100_000)
-                # Up from the sustained rate until the backlog grows; down if even that was too much.
-                ladder = steps if sustained["sustained"] else [rate * 3 / 4, rate / 2, rate / 4]
-                step_rows = []
-                for i, step in enumerate(ladder):
-                    settle(timeout=120)
-                    row = run_phase(sender, label=f"step{i + 1}", rate=step, duration=step_duration,
-                                    phone_base=(i + 2) * 100_000)
-                    step_rows.append(row)
-                    if row["sustained"] != sustained["sustained"]:
-                        break
-            finally:
-                sender.close()
-            statuses = dict(sender.statuses)
-            connections.close_all()
-    finally:
-        for proc in reversed(processes):
-            proc.stop()
-        redis_server.stop()
+    with common.production_stack("kumon_bench_pipeline") as (_web, url, _worker):
+        sender = Sender(url)
+        try:
+            # Warm-up: both worker processes load the engine and the embedding model.
+            run_phase(sender, label="warmup", rate=4, duration=3, phone_base=0)
+            sustained = run_phase(sender, label="sustained", rate=rate, duration=duration, phone_base=100_000)
+            # Up from the sustained rate until the backlog grows; down if even that was too much.
+            ladder = steps if sustained["sustained"] else [rate * 3 / 4, rate / 2, rate / 4]
+            step_rows = []
+            for i, step in enumerate(ladder):
+                settle(timeout=120)
+                row = run_phase(sender, label=f"step{i + 1}", rate=step, duration=step_duration,
+                                phone_base=(i + 2) * 100_000)
+                step_rows.append(row)
+                if row["sustained"] != sustained["sustained"]:
+                    break
+        finally:
+            sender.close()
+        statuses = dict(sender.statuses)
     best = max([sustained["rate"]] * sustained["sustained"] + [r["rate"] for r in step_rows if r["sustained"]],
                default=0)
     return {

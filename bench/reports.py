@@ -27,7 +27,7 @@ from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
-from bench.common import admin_connect, bench_database_url, percentile  # noqa: E402
+from bench.common import admin_connect, bench_database_url, percentile, query_times  # noqa: E402
 
 RESULTS = BASE_DIR / "bench" / "results" / "reports.json"
 BENCH_DB = "kumon_bench_reports"
@@ -186,16 +186,7 @@ def run(n_units: int, per_day: int, runs: int) -> dict[str, object]:
                 print("\n".join(r[0] for r in cursor.fetchall()))
 
     if os.environ.get("BENCH_REPORTS_QUERIES"):
-        per: dict[str, list[float]] = {}
-
-        def wrapper(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
-            t0 = time.perf_counter()
-            try:
-                return execute(sql, params, many, context)
-            finally:
-                per.setdefault(sql[:150], []).append((time.perf_counter() - t0) * 1000)
-
-        with connection.execute_wrapper(wrapper):
+        with query_times(150) as per:
             for _ in range(3):
                 reports.build_report(units=units[:5], start=first, end=today, period="month")
         for sql, values in per.items():

@@ -28,7 +28,7 @@ from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
-from bench.common import admin_connect, bench_database_url, percentile  # noqa: E402
+from bench.common import admin_connect, bench_database_url, percentile, query_times  # noqa: E402
 
 RESULTS = BASE_DIR / "bench" / "results" / "slots.json"
 BENCH_DB = "kumon_bench_slots"
@@ -133,18 +133,7 @@ def run(runs: int, n_appointments: int) -> dict[str, object]:
         profile.disable()
         pstats.Stats(profile).sort_stats("tottime").print_stats(18)
     if os.environ.get("BENCH_SLOTS_QUERIES"):
-        from django.db import connection
-
-        per: dict[str, list[float]] = {}
-
-        def wrapper(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
-            t0 = time.perf_counter()
-            try:
-                return execute(sql, params, many, context)
-            finally:
-                per.setdefault(sql[:60], []).append((time.perf_counter() - t0) * 1000)
-
-        with connection.execute_wrapper(wrapper):
+        with query_times(60) as per:
             for _ in range(100):
                 selectors.free_slots(unit=unit, start=now, end=window_end, now=now)
         for sql, values in per.items():

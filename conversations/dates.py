@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass
 
 from knowledge.normalize import strip_accents
+from scheduling.texts import WEEKDAYS as WEEKDAYS_PT
+from scheduling.texts import hour_pt
 
 WEEKDAYS = {
     "segunda": 0, "seg": 0, "terca": 1, "ter": 1, "quarta": 2, "qua": 2, "quinta": 3, "qui": 3,
@@ -151,8 +153,9 @@ def _strip_dates(t: str) -> str:
     return _DAY_ONLY_RE.sub(" ", t)
 
 
+# Portuguese comes from scheduling.texts (reminders word slots the same way).
 WEEKDAY_NAMES = {
-    "pt": ["segunda", "terça", "quarta", "quinta", "sexta", "sábado", "domingo"],
+    "pt": WEEKDAYS_PT,
     "en": ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"],
     "es": ["lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo"],
 }
@@ -160,10 +163,9 @@ WEEKDAY_NAMES = {
 
 def format_slot(start: dt.datetime, *, lang: str = "pt") -> str:
     """"terça 02/12 às 16h" (unit-local `start`)."""
-    name = WEEKDAY_NAMES.get(lang, WEEKDAY_NAMES["pt"])[start.weekday()]
-    hour = f"{start.hour}h" + (f"{start.minute:02d}" if start.minute else "")
+    name = WEEKDAY_NAMES.get(lang, WEEKDAYS_PT)[start.weekday()]
     if lang == "en":
         return f"{name} {start:%d/%m} at {start:%H:%M}"
     if lang == "es":
-        return f"{name} {start:%d/%m} a las {hour}"
-    return f"{name} {start:%d/%m} às {hour}"
+        return f"{name} {start:%d/%m} a las {hour_pt(start)}"
+    return f"{name} {start:%d/%m} às {hour_pt(start)}"

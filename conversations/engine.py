@@ -33,6 +33,7 @@ from scheduling import services as booking
 from scheduling.exceptions import CalendarUnavailable, ChangeNotAllowed, SlotUnavailable
 from scheduling.models import Appointment, Reminder
 from scheduling.slots import Slot
+from scheduling.texts import hour_pt
 
 logger = logging.getLogger(__name__)
 
@@ -332,7 +333,7 @@ def _next_open_text(turn: Turn, next_open: dt.datetime | None) -> str:
     if next_open is None:
         return {"pt": "assim que possível", "en": "as soon as possible", "es": "lo antes posible"}[turn.lang]
     local = next_open.astimezone(turn.tz)
-    hour = f"{local.hour}h" + (f"{local.minute:02d}" if local.minute else "")
+    hour = hour_pt(local)
     if local.date() == turn.local_now.date():
         return {"pt": f"hoje a partir das {hour}", "en": f"today from {local:%H:%M}", "es": f"hoy desde las {hour}"}[turn.lang]
     if local.date() == turn.local_now.date() + dt.timedelta(days=1):
