@@ -6,7 +6,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from kumon.testing import WorkerProcess, flush_test_redis
+from kumon.testing import WorkerProcess, flush_test_redis, wait_until_queues_idle
+
+_session_worker: list[WorkerProcess] = []
 
 
 @pytest.fixture(scope="session")
@@ -15,8 +17,27 @@ def celery_worker(django_db_setup: None, django_db_blocker: object) -> Iterator[
     `django_db(transaction=True)`: the worker only sees committed rows."""
     flush_test_redis()
     worker = WorkerProcess().start()
+    _session_worker.append(worker)
     yield worker
+    _session_worker.clear()
     worker.stop()
+
+
+@pytest.fixture(autouse=True)
+def _worker_idle_before_flush(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Once the session's worker runs, it executes the tasks of every later test too. A
+    transactional test's tables are truncated at teardown; a task still running then (a turn
+    started by the test's last webhook) takes row locks in another order than TRUNCATE and one of
+    the two dies in a deadlock. So such a test ends only when the queues are drained.
+
+    The database fixture is requested here, so it is torn down after this fixture."""
+    marker = request.node.get_closest_marker("django_db")
+    transactional = bool(marker and marker.kwargs.get("transaction"))
+    if transactional:
+        request.getfixturevalue("_django_db_helper")
+    yield
+    if transactional and _session_worker and _session_worker[0].running:
+        wait_until_queues_idle()
 
 
 @pytest.fixture(autouse=True)

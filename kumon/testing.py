@@ -98,6 +98,10 @@ class WorkerProcess:
         self.env = env or {}
         return self.start()
 
+    @property
+    def running(self) -> bool:
+        return bool(self.proc and self.proc.poll() is None)
+
     def kill(self, sig: int = signal.SIGKILL) -> None:
         if self.proc and self.proc.poll() is None:
             os.killpg(self.proc.pid, sig)
@@ -114,3 +118,26 @@ class WorkerProcess:
 
 def flush_test_redis() -> None:
     redis.Redis.from_url(settings.REDIS_URL).flushdb()
+
+
+def queues_idle() -> bool:
+    """No task waiting in a queue and none taken by a worker (every task is `acks_late`, so a
+    task being run stays in kombu's `unacked` hash until it finishes)."""
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    pipe = client.pipeline()
+    for queue in ALL_QUEUES.split(","):
+        pipe.llen(queue)
+    pipe.hlen("unacked")
+    return not any(pipe.execute())
+
+
+def wait_until_queues_idle(timeout: float = 30.0) -> bool:
+    """Wait for the worker to finish what the test started. A task held back for a later retry
+    (countdown) keeps the queues busy; after `timeout` the caller goes on regardless."""
+    try:
+        wait_for(queues_idle, timeout=timeout, interval=0.05)
+    except AssertionError:
+        return False
+    except redis.RedisError:
+        return False  # a test stopped Redis: nothing can be running
+    return True
