@@ -69,7 +69,11 @@ class Source(models.Model):
                 name="source_unique_shared_external_id",
             ),
         ]
-        indexes = [models.Index(fields=["index_status", "updated_at"], name="source_status_idx")]
+        indexes = [
+            models.Index(fields=["index_status", "updated_at"], name="source_status_idx"),
+            # The search excludes a unit's unpublished entries by this (usually empty) list.
+            models.Index(fields=["unit"], condition=Q(published=False), name="source_unpublished_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.title or self.question[:80] or f"source {self.pk}"
@@ -98,7 +102,8 @@ class Chunk(models.Model):
         PASSAGE = "passage", _("document passage")
 
     source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="chunks")
-    # Denormalised from the source so the search filters one table by unit.
+    # Denormalised from the source so the search filters one table by unit; a trigger keeps it
+    # equal to the source's unit (migration 0005), whatever the writer sets.
     unit = models.ForeignKey(Unit, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
     ordinal = models.PositiveIntegerField(default=0)
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.ENTRY)

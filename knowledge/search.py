@@ -72,50 +72,51 @@ class SearchResult:
 
 # The unit's own chunks and the shared ones, as two branches of a UNION ALL: each branch is an
 # index scan of chunk_unit_idx (unit_id = X, unit_id IS NULL). An OR of both in one WHERE made
-# PostgreSQL scan the whole table (80 ms at 100k chunks instead of ~2 ms).
-_OWN = "c.unit_id = %(unit)s AND s.unit_id = %(unit)s AND c.embedding_model = %(model)s AND s.published"
+# PostgreSQL scan the whole table (80 ms at 100k chunks instead of ~2 ms). The own branch reads
+# the chunks alone (their unit_id is the source's, kept by a trigger) minus the unit's
+# unpublished sources; joining the ~1,000 sources to check `published` cost ~2 ms per search.
+_OWN = """c.unit_id = %(unit)s AND c.embedding_model = %(model)s AND c.source_id NOT IN (
+        SELECT u.id FROM knowledge_source u WHERE u.unit_id = %(unit)s AND NOT u.published)"""
 _SHARED = """c.unit_id IS NULL AND c.embedding_model = %(model)s AND s.published AND NOT EXISTS (
         SELECT 1 FROM knowledge_source o
         WHERE o.unit_id = %(unit)s AND o.published
           AND ((o.external_id <> '' AND o.external_id = s.external_id) OR o.overrides_id = s.id))"""
 
 
-def _branches(select: str, where_extra: str = "") -> str:
-    return " UNION ALL ".join(
-        f"({select} FROM knowledge_chunk c JOIN knowledge_source s ON s.id = c.source_id{where_extra and ', q'} "
-        f"WHERE {visible}{where_extra})"
-        for visible in (_OWN, _SHARED)
+def _branches(select: str) -> str:
+    return (
+        f"({select} FROM knowledge_chunk c, q WHERE {_OWN}) UNION ALL "
+        f"({select} FROM knowledge_chunk c JOIN knowledge_source s ON s.id = c.source_id, q WHERE {_SHARED})"
     )
 
 
 # The hybrid query: one pass over the unit's rows computes both the cosine distance and the
-# full-text rank, then keeps the best CANDIDATES of each. The query's lexemes are OR-ed (parents'
-# messages rarely contain every word of an entry). `(… @@ …) IS TRUE` is deliberately not
-# indexable: an OR of common words matches a large share of every unit's chunks, and a GIN
-# bitmap over all of them cost ~25 ms at 100 units × 1,000 chunks, where the unit's ~1,000 rows,
-# already read for the distance, cost nothing more (bench/knowledge_search.py).
+# full-text rank; the best CANDIDATES of each side are kept (two top-N sorts over the
+# materialised scores) and returned with what a hit shows, so a search is one round trip. The
+# query's lexemes are OR-ed (parents' messages rarely contain every word of an entry).
+# `(… @@ …) IS TRUE` is deliberately not indexable: an OR of common words matches a large share
+# of every unit's chunks, and a GIN bitmap over all of them cost ~25 ms at 100 units × 1,000
+# chunks, where the unit's ~1,000 rows, already read for the distance, cost nothing more
+# (bench/knowledge_search.py). Row: id, source_id, similarity, text rank (NULL: no match),
+# chunk text, external id, question, title, answer.
 _HYBRID_SQL = f"""
     WITH q AS (
         SELECT %(qv)s::vector AS v,
                NULLIF(array_to_string(tsvector_to_array(to_tsvector('pt_unaccent', %(qt)s)), ' | '), '')::tsquery AS tsq
     ),
-    scored AS (
-        {
+    scored AS MATERIALIZED ({
     _branches(
         "SELECT c.id, c.source_id, c.embedding <=> q.v AS distance, "
-        "CASE WHEN (c.search_vector @@ q.tsq) IS TRUE THEN ts_rank_cd(c.search_vector, q.tsq, 1) END AS rank",
-        " AND TRUE",
+        "CASE WHEN (c.search_vector @@ q.tsq) IS TRUE THEN ts_rank_cd(c.search_vector, q.tsq, 1) END AS rank"
     )
-}
-    ),
-    ranked AS (
-        SELECT id, source_id, distance, rank,
-               row_number() OVER (ORDER BY distance, id) AS vector_rank,
-               row_number() OVER (ORDER BY rank DESC NULLS LAST, id) AS text_rank
-        FROM scored
+}),
+    candidates AS (
+        (SELECT id, source_id, distance, rank FROM scored ORDER BY distance, id LIMIT %(k)s)
+        UNION
+        (SELECT id, source_id, distance, rank FROM scored WHERE rank IS NOT NULL ORDER BY rank DESC, id LIMIT %(k)s)
     )
-    SELECT id, source_id, 1 - distance, rank, vector_rank, text_rank FROM ranked
-    WHERE vector_rank <= %(k)s OR (rank IS NOT NULL AND text_rank <= %(k)s)
+    SELECT k.id, k.source_id, 1 - k.distance, k.rank, c.text, s.external_id, s.question, s.title, s.answer
+    FROM candidates k JOIN knowledge_chunk c ON c.id = k.id JOIN knowledge_source s ON s.id = k.source_id
 """
 
 
@@ -163,13 +164,7 @@ def search(
     with connection.cursor() as cursor:
         cursor.execute(_HYBRID_SQL, params)
         rows = cursor.fetchall()
-    vector_rows = [(r[0], r[1], r[2]) for r in sorted(rows, key=lambda r: r[4]) if r[4] <= CANDIDATES]
-    text_rows = [
-        (r[0], r[1], r[3])
-        for r in sorted(rows, key=lambda r: r[5])
-        if r[3] is not None and r[5] <= CANDIDATES
-    ]
-    hits = _fuse(vector_rows, text_rows, limit=limit)
+    hits = _fuse(rows, limit=limit)
     confidence = hits[0].confidence if hits else 0.0
     reason = refusal_reason(query=query, unit=unit)
     if reason is None and confidence < threshold():
@@ -219,11 +214,15 @@ class _Candidate:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _fuse(vector_rows: list[tuple], text_rows: list[tuple], *, limit: int) -> list[Hit]:
-    from knowledge.models import Chunk
-
+def _fuse(rows: list[tuple], *, limit: int) -> list[Hit]:
+    """Group the candidate chunks by source and rank the sources by reciprocal rank fusion."""
+    shown = {r[0]: r for r in rows}  # chunk id → the row, for the text and the source's fields
     candidates: dict[int, _Candidate] = {}
-    for chunk_id, source_id, score in vector_rows:  # best first; keep each source's best chunk
+    # Each side's CANDIDATES best rows (ties by id, as in the SQL; the other side's extra rows
+    # sort after them); keep each source's best chunk on each side.
+    by_vector = sorted(rows, key=lambda r: (-r[2], r[0]))[:CANDIDATES]
+    by_text = sorted((r for r in rows if r[3] is not None), key=lambda r: (-r[3], r[0]))[:CANDIDATES]
+    for chunk_id, source_id, score, *_ in by_vector:
         cand = candidates.setdefault(source_id, _Candidate(source_id))
         if cand.vector_chunk is None:
             cand.vector_chunk, cand.vector_score = chunk_id, float(score)
@@ -232,7 +231,7 @@ def _fuse(vector_rows: list[tuple], text_rows: list[tuple], *, limit: int) -> li
     ):
         cand.vector_rank = rank
     text_rank = 0
-    for chunk_id, source_id, score in text_rows:
+    for chunk_id, source_id, _similarity, score, *_ in by_text:
         cand = candidates.setdefault(source_id, _Candidate(source_id))
         if cand.text_chunk is None:
             text_rank += 1
@@ -241,25 +240,18 @@ def _fuse(vector_rows: list[tuple], text_rows: list[tuple], *, limit: int) -> li
         cand.fused = (1.0 / (RRF_K + cand.vector_rank) if cand.vector_rank else 0.0) + (
             TEXT_WEIGHT / (RRF_K + cand.text_rank) if cand.text_rank else 0.0
         )
-    ranked = sorted(candidates.values(), key=lambda c: (-c.fused, -c.vector_score))[:limit]
-    chunk_ids = [c.vector_chunk or c.text_chunk for c in ranked]
-    chunks = {
-        ch.pk: ch
-        for ch in Chunk.objects.filter(pk__in=chunk_ids)
-        .select_related("source")
-        .defer("embedding", "search_vector", "source__document")
-    }
     hits = []
-    for cand, chunk_id in zip(ranked, chunk_ids, strict=True):
-        chunk = chunks[chunk_id]
+    for cand in sorted(candidates.values(), key=lambda c: (-c.fused, -c.vector_score))[:limit]:
+        chunk_id = cand.vector_chunk or cand.text_chunk
+        _, _, _, _, text, external_id, question, title, answer = shown[chunk_id]
         hits.append(
             Hit(
                 chunk_id=chunk_id,
                 source_id=cand.source_id,
-                external_id=chunk.source.external_id,
-                question=chunk.source.question or chunk.source.title,
-                text=chunk.text,
-                answer=chunk.source.answer,
+                external_id=external_id,
+                question=question or title,
+                text=text,
+                answer=answer,
                 vector_score=round(cand.vector_score, 4),
                 text_score=round(cand.text_score, 4),
                 fused_score=round(cand.fused, 5),

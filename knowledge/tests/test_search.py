@@ -7,7 +7,7 @@ from django.db import connection
 
 from knowledge import services
 from knowledge.embeddings import get_embedder
-from knowledge.models import Chunk, IndexState, KnowledgeGap
+from knowledge.models import Chunk, IndexState, KnowledgeGap, Source
 from knowledge.search import search
 from knowledge.tests.factories import SharedSourceFactory
 from kumon.tests.factories import UnitFactory
@@ -188,3 +188,29 @@ def test_vector_query_uses_the_unit_btree_for_exact_distance(add_faq) -> None:
         )
         plan = "\n".join(r[0] for r in cursor.fetchall())
     assert "hnsw" not in plan
+
+
+def test_search_hides_an_unpublished_entry_at_once_even_with_its_chunks_still_there(add_faq) -> None:
+    unit = UnitFactory()
+    add_faq(unit, "horario")
+    source = add_faq(unit, "mensalidade")
+    Source.objects.filter(pk=source.pk).update(published=False)  # no re-index ran
+
+    result = search(unit=unit, query="quanto custa a mensalidade?", record_gap=False)
+
+    assert Chunk.objects.filter(source=source).exists()
+    assert source.pk not in [h.source_id for h in result.hits]
+
+
+def test_database_keeps_a_chunks_unit_equal_to_its_sources(add_faq) -> None:
+    unit, other = UnitFactory(), UnitFactory()
+    source = add_faq(unit, "mensalidade")
+    chunk = Chunk.objects.filter(source=source).first()
+
+    Chunk.objects.filter(pk=chunk.pk).update(unit=other)  # a writer getting it wrong
+    assert Chunk.objects.get(pk=chunk.pk).unit_id == unit.pk
+
+    Source.objects.filter(pk=source.pk).update(unit=other)  # the entry moves
+    assert set(Chunk.objects.filter(source=source).values_list("unit_id", flat=True)) == {other.pk}
+    assert search(unit=other, query="quanto custa a mensalidade?", record_gap=False).hits[0].source_id == source.pk
+    assert search(unit=unit, query="quanto custa a mensalidade?", record_gap=False).hits == []
