@@ -280,7 +280,7 @@ def _answer_questions(turn: Turn, understood: Understood) -> list[str]:
     unanswered: list[str] = []
     seen: set[int] = set()
     for question in understood.questions:
-        result = knowledge_search.search(unit=turn.unit, query=question, limit=3)
+        result = knowledge_search.search(unit=turn.unit, query=question, limit=3, contact=turn.contact)
         hit = result.best
         if hit is None:
             unanswered.append(question)

@@ -18,7 +18,9 @@ from django.forms.models import model_to_dict
 from django.utils import timezone
 
 from conversations.models import Conversation, Message
+from knowledge.models import KnowledgeGap
 from kumon.models import Contact
+from scheduling import services as scheduling_services
 from scheduling.models import Appointment
 
 logger = logging.getLogger(__name__)
@@ -41,7 +43,7 @@ def _appointments(contact: Contact) -> Any:
 
 def export_contact(*, contact: Contact) -> dict[str, Any]:
     """Everything about the contact as plain data: the contact, its conversations with every
-    message, its appointments. Side effects: a log line (ids only)."""
+    message, its appointments, the questions of theirs the knowledge could not answer. Side effects: a log line (ids only)."""
     conversations = []
     for conversation in Conversation.objects.filter(contact=contact).order_by("created_at"):
         messages = [
@@ -56,6 +58,10 @@ def export_contact(*, contact: Contact) -> dict[str, Any]:
     appointments = [
         model_to_dict(a, exclude=["unit", "contact"]) | {"created_at": a.created_at} for a in _appointments(contact)
     ]
+    gaps = [
+        {"text": g.text, "reason": g.reason, "created_at": g.created_at}
+        for g in KnowledgeGap.objects.filter(contact=contact).order_by("created_at")
+    ]
     logger.info("contact %s exported (%s conversations, %s appointments)", contact.pk, len(conversations),
                 len(appointments))
     return {
@@ -63,6 +69,7 @@ def export_contact(*, contact: Contact) -> dict[str, Any]:
         | {"unit": contact.unit.slug, "created_at": contact.created_at, "updated_at": contact.updated_at},
         "conversations": conversations,
         "appointments": appointments,
+        "unanswered_questions": gaps,
         "exported_at": timezone.now(),
     }
 
@@ -74,7 +81,8 @@ def erase_contact(*, contact: Contact, now: Any = None) -> Contact:
     errors cleared, meta reduced to the knowledge sources; conversations closed with their
     collected data cleared; the contact's phone replaced by a token, name and data cleared,
     erased_at set, no more messages sent (opted out); appointments kept with status and times
-    but without phone, names and notes; admin history entries of these rows renamed to the token.
+    but without phone, names and notes (and so in the unit's Google Calendar, re-synced after
+    commit); the knowledge gaps recorded from their questions deleted; admin history entries of these rows renamed to the token.
     A log line with the ids. Idempotent.
     """
     now = now or timezone.now()
@@ -91,9 +99,8 @@ def erase_contact(*, contact: Contact, now: Any = None) -> Contact:
         Conversation.objects.filter(pk__in=conversation_ids).update(
             data={}, mode=Conversation.Mode.CLOSED, closed_at=now, reply_due_at=None, turn_started_at=None
         )
-        Appointment.objects.filter(pk__in=appointment_ids).update(
-            phone="", parent_name="", child_name="", notes="", idempotency_key=None, calendar_sync_error=""
-        )
+        scheduling_services.erase_family_details(appointment_ids=appointment_ids)
+        KnowledgeGap.objects.filter(contact=contact).delete()  # their questions, in their words
         Contact.objects.filter(pk=contact.pk).update(
             phone=token, name="", data={}, erased_at=contact.erased_at or now,
             opted_out_at=contact.opted_out_at or now, consent_at=None, updated_at=now,

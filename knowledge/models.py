@@ -134,6 +134,10 @@ class KnowledgeGap(models.Model):
     """A parent question the knowledge could not answer ("I don't know"), for the gap report."""
 
     unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="knowledge_gaps")
+    # The family who asked (their words are personal data: erased with them, LGPD).
+    contact = models.ForeignKey(
+        "kumon.Contact", on_delete=models.CASCADE, null=True, blank=True, related_name="knowledge_gaps"
+    )
     text = models.TextField()
     confidence = models.FloatField(default=0.0)
     # low_confidence, no_match, other_unit, student_record, prompt_injection (knowledge/guard.py)

@@ -26,7 +26,7 @@ from knowledge import services
 from knowledge.embeddings import Embedder, get_embedder
 from knowledge.guard import refusal_reason
 from knowledge.normalize import normalize
-from kumon.models import Unit
+from kumon.models import Contact, Unit
 
 # Reciprocal rank fusion: fused = 1/(RRF_K + vector rank) + TEXT_WEIGHT/(RRF_K + text rank).
 # Calibrated on knowledge/eval/queries.jsonl: full text alone is weak on informal messages (it
@@ -140,11 +140,18 @@ def threshold() -> float:
 
 
 def search(
-    *, unit: Unit, query: str, limit: int = 5, record_gap: bool = True, embedder: Embedder | None = None
+    *,
+    unit: Unit,
+    query: str,
+    limit: int = 5,
+    record_gap: bool = True,
+    embedder: Embedder | None = None,
+    contact: Contact | None = None,
 ) -> SearchResult:
     """Rank the unit's knowledge for `query` and decide whether it answers it.
 
-    Side effects: when not answered and record_gap, stores a KnowledgeGap.
+    Side effects: when not answered and record_gap, stores a KnowledgeGap (with `contact`, the
+    family who asked, if given).
     Raises services.ModelMismatch when the index was built by another embedding model.
     """
     started = time.perf_counter()
@@ -174,6 +181,7 @@ def search(
     if not answered and record_gap:
         gap = services.record_gap(
             unit=unit,
+            contact=contact,
             text=query,
             confidence=confidence,
             reason=reason or "",

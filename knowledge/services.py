@@ -17,7 +17,7 @@ from knowledge.embeddings import Embedder, EmbeddingError, get_embedder
 from knowledge.models import Chunk, IndexState, KnowledgeGap, Phrasing, Source
 from knowledge.normalize import normalize
 from kumon.exceptions import Conflict
-from kumon.models import Unit
+from kumon.models import Contact, Unit
 
 logger = logging.getLogger(__name__)
 
@@ -294,11 +294,18 @@ def rebuild_vector_index(*, dimensions: int) -> None:
 
 
 def record_gap(
-    *, unit: Unit, text: str, confidence: float, candidates: list[dict[str, Any]], reason: str = ""
+    *,
+    unit: Unit,
+    text: str,
+    confidence: float,
+    candidates: list[dict[str, Any]],
+    reason: str = "",
+    contact: Contact | None = None,
 ) -> KnowledgeGap:
-    """Store an "I don't know" search for the knowledge-gap report (#7)."""
+    """Store an "I don't know" search for the knowledge-gap report (#7), with the family who
+    asked when there is one."""
     return KnowledgeGap.objects.create(
-        unit=unit, text=text[:4000], confidence=confidence, candidates=candidates, reason=reason
+        unit=unit, contact=contact, text=text[:4000], confidence=confidence, candidates=candidates, reason=reason
     )
 
 

@@ -312,6 +312,24 @@ def update_appointment_details(*, appointment: Appointment, changed_by: Any = No
     return current
 
 
+def erase_family_details(*, appointment_ids: list[int]) -> int:
+    """LGPD erasure of the appointments of one family: status and times stay (the unit's
+    statistics), phone, names and notes go — in the unit's Google Calendar too, whose event is
+    rewritten without them by the calendar sync. Returns how many appointments changed.
+    Side effects: calendar sync enqueued after commit (Google units)."""
+    changed = 0
+    with transaction.atomic():
+        for current in Appointment.objects.select_for_update().select_related("unit").filter(pk__in=appointment_ids):
+            current.phone = current.parent_name = current.child_name = current.notes = ""
+            current.idempotency_key = None
+            current.calendar_sync_error = ""
+            current.calendar_sync_status = _initial_sync_status(current.unit)
+            current.save()
+            _enqueue_sync(current)
+            changed += 1
+    return changed
+
+
 # The reminder services live in scheduling.reminders; these names are part of this module's
 # interface too (claim_due_reminders & co. are "services" to their callers).
 claim_due_reminders = reminders.claim_due_reminders

@@ -191,7 +191,7 @@ def test_unknown_question_hands_off_and_records_the_gap(demo) -> None:
     assert replies[0].endswith("Boa pergunta! Não tenho essa informação aqui, então vou confirmar com a equipe.")
     assert conversation(demo).mode == "human"
     gap = KnowledgeGap.objects.get(unit=demo)
-    assert gap.text == "vcs vendem uniforme escolar?"
+    assert (gap.text, gap.contact) == ("vcs vendem uniforme escolar?", conversation(demo).contact)
 
 
 def test_prompt_injection_is_declined(demo) -> None:

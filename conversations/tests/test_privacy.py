@@ -17,6 +17,7 @@ from conversations import privacy
 from conversations.models import Conversation, Message
 from conversations.tests.factories import ContactFactory, ConversationFactory, MessageFactory
 from conversations.tests.workplace import make_world
+from knowledge.models import KnowledgeGap
 from kumon.models import Contact
 from scheduling.models import Appointment
 
@@ -39,6 +40,7 @@ def family(unit) -> Contact:
     Appointment.objects.create(unit=unit, contact=contact, start=start, end=start + dt.timedelta(hours=1),
                                phone=PHONE, parent_name=PARENT, child_name=CHILD, child_age=7,
                                subject="matemática", notes=f"{PARENT} vem com o {CHILD}")
+    KnowledgeGap.objects.create(unit=unit, contact=contact, text=f"o {CHILD} pode levar o irmão junto?")
     return contact
 
 
@@ -71,6 +73,7 @@ def test_export_contains_the_contact_conversations_messages_and_appointments(cli
     assert [m["body"] for m in data["conversations"][0]["messages"]] == [
         f"Oi, sou a {PARENT}, mãe do {CHILD}", f"Olá {PARENT}! Agendei a visita do {CHILD}."]
     assert [(a["child_name"], a["subject"]) for a in data["appointments"]] == [(CHILD, "matemática")]
+    assert [g["text"] for g in data["unanswered_questions"]] == [f"o {CHILD} pode levar o irmão junto?"]
     assert LogEntry.objects.filter(object_id=str(contact.pk), change_message="LGPD export").count() == 1
 
 

@@ -249,3 +249,22 @@ def test_slots_api_google_unreachable_503(google, unit, settings):
     assert response.status_code == 503
     assert response.json() == {"message": "The unit's calendar could not be read; staff will confirm the time.",
                                "extra": {"unit": unit.slug}}
+
+
+def test_erasing_a_family_rewrites_their_calendar_event_without_names_or_phone(google, unit, django_capture_on_commit_callbacks):
+    appointment = book(unit)
+    sync(appointment)
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert services.erase_family_details(appointment_ids=[appointment.pk]) == 1
+    assert Appointment.objects.get(pk=appointment.pk).calendar_sync_status == "pending"
+    sync(appointment)  # what the enqueued task does
+
+    event = google.events[CALENDAR][f"kumon{appointment.pk:010d}"]
+    assert len(callbacks) == 1
+    assert "Ana" not in event["description"] and "98765" not in event["description"]
+    assert "Pedro" not in event["summary"] + event["description"]
+    assert event["description"].splitlines()[:2] == ["Responsável: -", "WhatsApp: -"]
+    assert event["start"] == {"dateTime": "2026-12-07T14:00:00-03:00", "timeZone": "America/Sao_Paulo"}
+    appointment.refresh_from_db()
+    assert (appointment.calendar_sync_status, appointment.status) == ("synced", "booked")
