@@ -46,10 +46,10 @@ class ContactAdmin(UnitScopedAdmin):
     member_can = frozenset({"view", "change"})
     owner_can = frozenset({"view", "change"})
     list_display = ["phone", "name", "unit", "opted_out_at", "erased_at", "created_at"]
-    list_filter = [UnitListFilter, "opted_out_at", "erased_at"]
+    list_filter = [UnitListFilter, "is_unit_staff", "opted_out_at", "erased_at"]
     search_fields = ["phone", "name"]
     list_select_related = ["unit"]
-    readonly_fields = ["erased_at", "created_at", "updated_at"]
+    readonly_fields = ["is_unit_staff", "erased_at", "created_at", "updated_at"]
     actions = ["export_data", "erase_data"]
 
     @admin.action(description=_("Export all data of the selected families (JSON)"), permissions=["change"])

@@ -127,7 +127,7 @@ def conversation_for_phone(*, user: Any, phone: str, unit_slug: str | None) -> C
         e164 = normalize_phone(phone)
     except InvalidPhone as exc:
         raise NotFound("No conversation for this phone.") from exc
-    contacts = scope(Contact.objects.filter(phone=e164), user).exclude(data__contains={"staff": True})
+    contacts = scope(Contact.objects.filter(phone=e164), user).exclude(is_unit_staff=True)
     if unit_slug:
         contacts = contacts.filter(unit__slug=unit_slug)
     unit_ids = set(contacts.values_list("unit_id", flat=True))

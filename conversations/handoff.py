@@ -23,7 +23,7 @@ def idle_handoff_ids(*, now: dt.datetime, limit: int = 500) -> list[int]:
     cutoff = now - dt.timedelta(minutes=settings.HANDOFF_IDLE_MINUTES)
     return list(
         Conversation.objects.filter(mode=Conversation.Mode.HUMAN, last_activity_at__lt=cutoff)
-        .exclude(contact__data__contains={"staff": True})
+        .exclude(contact__is_unit_staff=True)
         .order_by("last_activity_at")
         .values_list("pk", flat=True)[:limit]
     )

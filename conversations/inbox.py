@@ -39,7 +39,7 @@ LEAD_LABELS = {
 def family_conversations(queryset: QuerySet[Conversation] | None = None) -> QuerySet[Conversation]:
     """Conversations with families: the unit's own staff phone (hand-off notices) is left out."""
     queryset = Conversation.objects.all() if queryset is None else queryset
-    return queryset.exclude(contact__data__contains={"staff": True})
+    return queryset.exclude(contact__is_unit_staff=True)
 
 
 def inbox(*, user: Any, queryset: QuerySet[Conversation] | None = None) -> QuerySet[Conversation]:

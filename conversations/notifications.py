@@ -2,7 +2,7 @@
 (Unit.staff_phone; nothing when it is empty) with the lead summary. The admin badge is
 kumon/context_processors.py.
 
-The staff phone is a Contact of the unit marked {"staff": true}: reports, the inbox and the idle
+The staff phone is a Contact of the unit marked `is_unit_staff`: reports, the inbox and the idle
 release leave it out, and its conversation is kept with staff so the bot never answers it.
 """
 
@@ -61,9 +61,9 @@ def staff_contact(*, unit: Unit) -> Contact | None:
     except InvalidPhone:
         logger.warning("unit %s has an invalid staff phone", unit.pk)
         return None
-    if not (contact.data or {}).get("staff"):
-        Contact.objects.filter(pk=contact.pk).update(data={**(contact.data or {}), "staff": True})
-        contact.refresh_from_db()
+    if not contact.is_unit_staff:
+        Contact.objects.filter(pk=contact.pk).update(is_unit_staff=True)
+        contact.is_unit_staff = True
     return contact
 
 

@@ -4,8 +4,8 @@ One call runs a fixed number of grouped queries (whatever the number of units or
 grouped by (unit, period bucket); rates are computed from the counts afterwards. The definitions
 shown on the report page live next to the numbers, in METRICS.
 
-Contacts marked {"staff": true} in their data (the unit's own staff phone, which receives the
-hand-off notifications) are left out of every number.
+Contacts marked `is_unit_staff` (the unit's own staff phone, which receives the hand-off
+notifications) are left out of every number.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from scheduling.models import Appointment
 PERIODS = ("day", "week", "month")
 # @> rather than data->'staff' = true: the latter is NULL for ordinary contacts and NOT NULL
 # would drop them all.
-STAFF_CONTACT = Q(data__contains={"staff": True})
+STAFF_CONTACT = Q(is_unit_staff=True)
 
 
 @dataclass(frozen=True)
@@ -207,7 +207,7 @@ WITH conv AS (
         FROM {message} m WHERE m.conversation_id = c.id
     ) agg
     WHERE c.unit_id = ANY(%(units)s) AND c.created_at >= %(lo)s AND c.created_at < %(hi)s
-      AND NOT EXISTS (SELECT 1 FROM {contact} ct WHERE ct.id = c.contact_id AND ct.data @> '{{"staff": true}}'::jsonb)
+      AND NOT EXISTS (SELECT 1 FROM {contact} ct WHERE ct.id = c.contact_id AND ct.is_unit_staff)
 )
 SELECT unit_id,
        DATE_TRUNC(%(period)s, created_at AT TIME ZONE %(tz)s) AS bucket,

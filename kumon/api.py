@@ -67,7 +67,7 @@ class ContactList(generics.ListAPIView):
     serializer_class = ContactOutput
 
     def get_queryset(self) -> QuerySet[Contact]:
-        qs = scope(Contact.objects.select_related("unit"), self.request.user).exclude(data__contains={"staff": True})
+        qs = scope(Contact.objects.select_related("unit"), self.request.user).exclude(is_unit_staff=True)
         params = self.request.query_params
         qs = filter_unit(qs, params)
         if params.get("phone"):

@@ -123,6 +123,9 @@ class Contact(models.Model):
     name = models.CharField(_("name"), max_length=120, blank=True)
     # Lead data kept across conversations: a returning parent is not asked again.
     data = models.JSONField(_("lead data"), default=dict, blank=True)
+    # The unit's own staff phone (it receives the hand-off notifications): not a family, left
+    # out of the inbox, the reports and the API's contact lists.
+    is_unit_staff = models.BooleanField(_("unit's staff phone"), default=False)
     opted_out_at = models.DateTimeField(_("opted out at"), null=True, blank=True)
     consent_at = models.DateTimeField(_("consent at"), null=True, blank=True)
     erased_at = models.DateTimeField(_("erased at"), null=True, blank=True)

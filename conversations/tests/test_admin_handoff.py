@@ -24,7 +24,7 @@ def test_notify_handoff_sends_the_lead_summary_to_the_staff_phone() -> None:
                                                                   "subject": "matemática", "_x": 1})
     message = notifications.notify_handoff(conversation_id=conversation.pk)
     staff = Contact.objects.get(unit=unit, phone="+5511999990000")
-    assert staff.data == {"staff": True}
+    assert (staff.is_unit_staff, staff.data) == (True, {})
     assert (message.conversation.contact_id, message.status, message.sender) == (staff.pk, "queued", "bot")
     assert message.body.splitlines() == [
         "🔔 Atendimento humano solicitado – Kumon Centro",
@@ -61,7 +61,7 @@ def test_release_idle_handoffs_hands_back_silently(settings) -> None:
     now = timezone.now()
     idle = waiting_conversation(unit, assigned_to=None)
     busy = waiting_conversation(unit)
-    staff_phone = ConversationFactory(contact=ContactFactory(unit=unit, data={"staff": True}),
+    staff_phone = ConversationFactory(contact=ContactFactory(unit=unit, is_unit_staff=True),
                                       mode=Conversation.Mode.HUMAN, handoff_at=now)
     Conversation.objects.filter(pk__in=[idle.pk, staff_phone.pk]).update(last_activity_at=now - dt.timedelta(minutes=121))
     Conversation.objects.filter(pk=busy.pk).update(last_activity_at=now - dt.timedelta(minutes=30))

@@ -42,7 +42,7 @@ def test_inbox_staff_sees_only_their_unit_waiting_first_oldest_first(client) -> 
 
 def test_inbox_ignores_the_staff_phone_contact(client) -> None:
     w = make_world()
-    staff_phone = ContactFactory(unit=w.unit_a, data={"staff": True})
+    staff_phone = ContactFactory(unit=w.unit_a, is_unit_staff=True)
     ConversationFactory(contact=staff_phone, mode=Conversation.Mode.HUMAN, handoff_at=timezone.now())
     family = waiting_conversation(w.unit_a)
     client.force_login(w.staff_a)

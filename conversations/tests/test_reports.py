@@ -29,8 +29,8 @@ def at(day: int, hour: int, minute: int = 0, second: int = 0) -> dt.datetime:
     return dt.datetime(2026, 3, day, hour, minute, second, tzinfo=SP)
 
 
-def contact(unit, created, **data) -> Contact:
-    c = ContactFactory(unit=unit, data=data)
+def contact(unit, created, *, staff: bool = False, **data) -> Contact:
+    c = ContactFactory(unit=unit, is_unit_staff=staff, data=data)
     Contact.objects.filter(pk=c.pk).update(created_at=created)
     return c
 

@@ -29,7 +29,7 @@ def test_units_staff_sees_theirs_owner_theirs_superuser_all() -> None:
 def test_contacts_scoped_filtered_and_other_units_404() -> None:
     w = make_world()
     mine = ContactFactory(unit=w.unit_a, phone="+5511911110000")
-    ContactFactory(unit=w.unit_a, phone="+5511922220000", data={"staff": True})  # the staff phone: hidden
+    ContactFactory(unit=w.unit_a, phone="+5511922220000", is_unit_staff=True)  # the staff phone: hidden
     other = ContactFactory(unit=w.unit_b)
     client = api(w.staff_a)
     assert [c["id"] for c in client.get("/api/v1/contacts/").json()["results"]] == [mine.pk]
