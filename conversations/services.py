@@ -243,8 +243,11 @@ def queue_outbound(
     staff_user: Any | None = None,
     now: dt.datetime | None = None,
     touch: bool = True,
+    enqueue_send: bool = True,
 ) -> Message:
-    """Store an outbound message as `queued` and enqueue `whatsapp.send_message` after commit.
+    """Store an outbound message as `queued` and enqueue `whatsapp.send_message` after commit
+    (unless `enqueue_send` is False: a later part of a reply, sent after the earlier ones by the
+    same task, in order).
 
     Either `conversation` or `contact` (its open conversation is used, or a new one). Opted-out
     contacts get nothing: the message is stored as `skipped` with the reason, never sent.
@@ -272,7 +275,7 @@ def queue_outbound(
         )
         if touch:
             Conversation.objects.filter(pk=conversation.pk).update(last_activity_at=now)
-        if not opted_out:
+        if not opted_out and enqueue_send:
             enqueue("whatsapp.send_message", message_id=message.pk)
     return message
 

@@ -111,6 +111,9 @@ def commit_turn(*, conversation_id: int, last: Message, result: TurnResult, now:
                     message = queue_outbound(
                         conversation=current, body=reply.text, in_reply_to=last, seq=seq, meta=meta, now=now,
                         touch=False,  # the conversation is saved once below
+                        # One send task per turn: it sends the parts one after the other, so
+                        # the parent reads them in order (two tasks on two workers could swap them).
+                        enqueue_send=not any(m.status == Message.Status.QUEUED for m in stored),
                     )
                     stored.append(message)
         except IntegrityError:

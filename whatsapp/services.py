@@ -33,7 +33,7 @@ from typing import Any
 
 from celery import current_app
 from django.conf import settings
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
@@ -267,6 +267,33 @@ def send_message(*, message_id: int, now: dt.datetime | None = None) -> SendOutc
     return SendOutcome("sent")
 
 
+SETTLED = (Message.Status.SENT, Message.Status.DELIVERED, Message.Status.READ, Message.Status.FAILED,
+           Message.Status.SKIPPED)
+
+
+def next_part(*, message_id: int) -> int | None:
+    """The next part of the same reply still to send, once this part is settled (sent, failed or
+    skipped); None when there is none or this part is not settled (its sender continues)."""
+    row = (
+        Message.objects.filter(pk=message_id, direction=Message.Direction.OUT, in_reply_to__isnull=False)
+        .values("status", "in_reply_to_id", "seq")
+        .first()
+    )
+    if row is None or row["status"] not in SETTLED:
+        return None
+    return (
+        Message.objects.filter(
+            direction=Message.Direction.OUT,
+            in_reply_to_id=row["in_reply_to_id"],
+            seq__gt=row["seq"],
+            status=Message.Status.QUEUED,
+        )
+        .order_by("seq")
+        .values_list("pk", flat=True)
+        .first()
+    )
+
+
 @dataclass
 class SweepResult:
     requeued: int = 0
@@ -301,6 +328,17 @@ def sweep_stuck_messages(*, now: dt.datetime | None = None) -> SweepResult:
             created_at__lte=now - dt.timedelta(seconds=after),
         )
         .filter(Q(meta__retry_at__isnull=True) | Q(meta__retry_at__lte=epoch - after))
+        # A later part of a reply waits for the earlier ones (their sender sends it next).
+        .exclude(
+            Exists(
+                Message.objects.filter(
+                    direction=Message.Direction.OUT,
+                    in_reply_to_id=OuterRef("in_reply_to_id"),
+                    seq__lt=OuterRef("seq"),
+                    status__in=[Message.Status.QUEUED, Message.Status.SENDING],
+                )
+            )
+        )
         .order_by("created_at")
         .values_list("pk", flat=True)[:500]
     )

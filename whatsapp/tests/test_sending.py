@@ -396,3 +396,77 @@ def test_worker_meta_failure_then_success(send_worker: Any, fake_meta: FakeMeta)
     wait_for(lambda: settled(message), timeout=20)
     assert (message.status, message.attempts, message.provider_id) == ("sent", 2, "wamid.FAKE0000000002")
     assert Conversation.objects.count() == 1
+
+
+# --- the parts of one reply: one task, in order ----------------------------------------------
+
+
+def reply_parts(unit: Unit, *bodies: str) -> list[Message]:
+    """A turn's reply of several parts, as conversations.turns stores it (in_reply_to, seq)."""
+    first = queued(unit, bodies[0], seq=0)
+    inbound = Message.objects.create(
+        unit=unit, conversation=first.conversation, direction="in", sender="parent", body="oi", status="handled"
+    )
+    Message.objects.filter(pk=first.pk).update(in_reply_to=inbound)
+    rest = [
+        Message.objects.create(
+            unit=unit, conversation=first.conversation, direction="out", sender="bot", body=body,
+            status=Message.Status.QUEUED, in_reply_to=inbound, seq=seq,
+        )
+        for seq, body in enumerate(bodies[1:], start=1)
+    ]
+    first.refresh_from_db()
+    return [first, *rest]
+
+
+@pytest.mark.django_db
+def test_a_turn_of_two_parts_enqueues_one_send(django_capture_on_commit_callbacks: Any) -> None:
+    from conversations import turns
+    from conversations.inbound import InboundMessage
+    from conversations.services import record_inbound
+
+    unit = UnitFactory()
+    inbound = record_inbound(unit=unit, message=InboundMessage(phone=PHONE, text="oi, quero saber do kumon",
+                                                               provider_id="IN1"))
+    with django_capture_on_commit_callbacks() as callbacks:
+        replies = turns.answer_turn(conversation_id=inbound.conversation_id)
+    assert len(replies) >= 2 and [r.seq for r in replies] == list(range(len(replies)))
+    # conversations.services.enqueue(task_name, **kwargs) registers publish() with both in its closure.
+    sends = [c for c in callbacks if "whatsapp.send_message" in [v.cell_contents for v in c.__closure__]]
+    assert len(sends) == 1  # the first part's task sends the others after it
+
+
+@pytest.mark.django_db
+def test_one_task_sends_every_part_of_a_reply_in_order(fake_evolution: FakeEvolution) -> None:
+    from whatsapp.tasks import send_message
+
+    parts = reply_parts(evolution_unit(), "Olá! Sou a assistente da unidade.", "Qual é o seu nome?", "E o da criança?")
+    result = send_message.apply(kwargs={"message_id": parts[0].pk})
+    assert result.get() == "sent"
+    assert [t for _, _, t in fake_evolution.sent_texts()] == [p.body for p in parts]
+    assert {m.status for m in Message.objects.filter(pk__in=[p.pk for p in parts])} == {"sent"}
+
+
+@pytest.mark.django_db
+def test_sweeper_leaves_a_later_part_to_the_sender_of_the_earlier_one() -> None:
+    first, second = reply_parts(UnitFactory(), "Olá!", "Qual é o seu nome?")
+    old = timezone.now() - dt.timedelta(minutes=5)
+    Message.objects.filter(pk__in=[first.pk, second.pk]).update(created_at=old)
+    Message.objects.filter(pk=first.pk).update(meta={"retry_at": time.time() + 120})  # backing off
+
+    assert services.sweep_stuck_messages().requeued == 0  # sending "second" now would overtake "first"
+
+    Message.objects.filter(pk=first.pk).update(status="sent")  # its task died right after sending it
+    assert services.sweep_stuck_messages().requeued == 1
+    assert services.next_part(message_id=first.pk) == second.pk
+
+
+@pytest.mark.django_db(transaction=True)
+def test_worker_retries_the_failing_part_and_keeps_the_order(send_worker: Any, fake_evolution: FakeEvolution) -> None:
+    fake_evolution.script(Reply(), Reply.server_error())  # part 1 goes, part 2 fails once
+    parts = reply_parts(evolution_unit(), "Olá!", "Qual é o seu nome?", "E o da criança?")
+    enqueue(parts[0])
+    wait_for(lambda: settled(parts[2]), timeout=20)
+    assert [t for _, _, t in fake_evolution.sent_texts()] == ["Olá!", "Qual é o seu nome?", "Qual é o seu nome?",
+                                                              "E o da criança?"]
+    assert [Message.objects.get(pk=p.pk).attempts for p in parts] == [1, 2, 1]
