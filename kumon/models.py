@@ -125,7 +125,7 @@ class Contact(models.Model):
     data = models.JSONField(_("lead data"), default=dict, blank=True)
     # The unit's own staff phone (it receives the hand-off notifications): not a family, left
     # out of the inbox, the reports and the API's contact lists.
-    is_unit_staff = models.BooleanField(_("unit's staff phone"), default=False)
+    is_unit_staff = models.BooleanField(_("unit's staff phone"), default=False, db_default=False)
     opted_out_at = models.DateTimeField(_("opted out at"), null=True, blank=True)
     consent_at = models.DateTimeField(_("consent at"), null=True, blank=True)
     erased_at = models.DateTimeField(_("erased at"), null=True, blank=True)

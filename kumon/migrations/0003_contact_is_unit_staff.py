@@ -22,7 +22,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='contact',
             name='is_unit_staff',
-            field=models.BooleanField(default=False, verbose_name="unit's staff phone"),
+            field=models.BooleanField(default=False, db_default=False, verbose_name="unit's staff phone"),
         ),
         migrations.RunSQL(FORWARD, BACKWARD),
     ]
