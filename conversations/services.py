@@ -155,6 +155,21 @@ def record_inbound(*, unit: Unit, message: InboundMessage, now: dt.datetime | No
     return stored
 
 
+def answer_turn_now(*, conversation_id: int, now: dt.datetime | None = None) -> bool:
+    """The parent is known to have finished the burst (`manage.py chat`): answer the pending turn
+    now instead of after the debounce. Returns whether a turn was brought forward.
+
+    Side effects: `conversations.handle_turn` enqueued after commit."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        moved = Conversation.objects.filter(
+            pk=conversation_id, mode=Conversation.Mode.BOT, reply_due_at__gt=now
+        ).update(reply_due_at=now)
+        if moved:
+            _enqueue_turn(conversation_id, 0.0)
+    return bool(moved)
+
+
 def _enqueue_turn(conversation_id: int, delay: float) -> None:
     def publish() -> None:
         try:

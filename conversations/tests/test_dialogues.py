@@ -221,3 +221,15 @@ def test_english_question_answered_in_english(demo) -> None:
     assert replies[0].startswith("Hi! This is the virtual front desk of Kumon Demo.")
     assert "a partir de 3 anos" in replies[0]
     assert replies[1] == "Would you like to book a visit to see the unit and take the free diagnostic test?"
+
+
+def test_chat_command_answers_the_burst_as_one_turn_without_waiting_for_the_debounce(demo, settings) -> None:
+    # A 30 s debounce: the command, which knows the burst is over, brings the turn forward (a
+    # 10 s timeout would expire otherwise), and both messages are answered together.
+    settings.CONVERSATION_DEBOUNCE_SECONDS = 30
+    settings.CONVERSATION_DEBOUNCE_MAX_SECONDS = 60
+    replies = chat(demo, PHONE, "oi boa tarde", "qto custa a mensalidade?", at=TUESDAY_10(), timeout=10)
+    assert replies[0].startswith(GREETING) and PRICE in replies[0]
+    inbound = Message.objects.filter(conversation=conversation(demo), direction="in").order_by("pk")
+    assert [m.status for m in inbound] == ["handled", "handled"]
+    assert not Message.objects.filter(in_reply_to=inbound[0]).exists()  # one turn: answers the last message

@@ -93,6 +93,8 @@ class Command(BaseCommand):
         if conversation.mode != Conversation.Mode.BOT:
             self.stderr.write(f"(no reply: the conversation is {conversation.get_mode_display()})")
             return True
+        # The burst is over (we typed all of it): no need to wait for the debounce.
+        services.answer_turn_now(conversation_id=conversation.pk)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             last.refresh_from_db(fields=["status"])
