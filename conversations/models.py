@@ -94,6 +94,9 @@ class Message(models.Model):
         FAILED = "failed", _("failed")
         SKIPPED = "skipped", _("not sent")
 
+    # An outbound message whose sending is over, whatever its outcome.
+    SETTLED = frozenset({Status.SENT, Status.DELIVERED, Status.READ, Status.FAILED, Status.SKIPPED})
+
     unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="messages")
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
     direction = models.CharField(max_length=3, choices=Direction.choices)

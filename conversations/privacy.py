@@ -43,7 +43,8 @@ def _appointments(contact: Contact) -> Any:
 
 def export_contact(*, contact: Contact) -> dict[str, Any]:
     """Everything about the contact as plain data: the contact, its conversations with every
-    message, its appointments, the questions of theirs the knowledge could not answer. Side effects: a log line (ids only)."""
+    message, its appointments, the questions of theirs the knowledge could not answer.
+    Side effects: a log line (ids only)."""
     conversations = []
     for conversation in Conversation.objects.filter(contact=contact).order_by("created_at"):
         messages = [
@@ -82,7 +83,8 @@ def erase_contact(*, contact: Contact, now: Any = None) -> Contact:
     collected data cleared; the contact's phone replaced by a token, name and data cleared,
     erased_at set, no more messages sent (opted out); appointments kept with status and times
     but without phone, names and notes (and so in the unit's Google Calendar, re-synced after
-    commit); the knowledge gaps recorded from their questions deleted; admin history entries of these rows renamed to the token.
+    commit); the knowledge gaps recorded from their questions deleted; admin history entries of
+    these rows renamed to the token.
     A log line with the ids. Idempotent.
     """
     now = now or timezone.now()

@@ -38,8 +38,6 @@ from kumon.models import Contact, Unit
 from scheduling.models import Appointment
 
 PERIODS = ("day", "week", "month")
-# @> rather than data->'staff' = true: the latter is NULL for ordinary contacts and NOT NULL
-# would drop them all.
 STAFF_CONTACT = Q(is_unit_staff=True)
 
 

@@ -16,7 +16,7 @@ prepared plans cannot go stale on them (LIMITS.md).
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from django.conf import settings
@@ -219,7 +219,6 @@ class _Candidate:
     text_score: float = 0.0
     text_rank: int | None = None
     fused: float = 0.0
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def _fuse(rows: list[tuple], *, limit: int) -> list[Hit]:

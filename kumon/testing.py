@@ -86,7 +86,7 @@ class WorkerProcess:
         from kumon.celery import app
 
         def ready() -> bool:
-            assert self.proc and self.proc.poll() is None, f"worker exited, see {self.log_path}"
+            assert self.running, f"worker exited, see {self.log_path}"
             return bool(app.control.ping(timeout=0.5))
 
         wait_for(ready, timeout=60, interval=0.2)
@@ -103,12 +103,12 @@ class WorkerProcess:
         return bool(self.proc and self.proc.poll() is None)
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
-        if self.proc and self.proc.poll() is None:
+        if self.proc and self.running:
             os.killpg(self.proc.pid, sig)
             self.proc.wait(timeout=30)
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
+        if self.proc and self.running:
             os.killpg(self.proc.pid, signal.SIGTERM)
             try:
                 self.proc.wait(timeout=20)
@@ -120,10 +120,9 @@ def flush_test_redis() -> None:
     redis.Redis.from_url(settings.REDIS_URL).flushdb()
 
 
-def queues_idle() -> bool:
+def queues_idle(client: redis.Redis) -> bool:
     """No task waiting in a queue and none taken by a worker (every task is `acks_late`, so a
     task being run stays in kombu's `unacked` hash until it finishes)."""
-    client = redis.Redis.from_url(settings.REDIS_URL)
     pipe = client.pipeline()
     for queue in ALL_QUEUES.split(","):
         pipe.llen(queue)
@@ -134,8 +133,9 @@ def queues_idle() -> bool:
 def wait_until_queues_idle(timeout: float = 30.0) -> bool:
     """Wait for the worker to finish what the test started. A task held back for a later retry
     (countdown) keeps the queues busy; after `timeout` the caller goes on regardless."""
+    client = redis.Redis.from_url(settings.REDIS_URL)
     try:
-        wait_for(queues_idle, timeout=timeout, interval=0.05)
+        wait_for(lambda: queues_idle(client), timeout=timeout, interval=0.05)
     except AssertionError:
         return False
     except redis.RedisError:

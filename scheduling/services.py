@@ -303,31 +303,36 @@ def update_appointment_details(*, appointment: Appointment, changed_by: Any = No
         raise InvalidBooking("Only lead details can be edited here.", extra={"field": sorted(unknown)[0]})
     with transaction.atomic():
         current = Appointment.objects.select_for_update().select_related("unit").get(pk=appointment.pk)
-        for name, value in fields.items():
-            setattr(current, name, value)
-        current.changed_by = changed_by
-        current.calendar_sync_status = _initial_sync_status(current.unit)
-        current.save()
-        _enqueue_sync(current)
+        _rewrite_details(current, fields, changed_by=changed_by)
     return current
 
 
+# What identifies the family on an appointment (LGPD erasure); status, times, age, year and
+# subject stay for the unit's statistics.
+ERASED_DETAILS = {
+    "phone": "", "parent_name": "", "child_name": "", "notes": "", "idempotency_key": None, "calendar_sync_error": "",
+}
+
+
 def erase_family_details(*, appointment_ids: list[int]) -> int:
-    """LGPD erasure of the appointments of one family: status and times stay (the unit's
-    statistics), phone, names and notes go — in the unit's Google Calendar too, whose event is
-    rewritten without them by the calendar sync. Returns how many appointments changed.
-    Side effects: calendar sync enqueued after commit (Google units)."""
-    changed = 0
+    """LGPD erasure of the appointments of one family: ERASED_DETAILS cleared, in the unit's
+    Google Calendar too, whose event is rewritten without them by the calendar sync. Returns how
+    many appointments changed. Side effects: calendar sync enqueued after commit (Google units)."""
     with transaction.atomic():
-        for current in Appointment.objects.select_for_update().select_related("unit").filter(pk__in=appointment_ids):
-            current.phone = current.parent_name = current.child_name = current.notes = ""
-            current.idempotency_key = None
-            current.calendar_sync_error = ""
-            current.calendar_sync_status = _initial_sync_status(current.unit)
-            current.save()
-            _enqueue_sync(current)
-            changed += 1
-    return changed
+        locked = list(Appointment.objects.select_for_update().select_related("unit").filter(pk__in=appointment_ids))
+        for current in locked:
+            _rewrite_details(current, ERASED_DETAILS, changed_by=None)
+    return len(locked)
+
+
+def _rewrite_details(current: Appointment, fields: dict[str, Any], *, changed_by: Any) -> None:
+    """Set `fields` on the locked appointment, save, and have the calendar show it."""
+    for name, value in fields.items():
+        setattr(current, name, value)
+    current.changed_by = changed_by
+    current.calendar_sync_status = _initial_sync_status(current.unit)
+    current.save()
+    _enqueue_sync(current)
 
 
 # The reminder services live in scheduling.reminders; these names are part of this module's

@@ -33,7 +33,7 @@ from typing import Any
 
 from celery import current_app
 from django.conf import settings
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q, Subquery
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
@@ -267,25 +267,18 @@ def send_message(*, message_id: int, now: dt.datetime | None = None) -> SendOutc
     return SendOutcome("sent")
 
 
-SETTLED = (Message.Status.SENT, Message.Status.DELIVERED, Message.Status.READ, Message.Status.FAILED,
-           Message.Status.SKIPPED)
-
-
 def next_part(*, message_id: int) -> int | None:
     """The next part of the same reply still to send, once this part is settled (sent, failed or
-    skipped); None when there is none or this part is not settled (its sender continues)."""
-    row = (
-        Message.objects.filter(pk=message_id, direction=Message.Direction.OUT, in_reply_to__isnull=False)
-        .values("status", "in_reply_to_id", "seq")
-        .first()
+    skipped); None when there is none or this part is not settled (its sender continues).
+    One query: `this` yields no row (so NULL below) unless the part is settled."""
+    this = Message.objects.filter(
+        pk=message_id, direction=Message.Direction.OUT, status__in=Message.SETTLED, in_reply_to__isnull=False
     )
-    if row is None or row["status"] not in SETTLED:
-        return None
     return (
         Message.objects.filter(
             direction=Message.Direction.OUT,
-            in_reply_to_id=row["in_reply_to_id"],
-            seq__gt=row["seq"],
+            in_reply_to_id=Subquery(this.values("in_reply_to_id")),
+            seq__gt=Subquery(this.values("seq")),
             status=Message.Status.QUEUED,
         )
         .order_by("seq")

@@ -19,7 +19,7 @@ def send_message(self: Any, *, message_id: int) -> str:
     nothing twice. Transient errors come back with the backoff the service chose (attempts are
     counted on the row, not here); the retry resumes at the part that failed."""
     current: int | None = message_id
-    status = "not_claimed"
+    first_status = ""  # what happened to the message this task was given
     while current is not None:
         try:
             outcome = services.send_message(message_id=current)
@@ -31,9 +31,9 @@ def send_message(self: Any, *, message_id: int) -> str:
             raise self.retry(exc=exc, countdown=1 + self.request.retries, kwargs={"message_id": current}) from exc
         if outcome.status == "retry":
             raise self.retry(countdown=outcome.retry_in, max_retries=None, kwargs={"message_id": current})
-        status = outcome.status if current == message_id else status
+        first_status = first_status or outcome.status
         current = services.next_part(message_id=current)
-    return status
+    return first_status
 
 
 @shared_task(name="whatsapp.sweep_stuck_messages", acks_late=True)

@@ -28,7 +28,6 @@ from kumon.models import Unit
 from kumon.phones import InvalidPhone, normalize_phone
 
 BURST_GAP_SECONDS = 2.0
-DONE = {Message.Status.SENT, Message.Status.DELIVERED, Message.Status.READ, Message.Status.FAILED, Message.Status.SKIPPED}
 
 
 class Command(BaseCommand):
@@ -100,7 +99,7 @@ class Command(BaseCommand):
             last.refresh_from_db(fields=["status"])
             if last.status == Message.Status.HANDLED:
                 replies = self._replies(last)
-                if all(r.status in DONE for r in replies):
+                if all(r.status in Message.SETTLED for r in replies):
                     for reply in replies:
                         self.stdout.write(re.sub(r"\s*\n+\s*", " / ", reply.body))
                     if not replies:
