@@ -33,7 +33,7 @@ from conversations import inbox, privacy, reports, services
 from conversations.models import Conversation, Message
 from kumon.exceptions import DomainError
 from kumon.models import Contact, Membership
-from kumon.tenancy import UnitListFilter, UnitScopedAdmin, owner_unit_ids, units_for
+from kumon.tenancy import UnitListFilter, UnitScopedAdmin, is_franchise_admin, owner_unit_ids, units_for
 
 logger = logging.getLogger(__name__)
 
@@ -304,14 +304,12 @@ class ConversationAdmin(UnitScopedAdmin):
             raise DjangoPermissionDenied
         unit_id = request.GET.get("unit")
         groups = gap_service.gap_groups(user=request.user, unit_id=int(unit_id) if unit_id and unit_id.isdigit() else None)
-        owned = owner_unit_ids(request.user)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "title": _("Knowledge gaps"),
             "groups": groups,
-            "owned": owned,
-            "can_share": owned is None or bool(owned),
+            "can_share": is_franchise_admin(request.user),
             "units": list(units_for(request.user).order_by("name")),
         }
         return TemplateResponse(request, "admin/conversations/gaps.html", context)

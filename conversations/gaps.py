@@ -23,8 +23,8 @@ from knowledge import services as knowledge_services
 from knowledge.models import KnowledgeGap, Phrasing, Source
 from knowledge.normalize import normalize
 from kumon.exceptions import DomainError, PermissionDenied
-from kumon.models import Membership, Unit
-from kumon.tenancy import scope, unit_ids_for
+from kumon.models import Unit
+from kumon.tenancy import is_franchise_admin, scope
 
 SIMILARITY = 0.5
 MAX_GAPS = 400
@@ -108,8 +108,8 @@ def gap_groups(*, user: Any, unit_id: int | None = None) -> list[GapGroup]:
 
 
 def answer_gaps(*, user: Any, gap_ids: list[int], question: str, answer: str, shared: bool = False) -> Source:
-    """Create the FAQ entry answering these gaps (all of one unit), for the unit or, for owners
-    and superusers, shared by every unit. Every wording of the gaps becomes a phrasing.
+    """Create the FAQ entry answering these gaps (all of one unit), for the unit or, for the
+    franchise role, shared by every unit. Every wording of the gaps becomes a phrasing.
 
     Side effects: knowledge.services.upsert_faq (the entry is embedded after commit)."""
     question, answer = question.strip(), answer.strip()
@@ -122,10 +122,8 @@ def answer_gaps(*, user: Any, gap_ids: list[int], question: str, answer: str, sh
     if len(unit_ids) != 1:
         raise DomainError("Gaps of several units.")
     unit = gaps[0].unit
-    if shared:
-        owned = unit_ids_for(user, role=Membership.Role.OWNER)
-        if owned is not None and unit.pk not in owned:
-            raise PermissionDenied("Only owners write shared knowledge.")
+    if shared and not is_franchise_admin(user):
+        raise PermissionDenied("Only the franchise writes shared knowledge.")
     phrasings = [t[:500] for t in dict.fromkeys(g.text.strip() for g in gaps) if t and t != question]
     source, _changed = knowledge_services.upsert_faq(
         unit=None if shared else unit,

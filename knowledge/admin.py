@@ -1,7 +1,9 @@
 """Knowledge admin: sources with phrasings inline and indexing status, a test-search page, gaps.
 
-Shared (franchise-wide) sources are visible to every staff member and editable only by
-superusers and unit owners: a change there reaches every unit's answers.
+Shared (franchise-wide, unit empty) sources are visible to every staff member and written only
+by the franchise role (kumon.tenancy.is_franchise_admin): a change there reaches every unit's
+answers. A unit's owner and staff override a shared entry for their unit with an entry of their
+own (same external id, or "overrides").
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -20,8 +23,16 @@ from knowledge import services
 from knowledge.chunking import extract_text
 from knowledge.models import Chunk, KnowledgeGap, Phrasing, Source
 from kumon.exceptions import DomainError
-from kumon.models import Membership
-from kumon.tenancy import UnitScopedAdmin, unit_ids_for, units_for
+from kumon.tenancy import UnitScopedAdmin, is_franchise_admin, units_for
+
+SHARED_ONLY_FRANCHISE = _("Only the franchise writes knowledge shared by every unit: choose your unit.")
+
+
+def _editable(request: HttpRequest, obj: Source | None) -> bool:
+    """A unit's rows: its members (the queryset is scoped). Shared rows: the franchise role."""
+    if obj is None or obj.unit_id is not None:
+        return True
+    return is_franchise_admin(request.user)
 
 
 class PhrasingInline(admin.TabularInline):
@@ -29,13 +40,15 @@ class PhrasingInline(admin.TabularInline):
     extra = 1
     fields = ["text"]
 
+    # The phrasings of an entry are written by whoever may write the entry.
+    def has_add_permission(self, request: HttpRequest, obj: Source | None = None) -> bool:
+        return super().has_add_permission(request, obj) and _editable(request, obj)
 
-def _editable(request: HttpRequest, obj: Source | None) -> bool:
-    """Shared rows: superusers and unit owners only (as conversations.gaps.answer_gaps)."""
-    if obj is None or obj.unit_id is not None:
-        return True
-    owned = unit_ids_for(request.user, role=Membership.Role.OWNER)
-    return owned is None or bool(owned)
+    def has_change_permission(self, request: HttpRequest, obj: Source | None = None) -> bool:
+        return super().has_change_permission(request, obj) and _editable(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Source | None = None) -> bool:
+        return super().has_delete_permission(request, obj) and _editable(request, obj)
 
 
 @admin.register(Source)
@@ -72,8 +85,30 @@ class SourceAdmin(UnitScopedAdmin):
     ]
     actions = ["reindex"]
 
+    def _allowed(self, request: HttpRequest, action: str) -> bool:
+        # The franchise team may have no unit of its own: it works on the shared rows.
+        return super()._allowed(request, action) or (request.user.is_staff and is_franchise_admin(request.user))
+
     def has_change_permission(self, request: HttpRequest, obj: Source | None = None) -> bool:
         return super().has_change_permission(request, obj) and _editable(request, obj)
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        form = super().get_form(request, obj, change, **kwargs)
+        if is_franchise_admin(request.user) or "unit" not in form.base_fields:
+            return form
+        # Not the franchise: the unit is required (empty would make the entry shared).
+        form.base_fields["unit"].required = True
+        form.base_fields["unit"].empty_label = None
+        scoped_clean = form.clean
+
+        def clean(form_self: Any) -> Any:
+            data = scoped_clean(form_self)
+            if data.get("unit") is None and "unit" not in form_self.errors:
+                form_self.add_error("unit", SHARED_ONLY_FRANCHISE)
+            return data
+
+        form.clean = clean
+        return form
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.name == "overrides":
@@ -86,6 +121,8 @@ class SourceAdmin(UnitScopedAdmin):
         return super().has_delete_permission(request, obj) and _editable(request, obj)
 
     def save_model(self, request: HttpRequest, obj: Source, form: forms.ModelForm, change: bool) -> None:
+        if obj.unit_id is None and not is_franchise_admin(request.user):
+            raise DjangoPermissionDenied(SHARED_ONLY_FRANCHISE)  # the form refuses it first
         upload = form.cleaned_data.get("document")
         if "document" in form.changed_data and upload:
             obj.kind = Source.Kind.DOCUMENT
@@ -100,9 +137,10 @@ class SourceAdmin(UnitScopedAdmin):
 
     @admin.action(description=_("Re-index selected sources"))
     def reindex(self, request: HttpRequest, queryset: QuerySet[Source]) -> None:
-        for source in queryset:
+        sources = [s for s in queryset if _editable(request, s)]
+        for source in sources:
             services.mark_source_changed(source=source)
-        self.message_user(request, _("%d sources queued for indexing.") % queryset.count())
+        self.message_user(request, _("%d sources queued for indexing.") % len(sources))
 
     def get_urls(self) -> list:
         return [

@@ -81,6 +81,10 @@ class Unit(models.Model):
         verbose_name = _("unit")
         verbose_name_plural = _("units")
         ordering = ["name"]
+        # The franchise role: writes what every unit shares (knowledge with no unit) and the
+        # settings that point a unit at outside resources (its Google calendar). Superusers have
+        # it implicitly; give it to a franchise team through a group.
+        permissions = [("franchise_admin", _("Franchise administrator (shared knowledge, calendars)"))]
         constraints = [
             models.CheckConstraint(condition=Q(capacity__gte=1), name="unit_capacity_positive"),
             models.CheckConstraint(condition=Q(visit_minutes__gte=5), name="unit_visit_min_5"),

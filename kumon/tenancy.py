@@ -48,9 +48,15 @@ def scope(queryset: QuerySet, user: Any, *, field: str = "unit", shared: bool = 
     return queryset.filter(condition)
 
 
-def is_member(user: Any) -> bool:
-    ids = unit_ids_for(user)
-    return ids is None or bool(ids)
+FRANCHISE_PERMISSION = "kumon.franchise_admin"
+
+
+def is_franchise_admin(user: Any) -> bool:
+    """The franchise role: superusers and holders of kumon.franchise_admin. Only they write
+    shared (unit NULL) knowledge; a unit's owner and staff read it and override it per unit."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    return bool(user.is_superuser or user.has_perm(FRANCHISE_PERMISSION))
 
 
 def owner_unit_ids(user: Any) -> set[int] | None:

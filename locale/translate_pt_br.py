@@ -12,6 +12,9 @@ from pathlib import Path
 PO = Path(__file__).resolve().parent / "pt_BR" / "LC_MESSAGES" / "django.po"
 
 T = {
+    "Only the franchise writes knowledge shared by every unit: choose your unit.":
+        "Só a franquia escreve conhecimento compartilhado por todas as unidades: escolha a sua unidade.",
+    "Franchise administrator (shared knowledge, calendars)": "Administrador da franquia (conhecimento compartilhado, agendas)",
     "Export all data of the selected families (JSON)": "Exportar todos os dados das famílias selecionadas (JSON)",
     "Erase the selected families' personal data (LGPD)": "Apagar os dados pessoais das famílias selecionadas (LGPD)",
     "Erase family data": "Apagar dados da família",

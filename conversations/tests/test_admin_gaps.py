@@ -53,14 +53,18 @@ def test_answer_this_creates_a_unit_faq_with_every_wording_and_the_group_leaves(
     assert gaps.gap_groups(user=w.staff_a) == []
 
 
-def test_staff_cannot_share_but_owner_can(client) -> None:
+def test_staff_and_owner_cannot_share_only_the_franchise_can(client) -> None:
     w = make_world()
     g = gap(w.unit_a, "Tem material em inglês?")
-    client.force_login(w.staff_a)
-    client.post(ANSWER, {"gap_ids": str(g.pk), "question": "Tem material em inglês?", "answer": "Sim.", "shared": "1"})
+    post = {"gap_ids": str(g.pk), "question": "Tem material em inglês?", "answer": "Sim.", "shared": "1"}
+    for user in (w.staff_a, w.owner):
+        client.force_login(user)
+        assert 'name="shared"' not in client.get(GAPS).content.decode()
+        client.post(ANSWER, post)
     assert Source.objects.filter(unit__isnull=True).count() == 0
-    client.force_login(w.owner)
-    client.post(ANSWER, {"gap_ids": str(g.pk), "question": "Tem material em inglês?", "answer": "Sim.", "shared": "1"})
+    client.force_login(w.superuser)
+    assert 'name="shared"' in client.get(GAPS).content.decode()
+    client.post(ANSWER, post)
     assert list(Source.objects.filter(unit__isnull=True).values_list("external_id", flat=True)) == [f"gap-{g.pk}"]
 
 

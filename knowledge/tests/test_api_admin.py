@@ -139,17 +139,3 @@ def test_admin_shared_source_is_read_only_for_staff(add_faq, client) -> None:
     assert "Tem estacionamento?" in changelist and "Qual o horário" in changelist
     assert shared_page.status_code == 200 and 'name="question"' not in shared_page.content.decode()
     assert post.status_code == 403
-
-
-def test_admin_shared_source_is_editable_by_owners(add_faq, client) -> None:
-    from django.contrib.auth.models import Permission
-
-    shared = add_faq(None, "estacionamento")
-    owner = MembershipFactory(role=Membership.Role.OWNER).user
-    owner.save()
-    owner.user_permissions.set(Permission.objects.filter(content_type__app_label="knowledge"))
-    client.force_login(owner)
-
-    page = client.get(f"/admin/knowledge/source/{shared.pk}/change/")
-
-    assert page.status_code == 200 and 'name="question"' in page.content.decode()
