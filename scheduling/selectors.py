@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from kumon.models import Unit
 from scheduling import calendars
-from scheduling.models import Appointment, Closure, OpeningHours, SlotHold
+from scheduling.models import Appointment, Closure, OpeningHours, SlotHold, VisitHours
 from scheduling.slots import Booked, Rules, Slot, bookable_range, closed_dates, compute_slots
 
 Busy = list[tuple[dt.datetime, dt.datetime]]
@@ -64,8 +64,10 @@ def compute_free_slots(
     busy: Busy | None = None,
     rules: Rules | None = None,
     exclude_appointment_id: int | None = None,
+    extra_starts: tuple[dt.datetime, ...] = (),
 ) -> list[Slot]:
-    """free_slots on database rows only, with the external busy intervals given (no network)."""
+    """free_slots on database rows only, with the external busy intervals given (no network).
+    `extra_starts`: off-grid times asked for, returned too when they obey the rules."""
     rules = rules or unit_rules(unit)
     lo, hi = bookable_range(rules, start, end, now)
     if lo >= hi:
@@ -85,7 +87,9 @@ def compute_free_slots(
     if holder:
         holds = holds.exclude(holder=holder)
     held = [Booked(_from_epoch(s), _from_epoch(e)) for s, e in _epochs(holds, "scheduling_slothold").values_list("s", "e")]
-    return compute_slots(rules, start=lo, end=hi, now=now, booked=booked, holds=held, busy=busy or [])
+    return compute_slots(
+        rules, start=lo, end=hi, now=now, booked=booked, holds=held, busy=busy or [], extra_starts=extra_starts
+    )
 
 
 def _epochs(queryset: QuerySet, table: str) -> QuerySet:
@@ -114,6 +118,9 @@ def unit_rules(unit: Unit) -> Rules:
     periods: dict[int, list[tuple[dt.time, dt.time]]] = {}
     for weekday, p_from, p_until in OpeningHours.objects.filter(unit=unit).values_list("weekday", "start", "end"):
         periods.setdefault(weekday, []).append((p_from, p_until))
+    starts: dict[int, list[tuple[dt.time, dt.time]]] = {}
+    for weekday, w_from, w_until in VisitHours.objects.filter(unit=unit).values_list("weekday", "start", "end"):
+        starts.setdefault(weekday, []).append((w_from, w_until))
     return Rules(
         tz=ZoneInfo(unit.timezone),
         visit=dt.timedelta(minutes=unit.visit_minutes),
@@ -123,6 +130,7 @@ def unit_rules(unit: Unit) -> Rules:
         min_notice=dt.timedelta(minutes=unit.min_notice_minutes),
         window=dt.timedelta(days=unit.booking_window_days),
         periods=periods,
+        starts=starts,
     )
 
 
