@@ -243,6 +243,9 @@ class Flow:
     waiting_notice_at: dt.datetime | None = None  # the last "já avisei a equipe" while staff have it
     staff_note: str = ""  # the note staff left when handing back
     asked: dict[str, int] = field(default_factory=dict)  # how often each question was asked
+    children_expected: int = 0  # "meus dois filhos": ask until this many are known
+    # A day/time the parent asked for before the lead was complete (dates.When.to_data()).
+    wish: dict[str, Any] = field(default_factory=dict)
 
     def to_data(self) -> dict[str, Any]:
         data: dict[str, Any] = {}
@@ -267,6 +270,10 @@ class Flow:
             data["staff_note"] = self.staff_note
         if self.asked:
             data["asked"] = dict(self.asked)
+        if self.children_expected:
+            data["children_expected"] = self.children_expected
+        if self.wish:
+            data["wish"] = dict(self.wish)
         return data
 
     @classmethod
@@ -297,6 +304,8 @@ class Flow:
             waiting_notice_at=_when(data.get("waiting_notice_at")),
             staff_note=str(data.get("staff_note") or ""),
             asked={str(k): int(v) for k, v in asked.items() if str(v).isdigit()},
+            children_expected=int(data.get("children_expected") or 0),
+            wish=dict(data["wish"]) if isinstance(data.get("wish"), dict) else {},
         )
 
 
@@ -314,7 +323,12 @@ class State:
         """The state of a Conversation row; a new conversation starts from what the family told
         us before (the contact's lead data)."""
         data = conversation.data or {}
-        lead_data = data if data else (conversation.contact.data or {})
+        if "lead" in data:
+            lead_data = data["lead"]
+        elif data and "flow" not in data:
+            lead_data = data  # a row of the older flat layout
+        else:
+            lead_data = conversation.contact.data or {}
         return cls(
             lead=Lead.from_data(lead_data),
             flow=Flow.from_data(data),

@@ -76,7 +76,10 @@ def wait_for_replies(*, last: Message, timeout: float) -> list[Message] | None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         last.refresh_from_db(fields=["status"])
-        if last.status == Message.Status.HANDLED:
+        conversation = Conversation.objects.only("mode", "reply_due_at", "turn_lease_until").get(pk=last.conversation_id)
+        turn_over = conversation.reply_due_at is None and conversation.turn_lease_until is None
+        # Answered by the bot (handled), or with staff: the turn at most sent a waiting notice.
+        if last.status == Message.Status.HANDLED or (turn_over and conversation.mode != Conversation.Mode.BOT):
             # A turn's replies answer its last message (the burst is one turn).
             replies = list(Message.objects.filter(in_reply_to=last, sender=Message.Sender.BOT).order_by("seq"))
             if all(r.status in Message.SETTLED for r in replies):
