@@ -29,8 +29,8 @@ from knowledge.evaluation import EvalCase
 from knowledge.search import analyse
 from kumon.models import Unit
 
-WRONG_COST = 3.0
-L2 = 0.01
+WRONG_COST = 2.0
+L2 = 0.001
 
 
 @dataclass
