@@ -313,8 +313,9 @@ def search(
         )
     analysis = analyse(unit=unit, query=query, embedder=embedder)
     m = decision.model()
-    confidence = (
-        decision.answer_probability(analysis.decision_row, m) if analysis.decision_row is not None else 0.0
+    # Rounded before the comparison: the threshold is compared with the figure callers see.
+    confidence = round(
+        decision.answer_probability(analysis.decision_row, m) if analysis.decision_row is not None else 0.0, 4
     )
     hits = _hits(analysis, confidence=confidence, limit=limit)
     verdict, reason = Decision.REFUSE, refusal_reason(query=query, unit=unit)
