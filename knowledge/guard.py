@@ -51,7 +51,7 @@ _INJECTION = re.compile(
     r"\b(?:ignore|ignora|ignorar|esqueca|esquece|desconsidere|disregard|forget|olvida)\b.{0,40}"
     r"\b(?:instrucoes|instrucao|regras|instructions|rules|prompt|comandos|instrucciones)\b"
     r"|\bsystem prompt\b|\bseu prompt\b|\bdo anything now\b|\byou are now\b|\bjailbreak\b"
-    r"|^\s*system\s*:|\bmodo (?:desenvolvedor|admin|administrador)\b|\bdeveloper mode\b"
+    r"|^\s*system\b|\bmodo (?:desenvolvedor|admin|administrador)\b|\bdeveloper mode\b"
     r"|\bvoce agora e\b|\bfinge que (?:voce|vc) e\b|\bsem filtro\b"
 )
 
