@@ -103,7 +103,9 @@ class SourceAdmin(UnitScopedAdmin):
 
     def _allowed(self, request: HttpRequest, action: str) -> bool:
         # The franchise team may have no unit of its own: it works on the shared rows.
-        return super()._allowed(request, action) or (request.user.is_staff and is_franchise_admin(request.user))
+        return super()._allowed(request, action) or (
+            request.user.is_staff and is_franchise_admin(request.user)
+        )
 
     def has_change_permission(self, request: HttpRequest, obj: Source | None = None) -> bool:
         return super().has_change_permission(request, obj) and _editable(request, obj)

@@ -142,12 +142,24 @@ def extract_text(*, filename: str, data: bytes) -> str:
                 text = (page.extract_text() or "").strip()
                 size += len(text)
                 if size > MAX_EXTRACTED_CHARS:
-                    raise ExtractionError(f"the PDF holds more than {MAX_EXTRACTED_CHARS:,} characters of text")
+                    raise ExtractionError(
+                        f"the PDF holds more than {MAX_EXTRACTED_CHARS:,} characters of text"
+                    )
                 parts.append(text)
         except ExtractionError:
             raise
-        except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError) as exc:
-            raise ExtractionError(f"the file is not a readable PDF ({type(exc).__name__}: {exc})"[:300]) from exc
+        except (
+            PyPdfError,
+            ValueError,
+            KeyError,
+            TypeError,
+            AttributeError,
+            IndexError,
+            RecursionError,
+        ) as exc:
+            raise ExtractionError(
+                f"the file is not a readable PDF ({type(exc).__name__}: {exc})"[:300]
+            ) from exc
         return "\n\n".join(parts).strip()
     text = data.decode("utf-8-sig", errors="replace")
     if len(text) > MAX_EXTRACTED_CHARS:

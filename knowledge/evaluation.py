@@ -64,10 +64,10 @@ def read_cases(path: Path, *, part: str = "all") -> list[EvalCase]:
         except json.JSONDecodeError as exc:
             raise ValueError(f"{path.name} line {n + 1}: not JSON ({exc.msg})") from exc
         if not isinstance(item, dict) or not isinstance(item.get("q"), str):
-            raise ValueError(f"{path.name} line {n + 1}: needs a text field \"q\"")
+            raise ValueError(f'{path.name} line {n + 1}: needs a text field "q"')
         faq_id = item.get("faq_id")
         if faq_id is not None and not isinstance(faq_id, str):
-            raise ValueError(f"{path.name} line {n + 1}: \"faq_id\" must be text")
+            raise ValueError(f'{path.name} line {n + 1}: "faq_id" must be text')
         if in_part(n, part):
             cases.append(EvalCase(q=item["q"], faq_id=faq_id or None, line=n))
     return cases

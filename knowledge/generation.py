@@ -46,7 +46,9 @@ def phrasings_for(*, question: str, answer: str, n: int = 8) -> list[str]:
     try:
         response = client.chat.completions.create(
             model=settings.OPENAI_MODEL,
-            messages=[{"role": "user", "content": PROMPT.format(n=n, question=question, answer=answer[:1500])}],
+            messages=[
+                {"role": "user", "content": PROMPT.format(n=n, question=question, answer=answer[:1500])}
+            ],
             temperature=0.7,
         )
     except (openai.APITimeoutError, openai.APIConnectionError, openai.RateLimitError) as exc:
@@ -64,7 +66,7 @@ def clean_lines(content: str, *, question: str) -> list[str]:
     out: list[str] = []
     seen = {question.strip().lower()}
     for line in content.splitlines():
-        text = _BULLET.sub("", line).strip().strip('"“”\'').strip()
+        text = _BULLET.sub("", line).strip().strip("\"“”'").strip()
         if not 3 <= len(text) <= 200 or text.lower() in seen:
             continue
         seen.add(text.lower())

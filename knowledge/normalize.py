@@ -19,7 +19,9 @@ _LEXICON = json.loads(LEXICON_FILE.read_text(encoding="utf-8"))
 ABBREVIATIONS: dict[str, str] = _LEXICON["abbreviations"]
 FILLER_PHRASES: tuple[str, ...] = tuple(_LEXICON["filler_phrases"])
 FILLER_WORDS: frozenset[str] = frozenset(_LEXICON["filler_words"])
-_FILLER_PHRASE_RE = re.compile(r"\b(?:" + "|".join(re.escape(p) for p in sorted(FILLER_PHRASES, key=len, reverse=True)) + r")\b")
+_FILLER_PHRASE_RE = re.compile(
+    r"\b(?:" + "|".join(re.escape(p) for p in sorted(FILLER_PHRASES, key=len, reverse=True)) + r")\b"
+)
 
 _REPEATS = re.compile(r"(\w)\1{2,}")  # "muuuito" → "muito" (3+ → 1 keeps "ss"/"rr")
 _NON_WORD = re.compile(r"[^\w$%]+")

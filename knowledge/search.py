@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -34,6 +35,9 @@ from kumon.models import Contact, Unit
 
 CANDIDATES = 40  # chunks per side before grouping by source
 TOPIC_CANDIDATES = 6  # the message's nearest answerable topics whose entries join the candidates
+# At most this many of their entries (the most similar): a unit has one or two entries per topic,
+# and a bound keeps a unit with hundreds (bench/knowledge_search.py) from ranking them all.
+TOPIC_ENTRIES = 12
 CLARIFY_MAX = 3
 MAX_QUERY_CHARS = 2000  # the API's limit too; longer text is not a parent's question
 
@@ -141,11 +145,13 @@ _HYBRID_SQL = f"""
         UNION
         (SELECT id, source_id, distance, rank FROM scored WHERE rank IS NOT NULL ORDER BY rank DESC, id LIMIT %(k)s)
         UNION
-        (SELECT DISTINCT ON (source_id) id, source_id, distance, rank FROM scored
-         WHERE source_id IN (
-            SELECT t.id FROM knowledge_source t
-            WHERE (t.unit_id = %(unit)s OR t.unit_id IS NULL) AND t.topic = ANY(%(topics)s))
-         ORDER BY source_id, distance, id)
+        (SELECT id, source_id, distance, rank FROM (
+            SELECT DISTINCT ON (source_id) id, source_id, distance, rank FROM scored
+            WHERE source_id IN (
+                SELECT t.id FROM knowledge_source t
+                WHERE (t.unit_id = %(unit)s OR t.unit_id IS NULL) AND t.topic = ANY(%(topics)s))
+            ORDER BY source_id, distance, id) linked
+         ORDER BY distance, id LIMIT %(kt)s)
     )
     SELECT k.id, k.source_id, 1 - k.distance, k.rank, c.text, c.role, s.external_id, s.question, s.title,
            s.answer, s.topic
@@ -229,8 +235,8 @@ def analyse(*, unit: Unit, query: str, embedder: Embedder, model: decision.Model
     vector = embedder.embed_query(normalised)
     index = topics.index_for(embedder)
     topic_scores = index.scores(vector, terms)
-    answerable = topic_scores.ranked(answerable_only=True)
-    everything = topic_scores.ranked()
+    answerable = topic_scores.ranked(answerable_only=True)[:TOPIC_CANDIDATES]
+    nearest = int(np.argmax(topic_scores.combined))
     params = {
         "model": embedder.name,
         "unit": unit.pk,
@@ -238,6 +244,7 @@ def analyse(*, unit: Unit, query: str, embedder: Embedder, model: decision.Model
         "qt": normalised,
         "k": CANDIDATES,
         "topics": [slug for slug, _ in answerable[:TOPIC_CANDIDATES]],
+        "kt": TOPIC_ENTRIES,
     }
     with connection.cursor() as cursor:
         cursor.execute(_HYBRID_SQL, params)
@@ -258,13 +265,12 @@ def analyse(*, unit: Unit, query: str, embedder: Embedder, model: decision.Model
     decision_row = None
     if candidates:
         linked = [topic_scores.of(c.topic) for c in candidates if c.topic]
-        out_of_scope = [s for slug, s in everything if not topics.by_slug()[slug].answerable]
         decision_row = decision.decision_features(
             scores=scores,
             rank_rows=rank_rows,
             best_topic=best_topic,
             best_linked_topic=max(linked) if linked else 0.0,
-            best_out_of_scope=out_of_scope[0] if out_of_scope else 0.0,
+            best_out_of_scope=topic_scores.best_out_of_scope(),
         )
     return Analysis(
         normalised=normalised,
@@ -273,8 +279,8 @@ def analyse(*, unit: Unit, query: str, embedder: Embedder, model: decision.Model
         scores=scores,
         decision_row=decision_row,
         topic_scores=topic_scores,
-        nearest_topic=everything[0][0] if everything else "",
-        nearest_topic_score=everything[0][1] if everything else 0.0,
+        nearest_topic=topics.catalogue()[nearest].slug,
+        nearest_topic_score=float(topic_scores.combined[nearest]),
     )
 
 
@@ -390,9 +396,19 @@ def _clarify(analysis: Analysis, hits: list[Hit], *, confidence: float, m: decis
 def _group(rows: list[tuple]) -> list[Candidate]:
     candidates: dict[int, Candidate] = {}
     # Vector side: each source's most similar chunk.
-    for chunk_id, source_id, similarity, rank, text, role, external_id, question, title, answer, topic in sorted(
-        rows, key=lambda r: (-r[2], r[0])
-    ):
+    for (
+        chunk_id,
+        source_id,
+        similarity,
+        rank,
+        text,
+        role,
+        external_id,
+        question,
+        title,
+        answer,
+        topic,
+    ) in sorted(rows, key=lambda r: (-r[2], r[0])):
         cand = candidates.get(source_id)
         if cand is None:
             cand = candidates[source_id] = Candidate(
@@ -406,7 +422,12 @@ def _group(rows: list[tuple]) -> list[Candidate]:
             cand.vector_chunk, cand.vector_score = chunk_id, float(similarity)
             cand.vector_text, cand.vector_role = text, role
         if rank is not None and float(rank) > cand.text_score:
-            cand.text_chunk, cand.text_score, cand.text_text, cand.text_role = chunk_id, float(rank), text, role
+            cand.text_chunk, cand.text_score, cand.text_text, cand.text_role = (
+                chunk_id,
+                float(rank),
+                text,
+                role,
+            )
     return list(candidates.values())
 
 
@@ -419,7 +440,7 @@ def _rank_features(
     index: topics.TopicIndex,
 ) -> list[float]:
     topic = topic_scores.of(cand.topic) if cand.topic else 0.0
-    entry_terms = lexical.terms(f"{cand.question} {cand.vector_text}")
+    entry_terms = _terms_of(cand.question) + _terms_of(cand.vector_text)
     return [
         cand.vector_score,
         topic,
@@ -428,6 +449,12 @@ def _rank_features(
         1.0 if cand.topic else 0.0,
         lexical.overlap(terms, entry_terms, index.lexical),
     ]
+
+
+@lru_cache(maxsize=20_000)
+def _terms_of(text: str) -> list[str]:
+    """An entry's lexical terms (cached: the same entries come back search after search)."""
+    return lexical.terms(text)
 
 
 def _hits(analysis: Analysis, *, confidence: float, limit: int) -> list[Hit]:

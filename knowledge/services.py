@@ -289,7 +289,10 @@ def index_source(*, source_id: int, embedder: Embedder | None = None, force: boo
             return source
         vectors = embedder.embed_documents(normalised) if normalised else []
         found = None
-        relink = source.kind == Source.Kind.FAQ and source.topic_origin not in (TopicOrigin.STAFF, TopicOrigin.NONE)
+        relink = source.kind == Source.Kind.FAQ and source.topic_origin not in (
+            TopicOrigin.STAFF,
+            TopicOrigin.NONE,
+        )
         if relink:
             found = topics.link(question=source.question, answer=source.answer, embedder=embedder)
     except Exception as exc:
@@ -460,7 +463,12 @@ def record_gap(
     """Store an "I don't know" search for the knowledge-gap report (#7), with the family who
     asked when there is one."""
     return KnowledgeGap.objects.create(
-        unit=unit, contact=contact, text=text[:4000], confidence=confidence, candidates=candidates, reason=reason
+        unit=unit,
+        contact=contact,
+        text=text[:4000],
+        confidence=confidence,
+        candidates=candidates,
+        reason=reason,
     )
 
 

@@ -73,6 +73,7 @@ def catalogue() -> tuple[Topic, ...]:
     return tuple(topics)
 
 
+@cache
 def by_slug() -> dict[str, Topic]:
     return {t.slug: t for t in catalogue()}
 
@@ -118,13 +119,19 @@ class TopicScores:
     def ranked(self, *, answerable_only: bool = False) -> list[tuple[str, float]]:
         combined = self.combined
         order = np.argsort(-combined, kind="stable")
-        topics = catalogue()
-        return [
-            (topics[i].slug, float(combined[i])) for i in order if topics[i].answerable or not answerable_only
-        ]
+        if answerable_only:
+            order = order[_ANSWERABLE[order]]
+        slugs = _SLUGS
+        return [(slugs[i], float(combined[i])) for i in order]
+
+    def best_out_of_scope(self) -> float:
+        values = self.combined[~_ANSWERABLE]
+        return float(values.max()) if len(values) else 0.0
 
 
 _INDEX_OF: dict[str, int] = {t.slug: i for i, t in enumerate(catalogue())}
+_SLUGS: tuple[str, ...] = tuple(t.slug for t in catalogue())
+_ANSWERABLE = np.array([t.answerable for t in catalogue()], dtype=bool)
 
 
 class TopicIndex:

@@ -26,7 +26,7 @@ class FakeOpenAI:
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
         self.fail_with: int | None = None
-        self.chat_reply = "- qto custa?\n2. quanto sai por mes\n\"valor da mensalidade\"\nHow much is it?"
+        self.chat_reply = '- qto custa?\n2. quanto sai por mes\n"valor da mensalidade"\nHow much is it?'
         fake = self
 
         class Handler(BaseHTTPRequestHandler):

@@ -30,7 +30,11 @@ def test_catalogue_topics_are_unique_and_have_enough_phrasings() -> None:
     catalogue = topics.catalogue()
     assert len({t.slug for t in catalogue}) == len(catalogue)
     assert min(len(t.phrasings) for t in catalogue) >= topics.TOP_K
-    assert {t.slug for t in catalogue if not t.answerable} >= {"situacao-aluno", "instrucoes-ao-bot", "ajuda-tarefa"}
+    assert {t.slug for t in catalogue if not t.answerable} >= {
+        "situacao-aluno",
+        "instrucoes-ao-bot",
+        "ajuda-tarefa",
+    }
 
 
 def test_lexical_terms_fold_synonyms_abbreviations_and_stems() -> None:
@@ -63,10 +67,16 @@ def test_staff_topic_choice_is_kept_across_reimport(add_faq) -> None:
     source = add_faq(unit, "preco", question="Quanto é a mensalidade?", answer="R$ 400,00 por matéria.")
     services.set_topic(source=source, topic="outros-descontos")
 
-    add_faq(unit, "preco", question="Quanto é a mensalidade?", answer="R$ 420,00 por matéria.")  # re-import, changed
+    add_faq(
+        unit, "preco", question="Quanto é a mensalidade?", answer="R$ 420,00 por matéria."
+    )  # re-import, changed
 
     source.refresh_from_db()
-    assert (source.topic, source.topic_origin, source.topic_score) == ("outros-descontos", TopicOrigin.STAFF, None)
+    assert (source.topic, source.topic_origin, source.topic_score) == (
+        "outros-descontos",
+        TopicOrigin.STAFF,
+        None,
+    )
     assert source.answer == "R$ 420,00 por matéria."
 
 
@@ -83,7 +93,11 @@ def test_a_parent_message_meets_a_short_entry_through_its_topic(add_faq) -> None
 
     result = search(unit=unit, query="da pra congelar a matricula dele uns meses?", record_gap=False)
 
-    assert (result.decision, result.hits[0].external_id, result.hits[0].topic) == ("answer", "pausa", "trancamento")
+    assert (result.decision, result.hits[0].external_id, result.hits[0].topic) == (
+        "answer",
+        "pausa",
+        "trancamento",
+    )
 
 
 def test_long_answers_are_also_indexed_by_sentence(add_faq) -> None:
@@ -93,7 +107,9 @@ def test_long_answers_are_also_indexed_by_sentence(add_faq) -> None:
         question="Quais os valores?",
         answer="A mensalidade é de R$ 400,00 por disciplina. A taxa de matrícula é de R$ 100,00, paga uma vez.",
     )
-    assert list(source.chunks.filter(role=Chunk.Role.SENTENCE).order_by("ordinal").values_list("text", flat=True)) == [
+    assert list(
+        source.chunks.filter(role=Chunk.Role.SENTENCE).order_by("ordinal").values_list("text", flat=True)
+    ) == [
         "A mensalidade é de R$ 400,00 por disciplina.",
         "A taxa de matrícula é de R$ 100,00, paga uma vez.",
     ]
@@ -130,8 +146,16 @@ def test_close_entries_give_a_clarify_with_both_candidates(add_faq, settings, mo
 
     result = search(unit=unit, query="qto ta a mensalidade?", record_gap=True)
 
-    assert (result.decision, result.answered, result.gap_id, result.refusal_reason) == ("clarify", False, None, None)
-    assert sorted((h.external_id, h.topic) for h in result.clarify) == [("ingles", "mensalidade"), ("mat", "mensalidade")]
+    assert (result.decision, result.answered, result.gap_id, result.refusal_reason) == (
+        "clarify",
+        False,
+        None,
+        None,
+    )
+    assert sorted((h.external_id, h.topic) for h in result.clarify) == [
+        ("ingles", "mensalidade"),
+        ("mat", "mensalidade"),
+    ]
 
 
 # --- guard -----------------------------------------------------------------------------------
@@ -154,7 +178,9 @@ def test_close_entries_give_a_clarify_with_both_candidates(add_faq, settings, mo
 def test_guard_refuses_another_unit_only_when_one_is_named(query: str, reason: str | None) -> None:
     from knowledge.guard import refusal_reason
 
-    assert refusal_reason(query=query, unit=UnitFactory.build(name="Kumon Moema", slug="kumon-moema")) == reason
+    assert (
+        refusal_reason(query=query, unit=UnitFactory.build(name="Kumon Moema", slug="kumon-moema")) == reason
+    )
 
 
 # --- bad input -------------------------------------------------------------------------------
@@ -162,7 +188,13 @@ def test_guard_refuses_another_unit_only_when_one_is_named(query: str, reason: s
 
 @pytest.mark.parametrize(
     ("query", "reason"),
-    [("", "empty"), ("   ", "empty"), ("🙏🏻😅", "empty"), ("x" * 20_000, "too_long"), ("\ud800", "invalid_text")],
+    [
+        ("", "empty"),
+        ("   ", "empty"),
+        ("🙏🏻😅", "empty"),
+        ("x" * 20_000, "too_long"),
+        ("\ud800", "invalid_text"),
+    ],
 )
 def test_search_refuses_text_it_cannot_search(add_faq, query: str, reason: str) -> None:
     unit = UnitFactory()
@@ -170,7 +202,12 @@ def test_search_refuses_text_it_cannot_search(add_faq, query: str, reason: str) 
 
     result = search(unit=unit, query=query, record_gap=False)
 
-    assert (result.decision, result.answered, result.refusal_reason, result.hits) == ("refuse", False, reason, [])
+    assert (result.decision, result.answered, result.refusal_reason, result.hits) == (
+        "refuse",
+        False,
+        reason,
+        [],
+    )
 
 
 @pytest.mark.parametrize(
@@ -214,7 +251,9 @@ def test_search_command_bad_text_is_a_command_error(query: str) -> None:
         ({"id": "a", "question": "x", "answer": None}, "entry 2 (id 'a'): 'answer' is missing"),
     ],
 )
-def test_import_non_text_field_names_the_entry_and_imports_nothing(tmp_path: Path, entry: dict, message: str) -> None:
+def test_import_non_text_field_names_the_entry_and_imports_nothing(
+    tmp_path: Path, entry: dict, message: str
+) -> None:
     UnitFactory(slug="centro")
     path = tmp_path / "faq.json"
     path.write_text(json.dumps([{"id": "ok", "question": "Tem estacionamento?", "answer": "Sim."}, entry]))
@@ -222,7 +261,9 @@ def test_import_non_text_field_names_the_entry_and_imports_nothing(tmp_path: Pat
     with pytest.raises(ImportFormatError) as excinfo:
         read_faq_file(path)
     with pytest.raises(CommandError):
-        call_command("knowledge", "import", str(path), "--unit", "centro", stdout=StringIO(), stderr=StringIO())
+        call_command(
+            "knowledge", "import", str(path), "--unit", "centro", stdout=StringIO(), stderr=StringIO()
+        )
 
     assert excinfo.value.message == message
     assert Source.objects.count() == 0
@@ -234,7 +275,9 @@ def test_import_non_text_field_names_the_entry_and_imports_nothing(tmp_path: Pat
 def test_document_over_the_size_limit_is_refused_before_anything_is_stored(settings) -> None:
     settings.KNOWLEDGE_DOCUMENT_MAX_BYTES = 1000
     with pytest.raises(services.DocumentTooLarge) as excinfo:
-        services.create_document(unit=UnitFactory(), title="x", filename="x.pdf", data=b"0" * 1001, enqueue=False)
+        services.create_document(
+            unit=UnitFactory(), title="x", filename="x.pdf", data=b"0" * 1001, enqueue=False
+        )
     assert (excinfo.value.status_code, excinfo.value.extra) == (413, {"size": 1001, "max_bytes": 1000})
     assert Source.objects.count() == 0
 
@@ -242,7 +285,11 @@ def test_document_over_the_size_limit_is_refused_before_anything_is_stored(setti
 def test_unreadable_pdf_fails_in_the_index_task_with_the_reason(settings, tmp_path) -> None:
     settings.MEDIA_ROOT = tmp_path
     source = services.create_document(
-        unit=UnitFactory(), title="Regras", filename="regras.pdf", data=b"\x00\xffnot a pdf" * 50, enqueue=False
+        unit=UnitFactory(),
+        title="Regras",
+        filename="regras.pdf",
+        data=b"\x00\xffnot a pdf" * 50,
+        enqueue=False,
     )
     assert (source.index_status, source.answer) == ("pending", "")
 
@@ -258,7 +305,11 @@ def test_text_document_is_extracted_and_indexed_by_the_index_task(settings, tmp_
     settings.MEDIA_ROOT = tmp_path
     unit = UnitFactory()
     source = services.create_document(
-        unit=unit, title="Regras", filename="regras.md", data="# Uniforme\n\nNão há uniforme.".encode(), enqueue=False
+        unit=unit,
+        title="Regras",
+        filename="regras.md",
+        data="# Uniforme\n\nNão há uniforme.".encode(),
+        enqueue=False,
     )
 
     indexed = services.index_source(source_id=source.pk)
@@ -282,7 +333,11 @@ def fake_llm(settings):
 
 def test_generated_phrasings_are_stored_marked_and_only_once(fake_llm) -> None:
     source, _ = services.upsert_faq(
-        unit=UnitFactory(), external_id="mensalidade", question="Qual o valor?", answer="R$ 400,00.", enqueue=False
+        unit=UnitFactory(),
+        external_id="mensalidade",
+        question="Qual o valor?",
+        answer="R$ 400,00.",
+        enqueue=False,
     )
 
     made = services.generate_phrasings(source_id=source.pk)
@@ -352,7 +407,7 @@ def test_admin_topic_change_is_kept_and_shown_with_its_score(add_faq, client) ->
     client = _staff_client(client, unit, Membership.Role.OWNER)
     page = client.get(f"/admin/knowledge/source/{source.pk}/change/").content.decode()
     assert '<option value="mensalidade" selected>' in page
-    assert f"<div class=\"readonly\">{source.topic_score}".replace(".", ",") in page  # pt-BR decimal comma
+    assert f'<div class="readonly">{source.topic_score}'.replace(".", ",") in page  # pt-BR decimal comma
 
     response = client.post(
         f"/admin/knowledge/source/{source.pk}/change/",
@@ -382,8 +437,11 @@ def test_admin_test_search_shows_the_answer_the_bot_would_send(add_faq, client) 
     client = _staff_client(client, unit)
 
     html = client.get(
-        "/admin/knowledge/source/test-search/", {"unit": unit.pk, "query": "tem onde estacionar o carro?", "limit": 5}
+        "/admin/knowledge/source/test-search/",
+        {"unit": unit.pk, "query": "tem onde estacionar o carro?", "limit": 5},
     ).content.decode()
 
-    assert '<blockquote id="test-search-answer">Há um estacionamento conveniado na esquina.</blockquote>' in html
+    assert (
+        '<blockquote id="test-search-answer">Há um estacionamento conveniado na esquina.</blockquote>' in html
+    )
     assert "estacionamento" in html.split('id="test-search-results"')[1].split("</tr>")[1]

@@ -112,10 +112,14 @@ def test_search_command_json(tmp_path: Path) -> None:
 
 
 def test_eval_metrics_arithmetic() -> None:
-    def outcome(faq_id: str | None, ranked: list[str], answered: bool, ms: float, decision: str = "") -> EvalOutcome:
+    def outcome(
+        faq_id: str | None, ranked: list[str], answered: bool, ms: float, decision: str = ""
+    ) -> EvalOutcome:
         decision = decision or ("answer" if answered else "refuse")
         clarify = ranked[:2] if decision == "clarify" else []
-        return EvalOutcome(EvalCase("q", faq_id), ranked, answered, 0.5, ms, decision=decision, clarify_ids=clarify)
+        return EvalOutcome(
+            EvalCase("q", faq_id), ranked, answered, 0.5, ms, decision=decision, clarify_ids=clarify
+        )
 
     figures = metrics(
         [

@@ -35,8 +35,12 @@ class Command(BaseCommand):
         ev.add_argument("--unit", required=True)
         ev.add_argument("--json", action="store_true")
         ev.add_argument("--misses", "--verbose", action="store_true", dest="misses", help="print every miss")
-        ev.add_argument("--part", choices=["all", "tune", "check"], default="all",
-                        help="lines of each file: all, tune (even line numbers) or check (odd)")
+        ev.add_argument(
+            "--part",
+            choices=["all", "tune", "check"],
+            default="all",
+            help="lines of each file: all, tune (even line numbers) or check (odd)",
+        )
         fit = sub.add_parser("fit", help="fit the ranker and decision (knowledge/data/decision.json)")
         fit.add_argument("file", type=Path, nargs="+")
         fit.add_argument("--unit", required=True)
@@ -112,7 +116,9 @@ class Command(BaseCommand):
                 f"vector={hit.vector_score:.3f} text={hit.text_score:.3f} fused={hit.fused_score:.4f}"
             )
         if result.decision == "clarify":
-            self.stdout.write("clarify between: " + " | ".join(h.topic_label or h.question for h in result.clarify))
+            self.stdout.write(
+                "clarify between: " + " | ".join(h.topic_label or h.question for h in result.clarify)
+            )
         if result.answered and result.hits:
             self.stdout.write(f"\n{result.hits[0].answer}")
 
@@ -157,7 +163,9 @@ class Command(BaseCommand):
 
         target = self._unit(unit)
         samples = fitting.collect(unit=target, cases=self._cases(file, part), embedder=get_embedder())
-        data = fitting.fit(samples=samples, source=f"{', '.join(p.name for p in file)} ({part} part), unit {unit}")
+        data = fitting.fit(
+            samples=samples, source=f"{', '.join(p.name for p in file)} ({part} part), unit {unit}"
+        )
         path = out or decision.DECISION_FILE
         fitting.write(data, path)
         decision.model.cache_clear()
