@@ -40,6 +40,7 @@ class Step(StrEnum):
     CONFIRM_CANCEL = "confirm_cancel"
     OFFER_REBOOK = "offer_rebook"  # after a cancellation: "quer remarcar?"
     BOOKED = "booked"
+    ASK_MOVE = "ask_move"  # "Vocês já têm uma visita …: quer remarcar?"
     CLARIFY = "clarify"  # "Você quer saber de A ou de B?"
 
     @classmethod

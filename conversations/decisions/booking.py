@@ -428,7 +428,7 @@ def _already_booked(turn: Turn) -> bool:
     if appointment is None or len(turn.lead.children) > 1:
         return False
     turn.state.flow.appointment_id = appointment.pk
-    turn.set_step(Step.BOOKED, Stage.BOOKED)
+    turn.set_step(Step.ASK_MOVE, Stage.BOOKED)
     turn.flow.append(turn.say("already_booked", slot=turn.slot_text(appointment.start)))
     turn.flow_done = True
     return True

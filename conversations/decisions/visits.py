@@ -84,9 +84,14 @@ def handle(turn: Turn, u: Understood) -> None:
         turn.flow.append(turn.say("no_appointment"))
         turn.flow_done = True
         return
-    if state.step == Step.BOOKED and appointment is not None and u.has(Intent.AFFIRM) and flow.appointment_id == appointment.pk:
-        # "Vocês já têm uma visita …: quer remarcar?" — "sim".
-        _move(turn, u, appointment)
+    if state.step == Step.ASK_MOVE and appointment is not None:
+        # "Vocês já têm uma visita …: quer remarcar?"
+        if u.has(Intent.AFFIRM) or u.when is not None:
+            _move(turn, u, appointment)
+        elif u.has(Intent.DENY):
+            turn.set_step(Step.BOOKED, Stage.BOOKED)
+            turn.flow.append(turn.say("kept", slot=turn.slot_text(appointment.start)))
+            turn.flow_done = True
 
 
 def explicit_change(text: str) -> bool:
