@@ -184,18 +184,17 @@ def clauses(text: str) -> list[str]:
     for line in lines:
         joined += (" " if not joined or joined[-1] in "?!.:;" else " ") + line
     parts: list[str] = []
-    for sentence in re.split(r"(?<=[?!.])\s+|(?<=\?)(?=\S)", joined.strip()):
+    for sentence in re.split(r"(?<=[?!.:])\s+|(?<=\?)(?=\S)", joined.strip()):
         sentence = sentence.strip(" ,;")
         if not sentence:
             continue
         folded = fold(sentence)
-        cuts = [m.start() for m in _SPLIT_QUESTIONS.finditer(folded)]
         start = 0
-        for cut in cuts:
-            piece = sentence[start:cut].strip(" ,;")
+        for m in _SPLIT_QUESTIONS.finditer(folded):
+            piece = sentence[start:m.start()].strip(" ,;")
             if len(piece.split()) >= 2:
                 parts.append(piece)
-                start = cut
+                start = m.end()
         parts.append(sentence[start:].strip(" ,;"))
     return [p for p in parts if p]
 
@@ -300,6 +299,12 @@ def understand(
         if not is_question(clause):
             continue
         c = prepare(clause)
+        told = facts_module.extract(clause, step=step)
+        if "?" not in clause and (
+            _AFFIRM.match(c) or _DENY.match(c) or told.parent_name
+            or any(ch.name or ch.age or ch.school_year for ch in told.children)
+        ):
+            continue  # "pode ser", "tem 8 anos": an answer, not a question
         # Clauses the booking flow or the visit owns are not knowledge questions.
         if _RESCHEDULE.search(c) or (_CANCEL.search(c) and not _CANCEL_OTHER.search(c)) or _HUMAN.search(c) or _INJECTION.search(c) or _MY_VISIT.search(c):
             continue

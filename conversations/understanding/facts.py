@@ -180,7 +180,9 @@ _ROMAN = {"i": 1, "ii": 2, "iii": 3}
 _NEGATED_SUBJECT = re.compile(
     r"\b(?:nao e|nao eh|nao seria|nao quero|nao precisa(?: de)?|sem|nem|menos|not|no es)\s+(?:a |o |de |em |pra |para )?(?:\w+\s+){0,1}$"
 )
-_DOING_WELL = re.compile(r"^\W*(?:\w+\W+){0,3}(?:ele|ela)?\s*(?:vai|esta|ta|anda|is doing|va)\s+(?:bem|otim[oa]|super bem|muito bem|well|fine)")
+_DOING_WELL = re.compile(
+    r"^[^\w.!?;]*(?:\w+[^\w.!?;]+){0,3}(?:ele|ela)?\s*(?:vai|esta|ta|anda|is doing|va)\s+(?:bem|otim[oa]|super bem|muito bem|well|fine)"
+)
 _CORRECTION = re.compile(
     r"\b(?:na verdade|ops|opa,? errei|errei|corrigindo|correcao|quis dizer|digo|me enganei|desculpa,? e|actually|i meant|en realidad|perdon,? es)\b"
     r"|\bnao e \w+,?\s+e\b|\bnao,?\s+pera\b"
