@@ -127,7 +127,7 @@ EN_WORDS = set(
 ES_WORDS = set(
     "el la mi hijo hija cuanto cuesta precio hola quiero tiene anos años puede usted ustedes gracias buenos buenas quisiera "
     "cita horario tienen es una hablar como nino niña nina soy somos vivimos hace poco queremos que haga viernes sabado "
-    "ella ellos por favor mañana tarde".split()
+    "ella ellos mañana usted".split()
 )
 PT_WORDS = set(
     "voce vcs vc quero meu minha filho filha quanto tem oi ola obrigado obrigada nao sim pra para e de do da custa gostaria "
@@ -170,7 +170,10 @@ def detect_language(text: str, *, previous: str = "pt") -> str:
         "es": sum(w in ES_WORDS for w in words),
     }
     best = max(scores, key=lambda k: scores[k])
-    if scores[best] < 2 and len(words) > 2 or scores[best] == scores.get(previous, 0):
+    # Portuguese shares many words with Spanish: switch only on clear evidence.
+    if best == previous or scores[best] <= scores.get(previous, 0) or (scores[best] < 2 and len(words) > 2):
+        return previous
+    if best != "pt" and scores[best] < scores["pt"] + 2 and previous == "pt":
         return previous
     return best
 
