@@ -50,7 +50,7 @@ def respond(*, conversation: Conversation, messages: list[Message], now: dt.date
     if not text:
         # Only media: greet a new family, acknowledge, and ask again what we are waiting for.
         if first:
-            turn.answers.append(talk.greeting(turn, returning=returning))
+            turn.greeting = talk.greeting(turn, returning=returning)
         turn.answers.extend(notes)
         turn.flow.extend(talk.prompt_for_step(turn))
         return turn.result()
@@ -63,7 +63,7 @@ def respond(*, conversation: Conversation, messages: list[Message], now: dt.date
         turn.opt_in = True
         turn.answers.append(turn.say("welcome_back_opt_in"))
     if first:
-        turn.answers.insert(0, talk.greeting(turn, returning=returning))
+        turn.greeting = talk.greeting(turn, returning=returning)
     turn.answers.extend(notes)
     if u.has(Intent.COMPLAINT):
         turn.answers.append(turn.say("complaint"))
@@ -82,7 +82,7 @@ def respond(*, conversation: Conversation, messages: list[Message], now: dt.date
     if turn.state.step != Step.CLARIFY:
         visits.handle(turn, u)
         booking.advance(turn, u, changed=changed)
-    if changed and not turn.flow and not turn.answers[1 if first else 0:]:
+    if changed and not turn.flow and not turn.answers:
         turn.answers.append(turn.say("noted"))
     if not turn.flow and not turn.handoff and turn.state.step != Step.CLARIFY:
         if answered and turn.sources and not turn.state.flow.cta_offered and turn.state.step in (Step.NONE, Step.CTA):

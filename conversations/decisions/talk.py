@@ -62,17 +62,17 @@ def small_talk(turn: Turn, u: Understood, *, first: bool) -> None:
         turn.answers.append(turn.say("ask_away"))
         turn.flow_done = True
         return
-    elif u.has(Intent.OFFTOPIC) and not turn.sources and not turn.answers[1 if first else 0:]:
+    elif u.has(Intent.OFFTOPIC) and not turn.sources and not turn.answers:
         turn.answers.append(turn.say("offtopic"))
         turn.flow_done = True
         return
-    elif u.has(Intent.THANKS) and not turn.sources and not turn.answers[1 if first else 0:]:
+    elif u.has(Intent.THANKS) and not turn.sources and not turn.answers:
         turn.answers.append(turn.say("thanks"))
         turn.flow_done = True
         return
     elif u.has(Intent.GREETING) and not first and not turn.answers:
         turn.answers.append(turn.say("hello_again"))
-    if turn.answers[1 if first else 0:] and turn.sources:
+    if turn.answers and turn.sources:
         return
     # Nothing asked and nothing in progress: say what the receptionist can do, or re-ask.
     if not turn.sources:
