@@ -394,6 +394,8 @@ def advance(turn: Turn, u: Understood, *, changed: bool) -> None:
             turn.flow.append(turn.say("other_time"))
             turn.flow_done = True
             return
+        if changed and not u.has(Intent.BOOK):
+            return  # a fact corrected while the offer stands: noted, the offer is still on the table
     wants = u.has(Intent.BOOK) or (step in (Step.CTA, Step.OFFER_REBOOK) and u.has(Intent.AFFIRM))
     in_progress = step in qualify.QUESTION_STEPS or state.stage in (Stage.QUALIFYING, Stage.BOOKING, Stage.RESCHEDULING)
     child_facts = any(c.name or c.age or c.school_year for c in u.facts.children) or bool(u.facts.parent_name)

@@ -53,7 +53,8 @@ def small_talk(turn: Turn, u: Understood, *, first: bool) -> None:
         return
     text = prepare(u.text)
     if u.has(Intent.INJECTION):
-        turn.answers.append(turn.say("decline"))
+        if turn.say("decline") not in turn.answers:
+            turn.answers.append(turn.say("decline"))
     elif u.has(Intent.SMALLTALK) and _IDENTITY.search(text) and not turn.sources:
         turn.answers.append(turn.say("bot_identity", unit=turn.unit.name))
     elif u.has(Intent.SMALLTALK) and _HOW_ARE_YOU.search(text) and not turn.sources:

@@ -43,6 +43,7 @@ _HUMAN = re.compile(
     r"|(talk|speak) (to|with) (a |an |the )?(human|person|someone|agent|staff|manager|real)|real person"
     r"|hablar con (una persona|alguien|un humano|un agente|la directora)"
 )
+HUMAN_REQUEST = _HUMAN
 _COMPLAINT = re.compile(
     r"\breclama|absurdo|pessim|insatisfeit|descaso|cobrad[oa]s? (errad|indevid|a mais|duas vezes|2 vezes)|cobraram (errado|duas|2|a mais)"
     r"|cobranca indevid|duas vezes no|procon|processar|advogad|nao gostei|horrivel|decepcionad|falta de respeito"
