@@ -30,6 +30,7 @@ from conversations.models import Conversation, Message
 from conversations.state import Intent, State, Step
 from conversations.turn import Turn, TurnResult
 from conversations.understanding import Understood, understand
+from scheduling import selectors as slots_selectors
 
 logger = logging.getLogger(__name__)
 
@@ -157,6 +158,7 @@ def _understand(turn: Turn, text: str) -> Understood:
             proposed, usage = llm.understand(
                 text, step=str(turn.state.step), language=turn.lang, today=today, tz=turn.unit.timezone,
                 known=turn.lead.to_data(), offered=[turn.slot_text(s) for s in turn.state.flow.offered],
+                hours=_hours_text(turn),
             )
             turn.usage += usage
             turn.used_llm = True
@@ -164,6 +166,16 @@ def _understand(turn: Turn, text: str) -> Understood:
         except llm.LLMError as exc:
             logger.warning("LLM understanding failed, rules for this turn: %s", exc)
     return rules
+
+
+def _hours_text(turn: Turn) -> str:
+    """"mon 08:00-12:00, 13:30-19:00; sat 08:00-11:30" for the language model's context."""
+    rules = slots_selectors.unit_rules(turn.unit)
+    names = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+    return "; ".join(
+        f"{names[d]} " + ", ".join(f"{a:%H:%M}-{b:%H:%M}" for a, b in sorted(periods))
+        for d, periods in sorted(rules.periods.items())
+    )
 
 
 def _first_turn(conversation: Conversation) -> bool:
