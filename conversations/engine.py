@@ -58,7 +58,9 @@ def respond(*, conversation: Conversation, messages: list[Message], now: dt.date
     u = _understand(turn, text[:MAX_TURN_CHARS])
     turn.lang = u.language
     if u.has(Intent.OPT_OUT):
-        talk.opt_out(turn)
+        # "Cancela a visita do Yuri e tirem meu número": both, in one short reply.
+        cancelled = visits.cancel_quietly(turn, u, appointment) if u.has(Intent.CANCEL) else ""
+        talk.opt_out(turn, before=cancelled)
         return turn.result()
     if conversation.contact.opted_out_at is not None:
         turn.opt_in = True
@@ -121,7 +123,7 @@ def _read(turn: Turn, messages: list[Message]) -> tuple[str, list[str]]:
             transcript = _transcribe(turn, message, media)
             if transcript:
                 texts.append(transcript)
-            elif not any(m.kind == Message.Kind.TEXT and m.body.strip() for m in messages):
+            else:  # said honestly, even when text came with it ("escuta aí")
                 notes.append(turn.say("audio_please_type"))
         elif message.kind in (Message.Kind.IMAGE, Message.Kind.DOCUMENT):
             if message.body:

@@ -34,6 +34,8 @@ logger = logging.getLogger(__name__)
 
 _OPENING = re.compile(r"\b(aberto|abertos|aberta|abre|abrem|funciona|funcionam|atende|atendem|open|abierto|abren)\b")
 # Fragments that continue a question already answered ("e se fizer ingles tb", "tipo buscar na escola").
+# Words that join a question to the previous one, not part of it ("e quanto fica pra 2 matérias").
+_LEADING = re.compile(r"^\W*(?:(?:e|e se|ah|ok|entao|tambem|tb|alem disso|outra coisa|mais uma coisa|also|and|y|ademas)\b[\s,]*)+", re.I)
 _CONTINUATION = re.compile(r"^(e|e se|tipo|ou|tb|tambem|also|y)\b")
 STAFF_REASONS = {"student_record", "other_unit"}
 DECLINE_REASONS = {"prompt_injection", "offtopic", "off_topic"}
@@ -117,11 +119,15 @@ def answer(turn: Turn, u: Understood) -> bool:
         if _opening_question(turn, question):
             said = True
             continue
-        result = knowledge_search.search(unit=turn.unit, query=question, limit=5, record_gap=False, contact=turn.contact)
+        query = _LEADING.sub("", question).strip() or question
+        result = knowledge_search.search(unit=turn.unit, query=query, limit=5, record_gap=False, contact=turn.contact)
         decision = _decision(result)
         if decision == "clarify":
             candidates = list(getattr(result, "clarify", []) or result.hits[:2])
-            busy = turn.state.stage in (Stage.QUALIFYING, Stage.BOOKING, Stage.RESCHEDULING) or turn.flow_done
+            busy = (
+                turn.state.stage in (Stage.QUALIFYING, Stage.BOOKING, Stage.RESCHEDULING) or turn.flow_done
+                or u.has(Intent.BOOK) or u.when is not None or not u.facts.empty or len(u.questions) > 1
+            )
             if busy or len(candidates) < 2 or flow.clarify:
                 _use(turn, question, candidates[0], candidates[0].confidence, seen)  # no second question mid-flow
             else:

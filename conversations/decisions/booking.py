@@ -143,6 +143,8 @@ def offer(turn: Turn, slots: list[Slot], *, key: str = "offer_slots", lead_in: s
     flow.offered = [s.start for s in held]
     turn.offered = list(flow.offered)
     turn.set_step(Step.OFFER_SLOTS, Stage.RESCHEDULING if flow.rescheduling else Stage.BOOKING)
+    if key == "offer_slots" and not any(c.name for c in turn.lead.children):
+        key = "offer_slots_any"
     text = turn.say(key, options=options_text(turn, flow.offered), child=turn.child_names())
     turn.flow.append(f"{lead_in} {text}".strip() if lead_in else text)
     turn.flow_done = True

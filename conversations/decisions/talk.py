@@ -27,8 +27,9 @@ def greeting(turn: Turn, *, returning: bool) -> str:
     return turn.say("greeting", unit=turn.unit.name)
 
 
-def opt_out(turn: Turn) -> None:
-    turn.answers = [turn.say("opt_out")]  # one message, nothing else: the family asked for silence
+def opt_out(turn: Turn, *, before: str = "") -> None:
+    # One message, nothing else: the family asked for silence.
+    turn.answers = [f"{before} {turn.say('opt_out')}".strip()]
     turn.flow = []
     turn.set_step(Step.NONE, Stage.OPTED_OUT)
     turn.state.flow.offered = []
@@ -76,7 +77,7 @@ def small_talk(turn: Turn, u: Understood, *, first: bool) -> None:
     if turn.answers and turn.sources:
         return
     # Nothing asked and nothing in progress: say what the receptionist can do, or re-ask.
-    if not turn.sources:
+    if not turn.sources and not turn.answers:
         again = prompt_for_step(turn)
         turn.flow.extend(again or [turn.say("how_can_i_help")])
         turn.flow_done = True

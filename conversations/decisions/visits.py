@@ -16,12 +16,15 @@ from conversations.decisions.handoff import hand_off
 from conversations.state import Intent, Stage, Step
 from conversations.turn import Turn
 from conversations.understanding import Understood
+from conversations.understanding.dates import When, parse_when
 from conversations.understanding.text import fold, prepare
 from kumon.exceptions import DomainError
 from scheduling import services as scheduling_services
 from scheduling.exceptions import ChangeNotAllowed
 from scheduling.models import Appointment
 
+_MOVE_TO = re.compile(r"\b(?:passar|mudar|trocar|remarcar|reagendar|adiar|move|change|cambiar|pasar)\w*\b(?:\s+\w+){0,3}?\s+(?:pra|para|pro|to|for)\b")
+_SAME_TIME = re.compile(r"\b(mesmo horario|mesma hora|mesmo horario de antes|same time|misma hora|mismo horario)\b")
 _NAMES_THE_VISIT = re.compile(r"\b(visita|agendamento|horario|teste|avaliacao|marcad|agendad|appointment|visit|cita)\w*")
 _HAS_VISIT = re.compile(
     r"\b(tenho|tem|temos|tinha|ja) (uma )?(visita|horario|agendamento) (marcad|agendad)|\bja (marquei|agendei)|\bmarcamos\b"
@@ -116,13 +119,34 @@ def _move(turn: Turn, u: Understood, appointment: Appointment) -> None:
     turn.set_step(Step.OFFER_SLOTS, Stage.RESCHEDULING)
     wish = u.when
     own = appointment.start.astimezone(turn.tz)
+    moved_to = _MOVE_TO.search(prepare(u.text))
+    if moved_to:  # "amanhã não vai dar… passar pra terça que vem": the new day comes after the verb
+        later = parse_when(prepare(u.text)[moved_to.end():], today=turn.local_now.date())
+        if not later.empty:
+            wish = later
     if wish is not None and wish.day == own.date() and wish.time in (None, own.time()):
         wish = None  # "tenho visita marcada quarta 14h" names the visit, not the new time
+    if wish is not None and wish.time is None and _SAME_TIME.search(prepare(u.text)):
+        wish = When(day=wish.day, weekday=wish.weekday, time=own.time(), days=wish.days)  # "no mesmo horário"
     lead_in = turn.say("ask_reschedule_when", child=_child(turn, appointment), slot=turn.slot_text(appointment.start))
     if wish is None:
         booking.offer_default(turn, lead_in=lead_in)
     else:
         booking.pursue(turn, wish)
+
+
+def cancel_quietly(turn: Turn, u: Understood, appointment: Appointment | None) -> str:
+    """Cancel the visit the parent named (with an opt-out, say): returns the sentence saying so,
+    or "" when nothing was cancelled."""
+    if appointment is None or not _NAMES_THE_VISIT.search(prepare(u.text)):
+        return ""
+    slot = turn.slot_text(appointment.start)
+    try:
+        scheduling_services.cancel_appointment(appointment=appointment, by_parent=True, contact=turn.contact, now=turn.now)
+    except DomainError:
+        return ""
+    turn.state.flow.appointment_id = None
+    return turn.say("cancelled_short", child=_child(turn, appointment), slot=slot)
 
 
 def _cancel(turn: Turn, appointment: Appointment) -> None:

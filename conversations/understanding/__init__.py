@@ -33,6 +33,7 @@ _OPT_OUT = re.compile(
     r"|nao me (mande|mandem|envie|enviem|chame|chamem|procure|procurem|ligue|liguem) mais"
     r"|(remov|tir|exclu|apag)\w* (o )?meu (numero|contato|telefone|cadastro)|me (tira|tirem|remove|removam|exclui) da (lista|base)"
     r"|nao tenho (mais )?interesse.*(mensage|contato|numero)|(mensage|contato|numero).*nao tenho (mais )?interesse"
+    r"|\bme descadastr|\bdescadastr\w* (meu|o meu|esse|este)|chega de (mensage|msg|me mandar)|(me )?tir\w* da (lista|base)|sai(r)? da lista"
     r"|stop (sending|messaging|texting)|don'?t (message|text|contact) me|dejen de (enviar|escribir|mandar)|no (me )?(manden|envien|escriban) mas|no quiero (mas|recibir)"
 )
 _HUMAN = re.compile(
@@ -48,6 +49,7 @@ _COMPLAINT = re.compile(
     r"\breclama|absurdo|pessim|insatisfeit|descaso|cobrad[oa]s? (errad|indevid|a mais|duas vezes|2 vezes)|cobraram (errado|duas|2|a mais)"
     r"|cobranca indevid|duas vezes no|procon|processar|advogad|nao gostei|horrivel|decepcionad|falta de respeito"
     r"|ninguem (me )?respond|mal atendid|vergonha|ridiculo|inadmissivel|palhacada|desrespeito|quero (meu )?(dinheiro|reembolso|estorno)"
+    r"|chatead[oa]|revoltad[oa]|indignad[oa]|constrangid|humilhad|quero (uma )?explica|brigou com|gritou com|maltrat"
     r"|complain|terrible|awful|unacceptable|charged twice|refund|queja|reclamo|inaceptable"
 )
 _INJECTION = re.compile(
@@ -108,15 +110,23 @@ _CHOICE_WORD = re.compile(
     r"(?!\s*(?:ano|serie|grado|filh|via|vez|feira))"
 )
 _CHOICE_WORDS = {"primeir": 1, "first": 1, "primer": 1, "segund": 2, "second": 2, "terceir": 3, "third": 3, "tercer": 3, "ultim": -1, "last": -1}
-_QUESTION_WORDS = (
-    r"qual|quais|quanto|quanta|quantos|quantas|como|onde|aonde|quando|que horas|o que|oque|tem|teria|tinha|existe|ha|"
-    r"voces|voce|pode|posso|podem|aceita|aceitam|funciona|funcionam|abre|abrem|precisa|preciso saber|da para|e possivel|seria|"
-    r"what|how|when|where|do you|does|can|is there|are there|which|cuanto|cual|cuales|donde|hay|tienen|aceptan|"
+# Words that open a question even without "?" ("qual o valor", "queria saber se…")…
+_STRONG_QUESTION_WORDS = (
+    r"qual|quais|quanto|quanta|quantos|quantas|como|onde|aonde|quando|que horas|o que|oque|"
+    r"what|how|when|where|which|cuanto|cual|cuales|donde|"
     r"gostaria de saber|queria saber|quero saber|queria entender|queria uma informacao|me fala|me diz|me diga|me informa|me explica"
-    r"|e o|e a|e se|se tem|se voces|se e|vale a pena|e verdade|eu posso|ele pode|ela pode|sabe (me )?dizer"
+    r"|e se|se tem|se voces|se e|sabe (me )?dizer"
 )
+# …and words that open one only when the sentence asks ("tem estacionamento?", "pode pagar no pix?").
+_WEAK_QUESTION_WORDS = (
+    r"tem|teria|tinha|existe|ha|voces|voce|pode|posso|podem|aceita|aceitam|funciona|funcionam|abre|abrem|precisa|"
+    r"da para|e possivel|seria|vale a pena|e verdade|eu posso|ele pode|ela pode|do you|does|can|is there|are there|hay|tienen|aceptan"
+)
+_QUESTION_WORDS = _STRONG_QUESTION_WORDS + "|" + _WEAK_QUESTION_WORDS
 _QUESTION_START = re.compile(r"^(?:" + _QUESTION_WORDS + r")\b")
-_SPLIT_QUESTIONS = re.compile(r"(?:,|;|\be\b)\s+(?=(?:" + _QUESTION_WORDS + r")\b)")
+_STRONG_START = re.compile(r"^(?:" + _STRONG_QUESTION_WORDS + r")\b")
+_SPLIT_QUESTIONS = re.compile(r"(?:,|;|\be\b)\s+(?=(?:" + _STRONG_QUESTION_WORDS + r")\b)")
+_SPLIT_ASKING = re.compile(r"(?:,|;|\be\b)\s+(?=(?:" + _QUESTION_WORDS + r")\b)")
 _FILLER_START = re.compile(
     r"^(?:(?:oi|ola|oie|bom dia|boa tarde|boa noite|tudo bem|tudo bom|hello|hi|hola|buenas|ah|ahn|ops|ok|entao|e ai|opa|mo[cç]a"
     r"|ah sim|tenho algumas duvidas|tenho uma duvida|uma duvida|outra coisa|alem disso|also|tambem|mais uma coisa)\b[\s,!.:;-]*)+"
@@ -192,9 +202,12 @@ def clauses(text: str) -> list[str]:
         sentence = sentence.strip(" ,;")
         if not sentence:
             continue
-        folded = fold(sentence)
+        # Folded, but "é" (a verb) kept apart from "e" (and): "mat é onde ele sofre" is one clause.
+        folded = "".join("é" if ch == "é" else f for ch, f in zip(sentence.lower(), fold(sentence), strict=False))
         start = 0
-        for m in _SPLIT_QUESTIONS.finditer(folded):
+        # A sentence that asks ("?") is cut before any question word; another only before strong ones.
+        splitter = _SPLIT_ASKING if sentence.rstrip().endswith("?") else _SPLIT_QUESTIONS
+        for m in splitter.finditer(folded):
             piece = sentence[start:m.start()].strip(" ,;")
             if len(piece.split()) >= 2:
                 parts.append(piece)
@@ -212,7 +225,7 @@ def is_question(clause: str) -> bool:
     content = _content(clause)
     if not content or _SMALLTALK.search(content) or _SMALLTALK.search(fold(clause)):
         return False
-    return "?" in clause or bool(_QUESTION_START.match(content))
+    return "?" in clause or bool(_STRONG_START.match(content))
 
 
 def _model_intents(prediction: Prediction, *, short: bool) -> set[Intent]:
@@ -312,7 +325,7 @@ def understand(
         # Clauses the booking flow or the visit owns are not knowledge questions.
         if _RESCHEDULE.search(c) or (_CANCEL.search(c) and not _CANCEL_OTHER.search(c)) or _HUMAN.search(c) or _INJECTION.search(c) or _MY_VISIT.search(c):
             continue
-        if booking_clause(c, today=today, step=step):
+        if booking_clause(c, today=today, step=step) or booking_request(c):
             continue
         u.questions.append(clause)
     if u.questions:
@@ -322,9 +335,23 @@ def understand(
 
 _SLOT_WORDS = re.compile(
     r"\b(horario|horarios|vaga|vagas|visita|agend|marcar|marca|ir ai|ir conhecer|conhecer|levar|pra gente ir|dia|da pra|pode ser|pode|tem|teria"
-    r"|disponivel|disponibilidade|livre|slot|time|times|available|visit|come|horas?)\b"
+    r"|disponivel|disponibilidade|livre|slot|time|times|available|visit|come|horas?|lugar|turno|cupo|tienen)\b"
 )
 _OPENING = re.compile(r"\b(aberto|abertos|aberta|abre|abrem|funciona|funcionam|atende|atendem|open|abierto|abren)\b")
+
+
+_ASKS_TO_BOOK = re.compile(
+    r"\b(?:tem como|teria como|da pra|da para|posso|podemos|consigo|conseguimos|como faco (?:pra|para)|queria|quero|gostaria de|pode)\s+"
+    r"(?:eu\s+|a gente\s+)?(?:levar|marcar|agendar|ir|visitar|conhecer|trazer|inscrever|matricular|fazer (?:a|uma) (?:visita|avaliacao|matricula|o teste))\b"
+    r"|\b(?:can|could) (?:we|i) (?:come|visit|book|schedule)\b|\bpodemos (?:ir|visitar|agendar)\b"
+)
+_ASKS_INFO = re.compile(r"\b(quanto|quanta|qual|quais|valor|preco|custa|o que|documento|precisa levar|como funciona|dura|demora)\b")
+
+
+def booking_request(clause: str) -> bool:
+    """"tem como eu levar meu filho pra conhecer?", "consigo marcar a visita?": a request to book
+    phrased as a question — the booking flow answers it, not the FAQ."""
+    return bool(_ASKS_TO_BOOK.search(clause)) and not _ASKS_INFO.search(clause)
 
 
 def booking_clause(clause: str, *, today: dt.date, step: Step) -> bool:
