@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from conversations import llm
+from conversations import budget, llm
 from conversations.decisions import answers, booking, qualify, reminders, talk, visits
 from conversations.decisions.handoff import hand_off
 from conversations.media import media_bytes
@@ -35,6 +35,9 @@ from scheduling import selectors as slots_selectors
 logger = logging.getLogger(__name__)
 
 MAX_TURN_CHARS = 4000  # a 20 kB paste is read, but only its start is understood
+MAX_QUESTIONS = 5  # knowledge searches per turn
+FLOOD_MESSAGES = 20  # more messages than this in one turn, within FLOOD_SECONDS, is a flood
+FLOOD_SECONDS = 60
 
 
 def respond(*, conversation: Conversation, messages: list[Message], now: dt.datetime) -> TurnResult:
@@ -42,6 +45,13 @@ def respond(*, conversation: Conversation, messages: list[Message], now: dt.date
     now = _clock(messages, now)
     state = State.of(conversation)
     turn = Turn(conversation=conversation, now=now, state=state, lang=state.lead.language or "pt", usage=llm.Usage())
+    turn.llm = llm.configured() and budget.allowed(unit=conversation.unit, now=now)
+    if len(messages) > FLOOD_MESSAGES and _within(messages, FLOOD_SECONDS):
+        # Dozens of messages at once: one "got them" and a person looks, not one answer each.
+        turn.answers.append(turn.say("too_many"))
+        hand_off(turn, "flood")
+        turn.flow = []
+        return turn.result()
     appointment = booking.future_appointment(turn)
     if appointment is not None:
         qualify.seed_from_appointment(turn, appointment)
@@ -56,6 +66,7 @@ def respond(*, conversation: Conversation, messages: list[Message], now: dt.date
         turn.flow.extend(talk.prompt_for_step(turn))
         return turn.result()
     u = _understand(turn, text[:MAX_TURN_CHARS])
+    u.questions = u.questions[:MAX_QUESTIONS]
     turn.lang = u.language
     if u.has(Intent.OPT_OUT):
         # "Cancela a visita do Yuri e tirem meu número": both, in one short reply.
@@ -137,8 +148,13 @@ def _read(turn: Turn, messages: list[Message]) -> tuple[str, list[str]]:
     return "\n".join(t for t in texts if t.strip()).strip(), notes
 
 
+def _within(messages: list[Message], seconds: int) -> bool:
+    first, last = messages[0].created_at, messages[-1].created_at
+    return bool(first and last and (last - first).total_seconds() <= seconds)
+
+
 def _transcribe(turn: Turn, message: Message, media: dict) -> str:
-    if not llm.configured():
+    if not turn.llm:
         return ""
     audio = media_bytes(message)
     if audio is None:
@@ -155,7 +171,7 @@ def _transcribe(turn: Turn, message: Message, media: dict) -> str:
 def _understand(turn: Turn, text: str) -> Understood:
     today = turn.local_now.date()
     rules = understand(text, step=turn.state.step, language=turn.lang, today=today, offered=bool(turn.state.flow.offered))
-    if llm.configured():
+    if turn.llm:
         try:
             proposed, usage = llm.understand(
                 text, step=str(turn.state.step), language=turn.lang, today=today, tz=turn.unit.timezone,

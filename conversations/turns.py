@@ -18,7 +18,7 @@ import logging
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from conversations import engine, state
+from conversations import budget, engine, state
 from conversations.decisions.handoff import waiting_notice_due
 from conversations.models import Conversation, Message
 from conversations.services import enqueue, queue_outbound
@@ -165,6 +165,7 @@ def commit_turn(*, conversation_id: int, last: Message, result: TurnResult, now:
             Message.objects.filter(pk=stored[0].pk).update(
                 tokens_in=result.tokens_in, tokens_out=result.tokens_out, cost_usd=result.cost_usd
             )
+            budget.spend(unit=current.unit, tokens=result.tokens_in + result.tokens_out, now=now)
         contact_fields = []
         if result.opt_out and not contact.opted_out_at:
             contact.opted_out_at = now

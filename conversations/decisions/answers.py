@@ -79,7 +79,7 @@ def _use(turn: Turn, question: str, hit: Any, score: float, seen: set[int]) -> N
 
 def _phrase(turn: Turn, question: str, hits: list[Any]) -> str:
     knowledge = [h.answer or h.text for h in hits]
-    if llm.configured():
+    if turn.llm:
         family = turn.lead.to_data()
         if turn.state.flow.staff_note:
             family["staff_note"] = turn.state.flow.staff_note

@@ -92,7 +92,7 @@ _DENY = re.compile(
 )
 _THANKS = re.compile(r"\b(obrigad|brigad|valeu|agradec|thanks|thank you|thx|gracias)")
 _GREETING = re.compile(
-    r"^\W*(oi|oie|ola|bom dia|boa tarde|boa noite|hey|hi|hello|hola|buenos dias|buenas tardes|buenas|e ai|opa|good morning|good afternoon)\b"
+    r"^\W*(oi|oie|ola|alo|bom dia|boa tarde|boa noite|hey|hi|hello|hola|buenos dias|buenas tardes|buenas|e ai|opa|good morning|good afternoon)\b"
 )
 _SMALLTALK = re.compile(
     r"^\W*(tudo bem|tudo bom|td bem|td bom|como vai|como voce esta|e voce|e vc|tudo joia|como esta)\b.{0,20}$"
@@ -222,6 +222,8 @@ def _content(clause: str) -> str:
 
 
 def is_question(clause: str) -> bool:
+    if _GREETING.match(prepare(clause)) and not _GREETING.sub("", prepare(clause)).strip(" ,!.?"):
+        return False  # "alô?", "oi?": a greeting
     content = _content(clause)
     if not content or _SMALLTALK.search(content) or _SMALLTALK.search(fold(clause)):
         return False
