@@ -63,7 +63,10 @@ def _record(turn: Turn, question: str, result: Any) -> None:
     )
 
 
-def _use(turn: Turn, question: str, hit: Any, score: float, seen: set[int]) -> None:
+LLM_ENTRIES = 4  # the language model sees the best entries, so it can repair a ranking miss
+
+
+def _use(turn: Turn, question: str, hit: Any, score: float, seen: set[int], others: list[Any] | None = None) -> None:
     if hit.source_id in seen:
         return
     seen.add(hit.source_id)
@@ -71,7 +74,7 @@ def _use(turn: Turn, question: str, hit: Any, score: float, seen: set[int]) -> N
         {"source_id": hit.source_id, "external_id": hit.external_id, "question": hit.question,
          "score": round(score, 4), "chunk_id": hit.chunk_id}
     )
-    text = _phrase(turn, question, [hit])
+    text = _phrase(turn, question, [hit, *[h for h in (others or []) if h.source_id != hit.source_id]][:LLM_ENTRIES])
     if turn.lang != "pt" and not turn.used_llm and not any(turn.say("in_portuguese") in a for a in turn.answers):
         text = f"{turn.say('in_portuguese')}\n{text}"
     turn.answers.append(text)
@@ -139,7 +142,7 @@ def answer(turn: Turn, u: Understood) -> bool:
             said = True
             continue
         if decision == "answer" and result.hits:
-            _use(turn, question, result.hits[0], result.confidence, seen)
+            _use(turn, question, result.hits[0], result.confidence, seen, others=result.hits)
             said = True
             continue
         reason = result.refusal_reason or ""
