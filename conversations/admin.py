@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import logging
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib import admin, messages
@@ -24,7 +25,6 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
-from django.utils.timesince import timesince
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
@@ -33,7 +33,14 @@ from conversations import inbox, privacy, reports, services
 from conversations.models import Conversation, Message
 from kumon.exceptions import DomainError
 from kumon.models import Contact, Membership
-from kumon.tenancy import UnitListFilter, UnitScopedAdmin, is_franchise_admin, owner_unit_ids, units_for
+from kumon.tenancy import (
+    UnitListFilter,
+    UnitScopedAdmin,
+    is_franchise_admin,
+    owner_unit_ids,
+    unit_ids_for,
+    units_for,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -45,12 +52,25 @@ logger = logging.getLogger(__name__)
 class ContactAdmin(UnitScopedAdmin):
     member_can = frozenset({"view", "change"})
     owner_can = frozenset({"view", "change"})
-    list_display = ["phone", "name", "unit", "opted_out_at", "erased_at", "created_at"]
+    list_display = ["phone", "name", "unit_name", "opted_out_at", "erased_at", "created"]
     list_filter = [UnitListFilter, "is_unit_staff", "opted_out_at", "erased_at"]
     search_fields = ["phone", "name"]
     list_select_related = ["unit"]
-    readonly_fields = ["is_unit_staff", "erased_at", "created_at", "updated_at"]
+    readonly_fields = ["is_unit_staff", "erased_at", "created", "updated"]
     actions = ["export_data", "erase_data"]
+
+    # kumon.Contact's unit and timestamps have no translated names: labelled here.
+    @admin.display(description=_("unit"), ordering="unit__name")
+    def unit_name(self, obj: Contact) -> str:
+        return obj.unit.name
+
+    @admin.display(description=_("first message at"), ordering="created_at")
+    def created(self, obj: Contact) -> str:
+        return _local(obj.created_at, obj.unit)
+
+    @admin.display(description=_("updated at"), ordering="updated_at")
+    def updated(self, obj: Contact) -> str:
+        return _local(obj.updated_at, obj.unit)
 
     @admin.action(description=_("Export all data of the selected families (JSON)"), permissions=["change"])
     def export_data(self, request: HttpRequest, queryset: QuerySet[Contact]) -> HttpResponse:
@@ -94,28 +114,42 @@ class StateFilter(admin.SimpleListFilter):
     parameter_name = "state"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
-        return [("waiting", _("waiting for staff")), ("with_staff", _("with staff")), ("bot", _("bot")),
-                ("closed", _("closed"))]
+        return list(STATE_LABELS.items())
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         return inbox.filter_state(queryset, self.value() or "")
 
 
-STATE_LABELS = {
-    "waiting": _("waiting for staff"),
-    "with_staff": _("with staff"),
-    "bot": _("bot"),
-    "closed": _("closed"),
-}
+class StageFilter(admin.SimpleListFilter):
+    """The funnel stage, in words (the column holds the engine's codes)."""
+
+    title = _("stage")
+    parameter_name = "stage"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [(code, label) for code, label in inbox.STAGE_LABELS.items()]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        return queryset.filter(stage=self.value()) if self.value() else queryset
+
+
+STATE_LABELS = inbox.STATE_LABELS
+
+
+def _local(moment: dt.datetime | None, unit: Any) -> str:
+    """dd/mm HH:MM in the unit's time zone (the inbox lists units of any zone side by side)."""
+    if moment is None:
+        return "–"
+    return timezone.localtime(moment, ZoneInfo(unit.timezone)).strftime("%d/%m %H:%M")
 
 
 @admin.register(Conversation)
 class ConversationAdmin(UnitScopedAdmin):
     member_can = frozenset({"view", "change"})
     owner_can = frozenset({"view", "change"})
-    list_display = ["state_badge", "contact_link", "unit", "stage", "waiting_for", "assigned_to", "last_activity_at"]
+    list_display = ["state_badge", "family", "waiting_for", "stage_label", "assigned", "last_activity", "unit_name"]
     list_display_links = None
-    list_filter = [StateFilter, UnitListFilter, "stage"]
+    list_filter = [StateFilter, UnitListFilter, StageFilter]
     search_fields = ["contact__phone", "contact__name"]
     list_select_related = ["contact", "unit", "assigned_to"]
     list_per_page = 50
@@ -126,6 +160,23 @@ class ConversationAdmin(UnitScopedAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         related = self.model._default_manager.select_related("contact", "unit", "assigned_to")
         return inbox.inbox(user=request.user, queryset=related)
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> Any:
+        # The previews only for the list (the conversation page reads its own transcript).
+        changelist = super().get_changelist(request, **kwargs)
+
+        class InboxChangeList(changelist):  # type: ignore[misc, valid-type]
+            def get_queryset(self, request: HttpRequest, exclude_parameters: Any = None) -> QuerySet:
+                return inbox.with_last_message(super().get_queryset(request, exclude_parameters))
+
+        return InboxChangeList
+
+    def get_list_display(self, request: HttpRequest) -> list[str]:
+        # The unit column only for someone who works in more than one (the inbox fits 1400 px).
+        ids = unit_ids_for(request.user)
+        if ids is not None and len(ids) <= 1:
+            return [name for name in self.list_display if name != "unit_name"]
+        return list(self.list_display)
 
     def get_ordering(self, request: HttpRequest) -> list[str]:
         return ["state_order", "handoff_at", "-last_activity_at"]
@@ -145,16 +196,41 @@ class ConversationAdmin(UnitScopedAdmin):
         return format_html('<span class="kr-state kr-state-{}">{}</span>', state, label)
 
     @admin.display(description=_("family"), ordering="contact__phone")
-    def contact_link(self, obj: Conversation) -> str:
+    def family(self, obj: Conversation) -> str:
         url = reverse("admin:conversations_conversation_change", args=[obj.pk])
-        name = obj.contact.name or obj.contact.phone
-        return format_html('<a href="{}">{}</a> <small>{}</small>', url, name, obj.contact.phone)
+        name = inbox.family_name(obj)
+        phone = obj.contact.phone
+        preview = getattr(obj, "last_body", None) or ""
+        who = _("family") if getattr(obj, "last_direction", "") == "in" else _("we")
+        return format_html(
+            '<a href="{}" class="kr-family">{}</a>{}<div class="kr-preview" title="{}">{}</div>',
+            url,
+            name or phone,
+            format_html(' <small class="kr-phone">{}</small>', phone) if name else "",
+            preview,
+            format_html("<b>{}:</b> {}", who, preview) if preview else "",
+        )
 
     @admin.display(description=_("waiting for"))
     def waiting_for(self, obj: Conversation) -> str:
-        if inbox.state_of(obj) == "waiting" and obj.handoff_at:
-            return timesince(obj.handoff_at, timezone.now())
-        return "–"
+        waited = inbox.waited(obj, timezone.now())
+        return inbox.duration_text(waited) if waited is not None else "–"
+
+    @admin.display(description=_("stage"), ordering="stage")
+    def stage_label(self, obj: Conversation) -> str:
+        return inbox.stage_label(obj.stage)
+
+    @admin.display(description=_("assigned to"), ordering="assigned_to__username")
+    def assigned(self, obj: Conversation) -> str:
+        return obj.assigned_to.get_username() if obj.assigned_to else "–"
+
+    @admin.display(description=_("last activity"), ordering="last_activity_at")
+    def last_activity(self, obj: Conversation) -> str:
+        return _local(obj.last_activity_at, obj.unit)
+
+    @admin.display(description=_("unit"), ordering="unit__name")
+    def unit_name(self, obj: Conversation) -> str:
+        return obj.unit.name
 
     # -- the conversation page and its buttons --
 
@@ -165,6 +241,7 @@ class ConversationAdmin(UnitScopedAdmin):
             path("reports.csv", wrap(self.reports_csv_view), name="conversations_reports_csv"),
             path("gaps/", wrap(self.gaps_view), name="conversations_gaps"),
             path("gaps/answer/", wrap(require_POST(self.gaps_answer_view)), name="conversations_gaps_answer"),
+            path("family/<int:contact_id>/", wrap(self.family_view), name="conversations_conversation_family"),
             path("<path:object_id>/transcript/", wrap(self.transcript_view), name="conversations_conversation_transcript"),
             path("<path:object_id>/take-over/", wrap(require_POST(self.take_over_view)),
                  name="conversations_conversation_take_over"),
@@ -186,21 +263,26 @@ class ConversationAdmin(UnitScopedAdmin):
     def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None) -> HttpResponse:
         conversation = self._conversation(request, object_id)
         page = inbox.conversation_page(conversation)
+        waited = inbox.waited(conversation, timezone.now())
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
-            "title": str(conversation.contact),
+            "title": page.name or conversation.contact.phone,
             "page": page,
             "state_label": STATE_LABELS[page.state],
+            "waited": inbox.duration_text(waited) if waited is not None and page.state == "waiting" else "",
             "can_change": self.has_change_permission(request, conversation),
             "refresh_ms": settings.INBOX_REFRESH_SECONDS * 1000,
         }
-        return TemplateResponse(request, "admin/conversations/conversation/detail.html", context)
+        # Every time on the page in the unit's time zone (rendered inside the override).
+        with timezone.override(ZoneInfo(conversation.unit.timezone)):
+            return TemplateResponse(request, "admin/conversations/conversation/detail.html", context).render()
 
     def transcript_view(self, request: HttpRequest, object_id: str) -> JsonResponse:
         conversation = self._conversation(request, object_id)
         page = inbox.conversation_page(conversation)
-        html = render_to_string("admin/conversations/conversation/_transcript.html", {"page": page}, request)
+        with timezone.override(ZoneInfo(conversation.unit.timezone)):
+            html = render_to_string("admin/conversations/conversation/_transcript.html", {"page": page}, request)
         return JsonResponse(
             {
                 "state": page.state,
@@ -212,6 +294,19 @@ class ConversationAdmin(UnitScopedAdmin):
                 "html": html,
             }
         )
+
+    def family_view(self, request: HttpRequest, contact_id: int) -> HttpResponse:
+        """A family's conversation (the open one, else the latest): where an appointment's page
+        links to, by URL name, since scheduling does not import conversations."""
+        if not self.has_view_permission(request):
+            raise DjangoPermissionDenied
+        conversation = (
+            self.get_queryset(request).filter(contact_id=contact_id)
+            .order_by("state_order", "-last_activity_at").first()
+        )
+        if conversation is None:
+            raise Http404
+        return redirect("admin:conversations_conversation_change", conversation.pk)
 
     def _back(self, conversation: Conversation) -> HttpResponseRedirect:
         return redirect("admin:conversations_conversation_change", conversation.pk)

@@ -16,8 +16,10 @@ class Conversation(models.Model):
         HUMAN = "human", _("with staff")
         CLOSED = "closed", _("closed")
 
-    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="conversations")
-    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="conversations")
+    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="conversations", verbose_name=_("unit"))
+    contact = models.ForeignKey(
+        Contact, on_delete=models.CASCADE, related_name="conversations", verbose_name=_("family")
+    )
     mode = models.CharField(_("mode"), max_length=10, choices=Mode.choices, default=Mode.BOT)
     stage = models.CharField(_("stage"), max_length=40, default="new")
     step = models.CharField(_("step"), max_length=40, blank=True)
@@ -31,6 +33,7 @@ class Conversation(models.Model):
         null=True,
         blank=True,
         related_name="assigned_conversations",
+        verbose_name=_("assigned to"),
     )
     # Durable debounce: the turn is answered at reply_due_at (a row, not only an ETA task);
     # turn_started_at caps the window; a worker computing the turn holds turn_lease_until.
@@ -39,8 +42,8 @@ class Conversation(models.Model):
     turn_lease_until = models.DateTimeField(null=True, blank=True)
     last_inbound_at = models.DateTimeField(null=True, blank=True)
     last_activity_at = models.DateTimeField(_("last activity"), auto_now_add=True)
-    closed_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("conversation")
@@ -97,35 +100,39 @@ class Message(models.Model):
     # An outbound message whose sending is over, whatever its outcome.
     SETTLED = frozenset({Status.SENT, Status.DELIVERED, Status.READ, Status.FAILED, Status.SKIPPED})
 
-    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="messages")
-    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
-    direction = models.CharField(max_length=3, choices=Direction.choices)
-    sender = models.CharField(max_length=10, choices=Sender.choices)
-    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.TEXT)
-    body = models.TextField(blank=True)
-    status = models.CharField(max_length=10, choices=Status.choices)
+    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="messages", verbose_name=_("unit"))
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="messages", verbose_name=_("conversation")
+    )
+    direction = models.CharField(_("direction"), max_length=3, choices=Direction.choices)
+    sender = models.CharField(_("sender"), max_length=10, choices=Sender.choices)
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.TEXT)
+    body = models.TextField(_("body"), blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices)
     provider_id = models.CharField(_("provider id"), max_length=128, null=True, blank=True)
     # A bot reply is part `seq` of the answer to the turn ending at `in_reply_to`: the unique
     # pair makes a re-run turn unable to store a second answer.
     in_reply_to = models.ForeignKey(
-        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="replies"
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="replies",
+        verbose_name=_("in reply to"),
     )
-    seq = models.PositiveSmallIntegerField(default=0)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    last_error = models.CharField(max_length=500, blank=True)
+    seq = models.PositiveSmallIntegerField(_("part"), default=0)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_error = models.CharField(_("last error"), max_length=500, blank=True)
     raw = models.JSONField(_("raw payload"), null=True, blank=True)
-    meta = models.JSONField(default=dict, blank=True)
-    tokens_in = models.PositiveIntegerField(default=0)
-    tokens_out = models.PositiveIntegerField(default=0)
-    cost_usd = models.DecimalField(max_digits=10, decimal_places=6, default=0)
+    meta = models.JSONField(_("details"), default=dict, blank=True)
+    tokens_in = models.PositiveIntegerField(_("LLM tokens in"), default=0)
+    tokens_out = models.PositiveIntegerField(_("LLM tokens out"), default=0)
+    cost_usd = models.DecimalField(_("estimated LLM cost (USD)"), max_digits=10, decimal_places=6, default=0)
     staff_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name=_("staff member"),
     )
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    handled_at = models.DateTimeField(null=True, blank=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    delivered_at = models.DateTimeField(null=True, blank=True)
-    read_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
+    handled_at = models.DateTimeField(_("handled at"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("message")

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 def new_webhook_secret() -> str:
@@ -39,7 +40,8 @@ class Unit(models.Model):
     )
     address = models.CharField(_("address"), max_length=255, blank=True)
     # Holidays: Brazilian national ones plus this state's (ISO 3166-2 subdivision, e.g. "SP").
-    state = models.CharField(_("state"), max_length=2, blank=True, default="SP")
+    # "state" alone is also the inbox's conversation state ("situação"): a context keeps them apart.
+    state = models.CharField(pgettext_lazy("Brazilian state (UF)", "state"), max_length=2, blank=True, default="SP")
     city = models.CharField(_("city"), max_length=80, blank=True)
     staff_phone = models.CharField(_("staff WhatsApp"), max_length=20, blank=True)
     greeting = models.TextField(_("greeting"), blank=True)

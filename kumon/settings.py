@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and ReDoc from our static files, not a CDN
     "kumon",
     "conversations",
     "knowledge",
@@ -265,6 +266,11 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "WhatsApp receptionist for Kumon units: webhooks, knowledge, scheduling.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # /docs and /redoc load their JavaScript from our own static files (drf-spectacular-sidecar,
+    # pinned in requirements): a school network or a machine without internet reaches no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 LOGIN_URL = "/admin/login/"

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
 from django.db.models import Model, Q, QuerySet
-from django.http import Http404, HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from kumon.models import Membership, Unit
@@ -57,6 +61,22 @@ def is_franchise_admin(user: Any) -> bool:
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return False
     return bool(user.is_superuser or user.has_perm(FRANCHISE_PERMISSION))
+
+
+def user_timezone(user: Any) -> ZoneInfo:
+    """The time zone a user's lists are shown in: the one their units share, else TIME_ZONE
+    (a page about one row uses that row's unit: unit_of)."""
+    zones = list(units_for(user).order_by().values_list("timezone", flat=True).distinct()[:2])
+    return ZoneInfo(zones[0] if len(zones) == 1 else settings.TIME_ZONE)
+
+
+def unit_of(obj: Any, unit_field: str = "unit") -> Unit | None:
+    """The unit a row belongs to, following `unit_field` ("unit", "appointment__unit", "pk")."""
+    if isinstance(obj, Unit):
+        return obj
+    for name in unit_field.split("__"):
+        obj = getattr(obj, name, None)
+    return obj if isinstance(obj, Unit) else None
 
 
 def owner_unit_ids(user: Any) -> set[int] | None:
@@ -132,6 +152,22 @@ class UnitScopedAdmin(MemberPermissions, admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return scope(super().get_queryset(request), request.user, field=self.unit_field, shared=self.include_shared)
 
+    # Times on admin pages are the unit's local time: a list in the time zone of the user's
+    # units, a row's page in its own unit's. The response is rendered inside the override:
+    # a TemplateResponse would otherwise render after the view returned, in the default zone.
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        with timezone.override(user_timezone(request.user)):
+            return _rendered(super().changelist_view(request, extra_context))
+
+    def changeform_view(
+        self, request: HttpRequest, object_id: str | None = None, form_url: str = "", extra_context: Any = None
+    ) -> HttpResponse:
+        obj = self.get_object(request, unquote(object_id)) if object_id else None
+        unit = unit_of(obj, self.unit_field) if obj is not None else None
+        zone = ZoneInfo(unit.timezone) if unit is not None else user_timezone(request.user)
+        with timezone.override(zone):
+            return _rendered(super().changeform_view(request, object_id, form_url, extra_context))
+
     def get_list_filter(self, request: HttpRequest) -> Any:
         return [UnitListFilter if f == "unit" else f for f in super().get_list_filter(request)]
 
@@ -160,9 +196,17 @@ class UnitScopedAdmin(MemberPermissions, admin.ModelAdmin):
         related = db_field.related_model
         if related is Unit:
             kwargs["queryset"] = units_for(request.user)
+            kwargs.setdefault("label", _("unit"))  # some `unit` fields have no translated verbose_name
         elif _has_unit(related):
             kwargs["queryset"] = scope(related._default_manager.all(), request.user)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+def _rendered(response: HttpResponse) -> HttpResponse:
+    render = getattr(response, "render", None)
+    if render is not None and not getattr(response, "is_rendered", True):
+        render()
+    return response
 
 
 def _has_unit(model: type[Model]) -> bool:

@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from kumon import health, metrics
@@ -11,8 +12,10 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("openapi.json", SpectacularJSONAPIView.as_view(), name="openapi"),
     path("docs", SpectacularSwaggerView.as_view(url_name="openapi"), name="docs"),
-    path("redoc", SpectacularRedocView.as_view(url_name="openapi"), name="redoc"),
+    path("redoc", SpectacularRedocView.as_view(url_name="openapi", template_name="api/redoc.html"), name="redoc"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include("kumon.api")),
     path("", include("kumon.api_urls")),
+    # The admin's "Ver o site" link and a bare visit to the host land in the staff's workplace.
+    path("", RedirectView.as_view(pattern_name="admin:index"), name="home"),
 ]

@@ -32,7 +32,7 @@ T = {
     "collected data": "dados coletados", "hand-off requested at": "atendente solicitado em",
     "hand-off reason": "motivo do pedido de atendente", "last activity": "última atividade",
     "conversation": "conversa", "conversations": "conversas", "in": "recebida", "out": "enviada",
-    "parent": "família", "staff": "atendente", "text": "texto", "audio": "áudio", "image": "imagem",
+    "parent": "família", "text": "texto", "audio": "áudio", "image": "imagem",
     "document": "documento", "sticker": "figurinha", "reaction": "reação", "other": "outro",
     "received": "recebida", "handled": "tratada", "queued": "na fila", "sending": "enviando", "sent": "enviada",
     "delivered": "entregue", "read": "lida", "failed": "falhou", "not sent": "não enviada",
@@ -180,32 +180,189 @@ T = {
     "booking options": "opções de agendamento",
     "this week": "esta semana", "next week": "próxima semana", "Mark attended": "Marcar comparecimento",
     "Mark no-show": "Marcar falta", "Confirm": "Confirmar",
-    # Not yet: "marked attended" / "marked no-show" (scheduling's action messages) — its tests assert
-    # the English text; translate them once those tests pin the language.
     "today": "hoje", "from now on": "daqui em diante", "past": "passados",
     "Sync with the calendar again": "Sincronizar com a agenda de novo",
     "Send again (failed only)": "Enviar de novo (só as que falharam)",
+    # Issue #14: the workplace in Portuguese.
+    "assigned to": "atendente responsável", "less than a minute": "menos de 1 minuto",
+    "%(h)d h %(m)02d min": "%(h)d h %(m)02d min", "part": "parte", "attempts": "tentativas", "details": "detalhes",
+    "staff member": "atendente",
+    "Only the language model (when one is configured) and staff read this note: the bot's rules do not use it. Correct a name, age or subject in the appointment or tell the family directly.":
+        "Só o modelo de linguagem (quando houver um configurado) e a equipe leem esta observação: as regras do robô não a usam. Corrija nome, idade ou matéria no agendamento ou fale direto com a família.",
+    "Evolution API": "Evolution API", "Meta Cloud API": "Meta Cloud API", "Google Calendar": "Google Agenda",
+    "This belongs to another unit.": "Isto pertence a outra unidade.",
+    "the visit was cancelled": "a visita foi cancelada", "the family came to the visit": "a família compareceu à visita",
+    "the family missed the visit": "a família faltou à visita", "the visit was confirmed": "a visita foi confirmada",
+    "the visit is booked again": "a visita voltou a ficar agendada",
+    "the family asked not to receive messages": "a família pediu para não receber mensagens",
+    "the visit had already started": "a visita já tinha começado",
+    "the visit was booked after this reminder was due": "a visita foi agendada depois do horário deste lembrete",
+    "the appointment has no family contact": "o agendamento não tem contato da família",
+    "after a missed visit": "depois da falta", "new time notice": "aviso de novo horário",
+    "%(hours)s h before": "%(hours)s h antes", "history": "histórico", "history entry": "registro do histórico",
+    "Free times": "Horários livres", "Or another time": "Ou outro horário",
+    "In the unit's time zone. The same rules as the chat apply (hours, notice, places).":
+        "No fuso horário da unidade. Valem as mesmas regras do chat (horário de funcionamento, antecedência, vagas).",
+    "Tell the family the new time on WhatsApp": "Avisar a família do novo horário pelo WhatsApp",
+    "Choose a free time or type another one.": "Escolha um horário livre ou digite outro.",
+    "Visit moved to %(when)s.": "Visita remarcada para %(when)s.",
+    "The family gets a WhatsApp message with the new time.": "A família recebe uma mensagem no WhatsApp com o novo horário.",
+    "Reschedule the visit": "Remarcar a visita", "Reschedule (one visit)": "Remarcar (uma visita)",
+    "Reschedule": "Remarcar", "Choose exactly one visit to reschedule.": "Escolha uma única visita para remarcar.",
+    "Next free": "Próximos horários livres",
+    "The unit's calendar could not be read; staff will confirm the time.":
+        "Não foi possível ler a agenda da unidade; a equipe vai confirmar o horário.",
+    "visit hours": "horários de visita", "first start": "primeiro início", "last start": "último início",
+    "API": "API", "WhatsApp": "WhatsApp",
+    "not synced (local calendar)": "sem sincronização (agenda local)", "waiting to sync": "aguardando sincronização",
+    "in the calendar": "na agenda", "sync failed": "falha na sincronização", "calendar sync": "sincronização da agenda",
+    "calendar sync error": "erro de sincronização da agenda", "changed by": "alterado por", "changed at": "alterado em",
+    "created at": "data de criação", "status before": "situação antes", "status after": "situação depois",
+    "previous time": "horário anterior", "new time": "novo horário", "by the family": "pela família",
+    "claimed at": "em envio desde", "message id": "id da mensagem",
+    "This appointment is no longer booked.": "Este agendamento não está mais ativo.",
+    "A cancelled appointment cannot be marked.": "Um agendamento cancelado não pode ser marcado.",
+    "The visit has not started yet.": "A visita ainda não começou.",
+    "Only lead details can be edited here.": "Aqui só dá para editar os dados da família.",
+    "A hold needs a holder.": "Uma reserva precisa de um responsável.",
+    "Invalid phone number.": "Número de telefone inválido.",
+    "This time is no longer available.": "Este horário não está mais disponível.",
+    "This time cannot be booked.": "Este horário não pode ser agendado.",
+    "Not your appointment.": "Este agendamento não é seu.",
+    "This visit has already started.": "Esta visita já começou.",
+    "Too close to the visit to change it here; staff will help.":
+        "Falta pouco para a visita para alterar por aqui; a equipe vai ajudar.",
+    "Visit of %(child)s, now on %(when)s.": "Visita de %(child)s, marcada agora para %(when)s.",
+    "No free time in the next two weeks.": "Nenhum horário livre nas próximas duas semanas.",
+    "Move the visit": "Remarcar a visita", "first message at": "primeira mensagem em", "updated at": "última alteração",
+    "we": "nós", "closed at": "encerrada em", "direction": "direção", "sender": "quem enviou",
+    "in reply to": "em resposta a", "last error": "último erro", "estimated LLM cost (USD)": "custo estimado do modelo (USD)",
+    "handled at": "tratada em", "delivered at": "entregue em", "read at": "lida em", "open the conversation": "abrir a conversa",
+    # Django admin sentences around a model name, gender-neutral (kumon/admin_messages.py).
+    "The {name} “{obj}” was added successfully.": "Inclusão salva: {name} “{obj}”.",
+    "The {name} “{obj}” was added successfully. You may add another {name} below.":
+        "Inclusão salva: {name} “{obj}”. Você pode incluir mais um registro abaixo.",
+    "The {name} “{obj}” was changed successfully.": "Alteração salva: {name} “{obj}”.",
+    "The {name} “{obj}” was changed successfully. You may edit it again below.":
+        "Alteração salva: {name} “{obj}”. Você pode editar de novo abaixo.",
+    "The {name} “{obj}” was changed successfully. You may add another {name} below.":
+        "Alteração salva: {name} “{obj}”. Você pode incluir mais um registro abaixo.",
+    "The %(name)s “%(obj)s” was deleted successfully.": "Exclusão feita: %(name)s “%(obj)s”.",
+    "%(name)s with ID “%(key)s” doesn’t exist. Perhaps it was deleted?":
+        "Não há %(name)s com ID “%(key)s”. Talvez tenha sido excluído(a).",
+    "You may edit it again below.": "Você pode editar de novo abaixo.",
+    "Added {name} “{object}”.": "Inclusão: {name} “{object}”.",
+    "Changed {fields} for {name} “{object}”.": "Alteração de {fields} em {name} “{object}”.",
+    "Deleted {name} “{object}”.": "Exclusão: {name} “{object}”.", "Added.": "Inclusão.",
+    "Changed {fields}.": "Alteração de {fields}.",
+    "Successfully deleted %(count)d %(items)s.": "Exclusão feita: %(count)d %(items)s.",
 }
-PLURALS = {"asked %(n)s time": ("perguntada %(n)s vez", "perguntada %(n)s vezes")}
+PLURALS = {
+    "asked %(n)s time": ("perguntada %(n)s vez", "perguntada %(n)s vezes"),
+    "%(n)d minute": ("%(n)d minuto", "%(n)d minutos"),
+    "%(n)d day": ("%(n)d dia", "%(n)d dias"),
+    "%(n)d visit marked attended": ("%(n)d visita marcada como comparecida", "%(n)d visitas marcadas como comparecidas"),
+    "%(n)d visit marked no-show": ("%(n)d visita marcada como falta", "%(n)d visitas marcadas como falta"),
+    "%(n)d visit confirmed": ("%(n)d visita confirmada", "%(n)d visitas confirmadas"),
+    "%(n)d visit cancelled": ("%(n)d visita cancelada", "%(n)d visitas canceladas"),
+    "%(n)d visit queued for calendar sync": ("%(n)d visita na fila para sincronizar com a agenda",
+                                             "%(n)d visitas na fila para sincronizar com a agenda"),
+    "%(n)d reminder queued again": ("%(n)d lembrete na fila de novo", "%(n)d lembretes na fila de novo"),
+    "%(count)s %(name)s was changed successfully.": ("Alteração salva: %(count)s %(name)s.",
+                                                     "Alterações salvas: %(count)s %(name)s."),
+}
+# Entries with a context (pgettext): the same English word means two things on the pages.
+CONTEXT: dict[tuple[str, str], str] = {
+    ("Brazilian state (UF)", "state"): "Estado (UF)",
+    ("lead data", "parent"): "responsável",
+    ("conversation stage", "new"): "nova",
+    ("conversation stage", "getting to know the family"): "conhecendo a família",
+    ("conversation stage", "booking a visit"): "agendando visita",
+    ("conversation stage", "moving the visit"): "remarcando visita",
+    ("conversation stage", "visit booked"): "visita agendada",
+    ("conversation stage", "visit cancelled"): "visita cancelada",
+    ("conversation stage", "passed to staff"): "passada para a equipe",
+    ("conversation stage", "opted out"): "descadastrada",
+    ("conversation step", "offered a visit"): "ofereceu uma visita",
+    ("conversation step", "asked the child's name"): "perguntou o nome da criança",
+    ("conversation step", "asked the child's age"): "perguntou a idade da criança",
+    ("conversation step", "asked the subject"): "perguntou a matéria",
+    ("conversation step", "asked the parent's name"): "perguntou o nome do responsável",
+    ("conversation step", "offered times"): "ofereceu horários",
+    ("conversation step", "waiting to confirm the time"): "aguardando confirmar o horário",
+    ("conversation step", "waiting to confirm the cancellation"): "aguardando confirmar o cancelamento",
+    ("conversation step", "offered a new time"): "ofereceu novo horário",
+    ("conversation step", "visit booked"): "visita agendada",
+    ("conversation step", "asked whether to move the visit"): "perguntou se quer remarcar a visita",
+    ("conversation step", "asked which question was meant"): "perguntou qual era a dúvida",
+    ("hand-off reason", "the family asked for a person"): "a família pediu para falar com uma pessoa",
+    ("hand-off reason", "complaint"): "reclamação",
+    ("hand-off reason", "the calendar could not be read"): "não foi possível ler a agenda",
+    ("hand-off reason", "change too close to the visit"): "alteração muito perto da visita",
+    ("hand-off reason", "no free times"): "sem horários livres",
+    ("hand-off reason", "many messages at once"): "muitas mensagens de uma vez",
+    ("hand-off reason", "a question the bot could not answer"): "pergunta que o robô não soube responder",
+    ("hand-off reason", "taken over by staff"): "assumida pela equipe",
+    ("hand-off reason", "staff answered on the unit's phone"): "a equipe respondeu pelo celular da unidade",
+}
+CONTEXT_PLURALS: dict[tuple[str, str], tuple[str, str]] = {}
 
 
 def _quote(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def _unquote(lines: str) -> str:
+    return "".join(re.findall(r'"(.*)"', lines)).replace('\\"', '"').replace("\\n", "\n").replace("\\\\", "\\")
+
+
+def _field(entry: str, name: str) -> str | None:
+    match = re.search(rf"^{re.escape(name)} ((?:\".*\"\n)+)", entry + "\n", re.M)
+    return _unquote(match.group(1)) if match else None
+
+
+def _translation(entry: str) -> tuple[str, ...] | None:
+    msgid = _field(entry, "msgid")
+    if not msgid:
+        return None
+    context = _field(entry, "msgctxt")
+    plural = _field(entry, "msgid_plural") is not None
+    if context is not None:
+        found = CONTEXT_PLURALS.get((context, msgid)) if plural else CONTEXT.get((context, msgid))
+    else:
+        found = PLURALS.get(msgid) if plural else T.get(msgid)
+    if found is None:
+        return None
+    return tuple(found) if plural else (found,)
 
 
 def fill(text: str) -> str:
+    """Fill the empty msgstr of entries the tables know; a fuzzy guess of msgmerge whose msgid the
+    tables know is replaced and unflagged (the table is the checked translation)."""
     out = []
     for entry in text.split("\n\n"):
-        match = re.search(r'^msgid ((?:".*"\n)+)', entry + "\n", re.M)
-        if match:
-            msgid = "".join(re.findall(r'"(.*)"', match.group(1))).replace('\\"', '"')
-            if msgid in PLURALS and 'msgstr[0] ""' in entry:
-                one, many = PLURALS[msgid]
-                entry = re.sub(r'msgstr\[0\] ""\nmsgstr\[1\] ""', f"msgstr[0] {_quote(one)}\nmsgstr[1] {_quote(many)}", entry)
-            elif msgid in T and re.search(r'^msgstr ""\s*$', entry, re.M | re.S):
-                entry = re.sub(r'^msgstr ""\s*$', "msgstr " + _quote(T[msgid]), entry, flags=re.M | re.S)
+        if entry.lstrip().startswith("#~"):
+            out.append(entry)
+            continue
+        found = _translation(entry)
+        fuzzy = re.search(r"^#, .*fuzzy", entry, re.M) is not None
+        empty = re.search(r'^msgstr(\[0\])? ""\n?(?!")', entry + "\n", re.M) is not None
+        if found is not None and (empty or fuzzy):
+            entry = re.sub(r"^#\| .*\n?", "", entry, flags=re.M)
+            entry = re.sub(r"^#, (.*)$", lambda m: _without_fuzzy(m.group(1)), entry, flags=re.M)
+            entry = re.sub(r"^msgstr.*(?:\n\".*\")*", "", entry, flags=re.M).rstrip("\n")
+            if len(found) == 1:
+                entry += "\nmsgstr " + _quote(found[0])
+            else:
+                entry += "".join(f"\nmsgstr[{i}] {_quote(t)}" for i, t in enumerate(found))
+            entry = re.sub(r"\n{2,}", "\n", entry).strip("\n")
         out.append(entry)
     return "\n\n".join(out)
+
+
+def _without_fuzzy(flags: str) -> str:
+    kept = [f.strip() for f in flags.split(",") if f.strip() != "fuzzy"]
+    return f"#, {', '.join(kept)}" if kept else ""
 
 
 def header(text: str) -> str:

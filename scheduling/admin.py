@@ -7,21 +7,30 @@ Thin: writes go through scheduling.services; every list and form is scoped to th
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from kumon.exceptions import DomainError
 from kumon.models import Unit
-from kumon.tenancy import UnitListFilter, UnitScopedAdmin
-from scheduling import services
+from kumon.tenancy import UnitListFilter, UnitScopedAdmin, unit_ids_for
+from scheduling import selectors, services
 from scheduling.models import (
     Appointment,
     AppointmentEvent,
@@ -31,7 +40,8 @@ from scheduling.models import (
     SlotHold,
     UnitBookingOptions,
 )
-from scheduling.texts import when_pt
+from scheduling.slots import Slot
+from scheduling.texts import WEEKDAYS, hour_pt, when_pt
 
 
 class WeekFilter(admin.SimpleListFilter):
@@ -62,12 +72,55 @@ class WeekFilter(admin.SimpleListFilter):
         return queryset
 
 
+# Reasons the services store on a reminder (`last_error`), in the words staff read. A provider's
+# own error text (after "whatsapp: ") is shown as the provider wrote it.
+REMINDER_REASONS: dict[str, Any] = {
+    "appointment cancelled": _("the visit was cancelled"),
+    "appointment attended": _("the family came to the visit"),
+    "appointment no_show": _("the family missed the visit"),
+    "appointment booked": _("the visit is booked again"),
+    "appointment confirmed": _("the visit was confirmed"),
+    "marked attended": _("the family came to the visit"),
+    "contact opted out": _("the family asked not to receive messages"),
+    "visit already started": _("the visit had already started"),
+    "visit booked after this reminder was due": _("the visit was booked after this reminder was due"),
+    "appointment has no contact": _("the appointment has no family contact"),
+    "not sent": _("not sent"),
+}
+
+
+def reminder_kind_label(kind: str) -> str:
+    """"24h" → "24 h antes", "no_show" → "após a falta", "rescheduled" → "aviso de remarcação"."""
+    if kind == Reminder.NO_SHOW:
+        return str(_("after a missed visit"))
+    if kind == Reminder.RESCHEDULED:
+        return str(_("new time notice"))
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)h", kind)
+    if match:
+        return str(_("%(hours)s h before")) % {"hours": match.group(1)}
+    return kind
+
+
+def reminder_reason_label(text: str) -> str:
+    return str(REMINDER_REASONS.get(text, text)) if text else ""
+
+
+def local(moment: dt.datetime | None, unit: Unit) -> str:
+    """"ter 02/12/2026 14:00" in the unit's time zone (lists show units of any zone side by side)."""
+    if moment is None:
+        return "–"
+    value = moment.astimezone(ZoneInfo(unit.timezone))
+    return f"{WEEKDAYS[value.weekday()][:3]} {value:%d/%m/%Y %H:%M}"
+
+
 class AppointmentEventInline(admin.TabularInline):
     model = AppointmentEvent
     extra = 0
     can_delete = False
     fields = ["at", "kind", "from_status", "to_status", "old_start", "new_start", "changed_by", "by_parent"]
     readonly_fields = fields
+    verbose_name = _("history entry")
+    verbose_name_plural = _("history")
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -81,8 +134,18 @@ class AppointmentEventInline(admin.TabularInline):
 
 class ReminderInline(AppointmentEventInline):
     model = Reminder  # type: ignore[assignment]
-    fields = ["kind", "due_at", "status", "attempts", "sent_at", "last_error"]
+    fields = ["kind_label", "due_at", "status", "attempts", "sent_at", "reason"]
     readonly_fields = fields
+    verbose_name = _("reminder")
+    verbose_name_plural = _("reminders")
+
+    @admin.display(description=_("kind"))
+    def kind_label(self, obj: Reminder) -> str:
+        return reminder_kind_label(obj.kind)
+
+    @admin.display(description=_("reason / last error"))
+    def reason(self, obj: Reminder) -> str:
+        return reminder_reason_label(obj.last_error)
 
 
 class AppointmentAddForm(forms.ModelForm):
@@ -106,11 +169,54 @@ class AppointmentAddForm(forms.ModelForm):
                 source=Appointment.Source.STAFF, changed_by=self.request.user,
             )
         except DomainError as exc:
-            tz = ZoneInfo(data["unit"].timezone)
-            options = ", ".join(
-                when_pt(dt.datetime.fromisoformat(a["start"]), tz) for a in exc.extra.get("alternatives", [])
+            raise forms.ValidationError(_with_alternatives(exc, data["unit"])) from exc
+        return data
+
+
+def _with_alternatives(exc: DomainError, unit: Unit) -> str:
+    options = ", ".join(when_pt(dt.datetime.fromisoformat(a["start"]), unit.timezone)
+                        for a in exc.extra.get("alternatives", []))
+    next_free = _("Next free")  # outside the f-string: xgettext does not read inside one
+    return f"{exc.message} {next_free}: {options}" if options else exc.message
+
+
+RESCHEDULE_DAYS = 14
+RESCHEDULE_SLOTS = 60
+
+
+class RescheduleForm(forms.Form):
+    """The new time: one of the free slots listed, or another time typed by staff (local time)."""
+
+    slot = forms.ChoiceField(label=_("Free times"), required=False, widget=forms.RadioSelect)
+    other = forms.DateTimeField(
+        label=_("Or another time"), required=False, input_formats=["%Y-%m-%dT%H:%M"],
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        help_text=_("In the unit's time zone. The same rules as the chat apply (hours, notice, places)."),
+    )
+    notify = forms.BooleanField(label=_("Tell the family the new time on WhatsApp"), required=False, initial=True)
+
+    def __init__(self, *args: Any, slots: list[Slot], unit: Unit, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.unit = unit
+        days: dict[str, list[tuple[str, str]]] = {}
+        tz = ZoneInfo(unit.timezone)
+        for slot in slots:
+            start = slot.start.astimezone(tz)
+            days.setdefault(f"{WEEKDAYS[start.weekday()]} {start:%d/%m}", []).append(
+                (slot.start.isoformat(), hour_pt(start))
             )
-            raise forms.ValidationError(f"{exc.message} {_('Next free')}: {options}" if options else exc.message) from exc
+        self.fields["slot"].choices = list(days.items())
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        other = data.get("other")
+        if other is not None:
+            # Typed as the unit's wall-clock time, whatever zone the form parsed it in.
+            data["start"] = other.replace(tzinfo=None).replace(tzinfo=ZoneInfo(self.unit.timezone))
+        elif data.get("slot"):
+            data["start"] = dt.datetime.fromisoformat(data["slot"])
+        else:
+            raise forms.ValidationError(_("Choose a free time or type another one."))
         return data
 
 
@@ -118,16 +224,17 @@ class AppointmentAddForm(forms.ModelForm):
 class AppointmentAdmin(UnitScopedAdmin):
     member_can = frozenset({"view", "change", "add"})
     owner_can = frozenset({"view", "change", "add"})
-    list_display = ["start", "status", "child_name", "parent_name", "phone", "unit", "source", "calendar_sync_status"]
+    list_display = ["when", "status", "child_name", "parent_name", "phone", "unit_name", "source", "calendar_sync_status"]
     list_filter = [WeekFilter, "status", "source", UnitListFilter, "calendar_sync_status"]
     search_fields = ["phone", "child_name", "parent_name", "calendar_event_id"]
     list_select_related = ["unit"]
     date_hierarchy = "start"
     ordering = ["start"]
     inlines = [ReminderInline, AppointmentEventInline]
-    actions = ["mark_attended", "mark_no_show", "confirm", "cancel", "resync_calendar"]
+    actions = ["reschedule", "mark_attended", "mark_no_show", "confirm", "cancel", "resync_calendar"]
+    change_form_template = "admin/scheduling/appointment/change_form.html"
     lead_fields = list(services.LEAD_FIELDS)
-    readonly = ["unit", "contact", "start", "end", "seat", "status", "source", "phone", "calendar_event_id",
+    readonly = ["unit", "family", "start", "end", "seat", "status", "source", "phone", "calendar_event_id",
                 "calendar_sync_status", "calendar_sync_error", "changed_by", "changed_at", "created_at"]
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
@@ -138,6 +245,12 @@ class AppointmentAdmin(UnitScopedAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return [] if obj is None else self.readonly
 
+    def get_list_display(self, request: HttpRequest) -> list[str]:
+        ids = unit_ids_for(request.user)
+        if ids is not None and len(ids) <= 1:
+            return [name for name in self.list_display if name != "unit_name"]
+        return list(self.list_display)
+
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
         if obj is None:
             kwargs["form"] = AppointmentAddForm
@@ -147,6 +260,22 @@ class AppointmentAdmin(UnitScopedAdmin):
 
     def get_inlines(self, request: HttpRequest, obj: Any = None) -> list[Any]:
         return [] if obj is None else self.inlines
+
+    @admin.display(description=_("when"), ordering="start")
+    def when(self, obj: Appointment) -> str:
+        return local(obj.start, obj.unit)
+
+    @admin.display(description=_("unit"), ordering="unit__name")
+    def unit_name(self, obj: Appointment) -> str:
+        return obj.unit.name
+
+    @admin.display(description=_("family"))
+    def family(self, obj: Appointment) -> str:
+        if obj.contact_id is None:
+            return "–"
+        # By URL name: the conversation page is conversations' (scheduling never imports it).
+        url = reverse("admin:conversations_conversation_family", args=[obj.contact_id])
+        return format_html('<a href="{}" id="kr-conversation-link">{}</a>', url, _("open the conversation"))
 
     def save_form(self, request: HttpRequest, form: Any, change: bool) -> Any:
         if not change:
@@ -162,7 +291,67 @@ class AppointmentAdmin(UnitScopedAdmin):
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         pass  # nothing editable inline
 
-    def _each(self, request: HttpRequest, queryset: QuerySet, call: Callable[[Appointment], Any], done: str) -> None:
+    def render_change_form(self, request: HttpRequest, context: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        obj = kwargs.get("obj")
+        context["can_reschedule"] = bool(
+            obj is not None and obj.status in Appointment.LIVE and self.has_change_permission(request, obj)
+        )
+        return super().render_change_form(request, context, *args, **kwargs)
+
+    # -- reschedule: free slots listed, the chat's service, the family told --
+
+    def get_urls(self) -> list[Any]:
+        return [
+            path("<path:object_id>/reschedule/", self.admin_site.admin_view(self.reschedule_view),
+                 name="scheduling_appointment_reschedule"),
+            *super().get_urls(),
+        ]
+
+    def reschedule_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        appointment = self.get_object(request, unquote(object_id))
+        if appointment is None:
+            raise Http404
+        if not self.has_change_permission(request, appointment):
+            raise DjangoPermissionDenied
+        unit = appointment.unit
+        now = timezone.now()
+        try:
+            slots = _free_slots_for(appointment, now=now)
+        except DomainError as exc:  # the unit's Google calendar cannot be read: no offer from it
+            self.message_user(request, exc.message, messages.ERROR)
+            slots = []
+        form = RescheduleForm(request.POST or None, slots=slots, unit=unit)
+        if request.method == "POST" and form.is_valid():
+            try:
+                moved = services.reschedule_appointment(
+                    appointment=appointment, start=form.cleaned_data["start"], changed_by=request.user,
+                    notify_family=form.cleaned_data["notify"], now=now,
+                )
+            except DomainError as exc:
+                form.add_error(None, _with_alternatives(exc, unit))
+            else:
+                self.log_change(request, moved, "rescheduled")
+                text = _("Visit moved to %(when)s.") % {"when": when_pt(moved.start, unit.timezone)}
+                if form.cleaned_data["notify"]:
+                    told = _("The family gets a WhatsApp message with the new time.")
+                    text = f"{text} {told}"
+                self.message_user(request, text, messages.SUCCESS)
+                return redirect("admin:scheduling_appointment_change", moved.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": appointment,
+            "title": _("Reschedule the visit"),
+            "subtitle": str(appointment),
+            "form": form,
+            "current": when_pt(appointment.start, unit.timezone),
+        }
+        with timezone.override(ZoneInfo(unit.timezone)):
+            return TemplateResponse(request, "admin/scheduling/appointment/reschedule.html", context).render()
+
+    # -- actions --
+
+    def _each(self, request: HttpRequest, queryset: QuerySet, call: Callable[[Appointment], Any], done: Any) -> None:
         ok = 0
         for appointment in queryset.select_related("unit"):
             try:
@@ -171,28 +360,36 @@ class AppointmentAdmin(UnitScopedAdmin):
             except DomainError as exc:
                 self.message_user(request, f"{appointment}: {exc.message}", messages.WARNING)
         if ok:
-            self.message_user(request, f"{ok} {done}", messages.SUCCESS)
+            self.message_user(request, done(ok) % {"n": ok}, messages.SUCCESS)
+
+    @admin.action(description=_("Reschedule (one visit)"), permissions=["change"])
+    def reschedule(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        chosen = list(queryset.values_list("pk", flat=True)[:2])
+        if len(chosen) != 1:
+            self.message_user(request, _("Choose exactly one visit to reschedule."), messages.WARNING)
+            return None
+        return redirect("admin:scheduling_appointment_reschedule", chosen[0])
 
     @admin.action(description=_("Mark attended"), permissions=["change"])
     def mark_attended(self, request: HttpRequest, queryset: QuerySet) -> None:
         self._each(request, queryset, lambda a: services.mark_attended(appointment=a, changed_by=request.user),
-                   str(_("marked attended")))
+                   lambda n: ngettext("%(n)d visit marked attended", "%(n)d visits marked attended", n))
 
     @admin.action(description=_("Mark no-show"), permissions=["change"])
     def mark_no_show(self, request: HttpRequest, queryset: QuerySet) -> None:
         self._each(request, queryset, lambda a: services.mark_no_show(appointment=a, changed_by=request.user),
-                   str(_("marked no-show")))
+                   lambda n: ngettext("%(n)d visit marked no-show", "%(n)d visits marked no-show", n))
 
     @admin.action(description=_("Confirm"), permissions=["change"])
     def confirm(self, request: HttpRequest, queryset: QuerySet) -> None:
         self._each(request, queryset,
                    lambda a: services.confirm_appointment(appointment=a, changed_by=request.user, by_parent=False),
-                   str(_("confirmed")))
+                   lambda n: ngettext("%(n)d visit confirmed", "%(n)d visits confirmed", n))
 
     @admin.action(description=_("Cancel"), permissions=["change"])
     def cancel(self, request: HttpRequest, queryset: QuerySet) -> None:
         self._each(request, queryset, lambda a: services.cancel_appointment(appointment=a, changed_by=request.user),
-                   str(_("cancelled")))
+                   lambda n: ngettext("%(n)d visit cancelled", "%(n)d visits cancelled", n))
 
     @admin.action(description=_("Sync with the calendar again"), permissions=["change"])
     def resync_calendar(self, request: HttpRequest, queryset: QuerySet) -> None:
@@ -201,11 +398,41 @@ class AppointmentAdmin(UnitScopedAdmin):
         ids = list(queryset.filter(unit__calendar_backend=Unit.Calendar.GOOGLE).values_list("pk", flat=True))
         for appointment_id in ids:
             sync_appointment.delay(appointment_id=appointment_id)
-        self.message_user(request, f"{len(ids)} {_('queued for calendar sync')}", messages.SUCCESS)
+        self.message_user(
+            request,
+            ngettext("%(n)d visit queued for calendar sync", "%(n)d visits queued for calendar sync", len(ids))
+            % {"n": len(ids)},
+            messages.SUCCESS,
+        )
+
+
+def _free_slots_for(appointment: Appointment, *, now: dt.datetime) -> list[Slot]:
+    """The next free slots the visit could move to (its own place counts as free). Reads the
+    unit's Google calendar once (network, outside any transaction); CalendarUnavailable if it
+    cannot be read."""
+    unit = appointment.unit
+    end = now + dt.timedelta(days=RESCHEDULE_DAYS)
+    busy = selectors.external_busy(unit=unit, start=now, end=end)
+    slots = selectors.compute_free_slots(
+        unit=unit, start=now, end=end, now=now, busy=busy, exclude_appointment_id=appointment.pk
+    )
+    return [s for s in slots if s.start != appointment.start][:RESCHEDULE_SLOTS]
 
 
 class ReminderUnitFilter(UnitListFilter):
     field = "appointment__unit"
+
+
+class ReminderKindFilter(admin.SimpleListFilter):
+    title = _("kind")
+    parameter_name = "kind"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        kinds = [f"{hours:g}h" for hours in settings.REMINDER_OFFSETS_HOURS] + [Reminder.NO_SHOW, Reminder.RESCHEDULED]
+        return [(kind, reminder_kind_label(kind)) for kind in kinds]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        return queryset.filter(kind=self.value()) if self.value() else queryset
 
 
 @admin.register(Reminder)
@@ -213,17 +440,34 @@ class ReminderAdmin(UnitScopedAdmin):
     unit_field = "appointment__unit"
     member_can = frozenset({"view", "change"})
     owner_can = frozenset({"view", "change"})
-    list_display = ["due_at", "kind", "status", "last_error", "attempts", "sent_at", "appointment"]
-    list_filter = ["status", "kind", ReminderUnitFilter]
+    list_display = ["due", "kind_label", "status", "reason", "attempts", "sent", "appointment"]
+    list_filter = ["status", ReminderKindFilter, ReminderUnitFilter]
     search_fields = ["appointment__phone", "appointment__child_name", "appointment__parent_name"]
     list_select_related = ["appointment", "appointment__unit"]
-    readonly_fields = ["appointment", "kind", "due_at", "status", "attempts", "last_error", "claimed_at",
+    readonly_fields = ["appointment", "kind_label", "due_at", "status", "attempts", "reason", "claimed_at",
                        "sent_at", "message_id", "created_at"]
+    fields = readonly_fields
     actions = ["retry"]
     date_hierarchy = "due_at"
 
     def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
         return False
+
+    @admin.display(description=_("due at"), ordering="due_at")
+    def due(self, obj: Reminder) -> str:
+        return local(obj.due_at, obj.appointment.unit)
+
+    @admin.display(description=_("sent at"), ordering="sent_at")
+    def sent(self, obj: Reminder) -> str:
+        return local(obj.sent_at, obj.appointment.unit)
+
+    @admin.display(description=_("kind"), ordering="kind")
+    def kind_label(self, obj: Reminder) -> str:
+        return reminder_kind_label(obj.kind)
+
+    @admin.display(description=_("reason / last error"))
+    def reason(self, obj: Reminder) -> str:
+        return reminder_reason_label(obj.last_error)
 
     @admin.action(description=_("Send again (failed only)"), permissions=["change"])
     def retry(self, request: HttpRequest, queryset: QuerySet) -> None:
@@ -231,14 +475,17 @@ class ReminderAdmin(UnitScopedAdmin):
         for reminder in queryset.filter(status=Reminder.Status.FAILED):
             services.retry_reminder(reminder=reminder)
             count += 1
-        self.message_user(request, f"{count} {_('reminders queued again')}", messages.SUCCESS)
+        self.message_user(
+            request, ngettext("%(n)d reminder queued again", "%(n)d reminders queued again", count) % {"n": count},
+            messages.SUCCESS,
+        )
 
 
 @admin.register(SlotHold)
 class SlotHoldAdmin(UnitScopedAdmin):
     member_can = frozenset({"view", "delete"})
     owner_can = frozenset({"view", "delete"})
-    list_display = ["start", "holder", "expires_at", "unit"]
+    list_display = ["start", "holder", "expires_at", "unit"]  # times: the unit's zone (UnitScopedAdmin)
     list_filter = [UnitListFilter]
     search_fields = ["holder"]
     list_select_related = ["unit"]

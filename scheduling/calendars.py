@@ -15,6 +15,7 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.utils.translation import gettext
 
 from kumon.models import Unit
 from scheduling.client import (
@@ -66,7 +67,7 @@ class GoogleCalendar:
         except CalendarError as exc:
             log.warning("calendar unavailable for unit %s: %s", unit.slug, exc)
             raise CalendarUnavailable(
-                "The unit's calendar could not be read; staff will confirm the time.",
+                gettext("The unit's calendar could not be read; staff will confirm the time."),
                 extra={"unit": unit.slug},
             ) from exc
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from zoneinfo import ZoneInfo
+
 from django.conf import settings
 from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import DateTimeRangeField, RangeOperators
@@ -22,7 +25,7 @@ class OpeningHours(models.Model):
         SATURDAY = 5, _("Saturday")
         SUNDAY = 6, _("Sunday")
 
-    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="opening_hours")
+    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="opening_hours", verbose_name=_("unit"))
     weekday = models.PositiveSmallIntegerField(_("weekday"), choices=Weekday.choices)
     start = models.TimeField(_("from"))
     end = models.TimeField(_("until"))
@@ -45,7 +48,7 @@ class VisitHours(models.Model):
     (the visit must also end within the opening hours). A unit with no rows at all takes visits
     whenever it is open; once it has some, a weekday without rows takes none."""
 
-    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="visit_hours")
+    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="visit_hours", verbose_name=_("unit"))
     weekday = models.PositiveSmallIntegerField(_("weekday"), choices=OpeningHours.Weekday.choices)
     start = models.TimeField(_("first start"))
     end = models.TimeField(_("last start"))
@@ -64,7 +67,7 @@ class VisitHours(models.Model):
 
 
 class Closure(models.Model):
-    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="closures")
+    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="closures", verbose_name=_("unit"))
     start_date = models.DateField(_("from"))
     end_date = models.DateField(_("until (inclusive)"))
     reason = models.CharField(_("reason"), max_length=200, blank=True)
@@ -81,6 +84,11 @@ class Closure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.start_date}–{self.end_date} {self.reason}"
+
+
+def local_time(moment: dt.datetime, unit: Unit) -> str:
+    """dd/mm HH:MM in the unit's time zone: what a row's name shows (the admin's titles, lists)."""
+    return f"{moment.astimezone(ZoneInfo(unit.timezone)):%d/%m %H:%M}"
 
 
 class TsTzRange(Func):
@@ -103,13 +111,21 @@ class Appointment(models.Model):
 
     LIVE = (Status.BOOKED, Status.CONFIRMED)
 
-    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="appointments")
+    class SyncStatus(models.TextChoices):
+        # The values of scheduling.calendars.SyncStatus, with the words staff read.
+        NONE = "none", _("not synced (local calendar)")
+        PENDING = "pending", _("waiting to sync")
+        SYNCED = "synced", _("in the calendar")
+        FAILED = "failed", _("sync failed")
+
+    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="appointments", verbose_name=_("unit"))
     contact = models.ForeignKey(
         Contact,
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
         related_name="appointments",
+        verbose_name=_("family"),
     )
     start = models.DateTimeField(_("start"))
     end = models.DateTimeField(_("end"))
@@ -126,13 +142,16 @@ class Appointment(models.Model):
     notes = models.TextField(_("notes"), blank=True)
     idempotency_key = models.CharField(max_length=120, null=True, blank=True, unique=True)
     calendar_event_id = models.CharField(_("calendar event"), max_length=255, blank=True)
-    calendar_sync_status = models.CharField(max_length=10, default="none")  # none|pending|synced|failed
-    calendar_sync_error = models.CharField(max_length=500, blank=True)
-    changed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    calendar_sync_status = models.CharField(
+        _("calendar sync"), max_length=10, choices=SyncStatus.choices, default=SyncStatus.NONE
     )
-    changed_at = models.DateTimeField(auto_now=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    calendar_sync_error = models.CharField(_("calendar sync error"), max_length=500, blank=True)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name=_("changed by"),
+    )
+    changed_at = models.DateTimeField(_("changed at"), auto_now=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("appointment")
@@ -156,7 +175,7 @@ class Appointment(models.Model):
         indexes = [models.Index(fields=["unit", "start"], name="appointment_unit_start_idx")]
 
     def __str__(self) -> str:
-        return f"{self.child_name or self.parent_name or self.phone} {self.start:%d/%m %H:%M}"
+        return f"{self.child_name or self.parent_name or self.phone} {local_time(self.start, self.unit)}"
 
 
 class AppointmentEvent(models.Model):
@@ -170,16 +189,19 @@ class AppointmentEvent(models.Model):
         ATTENDED = "attended", _("attended")
         NO_SHOW = "no_show", _("no-show")
 
-    appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="events")
-    kind = models.CharField(_("what"), max_length=12, choices=Kind.choices)
-    from_status = models.CharField(max_length=10, blank=True)
-    to_status = models.CharField(max_length=10)
-    old_start = models.DateTimeField(null=True, blank=True)
-    new_start = models.DateTimeField(null=True, blank=True)
-    changed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    appointment = models.ForeignKey(
+        Appointment, on_delete=models.CASCADE, related_name="events", verbose_name=_("appointment")
     )
-    by_parent = models.BooleanField(default=False)
+    kind = models.CharField(_("what"), max_length=12, choices=Kind.choices)
+    from_status = models.CharField(_("status before"), max_length=10, blank=True, choices=Appointment.Status.choices)
+    to_status = models.CharField(_("status after"), max_length=10, choices=Appointment.Status.choices)
+    old_start = models.DateTimeField(_("previous time"), null=True, blank=True)
+    new_start = models.DateTimeField(_("new time"), null=True, blank=True)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name=_("changed by"),
+    )
+    by_parent = models.BooleanField(_("by the family"), default=False)
     at = models.DateTimeField(_("when"), auto_now_add=True)
 
     class Meta:
@@ -188,7 +210,7 @@ class AppointmentEvent(models.Model):
         ordering = ["at", "id"]
 
     def __str__(self) -> str:
-        return f"{self.kind} {self.at:%d/%m %H:%M}"
+        return f"{self.get_kind_display()} {local_time(self.at, self.appointment.unit)}"
 
 
 class SlotHold(models.Model):
@@ -197,12 +219,12 @@ class SlotHold(models.Model):
     Holds count against capacity for every other holder; an expired row is simply ignored
     (and purged by a beat job), so a hold expires by itself."""
 
-    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="slot_holds")
+    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="slot_holds", verbose_name=_("unit"))
     start = models.DateTimeField(_("start"))
     end = models.DateTimeField(_("end"))
     holder = models.CharField(_("held for"), max_length=120)
     expires_at = models.DateTimeField(_("expires at"))
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("slot hold")
@@ -215,7 +237,7 @@ class SlotHold(models.Model):
         indexes = [models.Index(fields=["unit", "expires_at"], name="slothold_unit_expiry_idx")]
 
     def __str__(self) -> str:
-        return f"{self.holder} {self.start:%d/%m %H:%M}"
+        return f"{self.holder} {local_time(self.start, self.unit)}"
 
 
 class Reminder(models.Model):
@@ -231,18 +253,22 @@ class Reminder(models.Model):
         FAILED = "failed", _("failed")
 
     NO_SHOW = "no_show"
+    # Staff moved the visit (admin): the family is told the new time at the next claim.
+    RESCHEDULED = "rescheduled"
 
-    appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="reminders")
+    appointment = models.ForeignKey(
+        Appointment, on_delete=models.CASCADE, related_name="reminders", verbose_name=_("appointment")
+    )
     kind = models.CharField(_("kind"), max_length=12)
     due_at = models.DateTimeField(_("due at"))
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
-    attempts = models.PositiveSmallIntegerField(default=0)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     last_error = models.CharField(_("reason / last error"), max_length=500, blank=True)
-    claimed_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     # conversations.Message id (no FK: scheduling never imports conversations).
-    message_id = models.BigIntegerField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    message_id = models.BigIntegerField(_("message id"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("reminder")
@@ -259,14 +285,16 @@ class Reminder(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.kind} {self.due_at:%d/%m %H:%M} ({self.status})"
+        return f"{self.kind} {local_time(self.due_at, self.appointment.unit)} ({self.get_status_display()})"
 
 
 class UnitBookingOptions(models.Model):
     """Scheduling options of a unit that the tenant core does not know about (one row or none:
     no row = the defaults)."""
 
-    unit = models.OneToOneField(Unit, on_delete=models.CASCADE, related_name="booking_options")
+    unit = models.OneToOneField(
+        Unit, on_delete=models.CASCADE, related_name="booking_options", verbose_name=_("unit")
+    )
     no_show_followup = models.BooleanField(
         _("message no-shows offering a new time"), default=True
     )

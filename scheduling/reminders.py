@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+from celery import current_app
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
@@ -117,6 +118,24 @@ def schedule_reminders(appointment: Appointment, *, now: dt.datetime) -> None:
             defaults={"due_at": due, "status": Reminder.Status.PENDING, "last_error": "", "sent_at": None,
                       "claimed_at": None, "message_id": None},
         )
+
+
+def schedule_rescheduled_notice(appointment: Appointment, *, now: dt.datetime) -> None:
+    """(Inside reschedule_appointment's transaction.) The family's "your visit moved" message, due
+    now; moving the visit again re-arms the same row with the newest time. The reminders task is
+    enqueued after commit (by name: the sender lives in conversations) so it goes out at once;
+    beat's minute tick is the fallback when the broker is down."""
+    Reminder.objects.update_or_create(
+        appointment=appointment,
+        kind=Reminder.RESCHEDULED,
+        defaults={"due_at": now, "status": Reminder.Status.PENDING, "last_error": "", "sent_at": None,
+                  "claimed_at": None, "message_id": None, "attempts": 0},
+    )
+    transaction.on_commit(_send_due_reminders_now, robust=True)
+
+
+def _send_due_reminders_now() -> None:
+    current_app.send_task("scheduling.send_due_reminders")
 
 
 def schedule_no_show_followup(appointment: Appointment, *, now: dt.datetime) -> None:

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from kumon.exceptions import Conflict
 from kumon.models import Contact, Unit
@@ -142,15 +143,21 @@ def reschedule_appointment(
     by_parent: bool = False,
     contact: Contact | None = None,
     holder: str = "",
+    notify_family: bool = False,
     now: dt.datetime | None = None,
 ) -> Appointment:
     """Move a live appointment to the slot at `start`; the same row moves, so there is exactly
     one live appointment before and after. Returns it.
 
+    `notify_family`: staff moved it (admin), so the family is told the new time on WhatsApp: a
+    "rescheduled" Reminder row due now, sent by the reminders task (conversations.reminders),
+    which is also enqueued after commit so the notice goes out at once rather than at the next
+    beat tick. A row, not a direct send: scheduling never imports conversations, and the notice
+    survives a broker outage (beat claims it within a minute).
     Raises ChangeNotAllowed (parent: not theirs / past / too late), AppointmentNotLive,
     SlotUnavailable (with alternatives), CalendarUnavailable.
     Side effects: reminders moved (and re-armed), an AppointmentEvent, confirmation reset to
-    booked, calendar sync enqueued after commit.
+    booked, calendar sync enqueued after commit; with notify_family the notice above.
     """
     now = now or timezone.now()
     unit = appointment.unit
@@ -190,6 +197,8 @@ def reschedule_appointment(
                 changed_by=changed_by, by_parent=by_parent,
             )
             reminders.schedule_reminders(moved, now=now)
+            if notify_family:
+                reminders.schedule_rescheduled_notice(moved, now=now)
             if holder:
                 SlotHold.objects.filter(unit=unit, holder=holder).delete()
             _enqueue_sync(moved)
@@ -242,7 +251,7 @@ def confirm_appointment(
         if current.status == Appointment.Status.CONFIRMED:
             return current
         if current.status not in Appointment.LIVE:
-            raise AppointmentNotLive("This appointment is no longer booked.", extra={"status": current.status})
+            raise AppointmentNotLive(gettext("This appointment is no longer booked."), extra={"status": current.status})
         current.status = Appointment.Status.CONFIRMED
         current.changed_by = changed_by
         current.calendar_sync_status = _initial_sync_status(current.unit)
@@ -270,9 +279,9 @@ def _mark_outcome(appointment: Appointment, status: str, *, changed_by: Any, now
         if current.status == status:
             return current
         if current.status == Appointment.Status.CANCELLED:
-            raise AppointmentNotLive("A cancelled appointment cannot be marked.", extra={"status": current.status})
+            raise AppointmentNotLive(gettext("A cancelled appointment cannot be marked."), extra={"status": current.status})
         if current.start > now:
-            raise Conflict("The visit has not started yet.", extra={"start": current.start.isoformat()})
+            raise Conflict(gettext("The visit has not started yet."), extra={"start": current.start.isoformat()})
         old = current.status
         current.status = status
         current.changed_by = changed_by
@@ -300,7 +309,7 @@ def update_appointment_details(*, appointment: Appointment, changed_by: Any = No
     Times and status change only through the services above. Side effects: calendar sync."""
     unknown = set(fields) - set(LEAD_FIELDS)
     if unknown:
-        raise InvalidBooking("Only lead details can be edited here.", extra={"field": sorted(unknown)[0]})
+        raise InvalidBooking(gettext("Only lead details can be edited here."), extra={"field": sorted(unknown)[0]})
     with transaction.atomic():
         current = Appointment.objects.select_for_update().select_related("unit").get(pk=appointment.pk)
         _rewrite_details(current, fields, changed_by=changed_by)
@@ -357,7 +366,7 @@ def hold_slot(
     CalendarUnavailable. Side effects: one SlotHold row (expires by itself).
     """
     if not holder:
-        raise InvalidBooking("A hold needs a holder.", extra={"field": "holder"})
+        raise InvalidBooking(gettext("A hold needs a holder."), extra={"field": "holder"})
     now = now or timezone.now()
     minutes = minutes or settings.SLOT_HOLD_MINUTES
     start = start.astimezone(dt.UTC)
@@ -396,7 +405,7 @@ def _e164(phone: str) -> str:
     try:
         return normalize_phone(phone)
     except InvalidPhone as exc:
-        raise InvalidBooking("Invalid phone number.", extra={"field": "phone"}) from exc
+        raise InvalidBooking(gettext("Invalid phone number."), extra={"field": "phone"}) from exc
 
 
 def _slot_at(
@@ -430,7 +439,7 @@ def _raise_unavailable(*, unit: Unit, start: dt.datetime, now: dt.datetime, hold
             alternatives = selectors.next_free_slots(unit=unit, after=now, now=now, holder=holder, limit=3)
     except CalendarUnavailable:
         alternatives = []
-    message = "This time is no longer available." if reason == "taken" else "This time cannot be booked."
+    message = gettext("This time is no longer available.") if reason == "taken" else gettext("This time cannot be booked.")
     raise SlotUnavailable(message, extra={"reason": reason, "alternatives": [s.as_dict() for s in alternatives]})
 
 
@@ -490,18 +499,18 @@ def _check_change_allowed(
     if appointment.status not in Appointment.LIVE:
         if by_parent:
             raise ChangeNotAllowed(
-                "This appointment is no longer booked.", extra={"reason": "not_live", "deadline": None}
+                gettext("This appointment is no longer booked."), extra={"reason": "not_live", "deadline": None}
             )
-        raise AppointmentNotLive("This appointment is no longer booked.", extra={"status": appointment.status})
+        raise AppointmentNotLive(gettext("This appointment is no longer booked."), extra={"status": appointment.status})
     if not by_parent:
         return
     if contact is not None and appointment.contact_id != contact.pk and appointment.phone != contact.phone:
-        raise ChangeNotAllowed("Not your appointment.", extra={"reason": "not_owner", "deadline": None})
+        raise ChangeNotAllowed(gettext("Not your appointment."), extra={"reason": "not_owner", "deadline": None})
     if appointment.start <= now:
-        raise ChangeNotAllowed("This visit has already started.", extra={"reason": "past", "deadline": None})
+        raise ChangeNotAllowed(gettext("This visit has already started."), extra={"reason": "past", "deadline": None})
     deadline = appointment.start - dt.timedelta(minutes=appointment.unit.change_notice_minutes)
     if now > deadline:
         raise ChangeNotAllowed(
-            "Too close to the visit to change it here; staff will help.",
+            gettext("Too close to the visit to change it here; staff will help."),
             extra={"reason": "too_late", "deadline": deadline.astimezone(ZoneInfo(appointment.unit.timezone)).isoformat()},
         )

@@ -30,8 +30,15 @@ def reminder_body(reminder: Reminder, *, tomorrow_slots: list[Slot] | None = Non
     greeting = f"Olá, {appointment.parent_name.split()[0]}!" if appointment.parent_name.strip() else "Olá!"
     who = f" do(a) {appointment.child_name}" if appointment.child_name else ""
     where = f" ({unit.address})" if unit.address else ""
+    when = when_pt(appointment.start, unit.timezone)
+    if reminder.kind == Reminder.RESCHEDULED:
+        # Same answers as a reminder: the engine reads "1" / "2" after any reminder message.
+        return (
+            f"{greeting} A equipe da {unit.name} remarcou a visita{who} para {when}{where}.\n"
+            "Responda:\n1 - confirmo\n2 - preciso remarcar"
+        )
     return (
-        f"{greeting} Lembrete da visita{who} na {unit.name}: {when_pt(appointment.start, unit.timezone)}{where}.\n"
+        f"{greeting} Lembrete da visita{who} na {unit.name}: {when}{where}.\n"
         "Responda:\n1 - confirmo\n2 - preciso remarcar"
     )
 

@@ -66,6 +66,6 @@ def test_member_of_two_units_cannot_point_a_row_of_one_at_a_row_of_the_other(rf)
     model_admin = UnitScopedAdmin(Conversation, admin.site)
     Form = model_admin.get_form(request, fields=["unit", "contact", "mode", "stage"])
     form = Form(data={"unit": unit_a.pk, "contact": ContactFactory(unit=unit_b).pk, "mode": "bot", "stage": "new"})
-    assert form.errors == {"contact": ["This belongs to another unit."]}
+    assert form.errors == {"contact": ["Isto pertence a outra unidade."]}
     ok = Form(data={"unit": unit_a.pk, "contact": ContactFactory(unit=unit_a).pk, "mode": "bot", "stage": "new"})
     assert ok.errors == {}

@@ -90,7 +90,7 @@ def test_admin_bulk_no_show_calls_service(staff_client, unit):
     assert future.status == "booked"
     assert Reminder.objects.filter(appointment=appointment, kind="no_show").count() == 1
     assert [str(m) for m in response.context["messages"]] == [
-        f"{future}: The visit has not started yet.", "1 marked no-show"]
+        f"{future}: A visita ainda não começou.", "1 visita marcada como falta"]
 
 
 def test_admin_add_books_through_service(staff_client, unit):
@@ -107,7 +107,7 @@ def test_admin_add_books_through_service(staff_client, unit):
     assert (appointment.source, appointment.phone, appointment.changed_by) == ("staff", "+5511987654321", staff_client.user)
     assert appointment.reminders.count() == 2
     assert lunch.status_code == 200
-    assert "This time cannot be booked. Next free:" in lunch.content.decode()
+    assert "Este horário não pode ser agendado. Próximos horários livres:" in lunch.content.decode()
 
 
 def test_admin_reminders_show_reason_and_scope(staff_client, unit):

@@ -111,7 +111,7 @@ def test_appointments_api_book_201_then_409_with_alternatives(unit, staff, monda
         "status": "booked", "phone": "+5511987654321", "child_name": "Pedro", "child_age": 7, "source": "api",
     }
     assert taken.status_code == 409
-    assert taken.json()["message"] == "This time is no longer available."
+    assert taken.json()["message"] == "Este horário não está mais disponível."
     assert taken.json()["extra"]["reason"] == "taken"
     assert [a["start"] for a in taken.json()["extra"]["alternatives"]][:2] == [
         (monday + dt.timedelta(hours=1)).isoformat(), (monday + dt.timedelta(hours=2)).isoformat()]
@@ -129,7 +129,7 @@ def test_appointments_api_book_against_rules_409(unit, staff, monday):
 def test_appointments_api_book_invalid_phone_400(unit, staff, monday):
     response = client_for(staff).post("/api/v1/appointments/", payload(monday, phone="abc"), format="json")
 
-    assert (response.status_code, response.json()) == (400, {"message": "Invalid phone number.", "extra": {"field": "phone"}})
+    assert (response.status_code, response.json()) == (400, {"message": "Número de telefone inválido.", "extra": {"field": "phone"}})
 
 
 def test_appointments_api_outsider_cannot_book_or_see(unit, staff, outsider, monday):

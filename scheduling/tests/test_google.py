@@ -247,7 +247,7 @@ def test_slots_api_google_unreachable_503(google, unit, settings):
                                              "to": (start + dt.timedelta(days=1)).isoformat()})
 
     assert response.status_code == 503
-    assert response.json() == {"message": "The unit's calendar could not be read; staff will confirm the time.",
+    assert response.json() == {"message": "Não foi possível ler a agenda da unidade; a equipe vai confirmar o horário.",
                                "extra": {"unit": unit.slug}}
 
 
