@@ -364,10 +364,13 @@ class ConversationAdmin(UnitScopedAdmin):
             for m in reports.METRICS
         ]
         rows = [
-            {"row": r, "cells": [reports.format_value(m, r.values[m.key]) for m in reports.METRICS]}
-            for r in report.rows
+            {"fold": r} if isinstance(r, reports.Fold)
+            else {"row": r, "cells": [reports.format_value(m, r.values[m.key]) for m in reports.METRICS]}
+            for r in reports.fold_empty_rows(report.rows)
         ]
-        query = request.GET.urlencode()
+        query = request.GET.copy()
+        query.pop("lang", None)
+        csv_url = reverse("admin:conversations_reports_csv")
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
@@ -381,15 +384,18 @@ class ConversationAdmin(UnitScopedAdmin):
             "compare": compare,
             "periods": [("day", _("day")), ("week", _("week")), ("month", _("month"))],
             "chart": reports.chart_data(report),
-            "csv_url": reverse("admin:conversations_reports_csv") + (f"?{query}" if query else ""),
+            "csv_url": f"{csv_url}?{query.urlencode()}",
+            "csv_en_url": f"{csv_url}?{query.urlencode()}{'&' if query else ''}lang=en",
         }
         return TemplateResponse(request, "admin/conversations/reports.html", context)
 
     def reports_csv_view(self, request: HttpRequest) -> HttpResponse:
         units, start, end, period, _available, _compare = self._report_params(request)
         report = reports.build_report(units=units, start=start, end=end, period=period)
-        response = HttpResponse(reports.report_csv(report), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="report-{start}-{end}-{period}.csv"'
+        language = "en" if request.GET.get("lang") == "en" else "pt"
+        response = HttpResponse(reports.report_csv(report, language=language), content_type="text/csv; charset=utf-8")
+        name = f"report-{start}-{end}-{period}.csv" if language == "en" else f"relatorio-{start}-{end}-{period}.csv"
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
         return response
 
     # -- knowledge gaps --

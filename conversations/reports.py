@@ -30,6 +30,8 @@ from django.db.models import (
     QuerySet,
 )
 from django.db.models.functions import Trunc
+from django.utils import translation
+from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
 
 from conversations.models import Conversation, Message
@@ -372,28 +374,119 @@ def build_report(*, units: Iterable[Unit], start: dt.date, end: dt.date, period:
 
 
 def format_value(metric: Metric, value: Any) -> str:
+    """A number as the page shows it, in the active language's format: "15,2 %", "40 s",
+    "2,5 min", "0,0015", "1.234" in Portuguese ("15.2 %", "1,234" in English)."""
     if value is None:
         return "–"
     if metric.kind == "rate":
-        return f"{value * 100:.1f}%"
+        return f"{_number(value * 100, 1)} %"
     if metric.kind == "seconds":
-        return f"{value:.0f}s" if value < 120 else f"{value / 60:.1f} min"
+        return f"{_number(value, 0)} s" if value < 120 else f"{_number(value / 60, 1)} min"
     if metric.kind == "money":
-        return f"{value:.4f}"
-    return str(value)
+        return _number(value, 4)
+    return _number(value, 0)
 
 
-def report_csv(report: Report) -> str:
+def _number(value: Any, places: int) -> str:
+    # Rounded first: Django's number_format cuts the extra digits instead of rounding them.
+    rounded = round(value, places) if places else int(round(value))
+    return number_format(rounded, places if places else None, force_grouping=True)
+
+
+def is_empty(row: ReportRow) -> bool:
+    """Nothing happened in this unit and period: every count zero, every rate and time unknown."""
+    return all(not value for value in row.values.values())
+
+
+@dataclass
+class Fold:
+    """A run of consecutive empty periods of one unit, shown as one line on the page."""
+
+    unit_name: str
+    first: dt.date
+    last: dt.date
+    count: int
+
+
+def fold_empty_rows(rows: Sequence[ReportRow]) -> list[ReportRow | Fold]:
+    """The page's "by period" rows with each run of two or more empty periods of a unit folded
+    into one Fold (a month by day is mostly zeros for a small unit). The CSV keeps every row."""
+    out: list[ReportRow | Fold] = []
+    run: list[ReportRow] = []
+
+    def flush() -> None:
+        if len(run) >= 2:
+            out.append(Fold(run[0].unit_name, run[0].period, run[-1].period, len(run)))  # type: ignore[arg-type]
+        else:
+            out.extend(run)
+        run.clear()
+
+    for row in rows:
+        if run and run[-1].unit_id != row.unit_id:
+            flush()
+        if is_empty(row):
+            run.append(row)
+        else:
+            flush()
+            out.append(row)
+    flush()
+    return out
+
+
+# CSV: Portuguese for Excel in Brazil (";" between cells because "," is the decimal mark, a BOM
+# so Excel reads UTF-8, Portuguese headers and dd/mm/yyyy dates), or English for scripts (",",
+# ".", the metric keys as headers, ISO dates: the format this export always had).
+CSV_LANGUAGES = ("pt", "en")
+# A cell that starts with one of these is a formula to Excel / LibreOffice (CSV injection, OWASP):
+# a unit named "=HYPERLINK(…)" must stay text.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_text(value: str) -> str:
+    return f"'{value}" if value.startswith(FORMULA_STARTS) else value
+
+
+def report_csv(report: Report, *, language: str = "pt") -> str:
     """The same numbers as the page: one line per unit and period, then one per unit total."""
+    if language not in CSV_LANGUAGES:
+        raise ValueError(f"language must be one of {CSV_LANGUAGES}")
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["unit", "period", *METRIC_KEYS])
-    for row in [*report.rows, *report.totals]:
-        writer.writerow(
-            [row.unit_name, row.period.isoformat() if row.period else "total"]
-            + ["" if row.values[k] is None else _csv_value(row.values[k]) for k in METRIC_KEYS]
-        )
-    return buffer.getvalue()
+    if language == "en":
+        writer = csv.writer(buffer)
+        writer.writerow(["unit", "period", *METRIC_KEYS])
+        for row in [*report.rows, *report.totals]:
+            writer.writerow(
+                [csv_text(row.unit_name), row.period.isoformat() if row.period else "total"]
+                + ["" if row.values[k] is None else _csv_value(row.values[k]) for k in METRIC_KEYS]
+            )
+        return buffer.getvalue()
+    with translation.override("pt-br"):
+        writer = csv.writer(buffer, delimiter=";")
+        writer.writerow([str(_("Unit")), str(_("Period")), *(_csv_header(m) for m in METRICS)])
+        total = str(_("total"))
+        for row in [*report.rows, *report.totals]:
+            writer.writerow(
+                [csv_text(row.unit_name), row.period.strftime("%d/%m/%Y") if row.period else total]
+                + [_csv_value_pt(m, row.values[m.key]) for m in METRICS]
+            )
+    return "\ufeff" + buffer.getvalue()
+
+
+def _csv_header(metric: Metric) -> str:
+    unit = {"rate": " (%)", "seconds": " (s)"}.get(metric.kind, "")
+    return f"{metric.label}{unit}"
+
+
+def _csv_value_pt(metric: Metric, value: Any) -> str:
+    if value is None:
+        return ""
+    if metric.kind == "rate":
+        return f"{value * 100:.1f}".replace(".", ",")
+    if metric.kind == "seconds":
+        return f"{value:.1f}".replace(".", ",")
+    if metric.kind == "money":
+        return f"{value:.4f}".replace(".", ",")
+    return str(value)
 
 
 def _csv_value(value: Any) -> str:
@@ -402,9 +495,14 @@ def _csv_value(value: Any) -> str:
     return str(value)
 
 
+def chart_label(day: dt.date, period: str) -> str:
+    """An axis label: dd/mm for days and weeks (the week's Monday), mm/yyyy for months."""
+    return day.strftime("%m/%Y") if period == "month" else day.strftime("%d/%m")
+
+
 def chart_data(report: Report) -> dict[str, Any]:
     """Series for Chart.js: conversations, leads and visits per period, per unit."""
-    labels = [b.isoformat() for b in _buckets(report.start, report.end, report.period)]
+    labels = [chart_label(b, report.period) for b in _buckets(report.start, report.end, report.period)]
     series = []
     for unit in report.units:
         unit_rows = [r for r in report.rows if r.unit_id == unit.pk]

@@ -238,6 +238,8 @@ T = {
     "we": "nós", "closed at": "encerrada em", "direction": "direção", "sender": "quem enviou",
     "in reply to": "em resposta a", "last error": "último erro", "estimated LLM cost (USD)": "custo estimado do modelo (USD)",
     "handled at": "tratada em", "delivered at": "entregue em", "read at": "lida em", "open the conversation": "abrir a conversa",
+    "Download CSV (Excel)": "Baixar CSV (Excel)", "CSV in English (comma separated)": "CSV em inglês (separado por vírgulas)",
+    "total": "total",
     # Django admin sentences around a model name, gender-neutral (kumon/admin_messages.py).
     "The {name} “{obj}” was added successfully.": "Inclusão salva: {name} “{obj}”.",
     "The {name} “{obj}” was added successfully. You may add another {name} below.":
@@ -260,6 +262,8 @@ T = {
 PLURALS = {
     "asked %(n)s time": ("perguntada %(n)s vez", "perguntada %(n)s vezes"),
     "%(n)d minute": ("%(n)d minuto", "%(n)d minutos"),
+    "%(first)s to %(last)s: no activity (%(n)s period)": ("%(first)s a %(last)s: sem movimento (%(n)s período)",
+                                                          "%(first)s a %(last)s: sem movimento (%(n)s períodos)"),
     "%(n)d day": ("%(n)d dia", "%(n)d dias"),
     "%(n)d visit marked attended": ("%(n)d visita marcada como comparecida", "%(n)d visitas marcadas como comparecidas"),
     "%(n)d visit marked no-show": ("%(n)d visita marcada como falta", "%(n)d visitas marcadas como falta"),

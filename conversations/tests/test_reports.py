@@ -7,6 +7,7 @@ import datetime as dt
 import io
 import re
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -177,12 +178,25 @@ def test_reports_page_shows_numbers_definitions_and_chart() -> None:
     assert response.status_code == 200
     assert [u.pk for u in response.context["report"].units] == [w.unit_a.pk]
     assert page_totals(html)["conversations"] == ["3"]
-    assert page_totals(html)["handoff_rate"] == ["33.3%"]
+    assert page_totals(html)["handoff_rate"] == ["33,3 %"]
+    assert (page_totals(html)["bot_frt_p50"], page_totals(html)["staff_frt_p50"]) == (["40 s"], ["10,0 min"])
+    assert page_totals(html)["cost_usd"] == ["0,0015"]
     assert html.count("<dt>") == len(reports.METRICS) + 1  # every definition is written on the page
     assert "vendor/chart.umd.js" in html and 'id="kr-chart-data"' in html
 
 
-def test_reports_csv_equals_the_page() -> None:
+def _number(text: str, metric: reports.Metric, *, comma: bool) -> Any:
+    if text == "":
+        return None
+    text = text.replace(",", ".") if comma else text
+    if metric.kind == "rate":
+        return float(text) / 100 if comma else float(text)
+    if metric.kind == "seconds":
+        return float(text)
+    return Decimal(text) if metric.kind == "money" else int(text)
+
+
+def test_reports_csv_equals_the_page_in_portuguese_for_excel() -> None:
     from django.test import Client
 
     w = make_world()
@@ -193,18 +207,67 @@ def test_reports_csv_equals_the_page() -> None:
     query = {**PARAMS, "unit": ["unit-a", "unit-c"]}
     page = page_totals(client.get(REPORTS, query).content.decode())
     response = client.get("/admin/conversations/conversation/reports.csv", query)
+    text = response.content.decode("utf-8")
+    assert text.startswith("\ufeff")  # the BOM: Excel reads the file as UTF-8
+    lines = list(csv.reader(io.StringIO(text[1:]), delimiter=";"))
+    header = [str(m.label) + {"rate": " (%)", "seconds": " (s)"}.get(m.kind, "") for m in reports.METRICS]
+    assert lines[0][:4] == ["Unidade", "Período", "Conversas", "Novos contatos"]
+    assert lines[0][2:] == header
+    assert [line[:2] for line in lines[1:]] == [
+        ["Kumon A", "02/03/2026"], ["Kumon A", "09/03/2026"], ["Kumon C", "02/03/2026"], ["Kumon C", "09/03/2026"],
+        ["Kumon A", "total"], ["Kumon C", "total"]]
+    totals = lines[-2:]
+    for i, metric in enumerate(reports.METRICS, start=2):
+        from_csv = [reports.format_value(metric, _number(t[i], metric, comma=True)) for t in totals]
+        assert from_csv == page[metric.key], metric.key
+    assert totals[0][2 + reports.METRIC_KEYS.index("handoff_rate")] == "33,3"
+    assert response["Content-Disposition"] == 'attachment; filename="relatorio-2026-03-02-2026-03-15-week.csv"'
+
+
+def test_reports_csv_in_english_keeps_the_script_format() -> None:
+    from django.test import Client
+
+    w = make_world()
+    build_data_set(w.unit_a, w.unit_b)
+    client = Client()
+    client.force_login(w.owner)
+    response = client.get("/admin/conversations/conversation/reports.csv", {**PARAMS, "lang": "en"})
     lines = list(csv.DictReader(io.StringIO(response.content.decode())))
     totals = [line for line in lines if line["period"] == "total"]
-    assert [t["unit"] for t in totals] == ["Kumon A", "Kumon C"]
-    assert len(lines) == 2 * 2 + 2  # two weeks per unit, then the totals
-    for metric in reports.METRICS:
-        from_csv = []
-        for t in totals:
-            raw = t[metric.key]
-            value = None if raw == "" else (float(raw) if metric.kind in ("rate", "seconds") else
-                                            Decimal(raw) if metric.kind == "money" else int(raw))
-            from_csv.append(reports.format_value(metric, value))
-        assert from_csv == page[metric.key], metric.key
+    assert [(t["unit"], t["conversations"], t["handoff_rate"], t["cost_usd"]) for t in totals] == [
+        ("Kumon A", "3", "0.3333", "0.0015"), ("Kumon C", "0", "", "0.0000")]
+    assert [line["period"] for line in lines[:2]] == ["2026-03-02", "2026-03-09"]
+
+
+def test_reports_csv_cells_that_excel_would_run_as_formulas_stay_text() -> None:
+    unit = UnitFactory(name="=HYPERLINK(\"http://x\")")
+    report = reports.build_report(units=[unit], start=START, end=START, period="day")
+    pt = list(csv.reader(io.StringIO(reports.report_csv(report)[1:]), delimiter=";"))
+    en = list(csv.reader(io.StringIO(reports.report_csv(report, language="en"))))
+    assert [pt[1][0], en[1][0]] == ["'=HYPERLINK(\"http://x\")"] * 2
+    assert [reports.csv_text(v) for v in ("+1", "-1", "@a", "ok", "a=b")] == ["'+1", "'-1", "'@a", "ok", "a=b"]
+
+
+def test_reports_page_folds_runs_of_empty_periods() -> None:
+    from django.test import Client
+
+    w = make_world()
+    build_data_set(w.unit_a, w.unit_b)
+    client = Client()
+    client.force_login(w.staff_a)
+    response = client.get(REPORTS, {"from": "2026-03-01", "to": "2026-03-08", "period": "day"})
+    table = response.content.decode().split('id="kr-rows"', 1)[1].split("</table>", 1)[0]
+    periods = re.findall(r"<tr(?: class=\"kr-fold\")?><td>Kumon A</td><td[^>]*>([^<]*)</td>", table)
+    # Activity on 2, 3 and 4 March only (first messages, appointments, gaps, an opt-out on the 5th).
+    assert periods == ["01/03/2026", "02/03/2026", "03/03/2026", "04/03/2026", "05/03/2026",
+                       "06/03/2026", "07/03/2026 a 08/03/2026: sem movimento (2 períodos)"]
+
+
+def test_reports_chart_axis_is_day_and_month() -> None:
+    unit = UnitFactory()
+    days = reports.chart_data(reports.build_report(units=[unit], start=START, end=START + dt.timedelta(days=1)))
+    months = reports.chart_data(reports.build_report(units=[unit], start=START, end=END, period="month"))
+    assert (days["labels"], months["labels"]) == (["02/03", "03/03"], ["03/2026"])
 
 
 def test_reports_staff_cannot_see_another_unit() -> None:
