@@ -40,6 +40,8 @@ def run_due_turns() -> int:
     ids = turns.due_conversation_ids(now=timezone.now())
     for conversation_id in ids:
         handle_turn.delay(conversation_id=conversation_id)
+    if ids:  # every 2 s: Celery's own lines about this task are dropped (kumon.logging.QUIET_TASKS)
+        logger.info("due-turns sweep enqueued %d turns: %s", len(ids), ids[:20])
     return len(ids)
 
 # Tasks defined next to their services; imported here so that the worker registers them.

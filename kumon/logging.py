@@ -54,6 +54,26 @@ class ContextFilter(logging.Filter):
         return True
 
 
+# Sweeps beat runs every few seconds. Celery's own lines about them ("Scheduler: Sending due
+# task", "Task … received", "Task … succeeded in …") were almost half of all log lines (#14): they
+# are dropped, and the task logs one line itself when it did something. Failures (ERROR) stay, and
+# the task metrics (kumon.metrics, from Celery's signals) are not affected.
+QUIET_TASKS = frozenset({"conversations.run_due_turns"})
+_CELERY_TASK_LOGGERS = frozenset({"celery.app.trace", "celery.worker.strategy"})
+
+
+class QuietSweepsFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno > logging.INFO:
+            return True
+        args = record.args
+        if record.name == "celery.beat":
+            return not (isinstance(args, tuple) and len(args) == 2 and args[1] in QUIET_TASKS)
+        if record.name in _CELERY_TASK_LOGGERS and isinstance(args, dict):
+            return args.get("name") not in QUIET_TASKS
+        return True
+
+
 def logging_config(*, debug: bool, level: str) -> dict[str, Any]:
     formatter = (
         {"format": "%(asctime)s %(levelname)-7s [%(correlation_id)s] %(name)s: %(message)s"}
@@ -67,13 +87,17 @@ def logging_config(*, debug: bool, level: str) -> dict[str, Any]:
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "filters": {"context": {"()": "kumon.logging.ContextFilter"}},
+        "filters": {
+            "quiet_sweeps": {"()": "kumon.logging.QuietSweepsFilter"},
+            "context": {"()": "kumon.logging.ContextFilter"},
+        },
         "formatters": {"default": formatter},
         "handlers": {
             "console": {
                 "class": "logging.StreamHandler",
                 "formatter": "default",
-                "filters": ["context"],
+                # quiet_sweeps first: it reads the record's args, which `context` folds into the text.
+                "filters": ["quiet_sweeps", "context"],
             }
         },
         "root": {"handlers": ["console"], "level": level},
