@@ -10,6 +10,7 @@ from typing import Any
 
 from django.db.models import Case, QuerySet, Value, When
 from django.utils import timezone
+from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import generics, serializers
@@ -132,15 +133,15 @@ def conversation_for_phone(*, user: Any, phone: str, unit_slug: str | None) -> C
     try:
         e164 = normalize_phone(phone)
     except InvalidPhone as exc:
-        raise NotFound("No conversation for this phone.") from exc
+        raise NotFound(gettext("No conversation for this phone.")) from exc
     contacts = scope(Contact.objects.filter(phone=e164), user).exclude(is_unit_staff=True)
     if unit_slug:
         contacts = contacts.filter(unit__slug=unit_slug)
     unit_ids = set(contacts.values_list("unit_id", flat=True))
     if not unit_ids:
-        raise NotFound("No conversation for this phone.")
+        raise NotFound(gettext("No conversation for this phone."))
     if len(unit_ids) > 1:
-        raise DomainError("This phone wrote to several of your units: choose one with ?unit=<slug>.",
+        raise DomainError(gettext("This phone wrote to several of your units: choose one with ?unit=<slug>."),
                           extra={"units": sorted(units_for(user).filter(pk__in=unit_ids).values_list("slug", flat=True))})
     conversation = (
         Conversation.objects.filter(contact__in=contacts)
@@ -150,7 +151,7 @@ def conversation_for_phone(*, user: Any, phone: str, unit_slug: str | None) -> C
         .first()
     )
     if conversation is None:
-        raise NotFound("No conversation for this phone.")
+        raise NotFound(gettext("No conversation for this phone."))
     return conversation
 
 
@@ -193,7 +194,7 @@ class _ConversationAction(APIView):
     def conversation(self, request: Request, pk: int) -> Conversation:
         conversation = _conversations(request).filter(pk=pk).first()
         if conversation is None:
-            raise NotFound("Not found.")
+            raise NotFound(gettext("Not found."))
         return conversation
 
     def done(self, conversation: Conversation) -> Response:
@@ -266,7 +267,7 @@ def _date(value: str | None, default: dt.date) -> dt.date:
     try:
         return dt.date.fromisoformat(value)
     except ValueError as exc:
-        raise DomainError("Dates are YYYY-MM-DD.", extra={"value": value}) from exc
+        raise DomainError(gettext("Dates are YYYY-MM-DD."), extra={"value": value}) from exc
 
 
 @extend_schema(
@@ -291,18 +292,18 @@ class ReportView(APIView):
             units = units.filter(slug__in=slugs)
         units = list(units)
         if not units:
-            raise NotFound("No such unit.")
+            raise NotFound(gettext("No such unit."))
         owned = unit_ids_for(request.user, role=Membership.Role.OWNER)
         if len(units) > 1 and owned is not None and not {u.pk for u in units} <= owned:
-            raise DomainError("Comparing units is for their owners: choose one unit.")
+            raise DomainError(gettext("Comparing units is for their owners: choose one unit."))
         period = params.get("period", "day")
         if period not in reports.PERIODS:
-            raise DomainError("period is day, week or month.")
+            raise DomainError(gettext("period is day, week or month."))
         today = timezone.localdate()
         end = _date(params.get("to"), today)
         start = _date(params.get("from"), end - dt.timedelta(days=29))
         if start > end or (end - start).days > 800:
-            raise DomainError("from must be before to, at most 800 days apart.")
+            raise DomainError(gettext("from must be before to, at most 800 days apart."))
         report = reports.build_report(units=units, start=start, end=end, period=period)
         slug = {u.pk: u.slug for u in report.units}
         return Response(

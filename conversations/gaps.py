@@ -18,6 +18,7 @@ from typing import Any
 
 from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Left
+from django.utils.translation import gettext
 
 from knowledge import services as knowledge_services
 from knowledge.models import KnowledgeGap, Phrasing, Source
@@ -114,16 +115,16 @@ def answer_gaps(*, user: Any, gap_ids: list[int], question: str, answer: str, sh
     Side effects: knowledge.services.upsert_faq (the entry is embedded after commit)."""
     question, answer = question.strip(), answer.strip()
     if not question or not answer:
-        raise DomainError("Question and answer are required.")
+        raise DomainError(gettext("Question and answer are required."))
     gaps = list(scope(KnowledgeGap.objects.filter(pk__in=gap_ids), user))
     if not gaps or len(gaps) != len(set(gap_ids)):
-        raise PermissionDenied("Unknown gaps.")
+        raise PermissionDenied(gettext("Unknown gaps."))
     unit_ids = {g.unit_id for g in gaps}
     if len(unit_ids) != 1:
-        raise DomainError("Gaps of several units.")
+        raise DomainError(gettext("Gaps of several units."))
     unit = gaps[0].unit
     if shared and not is_franchise_admin(user):
-        raise PermissionDenied("Only the franchise writes shared knowledge.")
+        raise PermissionDenied(gettext("Only the franchise writes shared knowledge."))
     phrasings = [t[:500] for t in dict.fromkeys(g.text.strip() for g in gaps) if t and t != question]
     source, _changed = knowledge_services.upsert_faq(
         unit=None if shared else unit,

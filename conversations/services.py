@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from conversations import state
 from conversations.inbound import InboundMessage, StatusUpdate
@@ -381,7 +382,7 @@ def send_staff_reply(*, conversation: Conversation, user: Any, body: str, now: d
     if not body:
         from kumon.exceptions import DomainError
 
-        raise DomainError("Empty message.")
+        raise DomainError(gettext("Empty message."))
     with transaction.atomic():
         locked = take_over(conversation=conversation, user=user, now=now, reason="staff")
         if locked.assigned_to_id is None:

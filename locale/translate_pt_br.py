@@ -240,6 +240,37 @@ T = {
     "handled at": "tratada em", "delivered at": "entregue em", "read at": "lida em", "open the conversation": "abrir a conversa",
     "Download CSV (Excel)": "Baixar CSV (Excel)", "CSV in English (comma separated)": "CSV em inglês (separado por vírgulas)",
     "total": "total",
+    # The API's messages (kumon/api_errors.py, scheduling/api.py, conversations/api.py).
+    "Invalid input.": "Dados inválidos.", "Error.": "Erro.",
+    "This field may not be null.": "Este campo não pode ser nulo.",
+    "This field may not be blank.": "Este campo não pode ficar em branco.",
+    "This field is required.": "Este campo é obrigatório.",
+    "A valid integer is required.": "Informe um número inteiro válido.",
+    "A valid number is required.": "Informe um número válido.",
+    "Ensure this value is greater than or equal to {min_value}.": "O valor deve ser maior ou igual a {min_value}.",
+    "Ensure this value is less than or equal to {max_value}.": "O valor deve ser menor ou igual a {max_value}.",
+    "Datetime has wrong format. Use one of these formats instead: {format}.":
+        "Data e hora em formato inválido. Use um destes formatos: {format}.",
+    "Date has wrong format. Use one of these formats instead: {format}.":
+        "Data em formato inválido. Use um destes formatos: {format}.",
+    "JSON parse error - {detail}": "JSON inválido - {detail}",
+    "Request was throttled.": "Muitas requisições seguidas: tente de novo daqui a pouco.",
+    "Invalid data. Expected a dictionary, but got {datatype}.": "Dados inválidos: era esperado um objeto JSON, veio {datatype}.",
+    "give both times with an offset, or neither": "informe os dois horários com fuso (offset), ou nenhum dos dois",
+    "must be after from": "deve ser depois de from", "at most 62 days after from": "no máximo 62 dias depois de from",
+    "Unit not found.": "Unidade não encontrada.", "Appointment not found.": "Agendamento não encontrado.",
+    "send either start (reschedule) or status": "envie start (remarcar) ou status, não os dois",
+    "No conversation for this phone.": "Nenhuma conversa com este telefone.",
+    "This phone wrote to several of your units: choose one with ?unit=<slug>.":
+        "Este telefone escreveu para várias das suas unidades: escolha uma com ?unit=<slug>.",
+    "Not found.": "Não encontrado.", "Dates are YYYY-MM-DD.": "Datas no formato AAAA-MM-DD.",
+    "No such unit.": "Unidade não encontrada.",
+    "Comparing units is for their owners: choose one unit.": "Comparar unidades é para os proprietários: escolha uma unidade.",
+    "period is day, week or month.": "period deve ser day, week ou month.",
+    "from must be before to, at most 800 days apart.": "from deve ser antes de to, com no máximo 800 dias entre eles.",
+    "Empty message.": "Mensagem vazia.", "Question and answer are required.": "Pergunta e resposta são obrigatórias.",
+    "Gaps of several units.": "Perguntas de várias unidades.", "Unknown gaps.": "Perguntas desconhecidas.",
+    "Only the franchise writes shared knowledge.": "Só a franquia escreve o conhecimento compartilhado.",
     # Django admin sentences around a model name, gender-neutral (kumon/admin_messages.py).
     "The {name} “{obj}” was added successfully.": "Inclusão salva: {name} “{obj}”.",
     "The {name} “{obj}” was added successfully. You may add another {name} below.":

@@ -10,6 +10,7 @@ import datetime as dt
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
@@ -30,7 +31,7 @@ MAX_RANGE = dt.timedelta(days=62)
 def unit_for(user: Any, slug: str) -> Unit:
     unit = units_for(user).filter(slug=slug, active=True).first()
     if unit is None:
-        raise NotFound("Unit not found.", extra={"unit": slug})
+        raise NotFound(gettext("Unit not found."), extra={"unit": slug})
     return unit
 
 
@@ -97,11 +98,12 @@ class SlotListApi(APIView):
         tags=["scheduling"],
     )
     def get(self, request: Request) -> Response:
-        params = SlotQuerySerializer(data={"unit": request.query_params.get("unit"), "from_": request.query_params.get("from"),
-                                  "to": request.query_params.get("to")})
+        # Only the parameters given: a missing one is "required", not "may not be null".
+        query = request.query_params
+        params = SlotQuerySerializer(data={name: query[name] for name in ("unit", "from", "to") if name in query})
         params.is_valid(raise_exception=True)
         unit = unit_for(request.user, params.validated_data["unit"])
-        start = aware(params.validated_data["from_"], unit)
+        start = aware(params.validated_data["from"], unit)
         end = aware(params.validated_data["to"], unit)
         slots = selectors.free_slots(unit=unit, start=start, end=end)
         return Response([slot.as_dict() for slot in slots])
@@ -109,16 +111,19 @@ class SlotListApi(APIView):
 
 class SlotQuerySerializer(serializers.Serializer):
     unit = serializers.SlugField()
-    from_ = LocalDateTimeField()  # "from" is a Python keyword
     to = LocalDateTimeField()
 
+    def get_fields(self) -> dict[str, serializers.Field]:
+        # "from" is a Python keyword: declared here, so errors and data use the parameter's own name.
+        return {"from": LocalDateTimeField(), **super().get_fields()}
+
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if (attrs["to"].tzinfo is None) != (attrs["from_"].tzinfo is None):
-            raise serializers.ValidationError({"to": "give both times with an offset, or neither"})
-        if attrs["to"] <= attrs["from_"]:
-            raise serializers.ValidationError({"to": "must be after from"})
-        if attrs["to"] - attrs["from_"] > MAX_RANGE:
-            raise serializers.ValidationError({"to": "at most 62 days after from"})
+        if (attrs["to"].tzinfo is None) != (attrs["from"].tzinfo is None):
+            raise serializers.ValidationError({"to": gettext("give both times with an offset, or neither")})
+        if attrs["to"] <= attrs["from"]:
+            raise serializers.ValidationError({"to": gettext("must be after from")})
+        if attrs["to"] - attrs["from"] > MAX_RANGE:
+            raise serializers.ValidationError({"to": gettext("at most 62 days after from")})
         return attrs
 
 
@@ -217,13 +222,13 @@ class AppointmentDetailApi(APIView):
 
         def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
             if ("start" in attrs) == ("status" in attrs):
-                raise serializers.ValidationError("send either start (reschedule) or status")
+                raise serializers.ValidationError(gettext("send either start (reschedule) or status"))
             return attrs
 
     def _get(self, request: Request, pk: int) -> Appointment:
         appointment = scope(Appointment.objects.select_related("unit"), request.user).filter(pk=pk).first()
         if appointment is None:
-            raise NotFound("Appointment not found.", extra={"id": pk})
+            raise NotFound(gettext("Appointment not found."), extra={"id": pk})
         return appointment
 
     @extend_schema(summary="One appointment", responses={200: AppointmentOutputSerializer, 404: SchedulingErrorSerializer},

@@ -54,7 +54,7 @@ def test_conversation_by_phone_of_another_unit_is_404() -> None:
     w = make_world()
     ConversationFactory(contact=ContactFactory(unit=w.unit_b, phone="+5511911112222"))
     response = api(w.staff_a).get("/api/v1/conversation/11911112222")
-    assert (response.status_code, response.json()) == (404, {"message": "No conversation for this phone.", "extra": {}})
+    assert (response.status_code, response.json()) == (404, {"message": "Nenhuma conversa com este telefone.", "extra": {}})
     assert api(w.staff_a).get("/api/v1/conversation/not-a-phone").status_code == 404
 
 
@@ -133,7 +133,9 @@ def test_empty_reply_is_400_with_the_error_shape() -> None:
     w = make_world()
     conversation = waiting_conversation(w.unit_a)
     response = api(w.staff_a).post(f"/api/v1/conversations/{conversation.pk}/reply/", {"body": ""}, format="json")
-    assert (response.status_code, response.json()["message"]) == (400, "Invalid input.")
+    assert (response.status_code, response.json()) == (400, {
+        "message": "Dados inválidos. body: Este campo não pode ficar em branco.",
+        "extra": {"fields": {"body": ["Este campo não pode ficar em branco."]}}})
 
 
 def test_reports_api_scoped_to_the_users_units() -> None:

@@ -87,7 +87,7 @@ def test_slots_api_outsider_and_anonymous_refused(unit, outsider, monday):
     response = client_for(outsider).get("/api/v1/slots/", params)
     anonymous = APIClient().get("/api/v1/slots/", params)
 
-    assert (response.status_code, response.json()) == (404, {"message": "Unit not found.", "extra": {"unit": "centro"}})
+    assert (response.status_code, response.json()) == (404, {"message": "Unidade não encontrada.", "extra": {"unit": "centro"}})
     assert anonymous.status_code in (401, 403)
 
 
@@ -95,7 +95,32 @@ def test_slots_api_range_validated(unit, staff, monday):
     response = client_for(staff).get("/api/v1/slots/", {"unit": "centro", "from": monday.isoformat(), "to": monday.isoformat()})
 
     assert response.status_code == 400
-    assert response.json() == {"message": "Invalid input.", "extra": {"fields": {"to": ["must be after from"]}}}
+    assert response.json() == {"message": "Dados inválidos. to: deve ser depois de from",
+                               "extra": {"fields": {"to": ["deve ser depois de from"]}}}
+
+
+def test_slots_api_errors_name_the_public_parameters_in_portuguese(unit, staff, monday):
+    client = client_for(staff)
+
+    missing = client.get("/api/v1/slots/", {"unit": "centro", "to": monday.isoformat()})
+    malformed = client.get("/api/v1/slots/", {"unit": "centro", "from": "amanhã", "to": monday.isoformat()})
+    english = client.get("/api/v1/slots/", {"unit": "centro", "to": monday.isoformat()}, HTTP_ACCEPT_LANGUAGE="en")
+
+    assert (missing.status_code, missing.json()) == (400, {
+        "message": "Dados inválidos. from: Este campo é obrigatório.",
+        "extra": {"fields": {"from": ["Este campo é obrigatório."]}}})
+    assert list(malformed.json()["extra"]["fields"]) == ["from"]
+    assert malformed.json()["extra"]["fields"]["from"][0].startswith("Data e hora em formato inválido. Use um destes formatos:")
+    assert english.json() == {"message": "Invalid input. from: This field is required.",
+                              "extra": {"fields": {"from": ["This field is required."]}}}
+
+
+def test_appointments_api_null_field_reads_as_portuguese(unit, staff, monday):
+    response = client_for(staff).post("/api/v1/appointments/", {**payload(monday), "phone": None}, format="json")
+
+    assert (response.status_code, response.json()) == (400, {
+        "message": "Dados inválidos. phone: Este campo não pode ser nulo.",
+        "extra": {"fields": {"phone": ["Este campo não pode ser nulo."]}}})
 
 
 def test_appointments_api_book_201_then_409_with_alternatives(unit, staff, monday):
