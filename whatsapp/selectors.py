@@ -165,3 +165,24 @@ def simulator_transcript(
         }
         for r in rows
     ]
+
+
+def simulator_conversation(*, unit: Unit, phone: str) -> tuple[int | None, bool]:
+    """The simulated parent's open conversation with `unit` and whether the bot is "typing": a
+    turn is pending (the debounce runs, `reply_due_at`) or being computed (`turn_lease_until`)."""
+    from django.utils import timezone
+
+    from conversations.models import Conversation
+    from kumon.phones import normalize_phone
+
+    row = (
+        Conversation.objects.filter(unit=unit, contact__phone=normalize_phone(phone))
+        .exclude(mode=Conversation.Mode.CLOSED)
+        .values("pk", "mode", "reply_due_at", "turn_lease_until")
+        .first()
+    )
+    if row is None:
+        return None, False
+    leased = row["turn_lease_until"] is not None and row["turn_lease_until"] > timezone.now()
+    return row["pk"], row["mode"] != Conversation.Mode.HUMAN and (row["reply_due_at"] is not None or leased)
+

@@ -16,4 +16,5 @@ urlpatterns = [
     path("simulator/", views.simulator, name="simulator"),
     path("simulator/send", views.simulator_send, name="simulator-send"),
     path("simulator/messages", views.simulator_messages, name="simulator-messages"),
+    path("simulator/answer", views.simulator_answer, name="simulator-answer"),
 ]

@@ -31,6 +31,7 @@ from rest_framework.decorators import api_view
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.permissions import AllowAny
 
+from conversations import services as conversation_services
 from kumon.phones import InvalidPhone
 from kumon.tenancy import units_for
 from whatsapp import evolution, meta, selectors, services
@@ -309,6 +310,30 @@ def simulator_messages(request: HttpRequest) -> JsonResponse:
         messages = selectors.simulator_transcript(
             unit=unit, phone=request.GET.get("phone", ""), after_id=after
         )
+        _conversation_id, typing = selectors.simulator_conversation(unit=unit, phone=request.GET.get("phone", ""))
     except (ValueError, InvalidPhone):
         return _error("parâmetros inválidos", 400)
-    return JsonResponse({"messages": messages})
+    return JsonResponse({"messages": messages, "typing": typing})
+
+
+@login_required
+@require_POST
+def simulator_answer(request: HttpRequest) -> JsonResponse:
+    """The person stopped typing (the page saw no keystroke for a moment): answer the pending
+    turn now, as `manage.py chat` does, instead of after WhatsApp's debounce."""
+    try:
+        data = _json(request.body or b"{}")
+    except PayloadError as exc:
+        return _error(exc.reason, 400)
+    if not isinstance(data, dict):
+        return _error("body must be a JSON object", 400)
+    unit = _simulator_unit(request, str(data.get("unit", "")))
+    if unit is None:
+        return _error("unidade não encontrada", 404)
+    try:
+        conversation_id, _typing = selectors.simulator_conversation(unit=unit, phone=str(data.get("phone", "")))
+    except InvalidPhone:
+        return _error("telefone inválido", 400)
+    answered = conversation_id is not None and conversation_services.answer_turn_now(conversation_id=conversation_id)
+    return JsonResponse({"ok": True, "answered": answered})
+
