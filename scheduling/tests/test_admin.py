@@ -1,4 +1,5 @@
 import datetime as dt
+import re
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -8,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from kumon.tests.factories import MembershipFactory, UnitFactory
+from scheduling import services
 from scheduling.models import Appointment, Reminder
 from scheduling.tests.factories import AppointmentFactory, ReminderFactory, weekly_hours
 
@@ -119,3 +121,94 @@ def test_admin_reminders_show_reason_and_scope(staff_client, unit):
 
     assert [r.last_error for r in response.context["cl"].result_list] == ["whatsapp: number not on WhatsApp"]
     assert "whatsapp: number not on WhatsApp" in response.content.decode()
+
+
+def _monday_ahead(weeks: int = 1) -> dt.date:
+    day = timezone.now().astimezone(SP).date() + dt.timedelta(days=7 * weeks)
+    return day - dt.timedelta(days=day.weekday())
+
+
+def test_admin_reschedule_lists_free_times_moves_the_visit_and_tells_the_family(staff_client, unit):
+    from kumon.tests.factories import ContactFactory
+
+    monday = _monday_ahead()
+    start = dt.datetime.combine(monday, dt.time(15), tzinfo=SP)
+    contact = ContactFactory(unit=unit)
+    appointment = AppointmentFactory(unit=unit, contact=contact, phone=contact.phone, start=start,
+                                     end=start + dt.timedelta(hours=1))
+    AppointmentFactory(unit=unit, start=start + dt.timedelta(hours=1), end=start + dt.timedelta(hours=2),
+                       phone="+5511911112222")
+    url = reverse("admin:scheduling_appointment_reschedule", args=[appointment.pk])
+
+    page = staff_client.get(url)
+    moved = staff_client.post(url, {"slot": (start + dt.timedelta(days=1, hours=1)).isoformat(), "notify": "on"},
+                              follow=True)
+
+    html = page.content.decode()
+    day_label = f"segunda {monday:%d/%m}"
+    assert page.status_code == 200
+    assert "Remarcar a visita" in html and day_label in html
+    free_monday = [c for d, c in page.context["form"].fields["slot"].choices if d == day_label][0]
+    assert [label for _, label in free_monday] == ["9h", "10h", "11h", "14h", "17h"]  # 15h is its own, 16h taken
+    appointment.refresh_from_db()
+    assert (appointment.start, appointment.changed_by) == (start + dt.timedelta(days=1, hours=1), staff_client.user)
+    assert [str(m) for m in moved.context["messages"]] == [
+        f"Visita remarcada para terça {monday + dt.timedelta(days=1):%d/%m} às 16h. "
+        "A família recebe uma mensagem no WhatsApp com o novo horário."]
+    assert list(appointment.reminders.filter(kind="rescheduled").values_list("status", flat=True)) == ["pending"]
+    assert moved.redirect_chain == [(reverse("admin:scheduling_appointment_change", args=[appointment.pk]), 302)]
+
+
+def test_admin_reschedule_refused_time_shows_the_next_free_ones(staff_client, unit):
+    monday = _monday_ahead()
+    start = dt.datetime.combine(monday, dt.time(15), tzinfo=SP)
+    appointment = AppointmentFactory(unit=unit, start=start, end=start + dt.timedelta(hours=1))
+    url = reverse("admin:scheduling_appointment_reschedule", args=[appointment.pk])
+
+    response = staff_client.post(url, {"other": f"{monday:%Y-%m-%d}T12:30", "notify": "on"})
+
+    assert response.status_code == 200
+    assert response.context["form"].non_field_errors() == [
+        f"Este horário não pode ser agendado. Próximos horários livres: segunda {monday:%d/%m} às 14h, "
+        f"segunda {monday:%d/%m} às 16h, segunda {monday:%d/%m} às 17h"]
+    appointment.refresh_from_db()
+    assert (appointment.start, appointment.reminders.filter(kind="rescheduled").count()) == (start, 0)
+
+
+def test_admin_reschedule_of_another_unit_is_404_and_the_action_takes_one_visit(staff_client, unit):
+    from django.test import Client
+
+    first = AppointmentFactory(unit=unit)
+    second = AppointmentFactory(unit=unit, start=this_week(72), end=this_week(73))
+    changelist = reverse("admin:scheduling_appointment_changelist")
+    outsider_client = Client()  # the `client` fixture is staff_client's own
+    outsider_user = MembershipFactory(unit=UnitFactory(slug="outra")).user
+    outsider_user.save()
+    outsider_client.force_login(outsider_user)
+
+    outsider = outsider_client.get(reverse("admin:scheduling_appointment_reschedule", args=[first.pk]))
+    one = staff_client.post(changelist, {"action": "reschedule", "_selected_action": [first.pk]})
+    two = staff_client.post(changelist, {"action": "reschedule", "_selected_action": [first.pk, second.pk]}, follow=True)
+
+    assert outsider.status_code == 404
+    assert (one.status_code, one["Location"]) == (302, reverse("admin:scheduling_appointment_reschedule", args=[first.pk]))
+    assert [str(m) for m in two.context["messages"]] == ["Escolha uma única visita para remarcar."]
+
+
+def test_admin_appointment_page_in_portuguese_and_local_time(staff_client, unit):
+    from kumon.tests.factories import ContactFactory
+
+    start = dt.datetime.combine(_monday_ahead(), dt.time(15), tzinfo=SP)
+    appointment = AppointmentFactory(unit=unit, contact=ContactFactory(unit=unit), start=start,
+                                     end=start + dt.timedelta(hours=1), child_name="Laura")
+    moved_to = start + dt.timedelta(hours=2)
+    services.reschedule_appointment(appointment=appointment, start=moved_to, changed_by=staff_client.user)
+
+    html = staff_client.get(reverse("admin:scheduling_appointment_change", args=[appointment.pk])).content.decode()
+
+    assert f"Laura {moved_to:%d/%m} 17:00" in html  # the title, in São Paulo time (not 20:00 UTC)
+    for label in ("Sincronização da agenda", "Alterado por", "Situação antes", "Situação depois",
+                  "Horário anterior", "Novo horário", "Pela família", "Tentativas", "24 h antes",
+                  "sem sincronização (agenda local)", "abrir a conversa", "Remarcar a visita"):
+        assert label in html, label
+    assert "none" not in re.findall(r'<div class="readonly">([^<]*)</div>', html)

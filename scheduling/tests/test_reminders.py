@@ -159,3 +159,32 @@ def test_send_due_reminders_task_on_real_worker(celery_worker):
 
     wait_for(lambda: Reminder.objects.filter(pk=reminder.pk, status="sent").exists(), timeout=30)
     assert Message.objects.filter(conversation__contact=contact, direction="out").count() == 1
+
+
+def test_staff_reschedule_tells_the_family_the_new_time_once_per_move(db):
+    unit = UnitFactory(name="Kumon Centro", address="Rua A, 1")
+    weekly_hours(unit)
+    contact = ContactFactory(unit=unit)
+    appointment = AppointmentFactory(unit=unit, contact=contact, phone=contact.phone, parent_name="Ana Souza",
+                                     child_name="Pedro", start=START + dt.timedelta(days=1),
+                                     end=START + dt.timedelta(days=1, hours=1))
+
+    services.reschedule_appointment(appointment=appointment, start=START + dt.timedelta(days=2, hours=2),
+                                    changed_by=None, notify_family=True, now=NOW)
+    first = send_reminders(now=NOW)
+    services.reschedule_appointment(appointment=appointment, start=START + dt.timedelta(days=3),
+                                    changed_by=None, notify_family=True, now=NOW + dt.timedelta(minutes=5))
+    second = send_reminders(now=NOW + dt.timedelta(minutes=5))
+    services.reschedule_appointment(appointment=appointment, start=START + dt.timedelta(days=3, hours=1),
+                                    now=NOW + dt.timedelta(minutes=6))  # the chat's own move: no notice
+    third = send_reminders(now=NOW + dt.timedelta(minutes=6))
+
+    bodies = list(Message.objects.filter(direction="out").order_by("pk").values_list("body", "meta__reminder_kind"))
+    assert (first, second, third) == (1, 1, 0)
+    assert bodies == [
+        ("Olá, Ana! A equipe da Kumon Centro remarcou a visita do(a) Pedro para quarta 09/12 às 16h (Rua A, 1).\n"
+         "Responda:\n1 - confirmo\n2 - preciso remarcar", "rescheduled"),
+        ("Olá, Ana! A equipe da Kumon Centro remarcou a visita do(a) Pedro para quinta 10/12 às 14h (Rua A, 1).\n"
+         "Responda:\n1 - confirmo\n2 - preciso remarcar", "rescheduled"),
+    ]
+    assert list(appointment.reminders.filter(kind="rescheduled").values_list("status", "attempts")) == [("sent", 1)]
