@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-import pytest
-from django.urls import reverse
-from django.utils import timezone
+import datetime as dt
+import re
+from pathlib import Path
 
-from conversations import state
+import pytest
+from django.conf import settings
+from django.urls import reverse
+from django.utils import timezone, translation
+
+from conversations import inbox, state
 from conversations.models import Conversation, Message
 from conversations.tests.factories import ContactFactory, ConversationFactory, MessageFactory
 from conversations.tests.workplace import make_world, waiting_conversation
@@ -199,3 +204,109 @@ def test_conversation_page_and_refresh_query_count_is_constant(client, django_as
         assert client.get(page_url(conversation)).status_code == 200
     with django_assert_max_num_queries(8):
         assert client.get(page_url(conversation, "transcript")).status_code == 200
+
+
+def _cells(html: str, row_of: str) -> list[str]:
+    """The text of each cell of the inbox row that mentions `row_of`."""
+    row = next(r for r in re.findall(r"<tr[^>]*>(.*?)</tr>", html, re.S) if row_of in r)
+    return [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", cell)).strip()
+            for cell in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row, re.S)]
+
+
+def test_inbox_row_in_portuguese_with_learned_name_preview_wait_and_local_time(client) -> None:
+    w = make_world()
+    conversation = waiting_conversation(w.unit_a, name="", phone="+5511955554444", minutes_ago=0,
+                                        data={"lead": {"parent_name": "Juliana"}}, stage=state.Stage.HANDOFF)
+    Conversation.objects.filter(pk=conversation.pk).update(
+        handoff_at=timezone.now() - timezone.timedelta(seconds=20),
+        last_activity_at=dt.datetime(2026, 12, 3, 17, 0, tzinfo=dt.UTC))
+    older = waiting_conversation(w.unit_a, name="Renata", minutes_ago=75)
+    MessageFactory(conversation=older, body="Vocês abrem no sábado? " * 10)
+    client.force_login(w.staff_a)
+
+    html = client.get(INBOX).content.decode()
+
+    table = html.split('id="result_list"', 1)[1].split("</table>", 1)[0]
+    headers = re.findall(r'<th scope="col"[^>]*>.*?<(?:a|span)[^>]*>([^<]+)<', table.split("</thead>")[0], re.S)
+    assert [h.strip() for h in headers] == ["Situação", "Família", "Aguardando há", "Etapa", "Atendente responsável",
+                                            "Última atividade"]  # one unit: no unit column
+    assert _cells(html, "Juliana")[1:] == [
+        "Juliana +5511955554444 família: Quero falar com uma pessoa", "menos de 1 minuto", "passada para a equipe",
+        "–", "03/12 14:00"]  # the name learned in the chat; 17:00 UTC is 14:00 in São Paulo
+    renata = _cells(html, "Renata")
+    assert renata[2] == "1 h 15 min"
+    assert renata[1].startswith("Renata") and renata[1].endswith(("Vocês abrem no sábado? " * 10)[:120].strip())
+
+
+def test_inbox_shows_the_unit_to_someone_of_several_units(client) -> None:
+    w = make_world()
+    waiting_conversation(w.unit_c, name="Carla")
+    client.force_login(w.owner)
+
+    html = client.get(INBOX).content.decode()
+
+    assert _cells(html, "Carla")[-1] == "Kumon C"
+
+
+def test_conversation_page_in_portuguese_links_appointments_both_ways(client) -> None:
+    from scheduling.models import Appointment
+
+    w = make_world()
+    conversation = waiting_conversation(w.unit_a, name="", data={"lead": {"parent_name": "Juliana", "children": [
+        {"name": "Pedro", "age": 7, "subjects": ["Matemática", "Português"]}]}},
+        stage=state.Stage.BOOKING, step=state.Step.CONFIRM_SLOT)
+    Conversation.objects.filter(pk=conversation.pk).update(handoff_reason="unknown_question")
+    MessageFactory(conversation=conversation, body="oi")
+    Message.objects.filter(conversation=conversation).update(created_at=dt.datetime(2026, 12, 3, 17, 0, tzinfo=dt.UTC))
+    start = dt.datetime(2026, 12, 10, 17, 0, tzinfo=dt.UTC)
+    appointment = Appointment.objects.create(unit=w.unit_a, contact=conversation.contact, start=start,
+                                             end=start + dt.timedelta(hours=1), child_name="Pedro")
+    client.force_login(w.staff_a)
+
+    html = client.get(page_url(conversation)).content.decode()
+    back = client.get(reverse("admin:conversations_conversation_family", args=[conversation.contact_id]))
+    appointment_page = client.get(reverse("admin:scheduling_appointment_change", args=[appointment.pk])).content.decode()
+
+    assert "<title>Juliana | Recepção Kumon</title>" in html
+    assert re.search(r'id="kr-reason">([^<]+)<', html).group(1) == "pergunta que o robô não soube responder"
+    assert re.search(r'id="kr-stage">([^<]+)<', html).group(1) == "agendando visita · aguardando confirmar o horário"
+    assert "disciplinas</th><td>Matemática, Português" in html and "responsável</th><td>Juliana" in html
+    assert "família · 03/12 14:00" in html  # the transcript in São Paulo time
+    assert f'href="/admin/scheduling/appointment/{appointment.pk}/change/">10/12/2026 14:00</a>' in html
+    assert f'href="/admin/scheduling/appointment/{appointment.pk}/reschedule/"' in html
+    assert "Só o modelo de linguagem (quando houver um configurado) e a equipe leem esta observação" in html
+    assert (back.status_code, back["Location"]) == (302, page_url(conversation))
+    assert f'href="/admin/conversations/conversation/family/{conversation.contact_id}/"' in appointment_page
+
+
+def test_family_link_of_another_units_contact_is_404(client) -> None:
+    w = make_world()
+    other = waiting_conversation(w.unit_b)
+    client.force_login(w.staff_a)
+
+    assert client.get(reverse("admin:conversations_conversation_family", args=[other.contact_id])).status_code == 404
+
+
+def test_every_code_the_engine_writes_has_a_portuguese_label() -> None:
+    # Stages and steps are enums; hand-off reasons are literals of hand_off(turn, "...") and take_over.
+    source = "\n".join(p.read_text() for p in Path(settings.BASE_DIR, "conversations").rglob("*.py")
+                       if "tests" not in p.parts)
+    reasons = set(re.findall(r'hand_off\(turn, "(\w+)"\)', source)) | set(re.findall(r'reason="(\w+)"', source))
+    with translation.override("pt-br"):
+        labels = {
+            "stages": {s.value: inbox.stage_label(s) for s in state.Stage},
+            "steps": {s.value: inbox.step_label(s) for s in state.Step if s.value},
+            "reasons": {r: inbox.handoff_reason_label(r) for r in reasons},
+        }
+    untranslated = [(kind, code) for kind, table in labels.items() for code, label in table.items()
+                    if not label or label == code.replace("_", " ")]
+    assert reasons >= {"requested", "complaint", "staff", "staff_phone"}
+    assert untranslated == []
+
+
+@pytest.mark.parametrize(("seconds", "text"), [
+    (0, "menos de 1 minuto"), (59, "menos de 1 minuto"), (60, "1 minuto"), (120, "2 minutos"),
+    (3600, "1 h 00 min"), (86_400, "1 dia"), (3 * 86_400 + 5, "3 dias")])
+def test_wait_reads_in_portuguese(seconds: int, text: str) -> None:
+    with translation.override("pt-br"):
+        assert inbox.duration_text(dt.timedelta(seconds=seconds)) == text
