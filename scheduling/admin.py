@@ -7,7 +7,6 @@ Thin: writes go through scheduling.services; every list and form is scoped to th
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -90,15 +89,7 @@ REMINDER_REASONS: dict[str, Any] = {
 
 
 def reminder_kind_label(kind: str) -> str:
-    """"24h" → "24 h antes", "no_show" → "após a falta", "rescheduled" → "aviso de remarcação"."""
-    if kind == Reminder.NO_SHOW:
-        return str(_("after a missed visit"))
-    if kind == Reminder.RESCHEDULED:
-        return str(_("new time notice"))
-    match = re.fullmatch(r"(\d+(?:\.\d+)?)h", kind)
-    if match:
-        return str(_("%(hours)s h before")) % {"hours": match.group(1)}
-    return kind
+    return Reminder(kind=kind).kind_label
 
 
 def reminder_reason_label(text: str) -> str:

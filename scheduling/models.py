@@ -11,6 +11,7 @@ from django.contrib.postgres.fields import DateTimeRangeField, RangeOperators
 from django.db import models
 from django.db.models import Func, Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from kumon.models import Contact, Unit
 
@@ -134,7 +135,7 @@ class Appointment(models.Model):
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.BOOKED)
     source = models.CharField(_("source"), max_length=10, choices=Source.choices, default=Source.CHAT)
     phone = models.CharField(_("phone"), max_length=20, blank=True)
-    parent_name = models.CharField(_("parent"), max_length=120, blank=True)
+    parent_name = models.CharField(pgettext_lazy("lead data", "parent"), max_length=120, blank=True)
     child_name = models.CharField(_("child"), max_length=120, blank=True)
     child_age = models.PositiveSmallIntegerField(_("child age"), null=True, blank=True)
     school_year = models.CharField(_("school year"), max_length=40, blank=True)
@@ -285,7 +286,18 @@ class Reminder(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.kind} {local_time(self.due_at, self.appointment.unit)} ({self.get_status_display()})"
+        return f"{self.kind_label} {local_time(self.due_at, self.appointment.unit)} ({self.get_status_display()})"
+
+    @property
+    def kind_label(self) -> str:
+        """"24h" → "24 h antes", "no_show" → "depois da falta", "rescheduled" → "aviso de novo horário"."""
+        if self.kind == self.NO_SHOW:
+            return str(_("after a missed visit"))
+        if self.kind == self.RESCHEDULED:
+            return str(_("new time notice"))
+        if self.kind.endswith("h") and self.kind[:-1].replace(".", "", 1).isdigit():
+            return str(_("%(hours)s h before")) % {"hours": self.kind[:-1]}
+        return self.kind
 
 
 class UnitBookingOptions(models.Model):

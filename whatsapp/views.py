@@ -264,7 +264,7 @@ def _meta_handshake(request: HttpRequest) -> HttpResponse:
 @ensure_csrf_cookie
 @require_GET
 def simulator(request: HttpRequest) -> HttpResponse:
-    units = list(units_for(request.user).filter(active=True).order_by("name").values("slug", "name"))
+    units = list(units_for(request.user).filter(active=True).order_by("name").values("slug", "name", "timezone"))
     return render(request, "whatsapp/simulator.html", {"units": units})
 
 

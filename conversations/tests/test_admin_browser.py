@@ -6,6 +6,7 @@ import shutil
 
 import pytest
 
+from conversations import state
 from conversations.models import Conversation, Message
 from conversations.tests.workplace import make_world, waiting_conversation
 
@@ -55,6 +56,6 @@ def test_staff_takes_over_replies_and_hands_back_in_the_browser(live_server) -> 
         finally:
             browser.close()
     conversation.refresh_from_db()
-    assert (conversation.mode, conversation.data["_staff_note"]) == (Conversation.Mode.BOT, "mãe prefere sábado")
+    assert (conversation.mode, state.State.of(conversation).flow.staff_note) == (Conversation.Mode.BOT, "mãe prefere sábado")
     assert list(Message.objects.filter(conversation=conversation, sender="staff").values_list("body", "staff_user")) == [
         ("Olá Renata, aqui é a Ana da unidade!", w.staff_a.pk)]
