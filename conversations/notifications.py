@@ -13,7 +13,7 @@ import logging
 from celery import shared_task
 from django.db import transaction
 
-from conversations import services, state
+from conversations import inbox, services, state
 from conversations.models import Conversation, Message
 from conversations.state import Lead
 from kumon.models import Contact, Unit
@@ -51,7 +51,7 @@ def lead_summary(conversation: Conversation, *, title: str = "", question: str =
     lines.append(f"Telefone: {contact.phone}" + (f" ({contact.name})" if contact.name else ""))
     lines.extend(lead_lines(state.lead_of(conversation)))
     if conversation.handoff_reason and not question:
-        lines.append(f"Motivo: {conversation.handoff_reason}")
+        lines.append(f"Motivo: {inbox.handoff_reason_label(conversation.handoff_reason)}")
     if last:
         lines.append(f"{'Pergunta' if question else 'Última mensagem'}: {last[:300]}")
     lines.append("Responda pela caixa de entrada do painel." if not question else

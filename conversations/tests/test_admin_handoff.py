@@ -32,7 +32,7 @@ def test_notify_handoff_sends_the_lead_summary_to_the_staff_phone() -> None:
         "Responsável: Carla Souza",
         "Criança: Lia – 6 anos – Matemática",
         "Criança: Rui – Pré II – Português",
-        "Motivo: asked_for_person",
+        "Motivo: a família pediu para falar com uma pessoa",
         "Última mensagem: Quero falar com uma pessoa",
         "Responda pela caixa de entrada do painel.",
     ]
