@@ -114,3 +114,31 @@ def test_no_string_of_the_code_is_missing_from_the_catalogue(tmp_path: Path, mon
 
     missing = untranslated(parse_po((tmp_path / "catalogue" / "pt_BR" / "LC_MESSAGES" / "django.po").read_text()))
     assert missing == []  # add them to locale/translate_pt_br.py and regenerate (README)
+
+
+def test_admin_sentences_around_a_model_name_are_gender_neutral() -> None:
+    from django.utils import translation
+    from django.utils.translation import gettext, ngettext
+
+    with translation.override("pt-br"):
+        changed = gettext("The {name} “{obj}” was changed successfully.").format(
+            name="fonte de conhecimento", obj="Tem estacionamento?")
+        deleted = gettext("The %(name)s “%(obj)s” was deleted successfully.") % {"name": "reserva de horário", "obj": "x"}
+        many = ngettext("%(count)s %(name)s was changed successfully.", "%(count)s %(name)s were changed successfully.",
+                        3) % {"count": 3, "name": "agendamentos"}
+    assert (changed, deleted, many) == ("Alteração salva: fonte de conhecimento “Tem estacionamento?”.",
+                                        "Exclusão feita: reserva de horário “x”.", "Alterações salvas: 3 agendamentos.")
+
+
+@pytest.mark.django_db
+def test_unit_form_calls_the_state_estado_not_situacao(client) -> None:
+    from kumon.models import Membership
+    from kumon.tests.factories import MembershipFactory
+
+    membership = MembershipFactory(role=Membership.Role.OWNER)
+    membership.user.save()
+    client.force_login(membership.user)
+
+    html = client.get(f"/admin/kumon/unit/{membership.unit_id}/change/").content.decode()
+
+    assert re.search(r'<label[^>]*for="id_state"[^>]*>([^<]+)</label>', html).group(1) == "Estado (UF):"
