@@ -69,9 +69,13 @@ def respond(*, conversation: Conversation, messages: list[Message], now: dt.date
     u.questions = u.questions[:MAX_QUESTIONS]
     turn.lang = u.language
     if u.has(Intent.OPT_OUT):
-        # "Cancela a visita do Yuri e tirem meu número": both, in one short reply.
+        # "Cancela a visita do Yuri e tirem meu número", "me fala o valor e me tira da lista": all of
+        # it, in one short reply.
         cancelled = visits.cancel_quietly(turn, u, appointment) if u.has(Intent.CANCEL) else ""
-        talk.opt_out(turn, before=cancelled)
+        if u.questions:
+            answers.answer(turn, u)
+        said = "\n\n".join(a for a in [*turn.answers, cancelled] if a) if turn.sources else cancelled
+        talk.opt_out(turn, before=said)
         return turn.result()
     if conversation.contact.opted_out_at is not None:
         turn.opt_in = True

@@ -29,7 +29,7 @@ def greeting(turn: Turn, *, returning: bool) -> str:
 
 def opt_out(turn: Turn, *, before: str = "") -> None:
     # One message, nothing else: the family asked for silence.
-    turn.answers = [f"{before} {turn.say('opt_out')}".strip()]
+    turn.answers = [f"{before}\n\n{turn.say('opt_out')}".strip()]
     turn.flow = []
     turn.set_step(Step.NONE, Stage.OPTED_OUT)
     turn.state.flow.offered = []
