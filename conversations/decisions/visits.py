@@ -60,6 +60,12 @@ def handle(turn: Turn, u: Understood) -> None:
             turn.flow_done = True
         return  # a yes or a time: booking offers and books a new visit
     implicit_move = appointment is not None and bool(_HAS_VISIT.search(text)) and bool(_CONFLICT.search(text))
+    # "9h não, desculpa… consegue 10h?" right after this chat booked 9h: the parent corrects it.
+    corrects_booking = (
+        appointment is not None and state.step == Step.BOOKED and flow.appointment_id == appointment.pk
+        and u.when is not None and (u.correction or u.has(Intent.DENY) or bool(re.search(r"\bnao\b", text)))
+    )
+    implicit_move = implicit_move or corrects_booking
     if appointment is not None and u.has(Intent.MY_VISIT) and not implicit_move:
         _tell(turn, appointment)
         return
@@ -144,6 +150,8 @@ def _move(turn: Turn, u: Understood, appointment: Appointment) -> None:
         wish = When(time=wish.time, window=wish.window, days=(monday, monday + dt.timedelta(days=6)))
     if wish is not None and wish.day == own.date() and wish.time in (None, own.time()):
         wish = None  # "tenho visita marcada quarta 14h" names the visit, not the new time
+    if wish is not None and wish.time is not None and wish.day is None and wish.days is None:
+        wish = wish.on(own.date())  # "consegue 10h?": on the visit's own day
     if wish is not None and wish.time is None and _SAME_TIME.search(prepare(u.text)):
         wish = When(day=wish.day, weekday=wish.weekday, time=own.time(), days=wish.days)  # "no mesmo horário"
     lead_in = turn.say("ask_reschedule_when", child=_child(turn, appointment), slot=turn.slot_text(appointment.start))

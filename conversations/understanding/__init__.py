@@ -126,7 +126,9 @@ _WEAK_QUESTION_WORDS = (
 _QUESTION_WORDS = _STRONG_QUESTION_WORDS + "|" + _WEAK_QUESTION_WORDS
 _QUESTION_START = re.compile(r"^(?:" + _QUESTION_WORDS + r")\b")
 _STRONG_START = re.compile(r"^(?:" + _STRONG_QUESTION_WORDS + r")\b")
-_SPLIT_QUESTIONS = re.compile(r"(?:,|;|\be\b)\s+(?=(?:" + _STRONG_QUESTION_WORDS + r")\b)")
+# "e se dá pra pagar no cartão" asks a second question; "e se fizer inglês também" goes on with the first.
+_SE_ASKS = r"se\s+(?:tem|da|pode|podem|aceita|aceitam|faz|fazem|funciona|precisa|e|existe|oferece|oferecem|cobra|cobram|vale|abre|abrem|atende|atendem)\b"
+_SPLIT_QUESTIONS = re.compile(r"(?:,|;|\be\b)\s+(?=(?:" + _STRONG_QUESTION_WORDS + r")\b|" + _SE_ASKS + ")")
 _SPLIT_ASKING = re.compile(r"(?:,|;|\be\b)\s+(?=(?:" + _QUESTION_WORDS + r")\b)")
 _FILLER_START = re.compile(
     r"^(?:(?:oi|ola|oie|bom dia|boa tarde|boa noite|tudo bem|tudo bom|hello|hi|hola|buenas|ah|ahn|ops|ok|entao|e ai|opa|mo[cç]a"
@@ -209,12 +211,21 @@ def clauses(text: str) -> list[str]:
         start = 0
         # A sentence that asks ("?") is cut before any question word; another only before strong ones.
         splitter = _SPLIT_ASKING if sentence.rstrip().endswith("?") else _SPLIT_QUESTIONS
+        pieces: list[str] = []
         for m in splitter.finditer(folded):
             piece = sentence[start:m.start()].strip(" ,;")
             if len(piece.split()) >= 2:
-                parts.append(piece)
+                pieces.append(piece)
                 start = m.end()
-        parts.append(sentence[start:].strip(" ,;"))
+        pieces.append(sentence[start:].strip(" ,;"))
+        # "queria saber se tem desconto e se dá pra pagar no cartão": the second "se…" asks too.
+        asking = False
+        for piece in pieces:
+            plain = fold(piece)
+            if asking and re.match(r"se\b", plain) and "?" not in piece:
+                piece = f"queria saber {piece}"
+            asking = asking or bool(re.search(r"\b(saber|perguntar|duvida|duvidas|entender)\b", plain))
+            parts.append(piece)
     return [p for p in parts if p]
 
 
