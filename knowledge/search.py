@@ -30,7 +30,7 @@ from django.db import connection
 from knowledge import decision, lexical, services, topics
 from knowledge.embeddings import Embedder, get_embedder
 from knowledge.guard import refusal_reason
-from knowledge.normalize import normalize
+from knowledge.normalize import normalize, reading
 from kumon.models import Contact, Unit
 
 CANDIDATES = 40  # chunks per side before grouping by source
@@ -223,18 +223,29 @@ class Analysis:
     rank_rows: np.ndarray
     scores: np.ndarray
     decision_row: np.ndarray | None
+    stats: dict[str, float]  # decision.STATS
     topic_scores: topics.TopicScores
     nearest_topic: str
     nearest_topic_score: float
 
 
-def analyse(*, unit: Unit, query: str, embedder: Embedder, model: decision.Model | None = None) -> Analysis:
-    """Retrieve and rank the unit's entries for `query` (one SQL round trip); no decision."""
-    normalised = topics.vocabulary().correct(normalize(query))
+def analyse(
+    *,
+    unit: Unit,
+    query: str,
+    embedder: Embedder,
+    model: decision.Model | None = None,
+    leave_out: frozenset[int] = frozenset(),
+) -> Analysis:
+    """Retrieve and rank the unit's entries for `query` (one SQL round trip); no decision.
+
+    leave_out: catalogue phrasings (TopicIndex rows) not to score — when `knowledge fit` learns
+    from a catalogue phrasing as if a parent had sent it, it must not meet itself."""
+    normalised = reading(topics.vocabulary().correct(normalize(query)))
     terms = lexical.terms(normalised, normalised=True)
     vector = embedder.embed_query(normalised)
     index = topics.index_for(embedder)
-    topic_scores = index.scores(vector, terms)
+    topic_scores = index.scores(vector, terms, leave_out=leave_out)
     answerable = topic_scores.ranked(answerable_only=True)[:TOPIC_CANDIDATES]
     nearest = int(np.argmax(topic_scores.combined))
     params = {
@@ -262,22 +273,23 @@ def analyse(*, unit: Unit, query: str, embedder: Embedder, model: decision.Model
     rank_rows, scores = rank_rows[order], scores[order]
     for cand, row, score in zip(candidates, rank_rows, scores, strict=True):
         cand.features, cand.score = row, float(score)
-    decision_row = None
-    if candidates:
-        linked = [topic_scores.of(c.topic) for c in candidates if c.topic]
-        decision_row = decision.decision_features(
-            scores=scores,
-            rank_rows=rank_rows,
-            best_topic=best_topic,
-            best_linked_topic=max(linked) if linked else 0.0,
-            best_out_of_scope=topic_scores.best_out_of_scope(),
-        )
+    linked = [topic_scores.of(c.topic) for c in candidates if c.topic]
+    stats = {
+        "best_topic": best_topic,
+        "best_linked_topic": max(linked) if linked else 0.0,
+        "best_out_of_scope": topic_scores.best_out_of_scope(),
+        "n_terms": float(len(set(terms))),
+    }
+    decision_row = (
+        decision.decision_features(scores=scores, rank_rows=rank_rows, stats=stats) if candidates else None
+    )
     return Analysis(
         normalised=normalised,
         candidates=candidates,
         rank_rows=rank_rows,
         scores=scores,
         decision_row=decision_row,
+        stats=stats,
         topic_scores=topic_scores,
         nearest_topic=topics.catalogue()[nearest].slug,
         nearest_topic_score=float(topic_scores.combined[nearest]),
@@ -448,6 +460,9 @@ def _rank_features(
         1.0 if cand.topic and cand.topic == top_slug else 0.0,
         1.0 if cand.topic else 0.0,
         lexical.overlap(terms, entry_terms, index.lexical),
+        # The answer's own words: a parent asks about what the answer says ("cobram o áudio?").
+        lexical.overlap(terms, _terms_of(cand.answer), index.lexical),
+        topic_scores.best_of(cand.topic) if cand.topic else 0.0,
     ]
 
 
