@@ -53,7 +53,7 @@ DECISION_FEATURES = (
     "topic_gap1",
     "top_topic1",
     "linked_over_out_of_scope",
-    "length",
+    # "length",
     "bias",
 )
 # What decision_features reads about the message besides its ranked candidates (search.analyse).
@@ -122,7 +122,7 @@ def decision_features(*, scores: np.ndarray, rank_rows: np.ndarray, stats: dict[
             float(first[3]),
             best_linked - stats["best_out_of_scope"],
             # Longer messages score lower on every similarity: the decision can make up for it.
-            math.log1p(stats["n_terms"]),
+            # math.log1p(stats["n_terms"]),
             1.0,
         ]
     )

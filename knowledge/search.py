@@ -24,6 +24,7 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
+import psycopg
 from django.conf import settings
 from django.db import connection
 
@@ -119,43 +120,40 @@ def _branches(select: str) -> str:
     )
 
 
-# The hybrid query: one pass over the unit's rows computes both the cosine distance and the
-# full-text rank; the best CANDIDATES of each side are kept (two top-N sorts over the
-# materialised scores), plus the best chunk of each entry linked to one of the message's nearest
-# topics (a few sources by source_unit_topic_idx), and returned with what a hit shows, so a
-# search is one round trip. The query's lexemes are OR-ed (parents' messages rarely contain
-# every word of an entry). `(… @@ …) IS TRUE` is deliberately not indexable: an OR of common
-# words matches a large share of every unit's chunks, and a GIN bitmap over all of them cost
-# ~25 ms at 100 units × 1,000 chunks, where the unit's ~1,000 rows, already read for the
-# distance, cost nothing more (bench/knowledge_search.py). Row: id, source_id, similarity, text
-# rank (NULL: no match), chunk text, chunk role, external id, question, title, answer, topic.
+# The hybrid query: one pass over the unit's rows computes the cosine distance; the best
+# CANDIDATES chunks are kept (a top-N sort over the materialised distances), plus the best chunk
+# of each entry linked to one of the message's nearest topics (a few sources by
+# source_unit_topic_idx), and returned with what a hit shows and their full-text rank, so a search
+# is one round trip. The words of the message meet the candidates on the lexical side
+# (knowledge/lexical.py: stems, synonyms, typos), which reads parents' Portuguese better than a
+# text search configuration; the full-text rank is only computed for the returned rows
+# (Hit.text_score). A third branch of the best CANDIDATES by full-text rank over all the unit's
+# rows cost ~1.7 ms per search at 1,000 chunks (an OR of common words matches a quarter of
+# them) and, with a unit's FAQ of 40–100 entries, found no entry the two others missed (dev
+# set, demo set: the same hits, the same decisions; knowledge/eval/README.md). Row: id,
+# source_id, similarity, text rank (NULL: no match), chunk text, chunk role, external id,
+# question, title, answer, topic.
 _HYBRID_SQL = f"""
     WITH q AS (
         SELECT %(qv)s::vector AS v,
                NULLIF(array_to_string(tsvector_to_array(to_tsvector('pt_unaccent', %(qt)s)), ' | '), '')::tsquery AS tsq
     ),
-    scored AS MATERIALIZED ({
-    _branches(
-        "SELECT c.id, c.source_id, c.embedding <=> q.v AS distance, "
-        "CASE WHEN (c.search_vector @@ q.tsq) IS TRUE THEN ts_rank_cd(c.search_vector, q.tsq, 1) END AS rank"
-    )
-}),
+    scored AS MATERIALIZED ({_branches("SELECT c.id, c.source_id, c.embedding <=> q.v AS distance")}),
     candidates AS (
-        (SELECT id, source_id, distance, rank FROM scored ORDER BY distance, id LIMIT %(k)s)
+        (SELECT id, source_id, distance FROM scored ORDER BY distance, id LIMIT %(k)s)
         UNION
-        (SELECT id, source_id, distance, rank FROM scored WHERE rank IS NOT NULL ORDER BY rank DESC, id LIMIT %(k)s)
-        UNION
-        (SELECT id, source_id, distance, rank FROM (
-            SELECT DISTINCT ON (source_id) id, source_id, distance, rank FROM scored
+        (SELECT id, source_id, distance FROM (
+            SELECT DISTINCT ON (source_id) id, source_id, distance FROM scored
             WHERE source_id IN (
                 SELECT t.id FROM knowledge_source t
                 WHERE (t.unit_id = %(unit)s OR t.unit_id IS NULL) AND t.topic = ANY(%(topics)s))
             ORDER BY source_id, distance, id) linked
          ORDER BY distance, id LIMIT %(kt)s)
     )
-    SELECT k.id, k.source_id, 1 - k.distance, k.rank, c.text, c.role, s.external_id, s.question, s.title,
-           s.answer, s.topic
-    FROM candidates k JOIN knowledge_chunk c ON c.id = k.id JOIN knowledge_source s ON s.id = k.source_id
+    SELECT k.id, k.source_id, 1 - k.distance,
+           CASE WHEN (c.search_vector @@ q.tsq) IS TRUE THEN ts_rank_cd(c.search_vector, q.tsq, 1) END,
+           c.text, c.role, s.external_id, s.question, s.title, s.answer, s.topic
+    FROM candidates k JOIN knowledge_chunk c ON c.id = k.id JOIN knowledge_source s ON s.id = k.source_id, q
 """
 
 
@@ -257,15 +255,15 @@ def analyse(
         "topics": [slug for slug, _ in answerable[:TOPIC_CANDIDATES]],
         "kt": TOPIC_ENTRIES,
     }
-    with connection.cursor() as cursor:
-        cursor.execute(_HYBRID_SQL, params)
-        rows = cursor.fetchall()
-    candidates = _group(rows)
+    candidates = _group(_fetch(params))
     m = model or decision.model()
     best_topic = answerable[0][1] if answerable else 0.0
     top_slug = answerable[0][0] if answerable else ""
     rank_rows = np.array(
-        [_rank_features(c, terms, topic_scores, best_topic, top_slug, index) for c in candidates]
+        [
+            _rank_features(c, lexical.Query(terms, index.lexical), topic_scores, best_topic, top_slug, index)
+            for c in candidates
+        ]
     ).reshape(len(candidates), len(decision.RANK_FEATURES))
     scores = decision.rank_scores(rank_rows, m) if len(candidates) else np.zeros(0)
     order = np.argsort(-scores, kind="stable")
@@ -405,6 +403,20 @@ def _clarify(analysis: Analysis, hits: list[Hit], *, confidence: float, m: decis
     return [hits[i] for i in close]
 
 
+def _fetch(params: dict[str, Any]) -> list[tuple]:
+    """The hybrid query's rows, through a psycopg cursor that binds its parameters on the server.
+
+    Django's cursors bind client-side (no `server_side_binding` in settings): the ~6 kB vector
+    literal was quoted into the query text in Python and parsed with it, ~3.5 ms of the query's
+    ~7 ms at 1,000 chunks per unit (measured side by side: 6.97 → 3.43 ms p50). Preparing is left
+    to the connection's policy (psycopg prepares a query run 5 times). It bypasses Django's
+    execute wrappers (query logging): this one query is the search's hot path."""
+    connection.ensure_connection()
+    with psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(_HYBRID_SQL, params)
+        return cursor.fetchall()
+
+
 def _group(rows: list[tuple]) -> list[Candidate]:
     candidates: dict[int, Candidate] = {}
     # Vector side: each source's most similar chunk.
@@ -445,31 +457,31 @@ def _group(rows: list[tuple]) -> list[Candidate]:
 
 def _rank_features(
     cand: Candidate,
-    terms: list[str],
+    query: lexical.Query,
     topic_scores: topics.TopicScores,
     best_topic: float,
     top_slug: str,
     index: topics.TopicIndex,
 ) -> list[float]:
     topic = topic_scores.of(cand.topic) if cand.topic else 0.0
-    entry_terms = _terms_of(cand.question) + _terms_of(cand.vector_text)
     return [
         cand.vector_score,
         topic,
         (topic - best_topic) if cand.topic else 0.0,
         1.0 if cand.topic and cand.topic == top_slug else 0.0,
         1.0 if cand.topic else 0.0,
-        lexical.overlap(terms, entry_terms, index.lexical),
+        query.overlap(_weighed(index.lexical, cand.question, cand.vector_text)),
         # The answer's own words: a parent asks about what the answer says ("cobram o áudio?").
-        lexical.overlap(terms, _terms_of(cand.answer), index.lexical),
+        query.overlap(_weighed(index.lexical, cand.answer)),
         topic_scores.best_of(cand.topic) if cand.topic else 0.0,
     ]
 
 
 @lru_cache(maxsize=20_000)
-def _terms_of(text: str) -> list[str]:
-    """An entry's lexical terms (cached: the same entries come back search after search)."""
-    return lexical.terms(text)
+def _weighed(idf: lexical.OverlapIndex, *texts: str) -> tuple[frozenset[str], float]:
+    """An entry's lexical terms and their weight (cached: the same entries come back search after
+    search; the weights are the catalogue's, fixed for the life of the process)."""
+    return lexical.weighed([t for text in texts for t in lexical.terms(text)], idf)
 
 
 def _hits(analysis: Analysis, *, confidence: float, limit: int) -> list[Hit]:

@@ -31,6 +31,9 @@ from kumon.models import Unit
 EVAL_DIR = Path(__file__).resolve().parent / "eval"
 DEMO_FAQ = EVAL_DIR / "faq.json"
 DEMO_QUERIES = EVAL_DIR / "queries.jsonl"
+# Short follow-ups as the engine sends them, one clause at a time ("qto ta?", "e o material?"),
+# for the demo unit; and short messages it must refuse (topics it has no entry for, chat).
+DEMO_SHORT = EVAL_DIR / "short.jsonl"
 DROP_EVERY = 3
 
 
@@ -113,7 +116,7 @@ def training_sets(
     sets: list[TrainingSet] = []
     if "demo" in sources:
         demo_entries = entries_of(DEMO_FAQ)
-        demo_cases = [replace(c, source="demo") for c in read_cases(DEMO_QUERIES)]
+        demo_cases = [replace(c, source="demo") for c in read_cases(DEMO_QUERIES) + read_cases(DEMO_SHORT)]
         demo = load_unit(slug="fit-demo", entries=demo_entries)
         sets.append(TrainingSet("demo", demo, demo_cases))
         units.append(("demo", demo, demo_entries, demo_cases))
