@@ -53,11 +53,10 @@ DECISION_FEATURES = (
     "topic_gap1",
     "top_topic1",
     "linked_over_out_of_scope",
-    # "length",
     "bias",
 )
 # What decision_features reads about the message besides its ranked candidates (search.analyse).
-STATS = ("best_topic", "best_linked_topic", "best_out_of_scope", "n_terms")
+STATS = ("best_topic", "best_linked_topic", "best_out_of_scope")
 
 
 @dataclass(frozen=True)
@@ -103,7 +102,7 @@ def decision_features(*, scores: np.ndarray, rank_rows: np.ndarray, stats: dict[
     """The result-level features (DECISION_FEATURES order) of ranked candidates (best first).
 
     stats (STATS): the best answerable topic's score, the best score of a topic linked to one of
-    the candidates, the best out-of-scope topic's, the message's number of lexical terms."""
+    the candidates, the best out-of-scope topic's."""
     probabilities = softmax(scores)
     first = rank_rows[0]
     margin = float(scores[0] - scores[1]) if len(scores) > 1 else 5.0
@@ -121,8 +120,6 @@ def decision_features(*, scores: np.ndarray, rank_rows: np.ndarray, stats: dict[
             float(first[2]),
             float(first[3]),
             best_linked - stats["best_out_of_scope"],
-            # Longer messages score lower on every similarity: the decision can make up for it.
-            # math.log1p(stats["n_terms"]),
             1.0,
         ]
     )

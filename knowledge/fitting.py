@@ -7,9 +7,13 @@
    teach nothing and are left out.
 3. Decision: with the new ranker, a logistic regression of "the first entry is the labelled one"
    (0 for every must-refuse line) on the result-level features (knowledge/decision.py).
-4. Thresholds: the answer threshold maximising right answers − WRONG_COST × wrong ones (a
-   must-refuse line answered is wrong), then the clarify margin/threshold maximising clarifies
-   that hold the right entry − their wrong ones, on the same cases.
+4. Thresholds, on the cases `thresholds_on` accepts (the dev set's: the share of messages to
+   refuse a unit sees): the answer threshold that answers the most answerable lines while
+   answered-and-wrong stays ≤ MAX_WRONG and refusal ≥ MIN_REFUSAL — issue #13's goals (0.05,
+   0.90) with room for the difference between the lines fitted on and new ones; a line the guard
+   refuses (knowledge/guard.py) is refused whatever the threshold. When no threshold meets both,
+   the one maximising right answers − WRONG_COST × wrong ones. Then the clarify
+   margin/threshold maximising clarifies that hold the right entry − their wrong ones.
 Only numpy: the fit runs anywhere the app runs, in seconds.
 """
 
@@ -27,10 +31,13 @@ import numpy as np
 from knowledge import decision
 from knowledge.embeddings import Embedder
 from knowledge.evaluation import EvalCase
+from knowledge.guard import refusal_reason
 from knowledge.search import analyse
 from kumon.models import Unit
 
 WRONG_COST = 2.0
+MAX_WRONG = 0.03
+MIN_REFUSAL = 0.94
 L2 = 0.001
 
 
@@ -41,6 +48,7 @@ class Sample:
     rows: np.ndarray
     stats: dict[str, float]  # decision.STATS
     weight: float = 1.0
+    guarded: bool = False  # the guard refuses it whatever the decision says
 
 
 def collect(*, unit: Unit, cases: list[EvalCase], embedder: Embedder) -> list[Sample]:
@@ -53,7 +61,13 @@ def collect(*, unit: Unit, cases: list[EvalCase], embedder: Embedder) -> list[Sa
         leave_out = index.rows_of(case.q) if case.leave_out else frozenset()
         a = analyse(unit=unit, query=case.q, embedder=embedder, leave_out=leave_out)
         samples.append(
-            Sample(case=case, ids=[c.external_id for c in a.candidates], rows=a.rank_rows, stats=a.stats)
+            Sample(
+                case=case,
+                ids=[c.external_id for c in a.candidates],
+                rows=a.rank_rows,
+                stats=a.stats,
+                guarded=refusal_reason(query=case.q, unit=unit) is not None,
+            )
         )
     return samples
 
@@ -137,20 +151,42 @@ def _decision_rows(samples: list[Sample], rank_w: np.ndarray) -> tuple[np.ndarra
         X.append(decision.decision_features(scores=scores, rank_rows=rows, stats=s.stats))
         y.append(1.0 if s.case.faq_id and ids[0] == s.case.faq_id else 0.0)
         info.append(
-            {"ids": ids, "scores": scores, "label": s.case.faq_id, "weight": s.weight, "case": s.case}
+            {
+                "ids": ids,
+                "scores": scores,
+                "label": s.case.faq_id,
+                "weight": s.weight,
+                "case": s.case,
+                "guarded": s.guarded,
+            }
         )
     return np.array(X), np.array(y), info
 
 
-def choose_thresholds(X: np.ndarray, y: np.ndarray, info: list[dict], w: np.ndarray) -> dict[str, float]:
-    p = 1 / (1 + np.exp(-(X @ w)))
-    best = (-1e9, 0.5)
+def answer_threshold(p: np.ndarray, y: np.ndarray, info: list[dict]) -> float:
+    """The threshold of step 4 (module docstring) for probabilities `p` of the lines `info`."""
+    answerable = np.array([bool(row["label"]) for row in info])
+    guarded = np.array([bool(row.get("guarded")) for row in info])
+    n_answerable, n_refuse = max(int(answerable.sum()), 1), max(int((~answerable).sum()), 1)
+    within, best = None, (-1e9, 0.5)
     for t in np.arange(0.05, 0.96, 0.01):
-        answered = p >= t
-        value = float((answered & (y == 1)).sum() - WRONG_COST * (answered & (y == 0)).sum())
+        answered = (p >= t) & ~guarded
+        wrong = answered & (y == 0)
+        rate = float((answered & answerable).sum()) / n_answerable
+        if (wrong & answerable).sum() / n_answerable <= MAX_WRONG and 1 - (
+            answered & ~answerable
+        ).sum() / n_refuse >= MIN_REFUSAL:
+            if within is None or rate > within[0]:
+                within = (rate, round(float(t), 2))
+        value = float((answered & (y == 1)).sum() - WRONG_COST * wrong.sum())
         if value > best[0]:
             best = (value, round(float(t), 2))
-    threshold = best[1]
+    return within[1] if within else best[1]
+
+
+def choose_thresholds(X: np.ndarray, y: np.ndarray, info: list[dict], w: np.ndarray) -> dict[str, float]:
+    p = 1 / (1 + np.exp(-(X @ w)))
+    threshold = answer_threshold(p, y, info)
     best_c = (0.0, 0.0, 1.01)
     for margin in (0.25, 0.5, 0.75, 1.0, 1.5):
         for ct in (0.2, 0.3, 0.4, 0.5, 0.6, 0.7):

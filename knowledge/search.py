@@ -259,11 +259,9 @@ def analyse(
     m = model or decision.model()
     best_topic = answerable[0][1] if answerable else 0.0
     top_slug = answerable[0][0] if answerable else ""
+    query = lexical.Query(terms, index.lexical)
     rank_rows = np.array(
-        [
-            _rank_features(c, lexical.Query(terms, index.lexical), topic_scores, best_topic, top_slug, index)
-            for c in candidates
-        ]
+        [_rank_features(c, query, topic_scores, best_topic, top_slug, index) for c in candidates]
     ).reshape(len(candidates), len(decision.RANK_FEATURES))
     scores = decision.rank_scores(rank_rows, m) if len(candidates) else np.zeros(0)
     order = np.argsort(-scores, kind="stable")
@@ -276,7 +274,6 @@ def analyse(
         "best_topic": best_topic,
         "best_linked_topic": max(linked) if linked else 0.0,
         "best_out_of_scope": topic_scores.best_out_of_scope(),
-        "n_terms": float(len(set(terms))),
     }
     decision_row = (
         decision.decision_features(scores=scores, rank_rows=rank_rows, stats=stats) if candidates else None
