@@ -32,8 +32,8 @@ GOALS = {
 }
 FLOORS = {
     "tune": GOALS,
-    # The check part: answered under its goal, answered-and-wrong over it (0.8278, 0.0556).
-    "check": {**GOALS, "answered_rate": 0.82, "answered_wrong_rate": 0.06},
+    # The check part: answered and refusal under their goals (0.8222, 0.8857).
+    "check": {**GOALS, "answered_rate": 0.82, "refusal_rate": 0.88},
 }
 
 pytestmark = [
