@@ -17,7 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from conversations import inbox, reports, services
+from conversations import inbox, reports, services, state
 from conversations.models import Conversation, Message
 from kumon.api import UNIT_PARAM, filter_unit
 from kumon.exceptions import DomainError, NotFound
@@ -39,6 +39,7 @@ class ConversationOutput(serializers.ModelSerializer):
     phone = serializers.CharField(source="contact.phone", read_only=True)
     name = serializers.CharField(source="contact.name", read_only=True)
     state = serializers.SerializerMethodField()
+    data = serializers.SerializerMethodField()
     assigned_to = serializers.SlugRelatedField(slug_field="username", read_only=True)
 
     class Meta:
@@ -47,6 +48,11 @@ class ConversationOutput(serializers.ModelSerializer):
             "id", "unit", "phone", "name", "mode", "state", "stage", "step", "data", "handoff_at",
             "handoff_reason", "assigned_to", "last_activity_at", "created_at",
         ]
+
+    @extend_schema_field(serializers.DictField())
+    def get_data(self, obj: Conversation) -> dict:
+        """The lead facts (conversations.state.Lead), under the keys of the dialogue format."""
+        return state.lead_of(obj).to_data()
 
     @extend_schema_field(serializers.ChoiceField(choices=inbox.STATES))
     def get_state(self, obj: Conversation) -> str:
@@ -170,7 +176,8 @@ class ConversationByPhone(APIView):
                 "state": inbox.state_of(conversation),
                 "stage": conversation.stage,
                 "step": conversation.step,
-                "data": conversation.data,
+                "opted_out": conversation.contact.opted_out_at is not None,
+                "data": state.lead_of(conversation).to_data(),
                 "handoff_at": conversation.handoff_at,
                 "assigned_to": conversation.assigned_to.get_username() if conversation.assigned_to else None,
                 "messages": [

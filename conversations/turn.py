@@ -56,6 +56,7 @@ class Turn:
     now: dt.datetime
     state: State
     lang: str = "pt"
+    greeting: str = ""  # opens the first reply of a new family's first turn
     answers: list[str] = field(default_factory=list)  # first reply: greeting, answers, acknowledgements
     flow: list[str] = field(default_factory=list)  # second reply: the next step (a question, slots)
     sources: list[dict[str, Any]] = field(default_factory=list)
@@ -68,6 +69,7 @@ class Turn:
     opt_in: bool = False
     flow_done: bool = False  # a decision already chose the next step: later ones stay quiet
     used_llm: bool = False
+    llm: bool = False  # the language model may be used this turn (configured, within the unit's budget)
     usage: Any = None
 
     @property
@@ -118,8 +120,11 @@ class Turn:
 
     def result(self) -> TurnResult:
         replies = []
-        if self.answers:
-            replies.append(Reply("\n\n".join(self.answers), meta={"sources": self.sources, "llm": self.used_llm}))
+        first = [self.greeting, *self.answers] if self.greeting else self.answers
+        if self.flow and self.greeting and not self.answers:
+            first = [self.greeting]
+        if first:
+            replies.append(Reply("\n\n".join(first), meta={"sources": self.sources, "llm": self.used_llm}))
         if self.flow:
             meta: dict[str, Any] = {"step": str(self.state.step)}
             if self.offered:

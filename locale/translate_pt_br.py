@@ -12,6 +12,7 @@ from pathlib import Path
 PO = Path(__file__).resolve().parent / "pt_BR" / "LC_MESSAGES" / "django.po"
 
 T = {
+    "subjects": "disciplinas", "heard from": "como conheceu",
     "Only the franchise writes knowledge shared by every unit: choose your unit.":
         "Só a franquia escreve conhecimento compartilhado por todas as unidades: escolha a sua unidade.",
     "Franchise administrator (shared knowledge, calendars)": "Administrador da franquia (conhecimento compartilhado, agendas)",
