@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
+import json
 
-from knowledge import topics
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from knowledge import decision, topics
 from knowledge.embeddings import get_embedder
 from knowledge.evaluation import EvalCase
 from knowledge.search import analyse
@@ -62,3 +66,49 @@ def test_catalogue_cases_label_linked_topics_and_refuse_the_rest(add_faq) -> Non
 def test_training_sets_rejects_an_unknown_source() -> None:
     with pytest.raises(ValueError, match="unknown training sources: nope"):
         training_sets(dev_unit=UnitFactory(), dev_entries=[], dev_cases=[], sources=("nope",))
+
+
+def test_fit_command_writes_every_coefficient_and_its_cases(add_faq, tmp_path) -> None:
+    unit = UnitFactory(slug="fitting")
+    add_faq(unit, "mensalidade", question="Qual o valor da mensalidade?", answer="R$ 400 por mês.")
+    add_faq(unit, "horario", question="Qual o horário?", answer="De segunda a sexta, das 8h às 19h.")
+    cases = tmp_path / "cases.jsonl"
+    lines = [
+        {"q": "qto custa por mes?", "faq_id": "mensalidade"},
+        {"q": "vcs abrem que horas?", "faq_id": "horario"},
+        {"q": "qual o preço?", "faq_id": "mensalidade"},
+        {"q": "quem ganhou o jogo ontem?"},
+    ]
+    cases.write_text("\n".join(json.dumps(line) for line in lines), encoding="utf-8")
+    out = tmp_path / "decision.json"
+
+    call_command(
+        "knowledge",
+        "fit",
+        str(cases),
+        "--unit",
+        "fitting",
+        "--part",
+        "all",
+        "--sources",
+        "",
+        "--out",
+        str(out),
+    )
+
+    data = json.loads(out.read_text(encoding="utf-8"))
+    assert (set(data["rank"]), set(data["decision"]), data["cases"]) == (
+        set(decision.RANK_FEATURES),
+        set(decision.DECISION_FEATURES),
+        {"dev": 4},
+    )
+    assert 0.05 <= data["answer_threshold"] <= 0.95
+
+
+def test_fit_command_needs_the_faq_to_drop_entries(tmp_path) -> None:
+    UnitFactory(slug="fitting")
+    cases = tmp_path / "cases.jsonl"
+    cases.write_text('{"q": "oi"}\n', encoding="utf-8")
+
+    with pytest.raises(CommandError, match="--sources dropped needs --faq FILE"):
+        call_command("knowledge", "fit", str(cases), "--unit", "fitting", "--sources", "dropped")
