@@ -262,9 +262,9 @@ def analyse(
     m = model or decision.model()
     best_topic = answerable[0][1] if answerable else 0.0
     top_slug = answerable[0][0] if answerable else ""
-    query = lexical.Query(terms, index.lexical)
+    message = lexical.Query(terms, index.lexical)
     rank_rows = np.array(
-        [_rank_features(c, query, topic_scores, best_topic, top_slug, index) for c in candidates]
+        [_rank_features(c, message, topic_scores, best_topic, top_slug, index) for c in candidates]
     ).reshape(len(candidates), len(decision.RANK_FEATURES))
     scores = decision.rank_scores(rank_rows, m) if len(candidates) else np.zeros(0)
     order = np.argsort(-scores, kind="stable")
