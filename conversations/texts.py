@@ -97,6 +97,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "{slot} is free! ✅ I'm holding it for you.",
         "es": "¡{slot} está libre! ✅ Lo reservo para ustedes.",
     },
+    "period_free": {
+        "pt": "Nesse período tenho horários livres, sim! ✅",
+        "en": "I have free times then! ✅",
+        "es": "¡Tengo horarios libres en ese período! ✅",
+    },
     "why_closed_weekday": {
         "pt": "Aos {weekday}s a unidade não abre.",
         "en": "The unit is closed on {weekday}s.",

@@ -24,7 +24,7 @@ from conversations.hours import opening_state
 from conversations.state import Candidate, Intent, Stage, Step
 from conversations.turn import Gap, Turn
 from conversations.understanding import Understood
-from conversations.understanding.dates import format_day, parse_when
+from conversations.understanding.dates import WEEKDAY_NAMES, format_day, parse_when
 from conversations.understanding.text import fold, prepare
 from knowledge import search as knowledge_search
 from scheduling import selectors as slots_selectors
@@ -183,8 +183,10 @@ def _opening_question(turn: Turn, question: str) -> bool:
     if when.day is None:
         return False
     day = when.day
-    name = turn.say("today") if day == turn.local_now.date() else (
-        turn.say("tomorrow") if day == turn.local_now.date() + dt.timedelta(days=1) else format_day(day, lang=turn.lang)
+    weekday = WEEKDAY_NAMES.get(turn.lang, WEEKDAY_NAMES["pt"])[day.weekday()]
+    name = f"{turn.say('today')} ({weekday})" if day == turn.local_now.date() else (
+        f"{turn.say('tomorrow')} ({weekday})" if day == turn.local_now.date() + dt.timedelta(days=1)
+        else format_day(day, lang=turn.lang)
     )
     closed = slots_selectors.day_closed(turn.unit, day)
     rules = slots_selectors.unit_rules(turn.unit)

@@ -44,7 +44,7 @@ def _apply(child: Child, facts: ChildFacts, *, correction: bool) -> bool:
         if child.subjects_tentative and not facts.tentative and facts.subjects and not facts.adding:
             child.subjects, child.subjects_tentative = list(facts.subjects), False
             return True
-        if correction or facts.not_subjects:
+        if correction or facts.not_subjects or facts.only:
             # "não é matemática, é português": what is said now replaces what was said before.
             wanted = [s for s in facts.subjects if s not in facts.not_subjects]
             if not wanted:

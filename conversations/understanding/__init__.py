@@ -34,7 +34,8 @@ _OPT_OUT = re.compile(
     r"|(remov|tir|exclu|apag)\w* (o )?meu (numero|contato|telefone|cadastro)|me (tira|tirem|remove|removam|exclui) da (lista|base)"
     r"|nao tenho (mais )?interesse.*(mensage|contato|numero)|(mensage|contato|numero).*nao tenho (mais )?interesse"
     r"|\bme descadastr|\bdescadastr\w* (meu|o meu|esse|este)|chega de (mensage|msg|me mandar)|(me )?tir\w* da (lista|base)|sai(r)? da lista"
-    r"|stop (sending|messaging|texting)|don'?t (message|text|contact) me|dejen de (enviar|escribir|mandar)|no (me )?(manden|envien|escriban) mas|no quiero (mas|recibir)"
+    r"|remove (my|this) (number|contact)|take (me|my number) off|(don'?t|do not) want (any )?more messages|no more messages"
+    r"|stop (sending|messaging|texting)|don'?t (message|text|contact) me|(quiten|borren|saquen) mi (numero|contacto)|dejen de (enviar|escribir|mandar)|no (me )?(manden|envien|escriban) mas|no quiero (mas|recibir)"
 )
 _HUMAN = re.compile(
     r"\batendente\b|\bhumano\b|ser humano|pessoa de verdade|pessoa real|nao (quero|gosto de) (falar com )?(robo|bot|maquina)"
@@ -77,7 +78,7 @@ _MY_VISIT = re.compile(
 )
 _BOOK = re.compile(
     r"\bagend|\bmarca(r|mos)?\b|\bvisita|conhecer (a |o )?(unidade|kumon|escola|espaco|metodo)|\bconhecer\b|teste diagnostico|teste de nivel"
-    r"|fazer (o |um )?(teste|avaliacao)|\bavaliacao\b|\bmatricul|quero comecar|\binscrev|\bvaga\b|levar (ele|ela|meu|minha|os|as|o |a )"
+    r"|fazer (o |um )?(teste|avaliacao)|\bavaliacao\b|\bmatricul|quero comecar|\binscrev|\bvaga\b|\bleva\w* (ele|ela|meu|minha|os|as|o |a )"
     r"|\bschedul|\bbook\b|appointment|\bvisit\b|\bcome (in|by|for)\b|\bcita\b|\bvisitar\b|conocer|\breservar\b|\binscribir"
 )
 _AFFIRM = re.compile(
@@ -103,7 +104,7 @@ _SMALLTALK = re.compile(
     r"|^\W*(how are you|are you a (bot|robot|person))\b|^\W*(como estas|eres un (robot|bot))\b"
 )
 _CHOICE = re.compile(
-    r"^\W*(?:(?:pode ser |quero |prefiro |fico com )?(?:a |o )?(?:opcao|opção|numero|option|opcion|n|#)?\s*)(\d)\s*(?:[ºo°]\s*)?(?:opcao|horario)?[.!]?\W*$"
+    r"^\W*(?:(?:pode ser |quero |prefiro |fico com |vou de |escolho )?(?:a |o |esse |essa )?(?:opcao|opção|numero|option|opcion|n|#)?\s*)(\d)\s*(?:[ºo°ªa]\s*)?(?:opcao|horario)?(?:\s+(?:mesmo|entao|por favor|pf|pfv))?[.!]?\W*$"
 )
 _CHOICE_WORD = re.compile(
     r"\b(?:a |o |la |el |the |opcao |option )?(primeir[ao]|segund[ao]|terceir[ao]|ultim[ao]|first|second|third|last|primera?o?|segund[ao]|tercer[ao]?)\b"
@@ -112,8 +113,8 @@ _CHOICE_WORD = re.compile(
 _CHOICE_WORDS = {"primeir": 1, "first": 1, "primer": 1, "segund": 2, "second": 2, "terceir": 3, "third": 3, "tercer": 3, "ultim": -1, "last": -1}
 # Words that open a question even without "?" ("qual o valor", "queria saber se…")…
 _STRONG_QUESTION_WORDS = (
-    r"qual|quais|quanto|quanta|quantos|quantas|como|onde|aonde|quando|que horas|o que|oque|"
-    r"what|how|when|where|which|cuanto|cual|cuales|donde|"
+    r"qual|quais|quanto|quanta|quantos|quantas|como|onde|aonde|quando|que horas|o que|oque|quem|"
+    r"what|how|when|where|which|who|cuanto|cual|cuales|donde|quien|"
     r"gostaria de saber|queria saber|quero saber|queria entender|queria uma informacao|me fala|me diz|me diga|me informa|me explica"
     r"|e se|se tem|se voces|se e|sabe (me )?dizer"
 )
@@ -125,11 +126,14 @@ _WEAK_QUESTION_WORDS = (
 _QUESTION_WORDS = _STRONG_QUESTION_WORDS + "|" + _WEAK_QUESTION_WORDS
 _QUESTION_START = re.compile(r"^(?:" + _QUESTION_WORDS + r")\b")
 _STRONG_START = re.compile(r"^(?:" + _STRONG_QUESTION_WORDS + r")\b")
-_SPLIT_QUESTIONS = re.compile(r"(?:,|;|\be\b)\s+(?=(?:" + _STRONG_QUESTION_WORDS + r")\b)")
+# "e se dá pra pagar no cartão" asks a second question; "e se fizer inglês também" goes on with the first.
+_SE_ASKS = r"se\s+(?:tem|da|pode|podem|aceita|aceitam|faz|fazem|funciona|precisa|e|existe|oferece|oferecem|cobra|cobram|vale|abre|abrem|atende|atendem)\b"
+_SPLIT_QUESTIONS = re.compile(r"(?:,|;|\be\b)\s+(?=(?:" + _STRONG_QUESTION_WORDS + r")\b|" + _SE_ASKS + ")")
 _SPLIT_ASKING = re.compile(r"(?:,|;|\be\b)\s+(?=(?:" + _QUESTION_WORDS + r")\b)")
 _FILLER_START = re.compile(
     r"^(?:(?:oi|ola|oie|bom dia|boa tarde|boa noite|tudo bem|tudo bom|hello|hi|hola|buenas|ah|ahn|ops|ok|entao|e ai|opa|mo[cç]a"
-    r"|ah sim|tenho algumas duvidas|tenho uma duvida|uma duvida|outra coisa|alem disso|also|tambem|mais uma coisa)\b[\s,!.:;-]*)+"
+    r"|ah sim|tenho algumas duvidas|tenho uma duvida|uma duvida|outra coisa|alem disso|also|tambem|mais uma coisa|e"
+    r"|so pra saber|so para saber|pra saber|para saber|so uma pergunta|uma pergunta|algumas duvidas( antes de marcar)?|umas duvidas( rapidas)?)\b[\s,!.:;-]*)+"
 )
 EN_WORDS = set(
     "the my is can how much what hello hi son daughter does do you price cost please want schedule years old visit book "
@@ -207,12 +211,21 @@ def clauses(text: str) -> list[str]:
         start = 0
         # A sentence that asks ("?") is cut before any question word; another only before strong ones.
         splitter = _SPLIT_ASKING if sentence.rstrip().endswith("?") else _SPLIT_QUESTIONS
+        pieces: list[str] = []
         for m in splitter.finditer(folded):
             piece = sentence[start:m.start()].strip(" ,;")
             if len(piece.split()) >= 2:
-                parts.append(piece)
+                pieces.append(piece)
                 start = m.end()
-        parts.append(sentence[start:].strip(" ,;"))
+        pieces.append(sentence[start:].strip(" ,;"))
+        # "queria saber se tem desconto e se dá pra pagar no cartão": the second "se…" asks too.
+        asking = False
+        for piece in pieces:
+            plain = fold(piece)
+            if asking and re.match(r"se\b", plain) and "?" not in piece:
+                piece = f"queria saber {piece}"
+            asking = asking or bool(re.search(r"\b(saber|perguntar|duvida|duvidas|entender)\b", plain))
+            parts.append(piece)
     return [p for p in parts if p]
 
 
@@ -343,8 +356,8 @@ _OPENING = re.compile(r"\b(aberto|abertos|aberta|abre|abrem|funciona|funcionam|a
 
 
 _ASKS_TO_BOOK = re.compile(
-    r"\b(?:tem como|teria como|da pra|da para|posso|podemos|consigo|conseguimos|como faco (?:pra|para)|queria|quero|gostaria de|pode)\s+"
-    r"(?:eu\s+|a gente\s+)?(?:levar|marcar|agendar|ir|visitar|conhecer|trazer|inscrever|matricular|fazer (?:a|uma) (?:visita|avaliacao|matricula|o teste))\b"
+    r"\b(?:tem como|teria como|da pra|da para|posso|podemos|consigo|conseguimos|como faco (?:pra|para)|queria|quero|gostaria de|pode|ainda (?:faz|fazem))\s+"
+    r"(?:eu\s+|a gente\s+)?(?:levar|leva|marcar|agendar|ir|visitar|conhecer|trazer|inscrever|matricular|fazer (?:a|uma) (?:visita|avaliacao|matricula|o teste)|(?:aquela |a )?avaliacao)\b"
     r"|\b(?:can|could) (?:we|i) (?:come|visit|book|schedule)\b|\bpodemos (?:ir|visitar|agendar)\b"
 )
 _ASKS_INFO = re.compile(r"\b(quanto|quanta|qual|quais|valor|preco|custa|o que|documento|precisa levar|como funciona|dura|demora)\b")
@@ -362,6 +375,10 @@ def booking_clause(clause: str, *, today: dt.date, step: Step) -> bool:
     when = parse_when(clause, today=today)
     if _OPENING.search(clause) and not re.search(r"\b(visita|agend|marcar)\b", clause):
         return False  # "vcs abrem sábado?" is about the opening hours
+    if re.search(r"\baulas?\b|\bclasses?\b|\bclases?\b", clause) and not re.search(r"\b(visita|agend|marcar|conhecer)", clause):
+        return False  # "tem aula sábado?" is about the classes, not the visit
+    if when.day is not None or when.time is not None:
+        return True  # a day or a time asked for: the booking flow answers it
     if not when.empty and (_SLOT_WORDS.search(clause) or step in (Step.OFFER_SLOTS, Step.CONFIRM_SLOT) or len(clause.split()) <= 6):
         return True
     return bool(re.search(r"\b(quais|que|tem|teria)\s+(os\s+)?(horarios?|vagas?)\b|\bhorarios? (disponive|livre)", clause)) and not re.search(

@@ -66,6 +66,7 @@ class ChildFacts:
     not_subjects: list[str] = field(default_factory=list)  # said not to be wanted ("não é matemática")
     tentative: bool = False  # the subjects were only asked about ("vcs têm japonês?")
     adding: bool = False  # "coloca matemática também": added to what was said before
+    only: bool = False  # "só inglês por enquanto": replaces what was said before
 
     @property
     def empty(self) -> bool:
@@ -91,7 +92,8 @@ class Facts:
 _NAME_WORD = r"[A-Za-zÀ-ÖØ-öø-ÿ][A-Za-zÀ-ÖØ-öø-ÿ'’-]+"
 _PARENT_CUES = re.compile(
     r"\b(?:meu nome e|meu nome eh|me chamo|aqui (?:e|eh|quem fala e) (?:a |o )?|quem fala e (?:a |o )?|sou (?:a |o )?"
-    r"|eu sou (?:a |o )?|falo com voce(?:s)? (?:e|sou) |my name is|i am|i'm|im|this is|me llamo|soy|mi nombre es|aqui (?:a|o) )"
+    r"|eu sou (?:a |o )?|e eu (?:sou )?(?:a |o )|falo com voce(?:s)? (?:e|sou) |my name is|i am|i'm|im|this is|me llamo|soy|mi nombre es|aqui (?:a|o) "
+    r"|^\W*(?:oi|ola|bom dia|boa tarde|boa noite)?[\s,!]*(?:e|eh) (?:a|o) )"
     r"\s*(?=" + _NAME_WORD + ")"
 )
 # "Michele aqui", "Wellington falando", "Fábio, pai da Manuela": a capitalised name that introduces itself.
@@ -106,6 +108,7 @@ _CHILD_CUES = re.compile(
     r"(?:\s+(?:mais velh[oa]|mais nov[oa]|do meio|caçula|cacula))?"
     r"(?:\s*,)?(?:\s+(?:que\s+)?(?:se chama|chama|chamad[oa]|e o|e a|eh o|eh a|o nome dele e|o nome dela e|named|called|se llama|llamad[oa]|is called))?"
     r"|(?:ele|ela|he|she|a menina|o menino|a pequena|o pequeno|a crianca|o moleque|a mocinha)\s+(?:se\s+)?(?:chama|llama|is called)"
+    r"|(?:ele|ela)\s+(?:e|eh)\s+(?:o|a)|(?<![a-z] )o nome e|(?<![a-z] )o nome eh"
     r"|(?<![a-z] )se chama|o nome dele e|o nome dela e|o nome dele eh|o nome dela eh"
     r"|nome da crianca e|nome do aluno e|nome da aluna e|(?:his|her) name is|se llama|chama-se"
     r"|(?:mae|pai|avo|avo|tia|tio|responsavel|madrinha|padrinho|mom|dad|mother|father|madre|padre)\s+d[oa]s?"
@@ -119,7 +122,7 @@ _ABOUT_VISIT = re.compile(r"\b(?:visita|agend|marc|teste|avaliacao|conhecer|hora
 # what marks a child (an age in brackets, "meu filho" after it, an age right after a comma).
 _NAME_THEN_CHILD = re.compile(
     r"(?:^|[\s,;(])(?:[aAoO] |pro |pra |do |da |pro o |pra a |para )?(?P<name>[A-ZÀ-Ö][a-zà-ÿ'’-]+)"
-    r"(?=\s*\(\s*\d{1,2}\s*(?:anos?)?\s*\)|\s*,\s*(?:meu|minha|o meu|a minha|mi|my)\s+(?:filh|net|sobrinh|enteado|enteada|hij|son|daughter)|\s*,\s*\d{1,2}\s*anos\b|,?\s+de\s+\d{1,2}\s+anos\b)"
+    r"(?=\s*\(\s*\d{1,2}\s*(?:anos?)?\s*\)|\s*,\s*(?:meu|minha|o meu|a minha|mi|my)\s+(?:filh|net|sobrinh|enteado|enteada|hij|son|daughter)|\s*,\s*\d{1,2}\s*(?:anos|años)\b|,?\s+de\s+\d{1,2}\s+(?:anos|años)\b)"
 )
 # "a Sofia tem 9 anos", "o Pedro tá no pré II": an article, a capitalised name and a fact verb.
 _ARTICLE_NAME = re.compile(
@@ -131,6 +134,12 @@ _ARTICLE_NAME = re.compile(
 _PLACES = {"sao", "sao paulo", "moema", "unidade", "kumon", "voces", "vcs", "semana", "segunda", "terca", "quarta",
            "quinta", "sexta", "sabado", "domingo", "amanha", "hoje", "mim", "gente", "ele", "ela", "nos", "matematica",
            "portugues", "ingles", "japones", "dezembro", "janeiro"}
+
+
+def writes_capitals(text: str) -> bool:
+    """Whether the writer capitalises anything after the first word (then names are capitalised too)."""
+    words = re.findall(r"[A-Za-zÀ-ÿ]+", text)
+    return any(w[0].isupper() for w in words[1:])
 
 
 def _clean_name(candidate: str, *, strict: bool) -> str:
@@ -283,6 +292,7 @@ def _child_facts(folded: str) -> ChildFacts:
             rest = rest.replace(q, " ")
         child.tentative = not subjects_in(rest)[0]
         child.adding = bool(re.search(r"\b(tambem|tb|junto|alem d[eo]|mais|too|also|as well|tambien)\b", folded))
+        child.only = bool(re.search(r"\b(so|somente|apenas|only|solo|solamente)\s+(?:o |a )?(?:kumon de |de )?(?:" + "|".join(w for ws in _lexicon()["subjects"].values() for w in ws) + r")\b", folded))  # type: ignore[union-attr]
     return child
 
 
@@ -304,7 +314,7 @@ def extract(text: str, *, step: Step = Step.NONE) -> Facts:
         # "sou a X" names the parent only with a capital (else "sou a mãe", "sou estudante"), unless
         # we just asked their name.
         weak = re.sub(r"\s+(a|o)$", "", fold(m.group(0)).strip()) in {"sou", "eu sou", "soy", "i am", "im", "i'm", "this is"}
-        strict = weak and step != Step.ASK_PARENT_NAME
+        strict = weak and step != Step.ASK_PARENT_NAME and writes_capitals(original)
         name = _name_after(original, m.end(), strict=strict)
         if name:
             facts.parent_name = name
@@ -314,8 +324,7 @@ def extract(text: str, *, step: Step = Step.NONE) -> Facts:
     # Child mentions, in order: (position where their facts start, name).
     mentions: list[tuple[int, int, str]] = []
     # A writer who uses capitals writes names with one: "meu filho chegou em casa" names no one.
-    words = re.findall(r"[A-Za-zÀ-ÿ]+", original)
-    capitalises = any(w[0].isupper() for w in words[1:])
+    capitalises = writes_capitals(original)
     for cue in _CHILD_CUES.finditer(folded):
         relation = re.match(r"(?:mae|pai|avo|tia|tio|responsavel|madrinha|padrinho|mom|dad|mother|father|madre|padre)\b", cue.group(0))
         weak = bool(relation) or cue.group(0).startswith(("visita", "teste", "agend", "horario", "matric", "avalia"))
