@@ -40,6 +40,7 @@ from kumon.tenancy import (
     owner_unit_ids,
     unit_ids_for,
     units_for,
+    user_timezone,
 )
 
 logger = logging.getLogger(__name__)
@@ -413,7 +414,8 @@ class ConversationAdmin(UnitScopedAdmin):
             "can_share": is_franchise_admin(request.user),
             "units": list(units_for(request.user).order_by("name")),
         }
-        return TemplateResponse(request, "admin/conversations/gaps.html", context)
+        with timezone.override(user_timezone(request.user)):  # "last asked" in the units' local time
+            return TemplateResponse(request, "admin/conversations/gaps.html", context).render()
 
     def gaps_answer_view(self, request: HttpRequest) -> HttpResponse:
         if not self.has_change_permission(request):

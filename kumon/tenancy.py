@@ -162,11 +162,17 @@ class UnitScopedAdmin(MemberPermissions, admin.ModelAdmin):
     def changeform_view(
         self, request: HttpRequest, object_id: str | None = None, form_url: str = "", extra_context: Any = None
     ) -> HttpResponse:
+        with timezone.override(self._zone_of(request, object_id)):
+            return _rendered(super().changeform_view(request, object_id, form_url, extra_context))
+
+    def history_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> HttpResponse:
+        with timezone.override(self._zone_of(request, object_id)):
+            return _rendered(super().history_view(request, object_id, extra_context))
+
+    def _zone_of(self, request: HttpRequest, object_id: str | None) -> ZoneInfo:
         obj = self.get_object(request, unquote(object_id)) if object_id else None
         unit = unit_of(obj, self.unit_field) if obj is not None else None
-        zone = ZoneInfo(unit.timezone) if unit is not None else user_timezone(request.user)
-        with timezone.override(zone):
-            return _rendered(super().changeform_view(request, object_id, form_url, extra_context))
+        return ZoneInfo(unit.timezone) if unit is not None else user_timezone(request.user)
 
     def get_list_filter(self, request: HttpRequest) -> Any:
         return [UnitListFilter if f == "unit" else f for f in super().get_list_filter(request)]
