@@ -212,3 +212,18 @@ def test_admin_appointment_page_in_portuguese_and_local_time(staff_client, unit)
                   "sem sincronização (agenda local)", "abrir a conversa", "Remarcar a visita"):
         assert label in html, label
     assert "none" not in re.findall(r'<div class="readonly">([^<]*)</div>', html)
+
+
+def test_admin_times_are_the_units_own_zone_not_sao_paulo(client, db):
+    manaus = UnitFactory(slug="manaus", timezone="America/Manaus")  # UTC-4, São Paulo is UTC-3
+    user = MembershipFactory(unit=manaus).user
+    user.save()
+    client.force_login(user)
+    start = dt.datetime(2026, 12, 7, 17, 0, tzinfo=dt.UTC)
+    appointment = AppointmentFactory(unit=manaus, start=start, end=start + dt.timedelta(hours=1), child_name="Iara")
+
+    page = client.get(reverse("admin:scheduling_appointment_change", args=[appointment.pk])).content.decode()
+    listing = client.get(reverse("admin:scheduling_appointment_changelist")).content.decode()
+
+    assert "Iara 07/12 13:00" in page and "7 de Dezembro de 2026 às 13:00" in page
+    assert "seg 07/12/2026 13:00" in listing
