@@ -154,6 +154,11 @@ X_FRAME_OPTIONS = "DENY"
 
 # Celery (kumon/celery.py). Task defaults follow STYLE.md.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
+# kombu's Redis transport with the repair of issue #11 H1 (a Redis outage under traffic killed
+# the worker): see kumon/broker.py.
+from kumon.broker import transport_for  # noqa: E402
+
+CELERY_BROKER_TRANSPORT = transport_for(CELERY_BROKER_URL)
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]

@@ -180,6 +180,69 @@ def test_broker_outage_webhooks_are_stored_then_all_answered_once_after_the_swee
     assert_answered_exactly_once(n)
 
 
+@pytest.mark.django_db(transaction=True)
+def test_redis_outage_under_traffic_the_worker_survives_and_answers_every_message_once(db: None) -> None:
+    """Issue #11 H1: Redis goes away for ~20 s while the worker runs a task and webhooks keep
+    coming, then comes back on the same port. The worker (the Procfile's: every queue, remote
+    control and heartbeats on) lives through it and every message is answered exactly once.
+
+    It died with `AttributeError: 'NoneType' object has no attribute 'hostname'` when the
+    connection loss was first seen on the remote-control (pub/sub) channel while the task channel
+    had a BRPOP in flight and an unacknowledged task: celery 5.7.0 closes the connection again
+    after `collect()` had detached its transport, and kombu's restore of the unacked task then
+    builds a Redis pool from the detached transport (kumon/broker.py). The test sets up exactly
+    that moment — one slow send in flight, the pub/sub connection dropped first — instead of
+    hoping traffic hits it (it did in 1 run of 4 at 20 messages/s)."""
+    import threading
+
+    import redis
+
+    from whatsapp.tests.fakes import FakeEvolution, Reply
+
+    UnitFactory(evolution_instance=INSTANCE, webhook_secret=SECRET, whatsapp_gateway="evolution")
+    n = int(120 * SCALE)
+    outage = float(os.environ.get("FAULT_REDIS_OUTAGE_SECONDS", "20"))
+    with FakeEvolution(api_key="fault-evolution-key") as evolution, RedisServer() as redis_server:
+        evolution.script(Reply(delay=4))  # the first provider call: a send still running at the cut
+        env = stack_env(redis_server.url, CELERY_QUEUE_ROUTING="1", EVOLUTION_API_URL=evolution.url,
+                        EVOLUTION_API_KEY="fault-evolution-key", WHATSAPP_HTTP_READ_TIMEOUT="10")
+        broker = redis.Redis.from_url(redis_server.url)
+        with WebServer(env=env, workers=2, threads=8) as web, QueueWorker(env=env, like_procfile=True) as worker:
+            bodies = [envelope(f"RED{i:05d}", phone(7000 + i)) for i in range(n)]
+            assert post_all(web.url, bodies[:1]) == [200]
+            # One task taken and not acknowledged (the slow send), nothing else queued or running:
+            # the worker's task channel is waiting in BRPOP for more.
+            wait_for(lambda: evolution.requests and broker.hlen("unacked") == 1 and not any(
+                broker.llen(q) for q in ("celery", "inbound", "outbound", "embeddings")), timeout=30, interval=0.01)
+            broker.client_kill_filter(_type="pubsub")  # the remote-control connection is seen to drop first
+            redis_server.kill()
+            statuses: list[int] = [200]
+
+            def traffic() -> None:  # ~5 webhooks a second through the outage and after it
+                for start in range(1, n, 5):
+                    statuses.extend(post_all(web.url, bodies[start:start + 5], concurrency=5))
+                    time.sleep(1)
+
+            sender = threading.Thread(target=traffic, daemon=True)
+            sender.start()
+            time.sleep(outage)
+            assert worker.proc is not None and worker.proc.poll() is None, "the worker died in the outage"
+            redis_server.start()  # same port: web and worker reconnect
+            sender.join(timeout=180)
+            assert not sender.is_alive()
+            assert Counter(statuses) == Counter({200: n})
+            beat = Beat(redis_server.url)
+            try:
+                wait_for(lambda: all_answered(n, beat=beat), timeout=90 + n * 0.5, interval=2)
+                for _ in range(2):  # more sweeps after the fact must not answer anyone twice
+                    beat.sweep()
+                    time.sleep(1)
+            finally:
+                beat.close()
+            assert worker.proc.poll() is None, "the worker died after the outage"
+    assert_answered_exactly_once(n)
+
+
 # --- worker crash -----------------------------------------------------------------------------
 
 @pytest.mark.django_db(transaction=True)
