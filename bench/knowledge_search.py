@@ -66,6 +66,20 @@ SUBJECTS = [
     "pronúncia",
     "caligrafia",
 ]
+# The catalogue topic each generated entry is linked to (knowledge/catalogue/*.json), so the
+# search's topic branch (entries of the message's nearest topics) runs as in production.
+TOPIC_OF = {
+    "mensalidade": "mensalidade",
+    "matricula": "taxa-matricula",
+    "horario": "horario-funcionamento",
+    "feriado": "feriados",
+    "ferias": "ferias-escolares",
+    "reposicao": "reposicao-falta",
+    "material": "material-incluso",
+    "idade": "idade-minima",
+    "endereco": "endereco",
+    "estacionamento": "estacionamento",
+}
 QUERY_TEMPLATES = [
     "oi boa tarde, qto custa {s}?",
     "vcs abrem no feriado de {s}?",
@@ -145,7 +159,7 @@ def run(args: argparse.Namespace) -> dict:
 
     timings: dict[str, float] = {}
     started = time.perf_counter()
-    call_command("migrate", "knowledge", verbosity=0)
+    call_command("migrate", verbosity=0)  # every app: auth's permission names need its later migrations
     timings["migrate_s"] = time.perf_counter() - started
     rng = random.Random(7)
     nprng = np.random.default_rng(7)
@@ -189,7 +203,8 @@ def run(args: argparse.Namespace) -> dict:
         cur.execute("DROP INDEX IF EXISTS chunk_embedding_hnsw")  # built once after the load
         with cur.copy(
             "COPY knowledge_source (id, unit_id, kind, external_id, title, question, answer, published, "
-            "index_status, index_error, index_attempts, content_hash, document, created_at, updated_at) "
+            "index_status, index_error, index_attempts, content_hash, document, created_at, updated_at, "
+            "topic, topic_origin) "
             "FROM STDIN"
         ) as copy:
             for source_id, unit_id, ti in rows:
@@ -211,6 +226,8 @@ def run(args: argparse.Namespace) -> dict:
                         "",
                         "now",
                         "now",
+                        TOPIC_OF[TOPICS[ti % len(TOPICS)][0]],
+                        "auto",
                     )
                 )
         cur.execute("SELECT setval(pg_get_serial_sequence('knowledge_source', 'id'), %s)", [sid])
@@ -294,6 +311,8 @@ def run(args: argparse.Namespace) -> dict:
             "k": 5,
             "d": embedder.dimensions(),
             "qt": normalize(text),
+            "topics": list(TOPIC_OF.values())[:6],
+            "kt": knowledge_search.TOPIC_ENTRIES,
         }
         ids, mat = visible(unit.pk)
         truth = {ids[i] for i in np.argsort(-(mat @ qv))[:5]}
@@ -327,6 +346,8 @@ def run(args: argparse.Namespace) -> dict:
                 "unit": unit.pk,
                 "qv": knowledge_search._vector_literal(qv),
                 "k": 40,
+                "topics": list(TOPIC_OF.values())[:6],
+                "kt": knowledge_search.TOPIC_ENTRIES,
                 "qt": normalize(text),
             },
         )

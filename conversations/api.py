@@ -17,7 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from conversations import inbox, reports, services
+from conversations import inbox, reports, services, state
 from conversations.models import Conversation, Message
 from kumon.api import UNIT_PARAM, filter_unit
 from kumon.exceptions import DomainError, NotFound
@@ -170,7 +170,8 @@ class ConversationByPhone(APIView):
                 "state": inbox.state_of(conversation),
                 "stage": conversation.stage,
                 "step": conversation.step,
-                "data": conversation.data,
+                "opted_out": conversation.contact.opted_out_at is not None,
+                "data": state.lead_of(conversation).to_data(),
                 "handoff_at": conversation.handoff_at,
                 "assigned_to": conversation.assigned_to.get_username() if conversation.assigned_to else None,
                 "messages": [

@@ -12,6 +12,7 @@ from typing import Any
 from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 from django.utils.translation import gettext_lazy as _
 
+from conversations import state
 from conversations.models import Conversation, Message
 from kumon.tenancy import scope
 from scheduling.models import Appointment
@@ -26,14 +27,7 @@ STATE_ORDER = Case(
     output_field=IntegerField(),
 )
 STATES = ("waiting", "with_staff", "bot", "closed")
-# Labels of the lead data the engine collects (other keys are shown as they are).
-LEAD_LABELS = {
-    "parent_name": _("parent"),
-    "child_name": _("child"),
-    "child_age": _("child age"),
-    "school_year": _("school year"),
-    "subject": _("subject"),
-}
+
 
 
 def family_conversations(queryset: QuerySet[Conversation] | None = None) -> QuerySet[Conversation]:
@@ -88,19 +82,35 @@ def transcript(conversation: Conversation, *, limit: int = 500) -> list[Message]
     return latest[::-1]
 
 
+def lead_rows(lead: state.Lead) -> dict[str, Any]:
+    """The family as label → value rows for the conversation page, in Portuguese."""
+    rows: dict[str, Any] = {}
+    if lead.parent_name:
+        rows[str(_("parent"))] = lead.parent_name
+    for n, child in enumerate(lead.children, start=1):
+        suffix = f" {n}" if len(lead.children) > 1 else ""
+        if child.name:
+            rows[f"{_('child')}{suffix}"] = child.name
+        if child.age is not None:
+            rows[f"{_('child age')}{suffix}"] = child.age
+        if child.school_year:
+            rows[f"{_('school year')}{suffix}"] = child.school_year
+        if child.subjects:
+            rows[f"{_('subjects')}{suffix}"] = ", ".join(child.subjects)
+    if lead.heard_from:
+        rows[str(_("heard from"))] = lead.heard_from
+    return rows
+
+
 def conversation_page(conversation: Conversation) -> ConversationPage:
-    data = conversation.data or {}
-    lead = {
-        str(LEAD_LABELS.get(k, k)): v
-        for k, v in {**(conversation.contact.data or {}), **data}.items()
-        if not k.startswith("_") and k != "staff"
-    }
+    current = state.State.of(conversation)
+    lead = lead_rows(current.lead)
     appointments = list(Appointment.objects.filter(contact_id=conversation.contact_id).order_by("-start")[:20])
     return ConversationPage(
         conversation=conversation,
         messages=transcript(conversation),
         lead=lead,
-        staff_note=str(data.get("_staff_note", "")),
+        staff_note=current.flow.staff_note,
         appointments=appointments,
         state=state_of(conversation),
     )

@@ -13,42 +13,49 @@ import logging
 from celery import shared_task
 from django.db import transaction
 
-from conversations import services
+from conversations import services, state
 from conversations.models import Conversation, Message
+from conversations.state import Lead
 from kumon.models import Contact, Unit
 from kumon.phones import InvalidPhone, mask_phone
 from kumon.services import get_or_create_contact
 
 logger = logging.getLogger(__name__)
 
-LEAD_FIELDS = (
-    ("parent_name", "Responsável"),
-    ("child_name", "Criança"),
-    ("child_age", "Idade"),
-    ("school_year", "Ano escolar"),
-    ("subject", "Matéria"),
-)
+def lead_lines(lead: Lead) -> list[str]:
+    """The family in a few lines, for staff (Portuguese, like the bot's texts to families)."""
+    lines = []
+    if lead.parent_name:
+        lines.append(f"Responsável: {lead.parent_name}")
+    for child in lead.children:
+        about = [child.name or "criança"]
+        if child.age is not None:
+            about.append(f"{child.age} anos")
+        if child.school_year:
+            about.append(child.school_year)
+        if child.subjects:
+            about.append(", ".join(child.subjects))
+        lines.append("Criança: " + " – ".join(about))
+    return lines
 
 
-def lead_summary(conversation: Conversation) -> str:
-    """The hand-off message for the unit's staff phone."""
+def lead_summary(conversation: Conversation, *, title: str = "", question: str = "") -> str:
+    """The notice for the unit's staff phone: a hand-off (default) or a question the bot could not
+    answer (`question`)."""
     contact = conversation.contact
-    data = {**(contact.data or {}), **{k: v for k, v in (conversation.data or {}).items() if not k.startswith("_")}}
-    last = (
+    last = question or (
         conversation.messages.filter(direction=Message.Direction.IN).order_by("-created_at").values_list("body", flat=True)
         .first()
     )
-    # Texts to the unit's staff are Portuguese, like the bot's texts to families.
-    lines = [f"🔔 Atendimento humano solicitado – {conversation.unit.name}"]
+    lines = [title or f"🔔 Atendimento humano solicitado – {conversation.unit.name}"]
     lines.append(f"Telefone: {contact.phone}" + (f" ({contact.name})" if contact.name else ""))
-    for key, label in LEAD_FIELDS:
-        if data.get(key) not in (None, ""):
-            lines.append(f"{label}: {data[key]}")
-    if conversation.handoff_reason:
+    lines.extend(lead_lines(state.lead_of(conversation)))
+    if conversation.handoff_reason and not question:
         lines.append(f"Motivo: {conversation.handoff_reason}")
     if last:
-        lines.append(f"Última mensagem: {last[:300]}")
-    lines.append("Responda pela caixa de entrada do painel.")
+        lines.append(f"{'Pergunta' if question else 'Última mensagem'}: {last[:300]}")
+    lines.append("Responda pela caixa de entrada do painel." if not question else
+                 "O robô disse que a equipe vai confirmar: responda pela caixa de entrada do painel.")
     return "\n".join(lines)
 
 
@@ -98,3 +105,43 @@ def notify_handoff_task(*, conversation_id: int) -> int | None:
     """Enqueued after a hand-off commits (conversations.turns). Idempotent."""
     message = notify_handoff(conversation_id=conversation_id)
     return message.pk if message else None
+
+
+def notify_question(*, conversation_id: int, message_id: int) -> Message | None:
+    """Tell the unit's staff phone about the questions the bot could not answer in the turn that
+    answered `message_id` (the parent was told the team will confirm; the bot carries on).
+
+    No-op when the conversation or message is gone, the unit has no staff phone, or it was
+    already notified (idempotent per message). Side effects: one outbound message queued.
+    """
+    conversation = Conversation.objects.select_related("unit", "contact").filter(pk=conversation_id).first()
+    message = Message.objects.filter(pk=message_id, conversation_id=conversation_id).first()
+    if conversation is None or message is None:
+        return None
+    questions = [q for q in (message.meta or {}).get("questions_for_staff", []) if isinstance(q, str)]
+    if not questions:
+        return None
+    with transaction.atomic():
+        contact = staff_contact(unit=conversation.unit)
+        if contact is None:
+            return None
+        # Marked like a hand-off notice: LGPD erasure finds every copy of the family's words.
+        marker = {"handoff_notice": conversation.pk, "question_of": message_id}
+        if Message.objects.filter(conversation__contact=contact, meta__contains=marker).exists():
+            return None
+        staff_conversation = services.open_conversation(contact=contact)
+        if staff_conversation.mode == Conversation.Mode.BOT:
+            staff_conversation = services.take_over(conversation=staff_conversation, user=None, reason="staff_phone")
+        body = lead_summary(
+            conversation, title=f"❓ Pergunta sem resposta – {conversation.unit.name}", question=" / ".join(questions)
+        )
+        notice = services.queue_outbound(conversation=staff_conversation, body=body, meta=marker)
+    logger.info("unanswered question of conversation %s notified to %s", conversation.pk, mask_phone(contact.phone))
+    return notice
+
+
+@shared_task(name="conversations.notify_question", acks_late=True, soft_time_limit=30, time_limit=45)
+def notify_question_task(*, conversation_id: int, message_id: int) -> int | None:
+    """Enqueued after a turn with unanswered questions commits (conversations.turns). Idempotent."""
+    notice = notify_question(conversation_id=conversation_id, message_id=message_id)
+    return notice.pk if notice else None

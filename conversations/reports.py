@@ -266,7 +266,8 @@ def _compute(unit_ids: Sequence[int], start: dt.date, end: dt.date, period: str 
 
     # Leads: contacts first seen in the period.
     live_visit = Appointment.objects.filter(contact=OuterRef("pk")).exclude(status=Appointment.Status.CANCELLED)
-    qualified = (Q(data__has_key="child_age") | Q(data__has_key="school_year")) & Q(data__has_key="subject")
+    # conversations.state.Lead.qualified, in SQL on the lead data the engine keeps on the contact.
+    qualified = (Q(data__has_key="child_age") | Q(data__has_key="school_year")) & Q(data__has_key="subjects")
     leads = Contact.objects.filter(unit_id__in=unit_ids, created_at__gte=lo, created_at__lt=hi).exclude(STAFF_CONTACT)
     merge(
         _grouped(

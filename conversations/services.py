@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from conversations import state
 from conversations.inbound import InboundMessage, StatusUpdate
 from conversations.models import Conversation, Message
 from kumon.db import insert_unless_conflict
@@ -76,9 +77,8 @@ def open_conversation(*, contact: Contact) -> Conversation:
         return conversation
     try:
         with transaction.atomic():
-            return Conversation.objects.create(
-                unit_id=contact.unit_id, contact=contact, data=dict(contact.data or {})
-            )
+            # The family's lead is read from the contact until the first turn writes its own state.
+            return Conversation.objects.create(unit_id=contact.unit_id, contact=contact, data={})
     except IntegrityError:
         return Conversation.objects.exclude(mode=Conversation.Mode.CLOSED).get(contact=contact)
 
@@ -143,8 +143,11 @@ def record_inbound(*, unit: Unit, message: InboundMessage, now: dt.datetime | No
             return None
         conversation.last_inbound_at = now
         conversation.last_activity_at = now
-        if conversation.mode == Conversation.Mode.BOT:
-            # With staff, the parent's messages wait for them: no turn is scheduled.
+        if conversation.mode == Conversation.Mode.BOT or (
+            conversation.mode == Conversation.Mode.HUMAN and conversation.assigned_to_id is None and not contact.is_unit_staff
+        ):
+            # With staff, the parent's messages wait for them; a family still waiting for someone
+            # gets a turn too, which may only tell them the team knows (turns._waiting_notice).
             due = _debounce_due(conversation, now)
             if not conversation.reply_due_at:
                 conversation.turn_started_at = now
@@ -163,7 +166,7 @@ def answer_turn_now(*, conversation_id: int, now: dt.datetime | None = None) -> 
     now = now or timezone.now()
     with transaction.atomic():
         moved = Conversation.objects.filter(
-            pk=conversation_id, mode=Conversation.Mode.BOT, reply_due_at__gt=now
+            pk=conversation_id, mode__in=[Conversation.Mode.BOT, Conversation.Mode.HUMAN], reply_due_at__gt=now
         ).update(reply_due_at=now)
         if moved:
             _enqueue_turn(conversation_id, 0.0)
@@ -344,7 +347,7 @@ def expire_idle_conversations(*, now: dt.datetime | None = None, limit: int = 50
 def hand_back(*, conversation: Conversation, user: Any | None = None, note: str = "", now: dt.datetime | None = None) -> Conversation:
     """Give the conversation back to the bot. The next parent message is answered by it.
 
-    Side effects: the optional note is kept in the conversation's data (`_staff_note`) for
+    Side effects: the optional note is kept in the conversation's state (`Flow.staff_note`) for
     the bot's context; messages that arrived while staff had it are not answered by the bot;
     the hand-off stays recorded (handoff_at) for the reports.
     """
@@ -361,11 +364,7 @@ def hand_back(*, conversation: Conversation, user: Any | None = None, note: str 
         locked.assigned_to = None
         locked.reply_due_at = None
         locked.turn_started_at = None
-        data = dict(locked.data)
-        data["_failed_turns"] = 0
-        if note:
-            data["_staff_note"] = note[:500]
-        locked.data = data
+        locked.data = state.handed_back(locked.data or {"lead": locked.contact.data or {}}, note=note)
         locked.last_activity_at = now
         locked.save()
     return locked

@@ -16,65 +16,111 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Hi again, {name}! This is {unit}'s front desk. 😊",
         "es": "¡Hola de nuevo, {name}! Aquí la recepción de {unit}. 😊",
     },
+    "hello_again": {
+        "pt": "Oi! Estou por aqui. 😊",
+        "en": "Hi! I'm here. 😊",
+        "es": "¡Hola! Estoy por aquí. 😊",
+    },
     "how_can_i_help": {
-        "pt": "Posso te ajudar com informações sobre o método, valores e horários, ou agendar uma visita com o teste diagnóstico gratuito. Como posso ajudar?",
-        "en": "I can help with information about the method, prices and hours, or book a visit with the free diagnostic test. How can I help?",
-        "es": "Puedo ayudarte con información sobre el método, precios y horarios, o agendar una visita con la prueba diagnóstica gratuita. ¿En qué te ayudo?",
+        "pt": "Posso te ajudar com valores, horários e como funciona o método, ou agendar uma visita gratuita com o teste diagnóstico. O que você gostaria de saber?",
+        "en": "I can help with prices, hours and how the method works, or book a free visit with the diagnostic test. What would you like to know?",
+        "es": "Puedo ayudarte con precios, horarios y cómo funciona el método, o agendar una visita gratuita con la prueba diagnóstica. ¿Qué te gustaría saber?",
     },
     "cta_visit": {
-        "pt": "Quer agendar uma visita para conhecer a unidade e fazer o teste diagnóstico gratuito?",
-        "en": "Would you like to book a visit to see the unit and take the free diagnostic test?",
-        "es": "¿Quieres agendar una visita para conocer la unidad y hacer la prueba diagnóstica gratuita?",
+        "pt": "Se quiser, posso agendar uma visita gratuita para vocês conhecerem a unidade e a criança fazer o teste diagnóstico. 😊",
+        "en": "If you like, I can book a free visit so you can see the unit and your child can take the diagnostic test. 😊",
+        "es": "Si quieres, puedo agendar una visita gratuita para que conozcan la unidad y el niño haga la prueba diagnóstica. 😊",
     },
-    "ask_parent_name": {
-        "pt": "Para começar, qual é o seu nome?",
-        "en": "To start, what is your name?",
-        "es": "Para empezar, ¿cuál es tu nombre?",
+    "lets_book": {
+        "pt": "Claro, vamos agendar a visita! 😊",
+        "en": "Sure, let's book the visit! 😊",
+        "es": "¡Claro, agendemos la visita! 😊",
     },
     "ask_child_name": {
-        "pt": "E qual é o nome da criança que vai estudar?",
-        "en": "And what is the name of the child who will study?",
-        "es": "¿Y cómo se llama el niño o la niña que va a estudiar?",
+        "pt": "Qual é o nome da criança?",
+        "en": "What is your child's name?",
+        "es": "¿Cómo se llama el niño o la niña?",
+    },
+    "ask_other_child_name": {
+        "pt": "E qual é o nome da outra criança?",
+        "en": "And what is the other child's name?",
+        "es": "¿Y cómo se llama el otro niño?",
     },
     "ask_child_age": {
-        "pt": "Quantos anos {child} tem (ou em que ano da escola está)?",
+        "pt": "Quantos anos {child} tem (ou em que ano está na escola)?",
         "en": "How old is {child} (or which school year)?",
         "es": "¿Cuántos años tiene {child} (o en qué año escolar está)?",
     },
     "ask_subject": {
-        "pt": "Qual disciplina interessa: Matemática, Português, Inglês ou Japonês? Pode ser mais de uma.",
-        "en": "Which subject: Math, Portuguese, English or Japanese? It can be more than one.",
-        "es": "¿Qué materia: Matemáticas, Portugués, Inglés o Japonés? Puede ser más de una.",
+        "pt": "Qual disciplina interessa para {child}: Matemática, Português, Inglês ou Japonês? Pode ser mais de uma.",
+        "en": "Which subject for {child}: Math, Portuguese, English or Japanese? It can be more than one.",
+        "es": "¿Qué materia para {child}: Matemáticas, Portugués, Inglés o Japonés? Puede ser más de una.",
     },
-    "readback": {
-        "pt": "Confere? Responsável: {parent}; criança: {child}, {age}; disciplina: {subjects}.",
-        "en": "Is this right? Parent: {parent}; child: {child}, {age}; subject: {subjects}.",
-        "es": "¿Está bien? Responsable: {parent}; niño/a: {child}, {age}; materia: {subjects}.",
+    "ask_parent_name": {
+        "pt": "E qual é o seu nome?",
+        "en": "And what is your name?",
+        "es": "¿Y cuál es tu nombre?",
     },
-    "readback_corrected": {
-        "pt": "Anotado! Agora confere? Responsável: {parent}; criança: {child}, {age}; disciplina: {subjects}.",
-        "en": "Noted! Is it right now? Parent: {parent}; child: {child}, {age}; subject: {subjects}.",
-        "es": "¡Anotado! ¿Ahora está bien? Responsable: {parent}; niño/a: {child}, {age}; materia: {subjects}.",
-    },
-    "what_to_fix": {
-        "pt": "Sem problema! O que preciso corrigir?",
-        "en": "No problem! What should I fix?",
-        "es": "¡Sin problema! ¿Qué debo corregir?",
-    },
+    "noted": {"pt": "Anotado! 👍", "en": "Noted! 👍", "es": "¡Anotado! 👍"},
     "offer_slots": {
-        "pt": "Tenho estes horários para a visita com o teste diagnóstico:\n{options}\nQual fica melhor? Pode responder com o número ou sugerir outro dia e horário.",
-        "en": "These times are free for the visit with the diagnostic test:\n{options}\nWhich works best? Reply with the number or suggest another day and time.",
-        "es": "Tengo estos horarios para la visita con la prueba diagnóstica:\n{options}\n¿Cuál te queda mejor? Responde con el número o sugiere otro día y hora.",
-    },
-    "offer_slots_near": {
-        "pt": "Nesse horário não tenho vaga, mas tenho:\n{options}\nAlgum desses serve?",
-        "en": "That time is not free, but I have:\n{options}\nDoes one of these work?",
-        "es": "En ese horario no hay lugar, pero tengo:\n{options}\n¿Alguno te sirve?",
+        "pt": "Tenho estes horários para a visita de {child}:\n{options}\nQual fica melhor? Pode responder com o número ou sugerir outro dia e horário.",
+        "en": "These times are free for {child}'s visit:\n{options}\nWhich works best? Reply with the number or suggest another day and time.",
+        "es": "Tengo estos horarios para la visita de {child}:\n{options}\n¿Cuál te queda mejor? Responde con el número o sugiere otro día y hora.",
     },
     "offer_slots_window": {
         "pt": "Nesse período tenho:\n{options}\nQual fica melhor?",
         "en": "In that period I have:\n{options}\nWhich works best?",
         "es": "En ese período tengo:\n{options}\n¿Cuál te queda mejor?",
+    },
+    "offer_slots_near": {
+        "pt": "Os horários livres mais próximos são:\n{options}\nAlgum desses serve?",
+        "en": "The nearest free times are:\n{options}\nDoes one of these work?",
+        "es": "Los horarios libres más cercanos son:\n{options}\n¿Alguno te sirve?",
+    },
+    "slot_free": {
+        "pt": "{slot} está livre, sim! ✅ Já separei para vocês.",
+        "en": "{slot} is free! ✅ I'm holding it for you.",
+        "es": "¡{slot} está libre! ✅ Lo reservo para ustedes.",
+    },
+    "why_closed_weekday": {
+        "pt": "Aos {weekday}s a unidade não abre.",
+        "en": "The unit is closed on {weekday}s.",
+        "es": "Los {weekday} la unidad no abre.",
+    },
+    "why_closure": {
+        "pt": "No dia {day} a unidade estará fechada ({reason}).",
+        "en": "The unit will be closed on {day} ({reason}).",
+        "es": "El día {day} la unidad estará cerrada ({reason}).",
+    },
+    "why_holiday": {
+        "pt": "No dia {day} é feriado ({reason}) e a unidade não abre.",
+        "en": "{day} is a public holiday ({reason}) and the unit is closed.",
+        "es": "El día {day} es feriado ({reason}) y la unidad no abre.",
+    },
+    "why_hours": {
+        "pt": "Nesse horário não consigo: {weekday} as visitas começam entre {first} e {last}.",
+        "en": "That time doesn't work: on {weekday} visits start between {first} and {last}.",
+        "es": "Ese horario no es posible: el {weekday} las visitas empiezan entre las {first} y las {last}.",
+    },
+    "why_soon": {
+        "pt": "Esse horário está muito em cima da hora para eu reservar.",
+        "en": "That time is too soon for me to book.",
+        "es": "Ese horario es demasiado pronto para reservarlo.",
+    },
+    "why_far": {
+        "pt": "Ainda não abrimos a agenda para essa data.",
+        "en": "The calendar is not open for that date yet.",
+        "es": "Todavía no abrimos la agenda para esa fecha.",
+    },
+    "why_taken": {
+        "pt": "Esse horário já está ocupado.",
+        "en": "That time is already taken.",
+        "es": "Ese horario ya está ocupado.",
+    },
+    "why_period_full": {
+        "pt": "Nesse período não tenho horários livres.",
+        "en": "I have no free times in that period.",
+        "es": "No tengo horarios libres en ese período.",
     },
     "no_slots": {
         "pt": "No momento não encontrei horários livres nos próximos dias. Vou pedir para a equipe entrar em contato para combinar, tudo bem?",
@@ -91,6 +137,16 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Shall I confirm {slot} for {child}?",
         "es": "¿Confirmo {slot} para {child}?",
     },
+    "pick_number": {
+        "pt": "Qual deles? Pode responder com o número (1 a {n}).",
+        "en": "Which one? Reply with the number (1 to {n}).",
+        "es": "¿Cuál? Responde con el número (1 a {n}).",
+    },
+    "other_time": {
+        "pt": "Sem problema! Qual dia e horário ficam melhor para vocês?",
+        "en": "No problem! Which day and time would suit you?",
+        "es": "¡Sin problema! ¿Qué día y hora les queda mejor?",
+    },
     "booked": {
         "pt": "Agendado! ✅ {slot} para {child}.\nEndereço: {address}.\nTraga: {bring}.\nSe precisar remarcar ou cancelar, é só me avisar por aqui.",
         "en": "Booked! ✅ {slot} for {child}.\nAddress: {address}.\nPlease bring: {bring}.\nIf you need to reschedule or cancel, just tell me here.",
@@ -101,10 +157,15 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Sorry, that time was just taken. 😕",
         "es": "Uy, ese horario se acaba de ocupar. 😕",
     },
+    "ask_reschedule_when": {
+        "pt": "Claro, dá para remarcar a visita de {child} ({slot}).",
+        "en": "Sure, we can move {child}'s visit ({slot}).",
+        "es": "Claro, podemos cambiar la visita de {child} ({slot}).",
+    },
     "rescheduled": {
-        "pt": "Remarcado! ✅ A visita de {child} agora é {slot}. Endereço: {address}.",
-        "en": "Rescheduled! ✅ {child}'s visit is now {slot}. Address: {address}.",
-        "es": "¡Cambiado! ✅ La visita de {child} ahora es {slot}. Dirección: {address}.",
+        "pt": "Remarcado! ✅ A visita de {child} agora é {slot}.\nEndereço: {address}.",
+        "en": "Rescheduled! ✅ {child}'s visit is now {slot}.\nAddress: {address}.",
+        "es": "¡Cambiado! ✅ La visita de {child} ahora es {slot}.\nDirección: {address}.",
     },
     "confirm_cancel": {
         "pt": "Quer mesmo cancelar a visita de {slot}? (sim/não)",
@@ -112,9 +173,14 @@ TEXTS: dict[str, dict[str, str]] = {
         "es": "¿Seguro que quieres cancelar la visita de {slot}? (sí/no)",
     },
     "cancelled": {
-        "pt": "Visita cancelada. Quando quiser agendar de novo, é só me chamar. 😊",
-        "en": "Visit cancelled. Whenever you want to book again, just message me. 😊",
-        "es": "Visita cancelada. Cuando quieras agendar de nuevo, escríbeme. 😊",
+        "pt": "Pronto, cancelei a visita de {child} de {slot}. Se quiser marcar outro dia, é só me dizer. 😊",
+        "en": "Done, I cancelled {child}'s visit on {slot}. If you'd like another day, just tell me. 😊",
+        "es": "Listo, cancelé la visita de {child} del {slot}. Si quieres otro día, dímelo. 😊",
+    },
+    "no_rebook": {
+        "pt": "Tudo bem! Se mudar de ideia, é só chamar por aqui. 😊",
+        "en": "No problem! If you change your mind, just message me. 😊",
+        "es": "¡Está bien! Si cambias de idea, escríbeme. 😊",
     },
     "kept": {
         "pt": "Combinado, mantive a visita de {slot}. 😊",
@@ -137,9 +203,14 @@ TEXTS: dict[str, dict[str, str]] = {
         "es": "¡Asistencia confirmada! ✅ Nos vemos {slot}. 😊",
     },
     "already_booked": {
-        "pt": "Você já tem uma visita agendada: {slot}. Quer remarcar?",
+        "pt": "Vocês já têm uma visita agendada: {slot}. Quer remarcar?",
         "en": "You already have a visit booked: {slot}. Do you want to reschedule?",
-        "es": "Ya tienes una visita agendada: {slot}. ¿Quieres cambiarla?",
+        "es": "Ya tienen una visita agendada: {slot}. ¿Quieres cambiarla?",
+    },
+    "my_visit": {
+        "pt": "A visita de {child} está marcada para {slot}, aqui na unidade ({address}). 😊",
+        "en": "{child}'s visit is booked for {slot}, here at the unit ({address}). 😊",
+        "es": "La visita de {child} está agendada para el {slot}, aquí en la unidad ({address}). 😊",
     },
     "handoff_open": {
         "pt": "Vou chamar alguém da nossa equipe para falar com você. Em instantes te respondem por aqui. 🙏",
@@ -151,10 +222,30 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "I'll pass your message to our team. The unit is closed now; we'll answer {next_open}. 🙏",
         "es": "Pasaré tu mensaje a nuestro equipo. La unidad está cerrada ahora; respondemos {next_open}. 🙏",
     },
+    "waiting_notice": {
+        "pt": "Já avisei a equipe, e assim que alguém puder te responde por aqui. 🙏",
+        "en": "I've already let the team know; someone will answer here as soon as they can. 🙏",
+        "es": "Ya avisé al equipo; en cuanto alguien pueda te responde por aquí. 🙏",
+    },
     "unknown_answer": {
-        "pt": "Boa pergunta! Não tenho essa informação aqui, então vou confirmar com a equipe.",
-        "en": "Good question! I don't have that information, so I'll check with the team.",
-        "es": "¡Buena pregunta! No tengo esa información, así que lo confirmo con el equipo.",
+        "pt": "Boa pergunta! Essa informação eu não tenho aqui, então vou confirmar com a equipe e te retorno por aqui. 😊",
+        "en": "Good question! I don't have that information here, so I'll check with the team and get back to you here. 😊",
+        "es": "¡Buena pregunta! No tengo esa información aquí, así que lo confirmo con el equipo y te respondo por aquí. 😊",
+    },
+    "student_record": {
+        "pt": "Sobre o dia a dia do aluno, quem acompanha é a equipe da unidade: já passei sua mensagem para eles, e te respondem por aqui. 😊",
+        "en": "The unit's team follows each student's progress: I've passed your message on and they'll answer here. 😊",
+        "es": "Del día a día del alumno se ocupa el equipo de la unidad: ya les pasé tu mensaje y te responden por aquí. 😊",
+    },
+    "clarify": {
+        "pt": "Só para eu te responder certinho, você quer saber:\n{options}",
+        "en": "Just so I answer the right thing, do you mean:\n{options}",
+        "es": "Para responderte bien, ¿quieres saber:\n{options}",
+    },
+    "in_portuguese": {
+        "pt": "",
+        "en": "Here is our information (in Portuguese):",
+        "es": "Esta es nuestra información (en portugués):",
     },
     "complaint": {
         "pt": "Sinto muito por isso. Quero que alguém da equipe cuide pessoalmente do seu caso.",
@@ -165,6 +256,26 @@ TEXTS: dict[str, dict[str, str]] = {
         "pt": "Desculpe, não entendi bem. Pode me explicar de outro jeito?",
         "en": "Sorry, I didn't quite get that. Could you say it another way?",
         "es": "Perdón, no entendí bien. ¿Puedes decirlo de otra forma?",
+    },
+    "how_are_you": {
+        "pt": "Tudo ótimo por aqui, obrigada por perguntar! 😊",
+        "en": "All good here, thanks for asking! 😊",
+        "es": "¡Todo muy bien por aquí, gracias por preguntar! 😊",
+    },
+    "ask_away": {
+        "pt": "Claro, pode perguntar! 😊",
+        "en": "Sure, go ahead! 😊",
+        "es": "¡Claro, pregunta nomás! 😊",
+    },
+    "bot_identity": {
+        "pt": "Sou a assistente virtual da {unit}: tiro dúvidas e agendo visitas. Se preferir falar com alguém da equipe, é só pedir. 😊",
+        "en": "I'm {unit}'s virtual assistant: I answer questions and book visits. If you'd rather talk to someone from the team, just ask. 😊",
+        "es": "Soy la asistente virtual de {unit}: respondo dudas y agendo visitas. Si prefieres hablar con alguien del equipo, solo pídelo. 😊",
+    },
+    "offtopic": {
+        "pt": "Haha, disso eu não entendo muito. 😅 Mas posso te ajudar com tudo sobre o Kumon: valores, horários, o método ou agendar uma visita.",
+        "en": "Ha, that's not my area. 😅 But I can help with everything about Kumon: prices, hours, the method or booking a visit.",
+        "es": "Jaja, de eso no sé mucho. 😅 Pero puedo ayudarte con todo sobre Kumon: precios, horarios, el método o agendar una visita.",
     },
     "decline": {
         "pt": "Desculpe, não posso ajudar com isso. Posso ajudar com informações sobre o Kumon e agendar uma visita. 😊",
@@ -187,29 +298,57 @@ TEXTS: dict[str, dict[str, str]] = {
         "es": "Recibí tu audio, pero todavía no puedo escuchar audios aquí. ¿Puedes escribirlo, por favor? 🙏",
     },
     "got_image": {
-        "pt": "Recebi sua imagem, obrigado! A equipe poderá vê-la por aqui.",
-        "en": "Got your image, thanks! The team can see it here.",
-        "es": "¡Recibí tu imagen, gracias! El equipo podrá verla aquí.",
+        "pt": "Recebi sua imagem, obrigada! A equipe também consegue vê-la por aqui.",
+        "en": "Got your image, thanks! The team can see it here too.",
+        "es": "¡Recibí tu imagen, gracias! El equipo también puede verla aquí.",
     },
     "got_document": {
-        "pt": "Recebi seu documento, obrigado! A equipe poderá vê-lo por aqui.",
-        "en": "Got your document, thanks! The team can see it here.",
-        "es": "¡Recibí tu documento, gracias! El equipo podrá verlo aquí.",
+        "pt": "Recebi seu documento, obrigada! A equipe também consegue vê-lo por aqui.",
+        "en": "Got your document, thanks! The team can see it here too.",
+        "es": "¡Recibí tu documento, gracias! El equipo también puede verlo aquí.",
     },
-    "got_other": {
-        "pt": "😊",
-        "en": "😊",
-        "es": "😊",
-    },
+    "got_other": {"pt": "😊", "en": "😊", "es": "😊"},
     "thanks": {
         "pt": "Por nada! Se precisar de algo, é só chamar. 😊",
         "en": "You're welcome! If you need anything, just message me. 😊",
         "es": "¡De nada! Si necesitas algo, escríbeme. 😊",
     },
+    "too_many": {
+        "pt": "Recebi suas mensagens! Já te respondo. 🙏",
+        "en": "I got your messages! I'll answer shortly. 🙏",
+        "es": "¡Recibí tus mensajes! Ya te respondo. 🙏",
+    },
+    "open_now": {
+        "pt": "Sim! Hoje estamos abertos até as {until}.",
+        "en": "Yes! We're open today until {until}.",
+        "es": "¡Sí! Hoy estamos abiertos hasta las {until}.",
+    },
+    "closed_day": {
+        "pt": "{day} a unidade não abre; abrimos {next_open}.",
+        "en": "The unit is closed {day}; we open {next_open}.",
+        "es": "{day} la unidad no abre; abrimos {next_open}.",
+    },
+    "open_day": {
+        "pt": "{day} abrimos {hours}.",
+        "en": "{day} we're open {hours}.",
+        "es": "{day} abrimos {hours}.",
+    },
     "age_years": {"pt": "{age} anos", "en": "{age} years old", "es": "{age} años"},
+    "and": {"pt": "e", "en": "and", "es": "y"},
+    "the_child": {"pt": "a criança", "en": "your child", "es": "el niño"},
+    "today": {"pt": "Hoje", "en": "Today", "es": "Hoy"},
+    "tomorrow": {"pt": "Amanhã", "en": "Tomorrow", "es": "Mañana"},
 }
 
 
 def say(key: str, lang: str = "pt", **values: Any) -> str:
     variants = TEXTS[key]
     return variants.get(lang, variants["pt"]).format(**values)
+
+
+def join(items: list[str], lang: str = "pt") -> str:
+    """"A, B e C"."""
+    items = [i for i in items if i]
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + f" {say('and', lang)} " + items[-1]

@@ -18,10 +18,14 @@ import logging
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from conversations import engine
+from conversations import engine, state
+from conversations.decisions.handoff import waiting_notice_due
 from conversations.models import Conversation, Message
 from conversations.services import enqueue, queue_outbound
+from conversations.texts import say
 from conversations.turn import TurnResult
+from knowledge import services as knowledge_services
+from scheduling import services as scheduling_services
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +48,32 @@ def _close_turn(conversation: Conversation, messages: list[Message], now: dt.dat
     conversation.save(update_fields=["reply_due_at", "turn_started_at", "turn_lease_until"])
 
 
+def _waiting_notice(conversation: Conversation, pending: list[Message], now: dt.datetime) -> Message | None:
+    """While a handed-off family waits and no one from staff has answered yet, a new message gets
+    one short notice per WAITING_NOTICE_EVERY (counted from the hand-off message itself), never
+    silence and never a flood. Nothing once staff took it (assigned or wrote) or for the staff phone."""
+    if conversation.contact.is_unit_staff or conversation.assigned_to_id:
+        return None
+    since = conversation.handoff_at or conversation.created_at
+    if conversation.messages.filter(sender=Message.Sender.STAFF, created_at__gte=since).exists():
+        return None
+    clock = (pending[-1].meta or {}).get("clock")
+    moment = dt.datetime.fromisoformat(clock) if clock else now
+    current = state.State.of(conversation)
+    if not waiting_notice_due(last_notice_at=current.flow.waiting_notice_at, now=moment):
+        return None
+    current.flow.waiting_notice_at = moment
+    conversation.data = current.to_data()
+    try:
+        with transaction.atomic():
+            return queue_outbound(
+                conversation=conversation, body=say("waiting_notice", current.lead.language or "pt"),
+                in_reply_to=pending[-1], seq=0, meta={"kind": "waiting_notice"}, now=now, touch=False,
+            )
+    except IntegrityError:
+        return None  # a re-run claim already sent it
+
+
 def claim_turn(*, conversation_id: int, now: dt.datetime) -> tuple[Conversation, list[Message]] | None:
     """Phase 1: the conversation and its pending messages if the turn is due and ours."""
     with transaction.atomic():
@@ -55,6 +85,13 @@ def claim_turn(*, conversation_id: int, now: dt.datetime) -> tuple[Conversation,
         if conversation.turn_lease_until and conversation.turn_lease_until > now:
             return None  # another worker is computing it
         pending = _pending(conversation)
+        if conversation.mode == Conversation.Mode.HUMAN and pending:
+            # The family waits for staff: at most a short "já avisei a equipe" now and then; their
+            # messages stay unread for staff.
+            _waiting_notice(conversation, pending, now)
+            conversation.reply_due_at = conversation.turn_started_at = conversation.turn_lease_until = None
+            conversation.save(update_fields=["data", "reply_due_at", "turn_started_at", "turn_lease_until"])
+            return None
         if conversation.mode != Conversation.Mode.BOT or not pending:
             _close_turn(conversation, pending, now)  # staff answer these; the bot stays silent
             return None
@@ -108,6 +145,8 @@ def commit_turn(*, conversation_id: int, last: Message, result: TurnResult, now:
                     meta = dict(reply.meta)
                     if result.opt_out:
                         meta["opt_out_confirmation"] = True
+                    if seq == 0 and result.questions_for_staff:
+                        meta["questions_for_staff"] = result.questions_for_staff
                     message = queue_outbound(
                         conversation=current, body=reply.text, in_reply_to=last, seq=seq, meta=meta, now=now,
                         touch=False,  # the conversation is saved once below
@@ -133,10 +172,17 @@ def commit_turn(*, conversation_id: int, last: Message, result: TurnResult, now:
             current.step = result.step
         if result.data is not None:
             current.data = result.data
-            lead = {k: v for k, v in result.data.items() if not k.startswith("_")}
-            if lead != contact.data:  # the lead data outlives the conversation
-                contact.data = lead
-                contact_fields.append("data")
+        if result.lead is not None and result.lead != contact.data:  # the lead outlives the conversation
+            contact.data = result.lead
+            contact_fields.append("data")
+        # Only the turn that is sent records its gaps: a superseded computation recorded nothing.
+        for gap in result.gaps:
+            knowledge_services.record_gap(
+                unit=current.unit, contact=contact, text=gap.text, confidence=gap.confidence, reason=gap.reason,
+                candidates=gap.candidates,
+            )
+        if result.release_holds:
+            scheduling_services.release_holds(holder=f"conversation:{current.pk}", unit=current.unit)
         if contact_fields:
             contact.save(update_fields=[*contact_fields, "updated_at"])
         if result.handoff:
@@ -153,6 +199,8 @@ def commit_turn(*, conversation_id: int, last: Message, result: TurnResult, now:
         ])
         if result.handoff:
             enqueue("conversations.notify_handoff", conversation_id=current.pk)
+        if result.questions_for_staff and stored:
+            enqueue("conversations.notify_question", conversation_id=current.pk, message_id=stored[0].pk)
     return stored
 
 
@@ -162,7 +210,7 @@ def due_conversation_ids(*, now: dt.datetime, limit: int = 200) -> list[int]:
     from django.db.models import Q
 
     return list(
-        Conversation.objects.filter(reply_due_at__lte=now, mode=Conversation.Mode.BOT)
+        Conversation.objects.filter(reply_due_at__lte=now, mode__in=[Conversation.Mode.BOT, Conversation.Mode.HUMAN])
         .filter(Q(turn_lease_until__isnull=True) | Q(turn_lease_until__lte=now))
         .order_by("reply_due_at")
         .values_list("pk", flat=True)[:limit]

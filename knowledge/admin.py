@@ -19,9 +19,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
-from knowledge import services
-from knowledge.chunking import extract_text
-from knowledge.models import Chunk, KnowledgeGap, Phrasing, Source
+from knowledge import services, topics
+from knowledge.models import Chunk, KnowledgeGap, Phrasing, Source, TopicOrigin
 from kumon.exceptions import DomainError
 from kumon.tenancy import UnitScopedAdmin, is_franchise_admin, units_for
 
@@ -38,17 +37,30 @@ def _editable(request: HttpRequest, obj: Source | None) -> bool:
 class PhrasingInline(admin.TabularInline):
     model = Phrasing
     extra = 1
-    fields = ["text"]
+    # `generated`: written by the language model at import; staff review and delete them here.
+    fields = ["text", "generated"]
+    readonly_fields = ["generated"]
+    verbose_name = _("alternative phrasing")
+    verbose_name_plural = _("alternative phrasings (how parents ask it)")
 
-    # The phrasings of an entry are written by whoever may write the entry.
+    # Staff have no Django model permissions (their rights come from Membership, kumon.tenancy):
+    # with the default checks on `knowledge.*_phrasing` the inline was invisible to every unit
+    # member. The phrasings of an entry are seen by whoever sees the entry and written by
+    # whoever may write it.
+    def _source_admin(self) -> admin.ModelAdmin:
+        return self.admin_site._registry[Source]
+
+    def has_view_permission(self, request: HttpRequest, obj: Source | None = None) -> bool:
+        return self._source_admin().has_view_permission(request, obj)
+
     def has_add_permission(self, request: HttpRequest, obj: Source | None = None) -> bool:
-        return super().has_add_permission(request, obj) and _editable(request, obj)
+        return self._source_admin().has_change_permission(request, obj) and _editable(request, obj)
 
     def has_change_permission(self, request: HttpRequest, obj: Source | None = None) -> bool:
-        return super().has_change_permission(request, obj) and _editable(request, obj)
+        return self._source_admin().has_change_permission(request, obj) and _editable(request, obj)
 
     def has_delete_permission(self, request: HttpRequest, obj: Source | None = None) -> bool:
-        return super().has_delete_permission(request, obj) and _editable(request, obj)
+        return self._source_admin().has_change_permission(request, obj) and _editable(request, obj)
 
 
 @admin.register(Source)
@@ -62,11 +74,13 @@ class SourceAdmin(UnitScopedAdmin):
         "kind",
         "external_id",
         "published",
+        "topic",
+        "topic_score",
         "index_status",
         "indexed_at",
         "updated_at",
     ]
-    list_filter = ["index_status", "kind", "published", "unit"]
+    list_filter = ["index_status", "kind", "published", "topic_origin", "unit"]
     search_fields = ["title", "question", "answer", "external_id"]
     list_select_related = ["unit"]
     autocomplete_fields = ["overrides"]
@@ -78,16 +92,20 @@ class SourceAdmin(UnitScopedAdmin):
         "created_at",
         "updated_at",
     ]
+    readonly_fields = [*readonly_fields, "topic_score", "topic_origin"]
     fieldsets = [
         (None, {"fields": ["unit", "kind", "external_id", "published", "overrides"]}),
         (_("Content"), {"fields": ["title", "question", "answer", "document"]}),
-        (_("Indexing"), {"fields": readonly_fields}),
+        (_("Catalogue topic"), {"fields": ["topic", "topic_score", "topic_origin"]}),
+        (_("Indexing"), {"fields": readonly_fields[:6]}),
     ]
     actions = ["reindex"]
 
     def _allowed(self, request: HttpRequest, action: str) -> bool:
         # The franchise team may have no unit of its own: it works on the shared rows.
-        return super()._allowed(request, action) or (request.user.is_staff and is_franchise_admin(request.user))
+        return super()._allowed(request, action) or (
+            request.user.is_staff and is_franchise_admin(request.user)
+        )
 
     def has_change_permission(self, request: HttpRequest, obj: Source | None = None) -> bool:
         return super().has_change_permission(request, obj) and _editable(request, obj)
@@ -110,6 +128,17 @@ class SourceAdmin(UnitScopedAdmin):
         form.clean = clean
         return form
 
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "topic":
+            # The catalogue's answerable topics; a staff choice is kept across re-imports.
+            return forms.ChoiceField(
+                choices=[("", _("— no topic —")), *topics.choices()],
+                required=False,
+                label=_("catalogue topic"),
+                help_text=_("Linked by similarity at indexing (score beside it); a change here is kept."),
+            )
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.name == "overrides":
             # Only shared entries can be overridden; every staff member sees them.
@@ -125,9 +154,16 @@ class SourceAdmin(UnitScopedAdmin):
             raise DjangoPermissionDenied(SHARED_ONLY_FRANCHISE)  # the form refuses it first
         upload = form.cleaned_data.get("document")
         if "document" in form.changed_data and upload:
+            # Size and type checked here; the text is extracted by the index task in the worker.
+            try:
+                services.check_document(filename=upload.name, size=upload.size)
+            except DomainError as exc:
+                raise DjangoPermissionDenied(exc.message) from exc
             obj.kind = Source.Kind.DOCUMENT
-            obj.answer = extract_text(filename=upload.name, data=upload.read())
-            upload.seek(0)
+            obj.answer = ""
+        if "topic" in form.changed_data:
+            obj.topic_origin = TopicOrigin.STAFF if obj.topic else TopicOrigin.NONE
+            obj.topic_score = None
         super().save_model(request, obj, form, change)
 
     def save_related(self, request: HttpRequest, form: forms.ModelForm, formsets: Any, change: bool) -> None:
@@ -185,9 +221,11 @@ class SourceAdmin(UnitScopedAdmin):
 
 
 class TestSearchForm(forms.Form):
-    unit = forms.ModelChoiceField(queryset=None)  # type: ignore[arg-type]
-    query = forms.CharField(max_length=2000, widget=forms.TextInput(attrs={"size": 80}))
-    limit = forms.IntegerField(min_value=1, max_value=20, initial=5)
+    unit = forms.ModelChoiceField(queryset=None, label=_("Unit"))  # type: ignore[arg-type]
+    query = forms.CharField(
+        max_length=2000, label=_("Parent's message"), widget=forms.TextInput(attrs={"size": 80})
+    )
+    limit = forms.IntegerField(min_value=1, max_value=20, initial=5, label=_("Entries shown"))
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -27,6 +27,12 @@ class HitSerializer(serializers.Serializer):
     text_score = serializers.FloatField()
     fused_score = serializers.FloatField()
     confidence = serializers.FloatField()
+    topic = serializers.CharField()
+    topic_label = serializers.CharField()
+    topic_score = serializers.FloatField()
+    lexical_score = serializers.FloatField()
+    matched = serializers.CharField()
+    matched_text = serializers.CharField()
 
 
 class SearchApi(APIView):
@@ -34,6 +40,13 @@ class SearchApi(APIView):
         unit = serializers.SlugField()
         query = serializers.CharField(max_length=2000)
         limit = serializers.IntegerField(min_value=1, max_value=20, default=5)
+
+        def validate_query(self, value: str) -> str:
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                raise serializers.ValidationError("not valid text (a lone surrogate)") from exc
+            return value
 
     class SearchOutputSerializer(serializers.Serializer):
         answered = serializers.BooleanField()
@@ -43,16 +56,20 @@ class SearchApi(APIView):
         model = serializers.CharField()
         elapsed_ms = serializers.FloatField()
         hits = HitSerializer(many=True)
+        decision = serializers.ChoiceField(choices=["answer", "clarify", "refuse"])
+        clarify = HitSerializer(many=True)
+        topic = serializers.CharField()
+        topic_score = serializers.FloatField()
 
     @extend_schema(
         request=InputSerializer,
         responses={200: SearchOutputSerializer},
         summary="Hybrid search of a unit's knowledge",
         description=(
-            "Vector similarity fused with Portuguese full text over the unit's own and shared "
-            "knowledge. `answered` is false when the best entry's confidence is under "
-            'KNOWLEDGE_ANSWER_THRESHOLD ("I don\'t know"); such searches are not recorded as gaps '
-            "here (only the conversation engine records them)."
+            "Vector similarity, the franchise topic catalogue and Portuguese full text over the "
+            "unit's own and shared knowledge. `decision`: answer (`answered` true, hits[0]), clarify "
+            "(`clarify`: 2-3 close entries to ask about) or refuse (`refusal_reason`). `confidence` is "
+            "the probability that hits[0] is right. Searches are not recorded as gaps here."
         ),
         tags=["knowledge"],
     )

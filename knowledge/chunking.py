@@ -30,8 +30,38 @@ def chunk_texts(source: Source, phrasings: list[str]) -> list[ChunkText]:
         if question:
             out.append(ChunkText(Chunk.Role.QUESTION, question))
         out.extend(ChunkText(Chunk.Role.PHRASING, p.strip()) for p in phrasings if p.strip())
+        sentences = answer_sentences(source.answer)
+        # A one-sentence answer is already the entry chunk; a long one is also met by the
+        # sentence a question hits ("e a taxa de matrícula?" in the middle of the price entry).
+        if len(sentences) > 1:
+            out.extend(ChunkText(Chunk.Role.SENTENCE, s) for s in sentences)
         return out
     return [ChunkText(Chunk.Role.PASSAGE, p) for p in split_document(source.answer, title=source.title)]
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+(?=[A-ZÀ-Ý0-9\"(])|\n+")
+MIN_SENTENCE_CHARS = 25  # "Sim!" or "Pode." alone says nothing a search can use
+MAX_SENTENCES = 12
+
+
+def answer_sentences(answer: str) -> list[str]:
+    """The sentences of an answer, short ones glued to the next (at most MAX_SENTENCES)."""
+    out: list[str] = []
+    pending = ""
+    for piece in _SENTENCE_END.split(answer.strip()):
+        piece = piece.strip()
+        if not piece:
+            continue
+        pending = f"{pending} {piece}".strip()
+        if len(pending) >= MIN_SENTENCE_CHARS:
+            out.append(pending)
+            pending = ""
+    if pending:
+        if out:
+            out[-1] = f"{out[-1]} {pending}"
+        else:
+            out.append(pending)
+    return out[:MAX_SENTENCES]
 
 
 def split_document(body: str, *, title: str = "") -> list[str]:
@@ -85,11 +115,53 @@ def _passage(heading: str, paragraphs: list[str]) -> str:
     return f"{heading}\n{body}" if heading else body
 
 
-def extract_text(*, filename: str, data: bytes) -> str:
-    """Plain text of an uploaded document: .pdf through pypdf, anything else as UTF-8 text."""
-    if filename.lower().endswith(".pdf"):
-        from pypdf import PdfReader
+class ExtractionError(Exception):
+    """The document cannot be read (not a PDF, damaged, too big once decompressed): permanent."""
 
-        reader = PdfReader(io.BytesIO(data))
-        return "\n\n".join((page.extract_text() or "").strip() for page in reader.pages).strip()
-    return data.decode("utf-8-sig", errors="replace")
+
+MAX_PDF_PAGES = 300
+MAX_EXTRACTED_CHARS = 1_000_000
+
+
+def extract_text(*, filename: str, data: bytes) -> str:
+    """Plain text of an uploaded document: .pdf through pypdf, anything else as UTF-8 text.
+
+    Runs in the worker (knowledge.index_source), never in a web request: a crafted PDF can take
+    seconds to parse. Raises ExtractionError with a reason staff can read."""
+    if filename.lower().endswith(".pdf"):
+        from pypdf import PdfReader  # noqa: PLC0415 -- slow import, only for PDFs
+        from pypdf.errors import PyPdfError
+
+        try:
+            reader = PdfReader(io.BytesIO(data))
+            if len(reader.pages) > MAX_PDF_PAGES:
+                raise ExtractionError(f"the PDF has {len(reader.pages)} pages (at most {MAX_PDF_PAGES})")
+            parts: list[str] = []
+            size = 0
+            for page in reader.pages:
+                text = (page.extract_text() or "").strip()
+                size += len(text)
+                if size > MAX_EXTRACTED_CHARS:
+                    raise ExtractionError(
+                        f"the PDF holds more than {MAX_EXTRACTED_CHARS:,} characters of text"
+                    )
+                parts.append(text)
+        except ExtractionError:
+            raise
+        except (
+            PyPdfError,
+            ValueError,
+            KeyError,
+            TypeError,
+            AttributeError,
+            IndexError,
+            RecursionError,
+        ) as exc:
+            raise ExtractionError(
+                f"the file is not a readable PDF ({type(exc).__name__}: {exc})"[:300]
+            ) from exc
+        return "\n\n".join(parts).strip()
+    text = data.decode("utf-8-sig", errors="replace")
+    if len(text) > MAX_EXTRACTED_CHARS:
+        raise ExtractionError(f"the document holds more than {MAX_EXTRACTED_CHARS:,} characters")
+    return text

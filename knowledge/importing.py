@@ -43,22 +43,38 @@ def read_faq_file(path: Path) -> list[FaqRow]:
 
 
 def _from_json(text: str) -> list[FaqRow]:
-    data = json.loads(text)
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ImportFormatError(f"not valid JSON: {exc.msg} at line {exc.lineno}") from exc
+    if isinstance(data, dict) and isinstance(data.get("faq"), list):
+        data = data["faq"]  # a unit profile (shared/eval-dev/FORMAT.md): its FAQ
     if not isinstance(data, list):
         raise ImportFormatError("the JSON file must be a list of {id, question, answer}")
     rows = []
     for n, item in enumerate(data, start=1):
-        if not isinstance(item, dict) or not all(
-            str(item.get(k) or "").strip() for k in ("id", "question", "answer")
-        ):
-            raise ImportFormatError(f"entry {n} needs non-empty id, question and answer")
+        if not isinstance(item, dict):
+            raise ImportFormatError(f"entry {n}: must be an object with id, question and answer")
+        where = f"entry {n}" + (f" (id {item['id']!r})" if isinstance(item.get("id"), str | int) else "")
+        for key in ("question", "answer"):
+            if not isinstance(item.get(key), str):
+                kind = "missing" if item.get(key) is None else f"a {type(item.get(key)).__name__}, not text"
+                raise ImportFormatError(f"{where}: {key!r} is {kind}")
+        if isinstance(item.get("id"), bool) or not isinstance(item.get("id"), str | int):
+            raise ImportFormatError(f"{where}: 'id' must be text")
+        if not all(str(item[k]).strip() for k in ("id", "question", "answer")):
+            raise ImportFormatError(f"{where} needs non-empty id, question and answer")
         phrasings = item.get("phrasings")
+        if phrasings is not None and not (
+            isinstance(phrasings, list) and all(isinstance(p, str) for p in phrasings)
+        ):
+            raise ImportFormatError(f"{where}: 'phrasings' must be a list of texts")
         rows.append(
             FaqRow(
                 str(item["id"]).strip(),
                 item["question"].strip(),
                 item["answer"].strip(),
-                [str(p) for p in phrasings] if isinstance(phrasings, list) else None,
+                list(phrasings) if phrasings is not None else None,
             )
         )
     return rows

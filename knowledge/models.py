@@ -12,6 +12,12 @@ from pgvector.django import VectorField
 from kumon.models import Unit
 
 
+class TopicOrigin(models.TextChoices):
+    AUTO = "auto", _("similarity")
+    STAFF = "staff", _("staff")
+    NONE = "none", _("no topic (staff)")
+
+
 class Source(models.Model):
     class Kind(models.TextChoices):
         FAQ = "faq", _("FAQ entry")
@@ -41,11 +47,19 @@ class Source(models.Model):
         verbose_name=_("overrides shared entry"),
     )
     document = models.FileField(_("document file"), upload_to="knowledge/", blank=True)
+    # The franchise catalogue topic this entry answers (knowledge/catalogue/*.json, by slug): a
+    # parent's message is matched against the topic's phrasings too. Linked by similarity at
+    # indexing; a staff choice (topic_origin=staff) is kept across re-imports and re-indexing.
+    topic = models.CharField(_("catalogue topic"), max_length=60, blank=True)
+    topic_score = models.FloatField(_("topic similarity"), null=True, blank=True)
+    topic_origin = models.CharField(
+        _("topic chosen by"), max_length=10, choices=TopicOrigin.choices, blank=True
+    )
     published = models.BooleanField(_("published"), default=True)
     index_status = models.CharField(
         _("indexing"), max_length=10, choices=IndexStatus.choices, default=IndexStatus.PENDING
     )
-    index_error = models.CharField(max_length=500, blank=True)
+    index_error = models.CharField(_("indexing error"), max_length=500, blank=True)
     index_attempts = models.PositiveSmallIntegerField(default=0)
     indexed_at = models.DateTimeField(null=True, blank=True)
     # What the chunks were built from (sha256 of the normalised content + model): an unchanged
@@ -73,6 +87,8 @@ class Source(models.Model):
             models.Index(fields=["index_status", "updated_at"], name="source_status_idx"),
             # The search excludes a unit's unpublished entries by this (usually empty) list.
             models.Index(fields=["unit"], condition=Q(published=False), name="source_unpublished_idx"),
+            # The search adds the unit's entries of the query's nearest topics by this index.
+            models.Index(fields=["unit", "topic"], condition=~Q(topic=""), name="source_unit_topic_idx"),
         ]
 
     def __str__(self) -> str:
@@ -84,6 +100,9 @@ class Phrasing(models.Model):
 
     source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="phrasings")
     text = models.CharField(_("phrasing"), max_length=500)
+    # Written by the language model at import (knowledge.services.generate_phrasings), not by
+    # staff: shown as such in the admin, where staff review and delete them.
+    generated = models.BooleanField(_("generated"), default=False)
 
     class Meta:
         verbose_name = _("alternative phrasing")
@@ -99,6 +118,7 @@ class Chunk(models.Model):
         ENTRY = "entry", _("whole entry")
         QUESTION = "question", _("question")
         PHRASING = "phrasing", _("alternative phrasing")
+        SENTENCE = "sentence", _("answer sentence")
         PASSAGE = "passage", _("document passage")
 
     source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="chunks")

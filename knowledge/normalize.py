@@ -7,153 +7,20 @@ vector are computed from the normalised text, so "qto" meets "quanto" on both si
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
+from pathlib import Path
 
-# WhatsApp abbreviations → words. Keys are matched as whole tokens after accents are stripped.
-ABBREVIATIONS: dict[str, str] = {
-    "vc": "voce",
-    "vcs": "voces",
-    "voce": "voce",
-    "oce": "voce",
-    "ce": "voce",
-    "qto": "quanto",
-    "qnto": "quanto",
-    "qt": "quanto",
-    "qnt": "quanto",
-    "qts": "quantos",
-    "qtos": "quantos",
-    "qtas": "quantas",
-    "qnts": "quantos",
-    "q": "que",
-    "oq": "o que",
-    "pq": "por que",
-    "pqe": "porque",
-    "porq": "por que",
-    "tb": "tambem",
-    "tbm": "tambem",
-    "tmb": "tambem",
-    "hj": "hoje",
-    "amanha": "amanha",
-    "msg": "mensagem",
-    "msgs": "mensagens",
-    "pra": "para",
-    "pro": "para o",
-    "pras": "para as",
-    "pros": "para os",
-    "p": "para",
-    "mto": "muito",
-    "mt": "muito",
-    "mta": "muita",
-    "mtos": "muitos",
-    "mtas": "muitas",
-    "blz": "beleza",
-    "td": "tudo",
-    "tds": "todos",
-    "tdo": "tudo",
-    "n": "nao",
-    "ñ": "nao",
-    "nao": "nao",
-    "naum": "nao",
-    "eh": "e",
-    "ta": "esta",
-    "to": "estou",
-    "tou": "estou",
-    "tava": "estava",
-    "cmg": "comigo",
-    "ctg": "contigo",
-    "dps": "depois",
-    "agr": "agora",
-    "hr": "hora",
-    "hrs": "horas",
-    "h": "horas",
-    "min": "minutos",
-    "seg": "segunda",
-    "sab": "sabado",
-    "dom": "domingo",
-    "qdo": "quando",
-    "qnd": "quando",
-    "qndo": "quando",
-    "cm": "como",
-    "vlw": "valeu",
-    "obg": "obrigado",
-    "obgd": "obrigado",
-    "obgda": "obrigada",
-    "bjs": "",
-    "att": "",
-    "kd": "cade",
-    "add": "adicionar",
-    "info": "informacao",
-    "infos": "informacoes",
-    "mat": "matematica",
-    "port": "portugues",
-    "mes": "mes",
-    "r$": "reais",
-    "rs": "reais",
-    "filha": "filha",
-    "fih": "filho",
-    "fia": "filha",
-    "d": "de",
-    "dnv": "de novo",
-    "msm": "mesmo",
-    "mds": "",
-    "aki": "aqui",
-    "aq": "aqui",
-    "ai": "ai",
-    "tbem": "tambem",
-    "nd": "nada",
-    "ngm": "ninguem",
-    "algm": "alguem",
-    "vdd": "verdade",
-    "sla": "sei la",
-    "pfv": "por favor",
-    "pf": "por favor",
-    "pfvr": "por favor",
-    "plz": "please",
-    "pls": "please",
-    "u": "you",
-    "ur": "your",
-}
-
-# Greetings and fillers that carry no meaning for retrieval. Multi-word phrases first.
-FILLER_PHRASES: tuple[str, ...] = (
-    "bom dia",
-    "boa tarde",
-    "boa noite",
-    "tudo bem",
-    "tudo bom",
-    "tudo certo",
-    "como vai",
-    "com licenca",
-    "por favor",
-    "por gentileza",
-    "muito obrigado",
-    "muito obrigada",
-    "gostaria de saber",
-    "queria saber",
-    "gostaria de perguntar",
-    "queria perguntar",
-    "uma pergunta",
-    "uma duvida",
-    "tenho uma duvida",
-    "me tira uma duvida",
-    "me tira uma duvida",
-    "desde ja",
-    "desde ja agradeco",
-    "good morning",
-    "good afternoon",
-    "good evening",
-    "buenos dias",
-    "buenas tardes",
-    "buenas noches",
-    "hi there",
-    "por fa",
-)
-FILLER_WORDS: frozenset[str] = frozenset(
-    "oi oie oii ola ei hey hello hi hola opa ola alo olar eai salve blz beleza obrigado obrigada "
-    "valeu grato grata agradeco kkk kkkk kkkkk rs rsrs haha hahaha ne tipo entao assim "
-    "moca moco querida querido amiga amigo senhora senhor please thanks gracias ai "
-    "ah ahh hmm hum humm aff affs".split()
+# The word lists are data (knowledge/data/lexicon.json, reviewed like code): abbreviations are
+# whole tokens after accents are stripped; fillers are greetings that carry no meaning.
+LEXICON_FILE = Path(__file__).resolve().parent / "data" / "lexicon.json"
+_LEXICON = json.loads(LEXICON_FILE.read_text(encoding="utf-8"))
+ABBREVIATIONS: dict[str, str] = _LEXICON["abbreviations"]
+FILLER_PHRASES: tuple[str, ...] = tuple(_LEXICON["filler_phrases"])
+FILLER_WORDS: frozenset[str] = frozenset(_LEXICON["filler_words"])
+_FILLER_PHRASE_RE = re.compile(
+    r"\b(?:" + "|".join(re.escape(p) for p in sorted(FILLER_PHRASES, key=len, reverse=True)) + r")\b"
 )
 
 _REPEATS = re.compile(r"(\w)\1{2,}")  # "muuuito" → "muito" (3+ → 1 keeps "ss"/"rr")
@@ -183,8 +50,7 @@ def normalize(text: str, *, drop_fillers: bool = True) -> str:
             tokens.extend(expanded.split())
     text = " ".join(tokens)
     if drop_fillers:
-        for phrase in FILLER_PHRASES:
-            text = re.sub(rf"\b{phrase}\b", " ", text)
+        text = _FILLER_PHRASE_RE.sub(" ", text)
         tokens = [t for t in text.split() if t not in FILLER_WORDS]
         # A message that is only a greeting stays as it is (there is nothing else to search).
         text = " ".join(tokens) if tokens else text

@@ -1,39 +1,51 @@
-"""Hybrid search over a unit's knowledge: vector similarity fused with Portuguese full text.
+"""Hybrid search over a unit's knowledge and the answer / clarify / refuse decision.
 
-Both sides search chunks of the unit's own sources plus the shared ones, except shared entries
-the unit overrides (same external id, or `overrides`). Chunks are grouped per source (an FAQ
-entry has several: whole entry, question, alternative phrasings) and sources are ranked by
-reciprocal rank fusion of their best vector rank and best text rank. The answer/"I don't know"
-decision uses the best source's cosine similarity (a calibrated, rank-independent score), with
-a bonus when full text agrees on the same source.
+A message is compared with (1) the chunks of the unit's own entries and the shared ones, except
+shared entries the unit overrides (same external id, or `overrides`): an FAQ entry's whole text,
+its question, its alternative phrasings, the sentences of its answer, a document's passages;
+(2) the franchise topic catalogue (knowledge/topics.py): the entry linked to a topic is met
+through the topic's many phrasings in parents' words; (3) the lexical side
+(knowledge/lexical.py: stems, the domain's synonyms, typo correction). knowledge/decision.py
+ranks the candidate entries from these signals and decides.
 
-Query plan: at ~1,000 chunks per unit an exact scan of the unit's rows (btree on unit) is faster
-and exact, so the query orders by the plain `embedding <=> q` which the HNSW expression index on
-`embedding::vector(N)` cannot serve; no SET of hnsw parameters is needed, so psycopg's cached
-prepared plans cannot go stale on them (LIMITS.md).
+Query plan: one SQL round trip. At ~1,000 chunks per unit an exact scan of the unit's rows
+(btree on unit) is faster and exact, so the query orders by the plain `embedding <=> q` which the
+HNSW expression index on `embedding::vector(N)` cannot serve; no SET of hnsw parameters is
+needed, so psycopg's cached prepared plans cannot go stale on them (LIMITS.md). The catalogue is
+scored in the process before the query (a matrix product, ~0.3 ms) and the query adds the
+unit's entries of the message's nearest topics to the candidates.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from typing import Any
 
+import numpy as np
 from django.conf import settings
 from django.db import connection
 
-from knowledge import services
+from knowledge import decision, lexical, services, topics
 from knowledge.embeddings import Embedder, get_embedder
 from knowledge.guard import refusal_reason
 from knowledge.normalize import normalize
 from kumon.models import Contact, Unit
 
-# Reciprocal rank fusion: fused = 1/(RRF_K + vector rank) + TEXT_WEIGHT/(RRF_K + text rank).
-# Calibrated on knowledge/eval/queries.jsonl: full text alone is weak on informal messages (it
-# ties on common words), so it breaks near-ties rather than overriding the vector ranking.
-RRF_K = 10
-TEXT_WEIGHT = 0.3
 CANDIDATES = 40  # chunks per side before grouping by source
+TOPIC_CANDIDATES = 6  # the message's nearest answerable topics whose entries join the candidates
+# At most this many of their entries (the most similar): a unit has one or two entries per topic,
+# and a bound keeps a unit with hundreds (bench/knowledge_search.py) from ranking them all.
+TOPIC_ENTRIES = 12
+CLARIFY_MAX = 3
+MAX_QUERY_CHARS = 2000  # the API's limit too; longer text is not a parent's question
+
+
+class Decision:
+    ANSWER = "answer"
+    CLARIFY = "clarify"
+    REFUSE = "refuse"
 
 
 @dataclass(frozen=True)
@@ -48,6 +60,16 @@ class Hit:
     text_score: float
     fused_score: float
     confidence: float = 0.0
+    # The catalogue topic the entry is linked to ("" = none), its label and its score for the
+    # message; which of the entry's texts matched best: "entry", "question", "phrasing",
+    # "sentence", "passage" (its own chunk, `text`) or "topic" (a phrasing of its topic,
+    # `matched_text`).
+    topic: str = ""
+    topic_label: str = ""
+    topic_score: float = 0.0
+    lexical_score: float = 0.0
+    matched: str = ""
+    matched_text: str = ""
 
 
 @dataclass(frozen=True)
@@ -61,6 +83,13 @@ class SearchResult:
     elapsed_ms: float = 0.0
     gap_id: int | None = None
     refusal_reason: str | None = None
+    # "answer" (answered is True, hits[0] is the answer), "clarify" (ask which of `clarify`, 2–3
+    # entries, the parent means) or "refuse".
+    decision: str = Decision.REFUSE
+    clarify: list[Hit] = field(default_factory=list)
+    # The catalogue topic nearest to the message (answerable or not) and its score.
+    topic: str = ""
+    topic_score: float = 0.0
 
     @property
     def best(self) -> Hit | None:
@@ -92,13 +121,14 @@ def _branches(select: str) -> str:
 
 # The hybrid query: one pass over the unit's rows computes both the cosine distance and the
 # full-text rank; the best CANDIDATES of each side are kept (two top-N sorts over the
-# materialised scores) and returned with what a hit shows, so a search is one round trip. The
-# query's lexemes are OR-ed (parents' messages rarely contain every word of an entry).
-# `(… @@ …) IS TRUE` is deliberately not indexable: an OR of common words matches a large share
-# of every unit's chunks, and a GIN bitmap over all of them cost ~25 ms at 100 units × 1,000
-# chunks, where the unit's ~1,000 rows, already read for the distance, cost nothing more
-# (bench/knowledge_search.py). Row: id, source_id, similarity, text rank (NULL: no match),
-# chunk text, external id, question, title, answer.
+# materialised scores), plus the best chunk of each entry linked to one of the message's nearest
+# topics (a few sources by source_unit_topic_idx), and returned with what a hit shows, so a
+# search is one round trip. The query's lexemes are OR-ed (parents' messages rarely contain
+# every word of an entry). `(… @@ …) IS TRUE` is deliberately not indexable: an OR of common
+# words matches a large share of every unit's chunks, and a GIN bitmap over all of them cost
+# ~25 ms at 100 units × 1,000 chunks, where the unit's ~1,000 rows, already read for the
+# distance, cost nothing more (bench/knowledge_search.py). Row: id, source_id, similarity, text
+# rank (NULL: no match), chunk text, chunk role, external id, question, title, answer, topic.
 _HYBRID_SQL = f"""
     WITH q AS (
         SELECT %(qv)s::vector AS v,
@@ -114,8 +144,17 @@ _HYBRID_SQL = f"""
         (SELECT id, source_id, distance, rank FROM scored ORDER BY distance, id LIMIT %(k)s)
         UNION
         (SELECT id, source_id, distance, rank FROM scored WHERE rank IS NOT NULL ORDER BY rank DESC, id LIMIT %(k)s)
+        UNION
+        (SELECT id, source_id, distance, rank FROM (
+            SELECT DISTINCT ON (source_id) id, source_id, distance, rank FROM scored
+            WHERE source_id IN (
+                SELECT t.id FROM knowledge_source t
+                WHERE (t.unit_id = %(unit)s OR t.unit_id IS NULL) AND t.topic = ANY(%(topics)s))
+            ORDER BY source_id, distance, id) linked
+         ORDER BY distance, id LIMIT %(kt)s)
     )
-    SELECT k.id, k.source_id, 1 - k.distance, k.rank, c.text, s.external_id, s.question, s.title, s.answer
+    SELECT k.id, k.source_id, 1 - k.distance, k.rank, c.text, c.role, s.external_id, s.question, s.title,
+           s.answer, s.topic
     FROM candidates k JOIN knowledge_chunk c ON c.id = k.id JOIN knowledge_source s ON s.id = k.source_id
 """
 
@@ -136,7 +175,113 @@ def _check_index_model(embedder: Embedder) -> None:
 
 
 def threshold() -> float:
-    return float(settings.KNOWLEDGE_ANSWER_THRESHOLD)
+    """P(first entry right) needed to answer: the setting if given, else the fitted model's."""
+    configured = getattr(settings, "KNOWLEDGE_ANSWER_THRESHOLD", None)
+    return float(configured) if configured is not None else decision.model().answer_threshold
+
+
+def query_problem(query: str) -> str | None:
+    """Why a text cannot be searched at all ("empty", "too_long", "invalid_text"), or None."""
+    if not isinstance(query, str):
+        return "invalid_text"
+    try:
+        query.encode("utf-8")
+    except UnicodeEncodeError:
+        return "invalid_text"  # a lone surrogate ("\\ud800"): not text a person typed
+    if len(query) > MAX_QUERY_CHARS:
+        return "too_long"
+    if not query.strip():
+        return "empty"
+    return None
+
+
+@dataclass
+class Candidate:
+    source_id: int
+    external_id: str
+    question: str
+    answer: str
+    topic: str
+    vector_chunk: int | None = None
+    vector_score: float = -1.0
+    vector_text: str = ""
+    vector_role: str = ""
+    text_chunk: int | None = None
+    text_score: float = 0.0
+    text_text: str = ""
+    text_role: str = ""
+    features: np.ndarray | None = None
+    score: float = 0.0
+
+
+@dataclass
+class Analysis:
+    """Everything the decision reads, for one message (also what `knowledge fit` learns from)."""
+
+    normalised: str
+    candidates: list[Candidate]  # ranked, best first
+    rank_rows: np.ndarray
+    scores: np.ndarray
+    decision_row: np.ndarray | None
+    topic_scores: topics.TopicScores
+    nearest_topic: str
+    nearest_topic_score: float
+
+
+def analyse(*, unit: Unit, query: str, embedder: Embedder, model: decision.Model | None = None) -> Analysis:
+    """Retrieve and rank the unit's entries for `query` (one SQL round trip); no decision."""
+    normalised = topics.vocabulary().correct(normalize(query))
+    terms = lexical.terms(normalised, normalised=True)
+    vector = embedder.embed_query(normalised)
+    index = topics.index_for(embedder)
+    topic_scores = index.scores(vector, terms)
+    answerable = topic_scores.ranked(answerable_only=True)[:TOPIC_CANDIDATES]
+    nearest = int(np.argmax(topic_scores.combined))
+    params = {
+        "model": embedder.name,
+        "unit": unit.pk,
+        "qv": _vector_literal(vector),
+        "qt": normalised,
+        "k": CANDIDATES,
+        "topics": [slug for slug, _ in answerable[:TOPIC_CANDIDATES]],
+        "kt": TOPIC_ENTRIES,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_HYBRID_SQL, params)
+        rows = cursor.fetchall()
+    candidates = _group(rows)
+    m = model or decision.model()
+    best_topic = answerable[0][1] if answerable else 0.0
+    top_slug = answerable[0][0] if answerable else ""
+    rank_rows = np.array(
+        [_rank_features(c, terms, topic_scores, best_topic, top_slug, index) for c in candidates]
+    ).reshape(len(candidates), len(decision.RANK_FEATURES))
+    scores = decision.rank_scores(rank_rows, m) if len(candidates) else np.zeros(0)
+    order = np.argsort(-scores, kind="stable")
+    candidates = [candidates[i] for i in order]
+    rank_rows, scores = rank_rows[order], scores[order]
+    for cand, row, score in zip(candidates, rank_rows, scores, strict=True):
+        cand.features, cand.score = row, float(score)
+    decision_row = None
+    if candidates:
+        linked = [topic_scores.of(c.topic) for c in candidates if c.topic]
+        decision_row = decision.decision_features(
+            scores=scores,
+            rank_rows=rank_rows,
+            best_topic=best_topic,
+            best_linked_topic=max(linked) if linked else 0.0,
+            best_out_of_scope=topic_scores.best_out_of_scope(),
+        )
+    return Analysis(
+        normalised=normalised,
+        candidates=candidates,
+        rank_rows=rank_rows,
+        scores=scores,
+        decision_row=decision_row,
+        topic_scores=topic_scores,
+        nearest_topic=topics.catalogue()[nearest].slug,
+        nearest_topic_score=float(topic_scores.combined[nearest]),
+    )
 
 
 def search(
@@ -148,37 +293,53 @@ def search(
     embedder: Embedder | None = None,
     contact: Contact | None = None,
 ) -> SearchResult:
-    """Rank the unit's knowledge for `query` and decide whether it answers it.
+    """Rank the unit's knowledge for `query` and decide: answer, clarify or refuse.
 
-    Side effects: when not answered and record_gap, stores a KnowledgeGap (with `contact`, the
-    family who asked, if given).
+    Never raises on the text itself: an empty, too long or invalid text (a lone surrogate) is a
+    refusal with refusal_reason "empty", "too_long" or "invalid_text".
+    Side effects: when refused and record_gap, stores a KnowledgeGap (with `contact`, the family
+    who asked, if given). A clarify is not a gap: the engine asks and resolves it.
     Raises services.ModelMismatch when the index was built by another embedding model.
     """
     started = time.perf_counter()
     embedder = embedder or get_embedder()
     _check_index_model(embedder)
-    normalised = normalize(query)
-    if not normalised.strip():
-        return SearchResult(answered=False, confidence=0.0, hits=[], query=query, model=embedder.name)
-    vector = embedder.embed_query(normalised)
-    params = {
-        "model": embedder.name,
-        "unit": unit.pk,
-        "qv": _vector_literal(vector),
-        "qt": normalised,
-        "k": CANDIDATES,
-    }
-    with connection.cursor() as cursor:
-        cursor.execute(_HYBRID_SQL, params)
-        rows = cursor.fetchall()
-    hits = _fuse(rows, limit=limit)
-    confidence = hits[0].confidence if hits else 0.0
-    reason = refusal_reason(query=query, unit=unit)
-    if reason is None and confidence < threshold():
-        reason = "low_confidence" if hits else "no_match"
-    answered = reason is None
+    problem = query_problem(query)
+    if problem is None and not normalize(query).strip():
+        problem = "empty"  # only emoji or punctuation: nothing to search
+    if problem is not None:
+        return SearchResult(
+            answered=False,
+            confidence=0.0,
+            hits=[],
+            query=query if problem != "invalid_text" else "",
+            model=embedder.name,
+            refusal_reason=problem,
+            elapsed_ms=(time.perf_counter() - started) * 1000,
+        )
+    analysis = analyse(unit=unit, query=query, embedder=embedder)
+    m = decision.model()
+    # Rounded before the comparison: the threshold is compared with the figure callers see.
+    confidence = round(
+        decision.answer_probability(analysis.decision_row, m) if analysis.decision_row is not None else 0.0, 4
+    )
+    hits = _hits(analysis, confidence=confidence, limit=limit)
+    verdict, reason = Decision.REFUSE, refusal_reason(query=query, unit=unit)
+    clarify: list[Hit] = []
+    if reason is None:
+        if not hits:
+            reason = "no_match"
+        elif confidence >= threshold():
+            verdict = Decision.ANSWER
+        else:
+            clarify = _clarify(analysis, hits, confidence=confidence, m=m)
+            if clarify:
+                verdict = Decision.CLARIFY
+            else:
+                reason = "low_confidence"
+    answered = verdict == Decision.ANSWER
     gap_id = None
-    if not answered and record_gap:
+    if verdict == Decision.REFUSE and record_gap:
         gap = services.record_gap(
             unit=unit,
             contact=contact,
@@ -198,83 +359,134 @@ def search(
         gap_id = gap.pk
     return SearchResult(
         answered=answered,
-        confidence=confidence,
+        confidence=round(confidence, 4),
         hits=hits,
         query=query,
-        normalized_query=normalised,
+        normalized_query=analysis.normalised,
         model=embedder.name,
         elapsed_ms=(time.perf_counter() - started) * 1000,
         gap_id=gap_id,
-        refusal_reason=reason,
+        refusal_reason=reason if verdict == Decision.REFUSE else None,
+        decision=verdict,
+        clarify=clarify,
+        topic=analysis.nearest_topic,
+        topic_score=round(analysis.nearest_topic_score, 4),
     )
 
 
-@dataclass
-class _Candidate:
-    source_id: int
-    vector_chunk: int | None = None
-    vector_score: float = 0.0
-    vector_rank: int | None = None
-    text_chunk: int | None = None
-    text_score: float = 0.0
-    text_rank: int | None = None
-    fused: float = 0.0
+def _clarify(analysis: Analysis, hits: list[Hit], *, confidence: float, m: decision.Model) -> list[Hit]:
+    """The 2–3 close entries to ask about, or [] when they are not close or not likely enough.
+
+    Close: within `clarify_margin` of the first's rank score. Likely: the ranker's probability
+    of the close entries together, times P(first right) / p1, at least `clarify_threshold`."""
+    if len(hits) < 2 or analysis.decision_row is None:
+        return []
+    scores = analysis.scores
+    close = [i for i in range(min(CLARIFY_MAX, len(hits))) if scores[0] - scores[i] <= m.clarify_margin]
+    if len(close) < 2:
+        return []
+    probabilities = decision.softmax(scores)
+    p1 = float(probabilities[0]) or 1.0
+    together = float(sum(probabilities[i] for i in close)) * min(1.0, confidence / p1)
+    if together < m.clarify_threshold:
+        return []
+    return [hits[i] for i in close]
 
 
-def _fuse(rows: list[tuple], *, limit: int) -> list[Hit]:
-    """Group the candidate chunks by source and rank the sources by reciprocal rank fusion."""
-    shown = {r[0]: r for r in rows}  # chunk id → the row, for the text and the source's fields
-    candidates: dict[int, _Candidate] = {}
-    # Each side's CANDIDATES best rows (ties by id, as in the SQL; the other side's extra rows
-    # sort after them); keep each source's best chunk on each side.
-    by_vector = sorted(rows, key=lambda r: (-r[2], r[0]))[:CANDIDATES]
-    by_text = sorted((r for r in rows if r[3] is not None), key=lambda r: (-r[3], r[0]))[:CANDIDATES]
-    for chunk_id, source_id, score, *_ in by_vector:
-        cand = candidates.setdefault(source_id, _Candidate(source_id))
-        if cand.vector_chunk is None:
-            cand.vector_chunk, cand.vector_score = chunk_id, float(score)
-    for rank, cand in enumerate(
-        sorted((c for c in candidates.values() if c.vector_chunk), key=lambda c: -c.vector_score), start=1
-    ):
-        cand.vector_rank = rank
-    text_rank = 0
-    for chunk_id, source_id, _similarity, score, *_ in by_text:
-        cand = candidates.setdefault(source_id, _Candidate(source_id))
-        if cand.text_chunk is None:
-            text_rank += 1
-            cand.text_chunk, cand.text_score, cand.text_rank = chunk_id, float(score), text_rank
-    for cand in candidates.values():
-        cand.fused = (1.0 / (RRF_K + cand.vector_rank) if cand.vector_rank else 0.0) + (
-            TEXT_WEIGHT / (RRF_K + cand.text_rank) if cand.text_rank else 0.0
-        )
-    hits = []
-    for cand in sorted(candidates.values(), key=lambda c: (-c.fused, -c.vector_score))[:limit]:
-        chunk_id = cand.vector_chunk or cand.text_chunk
-        _, _, _, _, text, external_id, question, title, answer = shown[chunk_id]
-        hits.append(
-            Hit(
-                chunk_id=chunk_id,
-                source_id=cand.source_id,
+def _group(rows: list[tuple]) -> list[Candidate]:
+    candidates: dict[int, Candidate] = {}
+    # Vector side: each source's most similar chunk.
+    for (
+        chunk_id,
+        source_id,
+        similarity,
+        rank,
+        text,
+        role,
+        external_id,
+        question,
+        title,
+        answer,
+        topic,
+    ) in sorted(rows, key=lambda r: (-r[2], r[0])):
+        cand = candidates.get(source_id)
+        if cand is None:
+            cand = candidates[source_id] = Candidate(
+                source_id=source_id,
                 external_id=external_id,
                 question=question or title,
-                text=text,
                 answer=answer,
+                topic=topic,
+            )
+        if cand.vector_chunk is None:
+            cand.vector_chunk, cand.vector_score = chunk_id, float(similarity)
+            cand.vector_text, cand.vector_role = text, role
+        if rank is not None and float(rank) > cand.text_score:
+            cand.text_chunk, cand.text_score, cand.text_text, cand.text_role = (
+                chunk_id,
+                float(rank),
+                text,
+                role,
+            )
+    return list(candidates.values())
+
+
+def _rank_features(
+    cand: Candidate,
+    terms: list[str],
+    topic_scores: topics.TopicScores,
+    best_topic: float,
+    top_slug: str,
+    index: topics.TopicIndex,
+) -> list[float]:
+    topic = topic_scores.of(cand.topic) if cand.topic else 0.0
+    entry_terms = _terms_of(cand.question) + _terms_of(cand.vector_text)
+    return [
+        cand.vector_score,
+        topic,
+        (topic - best_topic) if cand.topic else 0.0,
+        1.0 if cand.topic and cand.topic == top_slug else 0.0,
+        1.0 if cand.topic else 0.0,
+        lexical.overlap(terms, entry_terms, index.lexical),
+    ]
+
+
+@lru_cache(maxsize=20_000)
+def _terms_of(text: str) -> list[str]:
+    """An entry's lexical terms (cached: the same entries come back search after search)."""
+    return lexical.terms(text)
+
+
+def _hits(analysis: Analysis, *, confidence: float, limit: int) -> list[Hit]:
+    probabilities = decision.softmax(analysis.scores)
+    p1 = float(probabilities[0]) if len(probabilities) else 1.0
+    catalogue = topics.by_slug()
+    hits = []
+    for cand, probability in zip(analysis.candidates[:limit], probabilities[:limit], strict=False):
+        topic = catalogue.get(cand.topic)
+        topic_score = analysis.topic_scores.of(cand.topic) if topic else 0.0
+        by_topic = topic is not None and topic_score > cand.vector_score
+        hits.append(
+            Hit(
+                chunk_id=cand.vector_chunk or cand.text_chunk or 0,
+                source_id=cand.source_id,
+                external_id=cand.external_id,
+                question=cand.question,
+                text=cand.vector_text or cand.text_text,
+                answer=cand.answer,
                 vector_score=round(cand.vector_score, 4),
                 text_score=round(cand.text_score, 4),
-                fused_score=round(cand.fused, 5),
-                confidence=round(_confidence(cand), 4),
+                fused_score=round(cand.score, 4),
+                confidence=round(confidence * float(probability) / p1, 4) if p1 else 0.0,
+                topic=cand.topic,
+                topic_label=topic.label if topic else "",
+                topic_score=round(topic_score, 4),
+                lexical_score=round(float(cand.features[5]) if cand.features is not None else 0.0, 4),
+                matched="topic" if by_topic else cand.vector_role,
+                matched_text=analysis.topic_scores.best_phrasing(cand.topic) if by_topic else "",
             )
         )
     return hits
-
-
-def _confidence(cand: _Candidate) -> float:
-    """Cosine similarity of the best chunk, raised a little when full text ranks the source first."""
-    bonus = TEXT_AGREEMENT_BONUS if cand.text_rank == 1 and cand.vector_rank == 1 else 0.0
-    return min(1.0, cand.vector_score + bonus)
-
-
-TEXT_AGREEMENT_BONUS = 0.05
 
 
 def _vector_literal(vector: Any) -> str:

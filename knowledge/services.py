@@ -8,15 +8,17 @@ import logging
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from knowledge.chunking import chunk_texts, extract_text
+from knowledge import topics
+from knowledge.chunking import ExtractionError, chunk_texts, extract_text
 from knowledge.embeddings import Embedder, EmbeddingError, get_embedder
-from knowledge.models import Chunk, IndexState, KnowledgeGap, Phrasing, Source
+from knowledge.models import Chunk, IndexState, KnowledgeGap, Phrasing, Source, TopicOrigin
 from knowledge.normalize import normalize
-from kumon.exceptions import Conflict
+from kumon.exceptions import Conflict, DomainError
 from kumon.models import Contact, Unit
 
 logger = logging.getLogger(__name__)
@@ -27,6 +29,17 @@ HNSW_INDEX = "chunk_embedding_hnsw"
 
 class ModelMismatch(Conflict):
     """The vectors in the index were built by another embedding model than the configured one."""
+
+
+class DocumentTooLarge(DomainError):
+    status_code = 413
+
+
+class UnknownTopic(DomainError):
+    pass
+
+
+DOCUMENT_SUFFIXES = (".pdf", ".txt", ".md", ".markdown")
 
 
 def _enqueue_index(source_id: int) -> None:
@@ -79,27 +92,144 @@ def upsert_faq(
         source.save()
         if enqueue:
             _enqueue_index(source.pk)
+    if created and llm_configured():
+        # Parent-style phrasings for a new entry, written by the language model in the worker.
+        transaction.on_commit(lambda: _safe_generate(source.pk))
     return source, changed
+
+
+def llm_configured() -> bool:
+    return bool(settings.OPENAI_API_KEY)
+
+
+def _safe_generate(source_id: int) -> None:
+    from knowledge.tasks import generate_phrasings_task
+
+    try:
+        generate_phrasings_task.delay(source_id=source_id)
+    except Exception:  # broker down: the entry works without generated phrasings
+        logger.warning("could not enqueue knowledge.generate_phrasings", extra={"source_id": source_id})
+
+
+def generate_phrasings(*, source_id: int) -> list[Phrasing]:
+    """Ask the language model for parent-style phrasings of an FAQ entry and store them marked
+    `generated` (reviewed and deletable in the admin). Idempotent: an entry that already has
+    generated phrasings gets no more. Returns the phrasings created.
+
+    Side effects: one Chat Completions call (outside any transaction); new Phrasing rows; the
+    entry goes back to pending and is re-indexed after commit.
+    Raises knowledge.generation.GenerationError (TransientGenerationError is worth a retry).
+    """
+    from knowledge import generation
+
+    source = Source.objects.filter(pk=source_id, kind=Source.Kind.FAQ).first()
+    if source is None or source.phrasings.filter(generated=True).exists():
+        return []
+    texts = generation.phrasings_for(question=source.question, answer=source.answer)
+    with transaction.atomic():
+        locked = Source.objects.select_for_update().filter(pk=source_id).first()
+        if locked is None or locked.phrasings.filter(generated=True).exists():
+            return []
+        existing = set(locked.phrasings.values_list("text", flat=True))
+        made = Phrasing.objects.bulk_create(
+            Phrasing(source=locked, text=t, generated=True) for t in texts if t not in existing
+        )
+        if made:
+            mark_source_changed(source=locked)
+    return made
+
+
+def set_topic(*, source: Source, topic: str) -> Source:
+    """A staff choice of the entry's catalogue topic ("" = no topic), kept across re-imports
+    and re-indexing (topic_origin=staff / none).
+
+    Side effects: updates the source's topic fields; no re-embedding is needed (the topic is read
+    at search time)."""
+    if topic and topic not in topics.by_slug():
+        raise UnknownTopic(f"unknown catalogue topic {topic!r}")
+    source.topic = topic
+    source.topic_score = None
+    source.topic_origin = TopicOrigin.STAFF if topic else TopicOrigin.NONE
+    Source.objects.filter(pk=source.pk).update(
+        topic=source.topic, topic_score=None, topic_origin=source.topic_origin
+    )
+    return source
+
+
+def link_topic(*, source: Source, embedder: Embedder | None = None) -> Source:
+    """Link an FAQ entry to its nearest catalogue topic by similarity, unless staff chose.
+
+    Side effects: updates topic, topic_score, topic_origin=auto (topic "" when none is close)."""
+    if source.kind != Source.Kind.FAQ or source.topic_origin in (TopicOrigin.STAFF, TopicOrigin.NONE):
+        return source
+    found = topics.link(question=source.question, answer=source.answer, embedder=embedder or get_embedder())
+    source.topic = found.slug if found else ""
+    source.topic_score = found.score if found else None
+    source.topic_origin = TopicOrigin.AUTO
+    Source.objects.filter(pk=source.pk).update(
+        topic=source.topic, topic_score=source.topic_score, topic_origin=source.topic_origin
+    )
+    return source
+
+
+def link_topics(*, unit: Unit | None = None, all_units: bool = False) -> int:
+    """Re-link the automatically linked (or unlinked) FAQ entries of a unit (or all), e.g.
+    after the catalogue changed. Returns how many entries' topic changed."""
+    qs = Source.objects.filter(kind=Source.Kind.FAQ).exclude(
+        topic_origin__in=[TopicOrigin.STAFF, TopicOrigin.NONE]
+    )
+    if not all_units:
+        qs = qs.filter(unit=unit)
+    embedder = get_embedder()
+    changed = 0
+    for source in qs:
+        before = source.topic
+        if link_topic(source=source, embedder=embedder).topic != before:
+            changed += 1
+    return changed
+
+
+def check_document(*, filename: str, size: int) -> None:
+    """Refuse what a web request must not accept: an unknown type or more than
+    KNOWLEDGE_DOCUMENT_MAX_BYTES. Raises DocumentTooLarge / DomainError with the reason."""
+    if not filename.lower().endswith(DOCUMENT_SUFFIXES):
+        raise DomainError(f"unsupported document type {filename!r}: use {', '.join(DOCUMENT_SUFFIXES)}")
+    limit = int(settings.KNOWLEDGE_DOCUMENT_MAX_BYTES)
+    if size > limit:
+        raise DocumentTooLarge(
+            f"the document is {size:,} bytes; at most {limit:,} bytes are accepted",
+            extra={"size": size, "max_bytes": limit},
+        )
 
 
 @transaction.atomic
 def create_document(
     *, unit: Unit | None, title: str, filename: str, data: bytes, external_id: str = "", enqueue: bool = True
 ) -> Source:
-    """A document source from an uploaded file (.txt, .md or .pdf).
+    """A document source from an uploaded file (.txt, .md or .pdf), at most
+    KNOWLEDGE_DOCUMENT_MAX_BYTES.
 
-    Side effects: the extracted text is stored as the source's body; indexing is queued after commit.
+    Side effects: the file is stored; its text is extracted by the index task in the worker
+    (never in the request: a crafted PDF can take seconds), which marks the source failed with
+    the reason when the file cannot be read; indexing is queued after commit.
     """
-    source = Source.objects.create(
-        unit=unit,
-        kind=Source.Kind.DOCUMENT,
-        title=title,
-        external_id=external_id,
-        answer=extract_text(filename=filename, data=data),
-    )
+    from django.core.files.base import ContentFile
+
+    check_document(filename=filename, size=len(data))
+    source = Source(unit=unit, kind=Source.Kind.DOCUMENT, title=title, external_id=external_id, answer="")
+    source.document.save(filename, ContentFile(data), save=False)
+    source.save()
     if enqueue:
         _enqueue_index(source.pk)
     return source
+
+
+def _extract_document(source: Source) -> None:
+    """The text of a document source's file, stored as its body (in the index task)."""
+    with source.document.open("rb") as handle:
+        data = handle.read()
+    source.answer = extract_text(filename=source.document.name, data=data)
+    Source.objects.filter(pk=source.pk).update(answer=source.answer)
 
 
 def mark_source_changed(*, source: Source) -> Source:
@@ -135,6 +265,19 @@ def index_source(*, source_id: int, embedder: Embedder | None = None, force: boo
     if source is None:
         return None
     seen_updated_at = source.updated_at
+    if source.kind == Source.Kind.DOCUMENT and source.document and not source.answer:
+        try:
+            _extract_document(source)
+        except (ExtractionError, OSError) as exc:
+            # Permanent: retrying cannot read the file. Attempts at the ceiling so the beat job
+            # does not re-queue it; a new upload starts over.
+            Source.objects.filter(pk=source_id).update(
+                index_status=Source.IndexStatus.FAILED,
+                index_error=str(exc)[:500],
+                index_attempts=MAX_INDEX_ATTEMPTS * 2,
+            )
+            source.refresh_from_db()
+            return source
     try:
         embedder = embedder or get_embedder()
         ensure_index_model(embedder=embedder)
@@ -145,6 +288,13 @@ def index_source(*, source_id: int, embedder: Embedder | None = None, force: boo
         if not force and source.index_status == Source.IndexStatus.INDEXED and source.content_hash == digest:
             return source
         vectors = embedder.embed_documents(normalised) if normalised else []
+        found = None
+        relink = source.kind == Source.Kind.FAQ and source.topic_origin not in (
+            TopicOrigin.STAFF,
+            TopicOrigin.NONE,
+        )
+        if relink:
+            found = topics.link(question=source.question, answer=source.answer, embedder=embedder)
     except Exception as exc:
         # Visible in the admin; the task retries transient errors, the beat job re-queues later.
         Source.objects.filter(pk=source_id).update(
@@ -173,12 +323,20 @@ def index_source(*, source_id: int, embedder: Embedder | None = None, force: boo
             for i, p in enumerate(pieces)
         )
         _update_search_vectors(source_id=locked.pk, normalised=normalised)
+        linked: dict[str, Any] = {}
+        if relink:
+            linked = {
+                "topic": found.slug if found else "",
+                "topic_score": found.score if found else None,
+                "topic_origin": TopicOrigin.AUTO,
+            }
         Source.objects.filter(pk=locked.pk).update(
             index_status=Source.IndexStatus.INDEXED,
             index_error="",
             index_attempts=0,
             indexed_at=timezone.now(),
             content_hash=digest,
+            **linked,
         )
         locked.refresh_from_db()
     return locked
@@ -305,14 +463,25 @@ def record_gap(
     """Store an "I don't know" search for the knowledge-gap report (#7), with the family who
     asked when there is one."""
     return KnowledgeGap.objects.create(
-        unit=unit, contact=contact, text=text[:4000], confidence=confidence, candidates=candidates, reason=reason
+        unit=unit,
+        contact=contact,
+        text=text[:4000],
+        confidence=confidence,
+        candidates=candidates,
+        reason=reason,
     )
 
 
 __all__ = [
+    "DocumentTooLarge",
     "EmbeddingError",
     "ModelMismatch",
+    "check_document",
     "create_document",
+    "generate_phrasings",
+    "link_topic",
+    "link_topics",
+    "set_topic",
     "delete_source",
     "index_pending",
     "index_source",

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from knowledge import services
 from knowledge.embeddings import TransientEmbeddingError
+from knowledge.generation import GenerationError, TransientGenerationError
 from knowledge.models import Source
 
 logger = logging.getLogger(__name__)
@@ -34,6 +35,29 @@ def index_source_task(*, source_id: int) -> str:
         logger.info("knowledge source gone", extra={"source_id": source_id})
         return "missing"
     return source.index_status
+
+
+@shared_task(
+    name="knowledge.generate_phrasings",
+    acks_late=True,
+    autoretry_for=(TransientGenerationError,),
+    retry_backoff=5,
+    retry_backoff_max=300,
+    retry_jitter=True,
+    max_retries=4,
+    soft_time_limit=60,
+    time_limit=90,
+)
+def generate_phrasings_task(*, source_id: int) -> int:
+    """Idempotent: an entry that already has generated phrasings (or is gone) is a no-op."""
+    try:
+        made = services.generate_phrasings(source_id=source_id)
+    except TransientGenerationError:
+        raise
+    except GenerationError as exc:  # permanent: the entry works without them
+        logger.warning("phrasings not generated: %s", exc.message, extra={"source_id": source_id})
+        return 0
+    return len(made)
 
 
 @shared_task(name="knowledge.reindex_stale")

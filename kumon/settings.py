@@ -245,9 +245,12 @@ NO_SHOW_FOLLOWUP = env.bool("NO_SHOW_FOLLOWUP", default=True)
 SLOT_HOLD_MINUTES = env.int("SLOT_HOLD_MINUTES", default=10)
 GOOGLE_CALENDAR_TIMEOUT = env.float("GOOGLE_CALENDAR_TIMEOUT", default=10.0)
 GOOGLE_CALENDAR_RETRY_SECONDS = env.float("GOOGLE_CALENDAR_RETRY_SECONDS", default=30.0)
-# Knowledge (knowledge/search.py): the best entry's confidence (cosine similarity, calibrated on
-# knowledge/eval/queries.jsonl with the default model) needed to answer instead of "I don't know".
-KNOWLEDGE_ANSWER_THRESHOLD = env.float("KNOWLEDGE_ANSWER_THRESHOLD", default=0.55)
+# Knowledge (knowledge/search.py): the probability that the first entry is right
+# (knowledge/decision.py) needed to answer instead of "I don't know"; unset = the fitted model's
+# own threshold (knowledge/data/decision.json).
+KNOWLEDGE_ANSWER_THRESHOLD = env.float("KNOWLEDGE_ANSWER_THRESHOLD", default=None)
+# Largest document upload accepted (bytes); the text is extracted in the worker.
+KNOWLEDGE_DOCUMENT_MAX_BYTES = env.int("KNOWLEDGE_DOCUMENT_MAX_BYTES", default=5 * 1024 * 1024)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

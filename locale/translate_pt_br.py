@@ -12,6 +12,7 @@ from pathlib import Path
 PO = Path(__file__).resolve().parent / "pt_BR" / "LC_MESSAGES" / "django.po"
 
 T = {
+    "subjects": "disciplinas", "heard from": "como conheceu",
     "Only the franchise writes knowledge shared by every unit: choose your unit.":
         "Só a franquia escreve conhecimento compartilhado por todas as unidades: escolha a sua unidade.",
     "Franchise administrator (shared knowledge, calendars)": "Administrador da franquia (conhecimento compartilhado, agendas)",
@@ -129,6 +130,19 @@ T = {
     "knowledge gap": "pergunta sem resposta", "knowledge gaps": "perguntas sem resposta", "Search": "Buscar",
     "I don't know": "Não sei", "confidence": "confiança", "Normalised query": "Consulta normalizada",
     "entry": "entrada", "matched chunk": "trecho encontrado", "Nothing found.": "Nada encontrado.",
+    "Unit": "Unidade", "Parent's message": "Mensagem do responsável", "Entries shown": "Entradas mostradas",
+    "Ask which one": "Perguntar qual das duas", "Normalised message": "Mensagem normalizada",
+    "nearest catalogue topic": "tema do catálogo mais próximo", "The bot would send": "O assistente enviaria",
+    "The bot would ask which of these the parent means": "O assistente perguntaria qual destas o responsável quer saber",
+    "what matched": "o que coincidiu", "catalogue topic": "tema do catálogo", "similarity": "similaridade",
+    "topic score": "pontuação do tema", "word match": "palavras em comum", "rank score": "pontuação final",
+    "Catalogue topic": "Tema do catálogo", "— no topic —": "— sem tema —",
+    "Linked by similarity at indexing (score beside it); a change here is kept.":
+        "Ligado por similaridade na indexação (pontuação ao lado); uma escolha feita aqui é mantida.",
+    "topic similarity": "similaridade com o tema", "topic chosen by": "tema escolhido por",
+    "staff": "equipe", "no topic (staff)": "sem tema (equipe)",
+    "generated": "gerada", "answer sentence": "frase da resposta", "indexing error": "erro de indexação",
+    "alternative phrasings (how parents ask it)": "variações da pergunta (como os pais perguntam)",
     "Kumon Receptionist": "Recepção Kumon", "Unit workplace": "Painel da unidade",
     "default (WHATSAPP_GATEWAY)": "padrão (WHATSAPP_GATEWAY)", "console (simulator)": "console (simulador)",
     "local (this database)": "local (este banco de dados)", "slug": "identificador", "time zone": "fuso horário",

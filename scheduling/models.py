@@ -40,6 +40,29 @@ class OpeningHours(models.Model):
         return f"{self.get_weekday_display()} {self.start:%H:%M}-{self.end:%H:%M}"
 
 
+class VisitHours(models.Model):
+    """When a first visit may start on a weekday: a window of start times, both ends included
+    (the visit must also end within the opening hours). A unit with no rows at all takes visits
+    whenever it is open; once it has some, a weekday without rows takes none."""
+
+    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="visit_hours")
+    weekday = models.PositiveSmallIntegerField(_("weekday"), choices=OpeningHours.Weekday.choices)
+    start = models.TimeField(_("first start"))
+    end = models.TimeField(_("last start"))
+
+    class Meta:
+        verbose_name = _("visit hours")
+        verbose_name_plural = _("visit hours")
+        ordering = ["unit", "weekday", "start"]
+        constraints = [
+            models.CheckConstraint(condition=Q(start__lte=models.F("end")), name="visithours_start_before_end"),
+            models.CheckConstraint(condition=Q(weekday__lte=6), name="visithours_weekday_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.start:%H:%M}-{self.end:%H:%M}"
+
+
 class Closure(models.Model):
     unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="closures")
     start_date = models.DateField(_("from"))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from zoneinfo import ZoneInfo
 
 from django.db.models import FloatField, Q, QuerySet
@@ -12,18 +12,20 @@ from django.utils import timezone
 
 from kumon.models import Unit
 from scheduling import calendars
-from scheduling.models import Appointment, Closure, OpeningHours, SlotHold
-from scheduling.slots import Booked, Rules, Slot, bookable_range, closed_dates, compute_slots
+from scheduling.models import Appointment, Closure, OpeningHours, SlotHold, VisitHours
+from scheduling.slots import Booked, Rules, Slot, bookable_range, closed_dates, compute_slots, holiday_name
 
 Busy = list[tuple[dt.datetime, dt.datetime]]
 
 
 def free_slots(
-    *, unit: Unit, start: dt.datetime, end: dt.datetime, now: dt.datetime | None = None, holder: str = ""
+    *, unit: Unit, start: dt.datetime, end: dt.datetime, now: dt.datetime | None = None, holder: str = "",
+    extra_starts: tuple[dt.datetime, ...] = (),
 ) -> list[Slot]:
     """The unit's free slots starting in [start, end), with their remaining places.
 
-    `holder` (the conversation asking) does not see its own holds as taken.
+    `holder` (the conversation asking) does not see its own holds as taken; `extra_starts` are
+    off-grid times asked for, returned too when they are bookable.
     Raises CalendarUnavailable when the unit's external calendar cannot be read (fail closed).
     Network: one freebusy call for google units; never call inside a transaction.
     """
@@ -33,7 +35,9 @@ def free_slots(
     if lo >= hi:
         return []
     busy = external_busy(unit=unit, start=lo, end=hi, rules=rules)
-    return compute_free_slots(unit=unit, start=lo, end=hi, now=now, holder=holder, busy=busy, rules=rules)
+    return compute_free_slots(
+        unit=unit, start=lo, end=hi, now=now, holder=holder, busy=busy, rules=rules, extra_starts=extra_starts
+    )
 
 
 def external_busy(*, unit: Unit, start: dt.datetime, end: dt.datetime, rules: Rules | None = None) -> Busy:
@@ -64,8 +68,10 @@ def compute_free_slots(
     busy: Busy | None = None,
     rules: Rules | None = None,
     exclude_appointment_id: int | None = None,
+    extra_starts: tuple[dt.datetime, ...] = (),
 ) -> list[Slot]:
-    """free_slots on database rows only, with the external busy intervals given (no network)."""
+    """free_slots on database rows only, with the external busy intervals given (no network).
+    `extra_starts`: off-grid times asked for, returned too when they obey the rules."""
     rules = rules or unit_rules(unit)
     lo, hi = bookable_range(rules, start, end, now)
     if lo >= hi:
@@ -85,7 +91,9 @@ def compute_free_slots(
     if holder:
         holds = holds.exclude(holder=holder)
     held = [Booked(_from_epoch(s), _from_epoch(e)) for s, e in _epochs(holds, "scheduling_slothold").values_list("s", "e")]
-    return compute_slots(rules, start=lo, end=hi, now=now, booked=booked, holds=held, busy=busy or [])
+    return compute_slots(
+        rules, start=lo, end=hi, now=now, booked=booked, holds=held, busy=busy or [], extra_starts=extra_starts
+    )
 
 
 def _epochs(queryset: QuerySet, table: str) -> QuerySet:
@@ -114,6 +122,9 @@ def unit_rules(unit: Unit) -> Rules:
     periods: dict[int, list[tuple[dt.time, dt.time]]] = {}
     for weekday, p_from, p_until in OpeningHours.objects.filter(unit=unit).values_list("weekday", "start", "end"):
         periods.setdefault(weekday, []).append((p_from, p_until))
+    starts: dict[int, list[tuple[dt.time, dt.time]]] = {}
+    for weekday, w_from, w_until in VisitHours.objects.filter(unit=unit).values_list("weekday", "start", "end"):
+        starts.setdefault(weekday, []).append((w_from, w_until))
     return Rules(
         tz=ZoneInfo(unit.timezone),
         visit=dt.timedelta(minutes=unit.visit_minutes),
@@ -123,7 +134,63 @@ def unit_rules(unit: Unit) -> Rules:
         min_notice=dt.timedelta(minutes=unit.min_notice_minutes),
         window=dt.timedelta(days=unit.booking_window_days),
         periods=periods,
+        starts=starts,
     )
+
+
+@dataclass(frozen=True)
+class Unavailable:
+    """Why a start cannot be booked: `kind` is closed_weekday | closure | holiday | hours | soon |
+    far | taken; `reason` the closure's reason or the holiday's name; `first`/`last` the day's first
+    and last visit start on an empty calendar (for "hours")."""
+
+    kind: str
+    reason: str = ""
+    first: dt.time | None = None
+    last: dt.time | None = None
+
+
+def day_closed(unit: Unit, day: dt.date, rules: Rules | None = None) -> Unavailable | None:
+    """Why the unit takes no visits on this local date (closed weekday, closure, holiday), or None."""
+    rules = rules or unit_rules(unit)
+    closure = Closure.objects.filter(unit=unit, start_date__lte=day, end_date__gte=day).first()
+    if closure is not None:
+        return Unavailable("closure", closure.reason)
+    holiday = holiday_name(day, state=unit.state, city=unit.city)
+    if holiday:
+        return Unavailable("holiday", holiday)
+    if not rules.periods.get(day.weekday()) or (rules.starts and not rules.starts.get(day.weekday())):
+        return Unavailable("closed_weekday")
+    return None
+
+
+def visit_times(unit: Unit, day: dt.date, rules: Rules | None = None) -> list[dt.datetime]:
+    """The day's visit starts on an empty calendar (its grid), local times; [] when closed."""
+    rules = replace(rules or unit_rules(unit), min_notice=dt.timedelta(0), window=dt.timedelta(days=3660), closed=frozenset())
+    tz = rules.tz
+    lo = dt.datetime.combine(day, dt.time(0), tzinfo=tz)
+    return [s.start for s in compute_slots(rules, start=lo, end=lo + dt.timedelta(days=1), now=lo - dt.timedelta(days=1))]
+
+
+def why_unavailable(*, unit: Unit, start: dt.datetime, now: dt.datetime) -> Unavailable:
+    """Why `start` is not a free slot: the first rule it breaks, else "taken"."""
+    rules = unit_rules(unit)
+    local = start.astimezone(rules.tz)
+    closed = day_closed(unit, local.date(), rules)
+    if closed is not None:
+        return closed
+    if start < now + rules.min_notice:
+        return Unavailable("soon")
+    if start >= now + rules.window:
+        return Unavailable("far")
+    empty = compute_slots(
+        with_closed_days(unit, rules, first=local.date(), last=local.date()),
+        start=start, end=start + dt.timedelta(seconds=1), now=now, extra_starts=(start,),
+    )
+    if not empty:
+        times = visit_times(unit, local.date(), rules)
+        return Unavailable("hours", first=times[0].time() if times else None, last=times[-1].time() if times else None)
+    return Unavailable("taken")
 
 
 def subtract_intervals(intervals: Busy, minus: Busy) -> Busy:

@@ -403,9 +403,10 @@ def _slot_at(
     *, unit: Unit, start: dt.datetime, now: dt.datetime, holder: str, busy: Any,
     exclude_appointment_id: int | None = None,
 ) -> Slot | None:
+    # The time asked for need not be on the offer grid ("16h30"): it is a slot when it obeys the rules.
     slots = selectors.compute_free_slots(
         unit=unit, start=start, end=start + dt.timedelta(seconds=1), now=now, holder=holder, busy=busy,
-        exclude_appointment_id=exclude_appointment_id,
+        exclude_appointment_id=exclude_appointment_id, extra_starts=(start,),
     )
     return slots[0] if slots and slots[0].start == start else None
 
@@ -415,7 +416,7 @@ def _why(unit: Unit, start: dt.datetime, now: dt.datetime) -> str:
     rules = selectors.unit_rules(unit)
     day = start.astimezone(rules.tz).date()
     rules = selectors.with_closed_days(unit, rules, first=day, last=day)
-    empty = compute_slots(rules, start=start, end=start + dt.timedelta(seconds=1), now=now)
+    empty = compute_slots(rules, start=start, end=start + dt.timedelta(seconds=1), now=now, extra_starts=(start,))
     return "taken" if empty and empty[0].start == start else "rules"
 
 

@@ -9,6 +9,12 @@ Rules, all in the unit's time zone:
 - Slots form a grid per period, starting at period start + buffer_before, step
   visit + buffer_before + buffer_after. With no buffers the step is the visit duration; with
   buffers, a step of just the visit would offer neighbours that exclude each other.
+- Visit hours (`Rules.starts`, optional): windows of allowed start times per weekday. When a
+  unit has them, the grid runs from each window's first start to its last (both included) and
+  a slot must still fit, buffered, inside an opening period; a weekday without windows has no
+  slots. Without them, starts are wherever the unit is open (the grid above).
+- `extra_starts`: times off the grid that a parent asked for ("16h30"); each is a slot too when
+  it obeys the same rules (a window, a period, the notice, capacity).
 - Days closed (a closure or a public holiday) have no slots.
 - start ≥ now + min_notice and start < now + booking window.
 - Two bookings on one place (seat) conflict when their buffered intervals overlap; remaining =
@@ -65,6 +71,8 @@ class Rules:
     periods: dict[int, list[tuple[dt.time, dt.time]]] = field(default_factory=dict)
     # local dates without slots (closures and holidays)
     closed: frozenset[dt.date] = frozenset()
+    # weekday -> [(first start, last start)] local wall times; empty = starts wherever open
+    starts: dict[int, list[tuple[dt.time, dt.time]]] = field(default_factory=dict)
 
     @property
     def step(self) -> dt.timedelta:
@@ -85,8 +93,10 @@ def compute_slots(
     booked: Sequence[Booked] = (),
     holds: Sequence[Booked] = (),
     busy: Sequence[tuple[dt.datetime, dt.datetime]] = (),
+    extra_starts: Sequence[dt.datetime] = (),
 ) -> list[Slot]:
-    """The free slots whose start is in [start, end), in order."""
+    """The free slots whose start is in [start, end), in order (the grid, plus `extra_starts`
+    that obey the rules)."""
     lo, hi = bookable_range(rules, start, end, now)
     if lo >= hi or rules.capacity < 1:
         return []
@@ -99,32 +109,79 @@ def compute_slots(
     busy_starts = [b[0] for b in busy_sorted]
     busy_longest = max((b[1] - b[0] for b in busy_sorted), default=dt.timedelta(0))
 
+    extra_by_day: dict[dt.date, list[dt.datetime]] = {}
+    for extra in extra_starts:
+        extra_by_day.setdefault(extra.astimezone(rules.tz).date(), []).append(extra.astimezone(UTC))
     slots: list[Slot] = []
     seen: set[dt.datetime] = set()
     day = lo.astimezone(rules.tz).date()
     last_day = hi.astimezone(rules.tz).date()
     while day <= last_day:
         if day not in rules.closed:
-            for p_from, p_until in sorted(rules.periods.get(day.weekday(), ())):
-                p_start = dt.datetime.combine(day, p_from, tzinfo=rules.tz).astimezone(UTC)
-                p_end = dt.datetime.combine(day, p_until, tzinfo=rules.tz).astimezone(UTC)
-                s = p_start + bb
-                while s + rules.visit + ba <= p_end:
-                    if s >= hi:
-                        break
-                    if s >= lo and s not in seen:
-                        e = s + rules.visit
-                        remaining = _remaining(
-                            rules, s - bb, e + ba, occupied, occ_starts, occ_longest,
-                            busy_sorted, busy_starts, busy_longest,
-                        )
-                        if remaining > 0:
-                            seen.add(s)
-                            slots.append(Slot(s.astimezone(rules.tz), e.astimezone(rules.tz), remaining))
-                    s += rules.step
+            periods = _periods(rules, day)
+            for s in (*_grid(rules, day, periods), *extra_by_day.get(day, ())):
+                if not lo <= s < hi or s in seen or not _fits(rules, day, s, periods):
+                    continue
+                e = s + rules.visit
+                remaining = _remaining(
+                    rules, s - bb, e + ba, occupied, occ_starts, occ_longest, busy_sorted, busy_starts, busy_longest
+                )
+                if remaining > 0:
+                    seen.add(s)
+                    slots.append(Slot(s.astimezone(rules.tz), e.astimezone(rules.tz), remaining))
         day += dt.timedelta(days=1)
     slots.sort(key=lambda slot: slot.start)
     return slots
+
+
+def _periods(rules: Rules, day: dt.date) -> list[tuple[dt.datetime, dt.datetime]]:
+    """The day's opening periods as aware UTC bounds."""
+    return [
+        (
+            dt.datetime.combine(day, p_from, tzinfo=rules.tz).astimezone(UTC),
+            dt.datetime.combine(day, p_until, tzinfo=rules.tz).astimezone(UTC),
+        )
+        for p_from, p_until in sorted(rules.periods.get(day.weekday(), ()))
+    ]
+
+
+def _windows(rules: Rules, day: dt.date) -> list[tuple[dt.datetime, dt.datetime]]:
+    """The day's windows of allowed starts (both ends included), as aware UTC bounds."""
+    return [
+        (
+            dt.datetime.combine(day, w_from, tzinfo=rules.tz).astimezone(UTC),
+            dt.datetime.combine(day, w_until, tzinfo=rules.tz).astimezone(UTC),
+        )
+        for w_from, w_until in sorted(rules.starts.get(day.weekday(), ()))
+    ]
+
+
+def _grid(rules: Rules, day: dt.date, periods: list[tuple[dt.datetime, dt.datetime]]) -> list[dt.datetime]:
+    """The day's grid of starts: from each visit-hours window's first start (or each opening
+    period's start + buffer), one step apart."""
+    starts: list[dt.datetime] = []
+    if rules.starts:
+        for w_start, w_end in _windows(rules, day):
+            s = w_start
+            while s <= w_end:
+                starts.append(s)
+                s += rules.step
+        return starts
+    for p_start, p_end in periods:
+        s = p_start + rules.buffer_before
+        while s + rules.visit + rules.buffer_after <= p_end:
+            starts.append(s)
+            s += rules.step
+    return starts
+
+
+def _fits(rules: Rules, day: dt.date, s: dt.datetime, periods: list[tuple[dt.datetime, dt.datetime]]) -> bool:
+    """`s` starts inside a visit-hours window (if the unit has them) and the buffered visit lies
+    inside one opening period."""
+    if rules.starts and not any(w_start <= s <= w_end for w_start, w_end in _windows(rules, day)):
+        return False
+    b_start, b_end = s - rules.buffer_before, s + rules.visit + rules.buffer_after
+    return any(p_start <= b_start and b_end <= p_end for p_start, p_end in periods)
 
 
 def _remaining(

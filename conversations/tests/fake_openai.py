@@ -65,19 +65,25 @@ class FakeOpenAI:
         if "response_format" in body:
             if self.mode == "garbage":
                 return "{not json"
-            step = re.search(r"The bot last asked: ([^.\n]*)\.", system)
+            step = re.search(r"The receptionist\s+last asked: ([^.\n]*)\.", system)
             today = re.search(r"Today is (\d{4}-\d{2}-\d{2})", system)
             u = understand(
                 user,
                 step="" if not step or step.group(1) == "nothing" else step.group(1),
                 today=dt.date.fromisoformat(today.group(1)) if today else dt.date.today(),
+                use_model=False,
             )
             when = u.when
             return json.dumps({
                 "language": u.language,
-                "intents": sorted(u.intents),
-                "facts": {k: u.facts.get(k, [] if k == "subjects" else None) for k in
-                          ("parent_name", "child_name", "child_age", "school_year", "subjects", "heard_from")},
+                "intents": sorted(str(i) for i in u.intents),
+                "parent_name": u.facts.parent_name or None,
+                "children": [
+                    {"name": c.name or None, "age": c.age, "school_year": c.school_year or None,
+                     "subjects": c.subjects, "not_subjects": c.not_subjects}
+                    for c in u.facts.children
+                ],
+                "heard_from": u.facts.heard_from or None,
                 "questions": u.questions,
                 "choice": u.choice,
                 "when": {

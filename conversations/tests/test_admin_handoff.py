@@ -20,8 +20,8 @@ from kumon.tests.factories import UnitFactory
 @pytest.mark.django_db
 def test_notify_handoff_sends_the_lead_summary_to_the_staff_phone() -> None:
     unit = UnitFactory(name="Kumon Centro", staff_phone="11 99999-0000")
-    conversation = waiting_conversation(unit, name="Carla", data={"child_name": "Lia", "child_age": 6,
-                                                                  "subject": "matemática", "_x": 1})
+    conversation = waiting_conversation(unit, name="Carla", data={"lead": {"parent_name": "Carla Souza", "children": [
+        {"name": "Lia", "age": 6, "subjects": ["Matemática"]}, {"name": "Rui", "school_year": "Pré II", "subjects": ["Português"]}]}})
     message = notifications.notify_handoff(conversation_id=conversation.pk)
     staff = Contact.objects.get(unit=unit, phone="+5511999990000")
     assert (staff.is_unit_staff, staff.data) == (True, {})
@@ -29,9 +29,9 @@ def test_notify_handoff_sends_the_lead_summary_to_the_staff_phone() -> None:
     assert message.body.splitlines() == [
         "🔔 Atendimento humano solicitado – Kumon Centro",
         f"Telefone: {conversation.contact.phone} (Carla)",
-        "Criança: Lia",
-        "Idade: 6",
-        "Matéria: matemática",
+        "Responsável: Carla Souza",
+        "Criança: Lia – 6 anos – Matemática",
+        "Criança: Rui – Pré II – Português",
         "Motivo: asked_for_person",
         "Última mensagem: Quero falar com uma pessoa",
         "Responda pela caixa de entrada do painel.",

@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from conversations import state
 from conversations.models import Conversation, Message
 from conversations.tests.factories import ContactFactory, ConversationFactory, MessageFactory
 from conversations.tests.workplace import make_world, waiting_conversation
@@ -140,7 +141,7 @@ def test_take_over_reply_hand_back_from_the_page(client) -> None:
 
     assert client.post(page_url(conversation, "hand_back"), {"note": "mãe prefere sábado"}).status_code == 302
     conversation.refresh_from_db()
-    assert (conversation.mode, conversation.assigned_to, conversation.data["_staff_note"]) == (
+    assert (conversation.mode, conversation.assigned_to, state.Flow.from_data(conversation.data).staff_note) == (
         Conversation.Mode.BOT, None, "mãe prefere sábado")
 
 

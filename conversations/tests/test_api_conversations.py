@@ -7,6 +7,7 @@ from django.core.management import call_command
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from conversations import state
 from conversations.models import Conversation, Message
 from conversations.tests.factories import ContactFactory, ConversationFactory, MessageFactory
 from conversations.tests.workplace import make_world, waiting_conversation
@@ -32,8 +33,9 @@ def test_conversation_by_phone_in_any_brazilian_spelling() -> None:
         response = client.get(f"/api/v1/conversation/{spelling}")
         assert response.status_code == 200, spelling
     body = response.json()
-    assert {k: body[k] for k in ("unit", "phone", "mode", "stage", "data")} == {
-        "unit": "unit-a", "phone": "+5511987654321", "mode": "bot", "stage": "qualifying", "data": {"child_age": 7}}
+    assert {k: body[k] for k in ("unit", "phone", "mode", "stage", "opted_out", "data")} == {
+        "unit": "unit-a", "phone": "+5511987654321", "mode": "bot", "stage": "qualifying", "opted_out": False,
+        "data": {"child_age": 7, "children": [{"age": 7}]}}
     assert [(m["direction"], m["sender"], m["body"], m["status"]) for m in body["messages"]] == [
         ("in", "parent", "oi", "received"), ("out", "bot", "Olá!", "sent")]
     assert all(m["created_at"] for m in body["messages"])
@@ -113,7 +115,7 @@ def test_take_over_reply_and_hand_back_via_api() -> None:
     back = client.post(f"/api/v1/conversations/{conversation.pk}/hand-back/", {"note": "ligar à tarde"}, format="json")
     assert (back.status_code, back.json()["mode"]) == (200, "bot")
     conversation.refresh_from_db()
-    assert conversation.data["_staff_note"] == "ligar à tarde"
+    assert state.Flow.from_data(conversation.data).staff_note == "ligar à tarde"
 
 
 def test_actions_on_another_units_conversation_are_404_and_change_nothing() -> None:

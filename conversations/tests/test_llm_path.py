@@ -58,9 +58,9 @@ def test_llm_answer_with_invented_numbers_is_replaced_by_the_knowledge(demo, fak
 
 def test_llm_down_mid_conversation_still_answers_with_rules(demo, fake) -> None:
     at = next_weekday_at(1, 10)
-    assert chat(demo, PHONE, "oi, quero agendar uma visita", at=at)[-1] == "Para começar, qual é o seu nome?"
+    assert chat(demo, PHONE, "oi, quero agendar uma visita", at=at)[-1] == "Qual é o nome da criança?"
     fake.mode = "down"  # 500 on every call
-    assert chat(demo, PHONE, "Ana", at=at) == ["E qual é o nome da criança que vai estudar?"]
+    assert chat(demo, PHONE, "Pedro", at=at) == ["Quantos anos Pedro tem (ou em que ano está na escola)?"]
     assert fake.chat_requests(kind="understand")  # it was tried
 
 
@@ -109,7 +109,7 @@ def test_voice_note_fetched_from_evolution_is_transcribed(demo, fake, celery_wor
             clock=next_weekday_at(1, 10)))
         wait_for(lambda: Message.objects.filter(provider_id="VOICE1", status="handled").exists(), timeout=30)
         replies = [m.body for m in Message.objects.filter(in_reply_to__provider_id="VOICE1").order_by("seq")]
-        assert replies[-1] == "Para começar, qual é o seu nome?"
+        assert replies[-1] == "Qual é o nome da criança?"
         assert [r.path for r in evolution.requests if "getBase64" in r.path] == ["/chat/getBase64FromMediaMessage/kumon-demo"]
         (transcription,) = [r for r in fake.requests if r["path"].endswith("/audio/transcriptions")]
         assert transcription["raw_size"] > len(b"OggS opus voice note")

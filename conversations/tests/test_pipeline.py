@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from conversations import services, turns
+from conversations import services, state, turns
 from conversations.inbound import InboundMessage, StatusUpdate
 from conversations.models import Conversation, Message
 from kumon.testing import wait_for
@@ -35,8 +35,8 @@ def test_answer_turn_replies_once_and_marks_messages_handled() -> None:
     replies = turns.answer_turn(conversation_id=msg.conversation_id)
     assert [r.body for r in replies] == [
         "Olá! Aqui é a recepção virtual da Kumon Teste. 😊",
-        "Posso te ajudar com informações sobre o método, valores e horários, ou agendar uma visita com o teste "
-        "diagnóstico gratuito. Como posso ajudar?",
+        "Posso te ajudar com valores, horários e como funciona o método, ou agendar uma visita gratuita com o teste "
+        "diagnóstico. O que você gostaria de saber?",
     ]
     assert [(r.in_reply_to_id, r.seq) for r in replies] == [(msg.pk, 0), (msg.pk, 1)]
     assert turns.answer_turn(conversation_id=msg.conversation_id) == []
@@ -153,6 +153,6 @@ def test_hand_back_keeps_the_hand_off_on_record_and_a_new_take_over_restarts_its
     t0 = timezone.now()
     services.take_over(conversation=msg.conversation, user=None, now=t0, reason="requested")
     back = services.hand_back(conversation=msg.conversation, note="mãe quer sábado")
-    assert (back.mode, back.handoff_at, back.handoff_reason, back.data["_staff_note"]) == ("bot", t0, "requested", "mãe quer sábado")
+    assert (back.mode, back.handoff_at, back.handoff_reason, state.Flow.from_data(back.data).staff_note) == ("bot", t0, "requested", "mãe quer sábado")
     again = services.take_over(conversation=back, user=None, now=t0 + dt.timedelta(hours=1), reason="staff")
     assert (again.mode, again.handoff_at, again.handoff_reason) == ("human", t0 + dt.timedelta(hours=1), "staff")

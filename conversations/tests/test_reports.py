@@ -64,7 +64,7 @@ def gap(unit, created) -> None:
 
 def build_data_set(unit, other_unit) -> None:
     # Week 1. conv1: qualified lead, bot only, first reply sent 40 s after; a visit, attended.
-    c1 = contact(unit, at(2, 10), child_age=7, subject="matemática")
+    c1 = contact(unit, at(2, 10), child_age=7, subjects=["Matemática"])
     conv1 = conversation(c1, at(2, 10))
     message(conv1, "parent", at(2, 10))
     message(conv1, "bot", at(2, 10, 0, 30), sent_at=at(2, 10, 0, 40), tokens_in=100, tokens_out=20,
@@ -86,7 +86,7 @@ def build_data_set(unit, other_unit) -> None:
     staff_conv = conversation(staff_phone, at(4, 9, 5), mode=Conversation.Mode.HUMAN, handoff_at=at(4, 9, 5))
     message(staff_conv, "bot", at(4, 9, 5))
     # Week 2. conv3: qualified, closed after the bot answered in 60 s; a visit, no-show.
-    c3 = contact(unit, at(9, 14), child_age=5, subject="inglês")
+    c3 = contact(unit, at(9, 14), child_age=5, subjects=["Inglês"])
     conv3 = conversation(c3, at(9, 14), mode=Conversation.Mode.CLOSED)
     message(conv3, "parent", at(9, 14))
     message(conv3, "bot", at(9, 14, 1), tokens_in=50, tokens_out=10, cost_usd=Decimal("0.0005"))
@@ -95,7 +95,7 @@ def build_data_set(unit, other_unit) -> None:
     # Outside the range, and another unit: not counted.
     c4 = contact(unit, at(16, 10))
     message(conversation(c4, at(16, 10)), "parent", at(16, 10))
-    c5 = contact(other_unit, at(3, 10), child_age=6, subject="matemática")
+    c5 = contact(other_unit, at(3, 10), child_age=6, subjects=["Matemática"])
     message(conversation(c5, at(3, 10)), "parent", at(3, 10))
     gap(other_unit, at(3, 10))
 

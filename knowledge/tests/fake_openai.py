@@ -1,4 +1,5 @@
-"""A local HTTP server speaking OpenAI's POST /v1/embeddings (float and base64 encodings)."""
+"""A local HTTP server speaking OpenAI's POST /v1/embeddings (float and base64 encodings) and
+POST /v1/chat/completions (answers `chat_reply`, a fixed text: the point is the protocol)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ class FakeOpenAI:
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
         self.fail_with: int | None = None
+        self.chat_reply = '- qto custa?\n2. quanto sai por mes\n"valor da mensalidade"\nHow much is it?'
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -35,6 +37,25 @@ class FakeOpenAI:
                 )
                 if fake.fail_with:
                     self._reply(fake.fail_with, {"error": {"message": "boom", "type": "server_error"}})
+                    return
+                if self.path.endswith("/chat/completions"):
+                    self._reply(
+                        200,
+                        {
+                            "id": "chatcmpl-fake",
+                            "object": "chat.completion",
+                            "created": 0,
+                            "model": body["model"],
+                            "choices": [
+                                {
+                                    "index": 0,
+                                    "message": {"role": "assistant", "content": fake.chat_reply},
+                                    "finish_reason": "stop",
+                                }
+                            ],
+                            "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+                        },
+                    )
                     return
                 inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
                 data = []

@@ -112,8 +112,14 @@ def test_search_command_json(tmp_path: Path) -> None:
 
 
 def test_eval_metrics_arithmetic() -> None:
-    def outcome(faq_id: str | None, ranked: list[str], answered: bool, ms: float) -> EvalOutcome:
-        return EvalOutcome(EvalCase("q", faq_id), ranked, answered, 0.5, ms)
+    def outcome(
+        faq_id: str | None, ranked: list[str], answered: bool, ms: float, decision: str = ""
+    ) -> EvalOutcome:
+        decision = decision or ("answer" if answered else "refuse")
+        clarify = ranked[:2] if decision == "clarify" else []
+        return EvalOutcome(
+            EvalCase("q", faq_id), ranked, answered, 0.5, ms, decision=decision, clarify_ids=clarify
+        )
 
     figures = metrics(
         [
@@ -123,19 +129,24 @@ def test_eval_metrics_arithmetic() -> None:
             outcome("d", ["x", "d"], True, 40),  # rank 2
             outcome(None, ["a"], False, 50),  # refused: good
             outcome(None, ["a"], True, 60),  # answered: bad
+            outcome("e", ["x", "e"], False, 70, decision="clarify"),  # clarify holding the entry
+            outcome(None, ["a", "b"], False, 80, decision="clarify"),  # must refuse, clarified: bad
         ]
     )
 
     assert figures == {
-        "hit@1": 0.25,
-        "hit@3": 0.75,
-        "mrr": round((1 + 1 / 3 + 1 / 2) / 4, 4),
-        "answered_rate": 0.75,
-        "refusal_rate": 0.5,
-        "p50_ms": 35.0,
-        "p95_ms": 60.0,
-        "n_answerable": 4,
-        "n_refuse": 2,
+        "hit@1": 0.2,
+        "hit@3": 0.8,
+        "mrr": round((1 + 1 / 3 + 1 / 2 + 1 / 2) / 5, 4),
+        "answered_rate": 0.6,
+        "refusal_rate": round(1 / 3, 4),
+        "p50_ms": 45.0,
+        "p95_ms": 80.0,
+        "n_answerable": 5,
+        "n_refuse": 3,
+        "answered_wrong_rate": 0.4,  # "b" answered with "a", "d" with "x"
+        "clarified_rate": 0.2,
+        "clarified_right_rate": 0.2,
     }
 
 
@@ -167,6 +178,9 @@ def test_eval_command_json_keys_on_tiny_set(tmp_path: Path) -> None:
         "p95_ms",
         "n_answerable",
         "n_refuse",
+        "answered_wrong_rate",
+        "clarified_rate",
+        "clarified_right_rate",
     ]
     assert (figures["hit@1"], figures["mrr"], figures["refusal_rate"]) == (1.0, 1.0, 1.0)
     assert (figures["n_answerable"], figures["n_refuse"]) == (2, 1)

@@ -212,5 +212,8 @@ def test_database_keeps_a_chunks_unit_equal_to_its_sources(add_faq) -> None:
 
     Source.objects.filter(pk=source.pk).update(unit=other)  # the entry moves
     assert set(Chunk.objects.filter(source=source).values_list("unit_id", flat=True)) == {other.pk}
-    assert search(unit=other, query="quanto custa a mensalidade?", record_gap=False).hits[0].source_id == source.pk
+    assert (
+        search(unit=other, query="quanto custa a mensalidade?", record_gap=False).hits[0].source_id
+        == source.pk
+    )
     assert search(unit=unit, query="quanto custa a mensalidade?", record_gap=False).hits == []

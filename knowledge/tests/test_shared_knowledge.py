@@ -77,7 +77,9 @@ def test_admin_add_for_own_unit_is_allowed_for_staff(client) -> None:
 @pytest.mark.parametrize("role", [Membership.Role.STAFF, Membership.Role.OWNER])
 def test_admin_change_of_own_entry_to_empty_unit_is_refused(client, role: str) -> None:
     unit = UnitFactory()
-    own = Source.objects.create(unit=unit, external_id="estacionamento", question="Tem estacionamento?", answer="Não.")
+    own = Source.objects.create(
+        unit=unit, external_id="estacionamento", question="Tem estacionamento?", answer="Não."
+    )
     client.force_login(_member(unit, role))
 
     response = client.post(f"{CHANGELIST}{own.pk}/change/", _form(unit=""))
@@ -91,7 +93,9 @@ def test_admin_change_of_own_entry_to_empty_unit_is_refused(client, role: str) -
 @pytest.mark.parametrize("role", [Membership.Role.STAFF, Membership.Role.OWNER])
 def test_admin_shared_entry_is_read_only_for_unit_members(client, role: str) -> None:
     unit = UnitFactory()
-    shared = Source.objects.create(unit=None, external_id="estacionamento", question="Tem estacionamento?", answer="Sim.")
+    shared = Source.objects.create(
+        unit=None, external_id="estacionamento", question="Tem estacionamento?", answer="Sim."
+    )
     client.force_login(_member(unit, role))
 
     page = client.get(f"{CHANGELIST}{shared.pk}/change/")
@@ -106,10 +110,14 @@ def test_admin_shared_entry_is_read_only_for_unit_members(client, role: str) -> 
 
 def test_admin_bulk_delete_of_a_shared_entry_is_refused_for_owners(client) -> None:
     unit = UnitFactory()
-    shared = Source.objects.create(unit=None, external_id="estacionamento", question="Tem estacionamento?", answer="Sim.")
+    shared = Source.objects.create(
+        unit=None, external_id="estacionamento", question="Tem estacionamento?", answer="Sim."
+    )
     client.force_login(_member(unit, Membership.Role.OWNER))
 
-    response = client.post(CHANGELIST, {"action": "delete_selected", "_selected_action": [shared.pk], "post": "yes"})
+    response = client.post(
+        CHANGELIST, {"action": "delete_selected", "_selected_action": [shared.pk], "post": "yes"}
+    )
 
     assert response.status_code in (200, 403)
     assert Source.objects.filter(pk=shared.pk).exists()
@@ -117,8 +125,12 @@ def test_admin_bulk_delete_of_a_shared_entry_is_refused_for_owners(client) -> No
 
 def test_admin_bulk_reindex_touches_only_the_members_own_entries(client) -> None:
     unit = UnitFactory()
-    shared = Source.objects.create(unit=None, external_id="a", question="A?", answer="A.", index_status="indexed")
-    own = Source.objects.create(unit=unit, external_id="b", question="B?", answer="B.", index_status="indexed")
+    shared = Source.objects.create(
+        unit=None, external_id="a", question="A?", answer="A.", index_status="indexed"
+    )
+    own = Source.objects.create(
+        unit=unit, external_id="b", question="B?", answer="B.", index_status="indexed"
+    )
     client.force_login(_member(unit, Membership.Role.STAFF))
 
     client.post(CHANGELIST, {"action": "reindex", "_selected_action": [shared.pk, own.pk]})
@@ -138,7 +150,10 @@ def test_unit_members_override_a_shared_entry_for_their_unit(client, add_faq) ->
     services.index_source(source_id=Source.objects.get(unit=unit).pk)
 
     assert response.status_code == 302
-    assert search(unit=unit, query="tem estacionamento?", record_gap=False).hits[0].answer == "Aqui não temos estacionamento."
+    assert (
+        search(unit=unit, query="tem estacionamento?", record_gap=False).hits[0].answer
+        == "Aqui não temos estacionamento."
+    )
     assert search(unit=other, query="tem estacionamento?", record_gap=False).hits[0].answer == (
         "Há um estacionamento conveniado na esquina."
     )
@@ -169,9 +184,11 @@ def test_api_has_no_write_path_for_sources() -> None:
     api.force_authenticate(owner)
     body = {"unit": None, "question": "Tem estacionamento?", "answer": "Sim."}
 
-    responses = [api.post("/api/v1/knowledge/sources/", body, format="json").status_code,
-                 api.put("/api/v1/knowledge/sources/", body, format="json").status_code,
-                 api.delete("/api/v1/knowledge/sources/").status_code]
+    responses = [
+        api.post("/api/v1/knowledge/sources/", body, format="json").status_code,
+        api.put("/api/v1/knowledge/sources/", body, format="json").status_code,
+        api.delete("/api/v1/knowledge/sources/").status_code,
+    ]
 
     assert responses == [405, 405, 405]
     assert Source.objects.count() == 0
@@ -180,7 +197,9 @@ def test_api_has_no_write_path_for_sources() -> None:
 def test_import_for_a_unit_never_writes_shared_entries(tmp_path: Path) -> None:
     unit = UnitFactory(slug="centro")
     path = tmp_path / "faq.json"
-    path.write_text('[{"id": "estacionamento", "question": "Tem estacionamento?", "answer": "Não."}]', encoding="utf-8")
+    path.write_text(
+        '[{"id": "estacionamento", "question": "Tem estacionamento?", "answer": "Não."}]', encoding="utf-8"
+    )
 
     call_command("knowledge", "import", str(path), "--unit", "centro")
 

@@ -30,17 +30,30 @@ class Command(BaseCommand):
         srch.add_argument("--unit", required=True)
         srch.add_argument("--limit", type=int, default=5)
         srch.add_argument("--json", action="store_true")
-        ev = sub.add_parser("eval", help="evaluate retrieval on a JSONL file of {q, faq_id}")
-        ev.add_argument("file", type=Path)
+        ev = sub.add_parser("eval", help="evaluate retrieval on JSONL files of {q, faq_id}")
+        ev.add_argument("file", type=Path, nargs="+")
         ev.add_argument("--unit", required=True)
         ev.add_argument("--json", action="store_true")
-        ev.add_argument("--verbose", action="store_true", help="print every miss")
+        ev.add_argument("--misses", "--verbose", action="store_true", dest="misses", help="print every miss")
+        ev.add_argument(
+            "--part",
+            choices=["all", "tune", "check"],
+            default="all",
+            help="lines of each file: all, tune (even line numbers) or check (odd)",
+        )
+        fit = sub.add_parser("fit", help="fit the ranker and decision (knowledge/data/decision.json)")
+        fit.add_argument("file", type=Path, nargs="+")
+        fit.add_argument("--unit", required=True)
+        fit.add_argument("--part", choices=["all", "tune", "check"], default="tune")
+        fit.add_argument("--out", type=Path, default=None, help="default: knowledge/data/decision.json")
+        lt = sub.add_parser("link-topics", help="re-link FAQ entries to catalogue topics (not staff choices)")
+        lt.add_argument("--unit", help="unit slug (default: every unit and the shared entries)")
         re_ = sub.add_parser("reembed", help="re-embed every chunk with the configured (or given) model")
         re_.add_argument("--model", default="", help="model name (default: EMBEDDING_MODEL)")
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
-            getattr(self, f"_{options['action']}")(**options)
+            getattr(self, f"_{options['action'].replace('-', '_')}")(**options)
         except DomainError as exc:
             raise CommandError(exc.message) from exc
 
@@ -83,13 +96,16 @@ class Command(BaseCommand):
         self.stdout.write(f"{len(rows)} entries for {where}: {changed} new or changed, {built} embedded")
 
     def _search(self, *, query: str, unit: str, limit: int, json: bool, **_: Any) -> None:
-        from knowledge.search import search
+        from knowledge.search import query_problem, search
 
+        problem = query_problem(query)
+        if problem is not None:
+            raise CommandError(f"cannot search this text: {problem.replace('_', ' ')}")
         result = search(unit=self._unit(unit), query=query, limit=limit, record_gap=False)
         if json:
             self.stdout.write(_json.dumps(result.as_dict(), ensure_ascii=False, indent=2))
             return
-        verdict = "answer" if result.answered else "I don't know"
+        verdict = {"answer": "answer", "clarify": "clarify"}.get(result.decision, "I don't know")
         self.stdout.write(
             f"{verdict} (confidence {result.confidence:.3f}, {result.elapsed_ms:.1f} ms, "
             f"normalised: {result.normalized_query!r})"
@@ -99,31 +115,67 @@ class Command(BaseCommand):
                 f"{n}. [{hit.external_id or hit.source_id}] {hit.question}  "
                 f"vector={hit.vector_score:.3f} text={hit.text_score:.3f} fused={hit.fused_score:.4f}"
             )
+        if result.decision == "clarify":
+            self.stdout.write(
+                "clarify between: " + " | ".join(h.topic_label or h.question for h in result.clarify)
+            )
         if result.answered and result.hits:
             self.stdout.write(f"\n{result.hits[0].answer}")
 
-    def _eval(self, *, file: Path, unit: str, json: bool, verbose: bool, **_: Any) -> None:
-        from knowledge.evaluation import metrics, read_cases, run_cases
+    def _cases(self, files: list[Path], part: str) -> list:
+        from knowledge.evaluation import read_cases
+
+        cases = []
+        for path in files:
+            if not path.exists():
+                raise CommandError(f"{path} does not exist")
+            try:
+                cases.extend(read_cases(path, part=part))
+            except ValueError as exc:
+                raise CommandError(str(exc)) from exc
+        return cases
+
+    def _eval(self, *, file: list[Path], unit: str, json: bool, misses: bool, part: str, **_: Any) -> None:
+        from knowledge.evaluation import metrics, miss_kind, run_cases
 
         target = self._unit(unit)
-        outcomes = run_cases(unit=target, cases=read_cases(file))
+        outcomes = run_cases(unit=target, cases=self._cases(file, part))
         figures = metrics(outcomes)
+        if misses:
+            for o in outcomes:
+                kind = miss_kind(o)
+                if kind:
+                    got = o.clarify_ids if o.decision == "clarify" else o.ranked_ids[:1]
+                    self.stdout.write(
+                        f"MISS {kind}: {o.case.q!r} want={o.case.faq_id or '(refuse)'} "
+                        f"decision={o.decision} got={got} top3={o.ranked_ids[:3]} "
+                        f"conf={o.confidence:.3f} reason={o.refusal_reason}"
+                    )
         if json:
             self.stdout.write(_json.dumps(figures))
             return
-        if verbose:
-            for o in outcomes:
-                top = o.ranked_ids[0] if o.ranked_ids else None
-                wrong = (o.case.faq_id and (top != o.case.faq_id or not o.answered)) or (
-                    not o.case.faq_id and o.answered
-                )
-                if wrong:
-                    self.stdout.write(
-                        f"MISS {o.case.q!r}: want {o.case.faq_id} got {o.ranked_ids[:3]} "
-                        f"answered={o.answered} conf={o.confidence:.3f}"
-                    )
         for key, value in figures.items():
-            self.stdout.write(f"{key:>14}: {value}")
+            self.stdout.write(f"{key:>20}: {value}")
+
+    def _fit(self, *, file: list[Path], unit: str, part: str, out: Path | None, **_: Any) -> None:
+        from knowledge import decision, fitting
+        from knowledge.embeddings import get_embedder
+
+        target = self._unit(unit)
+        samples = fitting.collect(unit=target, cases=self._cases(file, part), embedder=get_embedder())
+        data = fitting.fit(
+            samples=samples, source=f"{', '.join(p.name for p in file)} ({part} part), unit {unit}"
+        )
+        path = out or decision.DECISION_FILE
+        fitting.write(data, path)
+        decision.model.cache_clear()
+        self.stdout.write(_json.dumps(data, indent=2, ensure_ascii=False))
+        self.stdout.write(f"written to {path}")
+
+    def _link_topics(self, *, unit: str | None, **_: Any) -> None:
+        target = self._unit(unit) if unit else None
+        changed = services.link_topics(unit=target, all_units=target is None)
+        self.stdout.write(f"{changed} entries linked to another topic")
 
     def _reembed(self, *, model: str, **_: Any) -> None:
         embedder = get_embedder(model or None)

@@ -1,0 +1,146 @@
+"""The family's facts: merged into the lead as they come, in any order, corrected when the parent
+corrects them; and the next thing to ask before a visit can be booked.
+
+Order of the questions: the child's name, age or school year, subjects, then the parent's name —
+a parent who has just said "pra minha filha" answers the child's name next, and "Laura" at
+"qual o seu nome?" would be the wrong person. A question is asked at most twice: a parent who
+does not want to say it is not asked forever.
+"""
+
+from __future__ import annotations
+
+from conversations.state import Child, Lead, Stage, Step
+from conversations.turn import Turn
+from conversations.understanding import Understood
+from conversations.understanding.facts import ChildFacts
+from conversations.understanding.text import fold
+
+MAX_ASKS = 2
+QUESTION_STEPS = (Step.ASK_CHILD_NAME, Step.ASK_CHILD_AGE, Step.ASK_SUBJECT, Step.ASK_PARENT_NAME)
+
+
+def _target(lead: Lead, step: Step) -> Child:
+    """The child an unnamed fact is about: the one the question just asked was about."""
+    if not lead.children:
+        return lead.child
+    if step == Step.ASK_CHILD_AGE:
+        return next((c for c in lead.children if c.age is None and not c.school_year), lead.children[0])
+    if step == Step.ASK_SUBJECT:
+        return next((c for c in lead.children if not c.subjects), lead.children[0])
+    if step == Step.ASK_CHILD_NAME:
+        return next((c for c in lead.children if not c.name), lead.children[-1])
+    return lead.children[-1] if len(lead.children) > 1 else lead.children[0]
+
+
+def _apply(child: Child, facts: ChildFacts, *, correction: bool) -> bool:
+    changed = False
+    if facts.name and fold(facts.name) != fold(child.name):
+        child.name, changed = facts.name, True
+    if facts.age is not None and facts.age != child.age:
+        child.age, changed = facts.age, True
+    if facts.school_year and facts.school_year != child.school_year:
+        child.school_year, changed = facts.school_year, True
+    if facts.subjects or facts.not_subjects:
+        if correction or facts.not_subjects:
+            # "não é matemática, é português": what is said now replaces what was said before.
+            wanted = [s for s in facts.subjects if s not in facts.not_subjects]
+            if not wanted:
+                wanted = [s for s in child.subjects if s not in facts.not_subjects]
+        else:
+            wanted = list(dict.fromkeys([*child.subjects, *facts.subjects]))
+        if wanted != child.subjects:
+            child.subjects, changed = wanted, True
+    return changed
+
+
+def merge(turn: Turn, u: Understood) -> bool:
+    """Store what the parent told; returns whether the lead changed."""
+    lead, facts = turn.lead, u.facts
+    changed = False
+    if facts.parent_name and fold(facts.parent_name) != fold(lead.parent_name):
+        if not any(fold(c.name) == fold(facts.parent_name) for c in lead.children):
+            lead.parent_name, changed = facts.parent_name, True
+    for child_facts in facts.children:
+        if child_facts.empty:
+            continue
+        child = None
+        if child_facts.name:
+            child = next((c for c in lead.children if fold(c.name) == fold(child_facts.name)), None)
+            if child is None:
+                unnamed = next((c for c in lead.children if not c.name), None)
+                if unnamed is not None:
+                    child = unnamed
+                else:
+                    child = Child()
+                    lead.children.append(child)
+        else:
+            child = _target(lead, turn.state.step)
+        changed |= _apply(child, child_facts, correction=facts.correction)
+    if facts.children_count and facts.children_count > turn.state.flow.children_expected:
+        turn.state.flow.children_expected = facts.children_count
+    if facts.heard_from and not lead.heard_from:
+        lead.heard_from, changed = facts.heard_from, True
+    lead.children = [c for c in lead.children if not (c.name == "" and c.age is None and not c.school_year and not c.subjects)]
+    return changed
+
+
+def missing(turn: Turn) -> Step | None:
+    """The next fact to ask before booking, or None when the lead is complete enough."""
+    lead, flow = turn.lead, turn.state.flow
+    asked = flow.asked
+
+    def can_ask(step: Step) -> bool:
+        return asked.get(str(step), 0) < MAX_ASKS
+
+    children = lead.children
+    if (not children or any(not c.name for c in children) or len(children) < flow.children_expected) and can_ask(
+        Step.ASK_CHILD_NAME
+    ):
+        return Step.ASK_CHILD_NAME
+    if any(c.age is None and not c.school_year for c in children) and can_ask(Step.ASK_CHILD_AGE):
+        return Step.ASK_CHILD_AGE
+    if any(not c.subjects for c in children) and can_ask(Step.ASK_SUBJECT):
+        return Step.ASK_SUBJECT
+    if not lead.parent_name and can_ask(Step.ASK_PARENT_NAME):
+        return Step.ASK_PARENT_NAME
+    return None
+
+
+def question(turn: Turn, step: Step) -> str:
+    lead = turn.lead
+    if step == Step.ASK_CHILD_NAME:
+        named = [c for c in lead.children if c.name]
+        return turn.say("ask_other_child_name" if named and turn.state.flow.children_expected > len(named) else "ask_child_name")
+    if step == Step.ASK_CHILD_AGE:
+        child = next((c for c in lead.children if c.age is None and not c.school_year), lead.first_child)
+        return turn.say("ask_child_age", child=child.name or turn.say("the_child").removeprefix("a ").removeprefix("el "))
+    if step == Step.ASK_SUBJECT:
+        child = next((c for c in lead.children if not c.subjects), lead.first_child)
+        return turn.say("ask_subject", child=child.name or turn.say("the_child"))
+    return turn.say("ask_parent_name")
+
+
+def ask(turn: Turn, step: Step) -> None:
+    """Ask the next fact (counted: at most MAX_ASKS times each)."""
+    flow = turn.state.flow
+    flow.asked[str(step)] = flow.asked.get(str(step), 0) + 1
+    turn.set_step(step, Stage.QUALIFYING)
+    turn.flow.append(question(turn, step))
+    turn.flow_done = True
+
+
+def seed_from_appointment(turn: Turn, appointment: object) -> None:
+    """A family booked by staff (or the API) writes for the first time: what the booking says
+    about them is what we know."""
+    lead = turn.lead
+    if lead.parent_name or lead.children:
+        return
+    lead.parent_name = getattr(appointment, "parent_name", "") or ""
+    name = getattr(appointment, "child_name", "") or ""
+    subjects = [s.strip() for s in (getattr(appointment, "subject", "") or "").split(",") if s.strip()]
+    child = Child(
+        name=name, age=getattr(appointment, "child_age", None), school_year=getattr(appointment, "school_year", "") or "",
+        subjects=subjects,
+    )
+    if not child.empty:
+        lead.children.append(child)

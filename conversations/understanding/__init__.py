@@ -1,0 +1,339 @@
+"""What a parent's turn says, without a language model: one typed `Understood`.
+
+Three layers, each for what it does best:
+- rules for what is exact: opt-out words, explicit requests for a person, complaints, prompt
+  injection, yes/no at the start of a short answer, offered-option numbers, dates and times
+  (`dates.py`), names, ages, school years and subjects (`facts.py`);
+- the intent model (`intents.py`): the message placed among labelled examples, for what rules
+  cannot list ("surgiu uma reunião no horário", "tô pensando ainda");
+- the question just asked (`step`): a bare "6" at "Quantos anos?" is an age, "pode" at an offer
+  is a yes, "o segundo" is an option.
+The LLM path (conversations/llm.py) proposes the same `Understood` and the engine validates it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+
+from conversations.state import Intent, Step
+from conversations.understanding import facts as facts_module
+from conversations.understanding.dates import When, parse_when
+from conversations.understanding.facts import Facts
+from conversations.understanding.intents import Prediction, model
+from conversations.understanding.text import fold, prepare
+
+__all__ = ["Understood", "understand", "detect_language", "clauses", "When", "Facts"]
+
+_OPT_OUT = re.compile(
+    r"^\W*(pare|parar|para|sair|stop|unsubscribe|descadastrar|cancelar inscricao|chega|remover|baja)\W*$"
+    r"|nao (quero|desejo) (mais )?(receber )?(mensage|msg|contato|nada|ser contatad)"
+    r"|(pare|para|parem|parar) de (me )?(mandar|enviar|mand|escrever|ligar|chamar)"
+    r"|nao me (mande|mandem|envie|enviem|chame|chamem|procure|procurem|ligue|liguem) mais"
+    r"|(remov|tir|exclu|apag)\w* (o )?meu (numero|contato|telefone|cadastro)|me (tira|tirem|remove|removam|exclui) da (lista|base)"
+    r"|nao tenho (mais )?interesse.*(mensage|contato|numero)|(mensage|contato|numero).*nao tenho (mais )?interesse"
+    r"|stop (sending|messaging|texting)|don'?t (message|text|contact) me|dejen de (enviar|escribir|mandar)|no (me )?(manden|envien|escriban) mas|no quiero (mas|recibir)"
+)
+_HUMAN = re.compile(
+    r"\batendente\b|\bhumano\b|ser humano|pessoa de verdade|pessoa real|nao (quero|gosto de) (falar com )?(robo|bot|maquina)"
+    r"|falar com (uma |um |a |o |alguem|algu|gente|pessoa|atendente|orientadora|coordenadora|coordenacao|responsavel"
+    r"|dona|dono|diretora|gerente|secretaria|professora|recepcao|equipe|voces por telefone|a unidade)"
+    r"|fal(ar|o) com (voces|vcs) por telefone|me (liga|ligue|ligar|liguem)\b|pode(m)? me ligar|quero atendimento (humano|pessoal)"
+    r"|(talk|speak) (to|with) (a |an |the )?(human|person|someone|agent|staff|manager|real)|real person"
+    r"|hablar con (una persona|alguien|un humano|un agente|la directora)"
+)
+_COMPLAINT = re.compile(
+    r"\breclama|absurdo|pessim|insatisfeit|descaso|cobrad[oa]s? (errad|indevid|a mais|duas vezes|2 vezes)|cobraram (errado|duas|2|a mais)"
+    r"|cobranca indevid|duas vezes no|procon|processar|advogad|nao gostei|horrivel|decepcionad|falta de respeito"
+    r"|ninguem (me )?respond|mal atendid|vergonha|ridiculo|inadmissivel|palhacada|desrespeito|quero (meu )?(dinheiro|reembolso|estorno)"
+    r"|complain|terrible|awful|unacceptable|charged twice|refund|queja|reclamo|inaceptable"
+)
+_INJECTION = re.compile(
+    r"ignor\w* (as |todas |all |previous |suas |the |tudo |o que |your |tus |las )|instruc\w* (anterior|do sistema|iniciais|previas)"
+    r"|system prompt|prompt do sistema|seu prompt|your prompt|tu prompt|voce agora e|you are now|act as|aja como|finj[ae]|pretend"
+    r"|revel\w* (o|a|seu|suas|as|tus)|jailbreak|developer mode|modo desenvolvedor|esqueca (tudo|suas|as regras)"
+    r"|dados d\w* outr|lista d\w* (alunos|clientes|contatos|pais|agendamentos)|telefone d\w* outr|outros pais|other parents"
+    r"|^\W*system\s*:|chatgpt sem filtro|sem filtros?|do anything now|modelo de ia|qual (modelo|ia) (voce|vc) (usa|e)"
+)
+_RESCHEDULE = re.compile(
+    r"remarc|reagend|mudar (o |a )?(horario|dia|data|visita|agendamento)|trocar (o |a )?(horario|dia|data|visita)"
+    r"|passar (a visita |o horario |para |pra )(outro|outra|pra|para|semana|amanha|segunda|terca|quarta|quinta|sexta|sabado)"
+    r"|(outro|outra) (horario|dia|data)|nao vou (poder|conseguir) (ir|comparecer|levar)|adiar|reschedul|change the (time|date|day)"
+    r"|move (it|the visit)|cambiar (la|el) (hora|cita|dia|horario)|surgiu um (imprevisto|compromisso)"
+)
+_CONFLICT = re.compile(
+    r"\b(nao vou (poder|conseguir)|nao vai dar|nao consigo (ir|levar)|nao poderei|reuniao|compromisso|imprevisto|viagem|surgiu)\b"
+)
+_CANCEL = re.compile(r"\b(?:cancel\w*|desmarc\w*|cancell?\w*)\b")
+_CANCEL_OTHER = re.compile(r"\b(?:matricula|inscricao|curso|mensalidade|plano|contrato|aulas|kumon|assinatura|cartao|boleto)\b")
+_MY_VISIT = re.compile(
+    r"esqueci (o |a |que )?(horario|dia|data|hora)|(que|qual) (horas?|dia|horario|data) (e|eh|ficou|sera|era) (a |o )?(minha |nossa )?(visita|agendamento)"
+    r"|quando (e|eh|sera|ficou) (a |o )?(minha |nossa )?(visita|agendamento)|(ja |to )?marquei.*(esqueci|nao lembro)|nao lembro (o |a |do |da )?(horario|dia|data)"
+    r"|(minha|nossa) visita (esta|ta) (confirmada|marcada)|what time is (our|my|the) (visit|appointment)|when is (our|my) (visit|appointment)"
+)
+_BOOK = re.compile(
+    r"\bagend|\bmarca(r|mos)?\b|\bvisita|conhecer (a |o )?(unidade|kumon|escola|espaco|metodo)|\bconhecer\b|teste diagnostico|teste de nivel"
+    r"|fazer (o |um )?(teste|avaliacao)|\bavaliacao\b|\bmatricul|quero comecar|\binscrev|\bvaga\b|levar (ele|ela|meu|minha|os|as|o |a )"
+    r"|\bschedul|\bbook\b|appointment|\bvisit\b|\bcome (in|by|for)\b|\bcita\b|\bvisitar\b|conocer|\breservar\b|\binscribir"
+)
+_AFFIRM = re.compile(
+    r"^\W*(sim|isso|isso mesmo|confere|correto|certo|ta certo|esta certo|pode ser|pode|pode sim|ok|okay|okey|beleza|perfeito"
+    r"|confirmo|confirmado|confirma|claro|com certeza|yes|yep|yeah|si|exato|fechado|bora|vamos|quero|quero sim|otimo|show|top"
+    r"|tudo certo|combinado|sure|of course|correct|right|vale|dale|ta bom|esta bom|ta otimo|esta otimo|fechou|demorou|massa|blz"
+    r"|por mim (tudo bem|pode ser|ok)|esse mesmo|essa mesmo|serve|sounds good|great|perfect|that works|perfecto|de acuerdo|me sirve)\b"
+)
+_DENY = re.compile(
+    r"^\W*(nao|no|nope|negativo|errado|esta errado|ta errado|nao e isso|incorrect|wrong|agora nao|ainda nao|melhor nao"
+    r"|nao precisa|deixa pra depois|por enquanto nao|not now|no thanks|todavia no)\b"
+)
+_THANKS = re.compile(r"\b(obrigad|brigad|valeu|agradec|thanks|thank you|thx|gracias)")
+_GREETING = re.compile(
+    r"^\W*(oi|oie|ola|bom dia|boa tarde|boa noite|hey|hi|hello|hola|buenos dias|buenas tardes|buenas|e ai|opa|good morning|good afternoon)\b"
+)
+_SMALLTALK = re.compile(
+    r"^\W*(tudo bem|tudo bom|td bem|td bom|como vai|como voce esta|e voce|e vc|tudo joia|como esta)\b.{0,20}$"
+    r"|^\W*(e )?(tudo bem|td bem) com (voce|vc)\W*$"
+    r"|^\W*(queria|gostaria de|quero|posso) (saber|perguntar|tirar) (uma|umas|algumas) (coisa|coisas|duvida|duvidas)\W*$"
+    r"|^\W*(tenho|tenho uma|tenho umas|tenho algumas) (duvida|duvidas|pergunta|perguntas)\W*$|^\W*posso (te )?(fazer uma|perguntar)\b.{0,15}$"
+    r"|^\W*[?!.]+\W*$|\b(voce|vc) e (um |uma )?(robo|bot|pessoa|humano|humana|ia|maquina)\b|^\W*(k{2,}|(ha){2,}|rs+|hmm+|hum+)\W*$"
+    r"|^\W*(how are you|are you a (bot|robot|person))\b|^\W*(como estas|eres un (robot|bot))\b"
+)
+_CHOICE = re.compile(
+    r"^\W*(?:(?:pode ser |quero |prefiro |fico com )?(?:a |o )?(?:opcao|opção|numero|option|opcion|n|#)?\s*)(\d)\s*(?:[ºo°]\s*)?(?:opcao|horario)?[.!]?\W*$"
+)
+_CHOICE_WORD = re.compile(
+    r"\b(?:a |o |la |el |the |opcao |option )?(primeir[ao]|segund[ao]|terceir[ao]|ultim[ao]|first|second|third|last|primera?o?|segund[ao]|tercer[ao]?)\b"
+    r"(?!\s*(?:ano|serie|grado|filh|via|vez|feira))"
+)
+_CHOICE_WORDS = {"primeir": 1, "first": 1, "primer": 1, "segund": 2, "second": 2, "terceir": 3, "third": 3, "tercer": 3, "ultim": -1, "last": -1}
+_QUESTION_WORDS = (
+    r"qual|quais|quanto|quanta|quantos|quantas|como|onde|aonde|quando|que horas|o que|oque|tem|teria|tinha|existe|ha|"
+    r"voces|voce|pode|posso|podem|aceita|aceitam|funciona|funcionam|abre|abrem|precisa|preciso saber|da para|e possivel|seria|"
+    r"what|how|when|where|do you|does|can|is there|are there|which|cuanto|cual|cuales|donde|hay|tienen|aceptan|"
+    r"gostaria de saber|queria saber|quero saber|queria entender|queria uma informacao|me fala|me diz|me diga|me informa|me explica"
+    r"|e o|e a|e se|se tem|se voces|se e|vale a pena|e verdade|eu posso|ele pode|ela pode|sabe (me )?dizer"
+)
+_QUESTION_START = re.compile(r"^(?:" + _QUESTION_WORDS + r")\b")
+_SPLIT_QUESTIONS = re.compile(r"(?:,|;|\be\b)\s+(?=(?:" + _QUESTION_WORDS + r")\b)")
+_FILLER_START = re.compile(
+    r"^(?:(?:oi|ola|oie|bom dia|boa tarde|boa noite|tudo bem|tudo bom|hello|hi|hola|buenas|ah|ahn|ops|ok|entao|e ai|opa|mo[cç]a"
+    r"|ah sim|tenho algumas duvidas|tenho uma duvida|uma duvida|outra coisa|alem disso|also|tambem|mais uma coisa)\b[\s,!.:;-]*)+"
+)
+EN_WORDS = set(
+    "the my is can how much what hello hi son daughter does do you price cost please want schedule years old visit book "
+    "thanks thank have kid when where we our would like could just moved great also here fee monthly".split()
+)
+ES_WORDS = set(
+    "el la mi hijo hija cuanto cuesta precio hola quiero tiene anos años puede usted ustedes gracias buenos buenas quisiera "
+    "cita horario tienen es una hablar como nino niña nina soy somos vivimos hace poco queremos que haga viernes sabado "
+    "ella ellos mañana usted".split()
+)
+PT_WORDS = set(
+    "voce vcs vc quero meu minha filho filha quanto tem oi ola obrigado obrigada nao sim pra para e de do da custa gostaria "
+    "queria bom boa tarde dia noite ele ela anos ano horario qual visita agendar sou tudo bem aqui".split()
+)
+INTENT_FLOOR = {
+    Intent.OPT_OUT: 0.85, Intent.HUMAN: 0.7, Intent.COMPLAINT: 0.7, Intent.INJECTION: 0.7, Intent.CANCEL: 0.7,
+    Intent.RESCHEDULE: 0.55, Intent.MY_VISIT: 0.55, Intent.BOOK: 0.55, Intent.SMALLTALK: 0.55, Intent.OFFTOPIC: 0.6,
+    Intent.AFFIRM: 0.6, Intent.DENY: 0.6, Intent.THANKS: 0.7, Intent.GREETING: 0.7,
+}
+
+
+@dataclass
+class Understood:
+    text: str = ""
+    language: str = "pt"
+    intents: set[Intent] = field(default_factory=set)
+    facts: Facts = field(default_factory=Facts)
+    questions: list[str] = field(default_factory=list)
+    choice: int | None = None  # 1-based option of the last offer; -1 = the last one
+    when: When | None = None
+    prediction: Prediction | None = None
+    source: str = "rules"
+
+    def has(self, intent: Intent | str) -> bool:
+        return Intent(intent) in self.intents
+
+    @property
+    def correction(self) -> bool:
+        return self.facts.correction
+
+
+def detect_language(text: str, *, previous: str = "pt") -> str:
+    words = re.findall(r"[a-zñ']+", fold(text))
+    if not words:
+        return previous
+    scores = {
+        "pt": sum(w in PT_WORDS for w in words),
+        "en": sum(w in EN_WORDS for w in words),
+        "es": sum(w in ES_WORDS for w in words),
+    }
+    best = max(scores, key=lambda k: scores[k])
+    # Portuguese shares many words with Spanish: switch only on clear evidence.
+    if best == previous or scores[best] <= scores.get(previous, 0) or (scores[best] < 2 and len(words) > 2):
+        return previous
+    if best != "pt" and scores[best] < scores["pt"] + 2 and previous == "pt":
+        return previous
+    return best
+
+
+def clauses(text: str) -> list[str]:
+    """The turn cut into sentences and each sentence into its questions: fragments of a burst
+    ("qto ta" / "pra matematica") are one sentence; "qual o valor, quantas vezes por semana e se
+    tem onde estacionar" are three."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    joined = ""
+    for line in lines:
+        joined += (" " if not joined or joined[-1] in "?!.:;" else " ") + line
+    parts: list[str] = []
+    for sentence in re.split(r"(?<=[?!.:])\s+|(?<=\?)(?=\S)", joined.strip()):
+        sentence = sentence.strip(" ,;")
+        if not sentence:
+            continue
+        folded = fold(sentence)
+        start = 0
+        for m in _SPLIT_QUESTIONS.finditer(folded):
+            piece = sentence[start:m.start()].strip(" ,;")
+            if len(piece.split()) >= 2:
+                parts.append(piece)
+                start = m.end()
+        parts.append(sentence[start:].strip(" ,;"))
+    return [p for p in parts if p]
+
+
+def _content(clause: str) -> str:
+    """The clause without greetings and fillers at its start."""
+    return _FILLER_START.sub("", prepare(clause)).strip(" ,!.:;-")
+
+
+def is_question(clause: str) -> bool:
+    content = _content(clause)
+    if not content or _SMALLTALK.search(content) or _SMALLTALK.search(fold(clause)):
+        return False
+    return "?" in clause or bool(_QUESTION_START.match(content))
+
+
+def _model_intents(prediction: Prediction, *, short: bool) -> set[Intent]:
+    found = set()
+    for intent, floor in INTENT_FLOOR.items():
+        if intent in (Intent.AFFIRM, Intent.DENY, Intent.GREETING, Intent.THANKS) and not short:
+            continue
+        if prediction.score_of(intent) >= floor:
+            found.add(intent)
+    return found
+
+
+def understand(
+    text: str,
+    *,
+    step: Step | str = Step.NONE,
+    language: str = "pt",
+    today: dt.date,
+    offered: bool = False,
+    use_model: bool = True,
+) -> Understood:
+    """`step`: what the receptionist asked last; `offered`: slots are on the table (a number or
+    "o segundo" picks one)."""
+    step = Step.parse(str(step))
+    folded = fold(text)
+    t = prepare(text)
+    u = Understood(text=text, language=detect_language(text, previous=language))
+    words = t.split()
+    short = len(words) <= 5
+    if _OPT_OUT.search(t) or _OPT_OUT.search(folded):
+        u.intents.add(Intent.OPT_OUT)
+    if _HUMAN.search(t):
+        u.intents.add(Intent.HUMAN)
+    if _COMPLAINT.search(t):
+        u.intents.add(Intent.COMPLAINT)
+    if _INJECTION.search(t):
+        u.intents.add(Intent.INJECTION)
+    if _MY_VISIT.search(t):
+        u.intents.add(Intent.MY_VISIT)
+    if _RESCHEDULE.search(t):
+        u.intents.add(Intent.RESCHEDULE)
+    if _CANCEL.search(t) and not _CANCEL_OTHER.search(t):
+        u.intents.add(Intent.CANCEL)
+    if _BOOK.search(t) and not u.intents & {Intent.RESCHEDULE, Intent.CANCEL, Intent.MY_VISIT}:
+        u.intents.add(Intent.BOOK)
+    strong = u.intents & {Intent.OPT_OUT, Intent.HUMAN, Intent.COMPLAINT, Intent.INJECTION, Intent.RESCHEDULE, Intent.CANCEL}
+    if not strong and _AFFIRM.match(t) and not re.match(r"^\W*pode (ser )?(que|q)\b", t):
+        u.intents.add(Intent.AFFIRM)
+    elif not strong and _DENY.match(t):
+        u.intents.add(Intent.DENY)
+    if _THANKS.search(t):
+        u.intents.add(Intent.THANKS)
+    if _GREETING.match(t):
+        u.intents.add(Intent.GREETING)
+    bare = _GREETING.sub("", t).strip(" ,!.")
+    if _SMALLTALK.search(t) or _SMALLTALK.search(folded) or (bare and _SMALLTALK.search(bare)):
+        u.intents.add(Intent.SMALLTALK)
+    if use_model and words:
+        u.prediction = model().predict(text)
+        guessed = _model_intents(u.prediction, short=short)
+        # The model adds what the rules could not list; it never overrides an exact rule, and the
+        # intents that act on their own (opt-out, cancel) need a rule or a near-certain model.
+        if Intent.OPT_OUT in guessed and not short:
+            guessed.discard(Intent.OPT_OUT)
+        if u.intents & {Intent.AFFIRM, Intent.DENY}:
+            guessed -= {Intent.AFFIRM, Intent.DENY}
+        # Moving a visit on the model's word alone needs the parent to name a time or a conflict.
+        if Intent.RESCHEDULE in guessed and Intent.RESCHEDULE not in u.intents and not (
+            _CONFLICT.search(t) or not parse_when(text, today=today).empty
+        ):
+            guessed.discard(Intent.RESCHEDULE)
+        u.intents |= guessed
+    u.facts = facts_module.extract(text, step=step)
+    if not u.facts.empty and not strong:
+        u.intents.add(Intent.GIVE_INFO)
+    when = parse_when(text, today=today)
+    if not when.empty:
+        u.when = when
+    if offered or step in (Step.OFFER_SLOTS, Step.CONFIRM_SLOT, Step.CLARIFY):
+        m = _CHOICE.match(t)
+        if m:
+            u.choice = int(m.group(1))
+        elif (m := _CHOICE_WORD.search(t)) and (when.time is None or step == Step.CLARIFY):
+            u.choice = next(v for k, v in _CHOICE_WORDS.items() if fold(m.group(1)).startswith(k))
+        if u.choice is not None:
+            u.intents.add(Intent.CHOOSE)
+    for clause in clauses(text):
+        if not is_question(clause):
+            continue
+        c = prepare(clause)
+        told = facts_module.extract(clause, step=step)
+        if "?" not in clause and (
+            _AFFIRM.match(c) or _DENY.match(c) or told.parent_name
+            or any(ch.name or ch.age or ch.school_year for ch in told.children)
+        ):
+            continue  # "pode ser", "tem 8 anos": an answer, not a question
+        # Clauses the booking flow or the visit owns are not knowledge questions.
+        if _RESCHEDULE.search(c) or (_CANCEL.search(c) and not _CANCEL_OTHER.search(c)) or _HUMAN.search(c) or _INJECTION.search(c) or _MY_VISIT.search(c):
+            continue
+        if booking_clause(c, today=today, step=step):
+            continue
+        u.questions.append(clause)
+    if u.questions:
+        u.intents.add(Intent.QUESTION)
+    return u
+
+
+_SLOT_WORDS = re.compile(
+    r"\b(horario|horarios|vaga|vagas|visita|agend|marcar|marca|ir ai|ir conhecer|conhecer|levar|pra gente ir|dia|da pra|pode ser|pode|tem|teria"
+    r"|disponivel|disponibilidade|livre|slot|time|times|available|visit|come|horas?)\b"
+)
+_OPENING = re.compile(r"\b(aberto|abertos|aberta|abre|abrem|funciona|funcionam|atende|atendem|open|abierto|abren)\b")
+
+
+def booking_clause(clause: str, *, today: dt.date, step: Step) -> bool:
+    """A clause asking for a time for the visit ("tem amanhã de manhã?", "quais horários vcs tem
+    essa semana pra visita?", "dá pra fazer a visita num domingo?") belongs to the booking flow."""
+    when = parse_when(clause, today=today)
+    if _OPENING.search(clause) and not re.search(r"\b(visita|agend|marcar)\b", clause):
+        return False  # "vcs abrem sábado?" is about the opening hours
+    if not when.empty and (_SLOT_WORDS.search(clause) or step in (Step.OFFER_SLOTS, Step.CONFIRM_SLOT) or len(clause.split()) <= 6):
+        return True
+    return bool(re.search(r"\b(quais|que|tem|teria)\s+(os\s+)?(horarios?|vagas?)\b|\bhorarios? (disponive|livre)", clause)) and not re.search(
+        r"\b(funcionamento|abre|abrem|aula|aulas|atendimento|whatsapp)\b", clause
+    )

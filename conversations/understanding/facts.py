@@ -1,0 +1,355 @@
+"""The family's facts in a message: the parent's name, each child's name, age or school year and
+subjects, corrections ("na verdade ela tem 7", "não é matemática, é português") and how they
+heard of the unit.
+
+Names come after cues ("sou a", "meu filho", "ele se chama", "my son", "mi hija") or as the bare
+answer to the question just asked; ages and school years are numbers and ordinals with their
+words; subjects are words of data/subjects.json, typos forgiven. Several children in one message
+("a Sofia tem 9 anos e quer matemática, e o Pedro tá no pré II") are read in order: what follows a
+child's name is about that child. Everything is exact pattern work — the parts that need
+judgement (is this message an answer or a question?) are the engine's, with `step`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+from conversations.state import Step
+from conversations.understanding.text import correct, fold
+
+DATA = Path(__file__).resolve().parent / "data"
+
+NUMBER_WORDS = {
+    "um": 1, "uma": 1, "dois": 2, "duas": 2, "tres": 3, "quatro": 4, "cinco": 5, "seis": 6, "sete": 7,
+    "oito": 8, "nove": 9, "dez": 10, "onze": 11, "doze": 12, "treze": 13, "catorze": 14, "quatorze": 14,
+    "quinze": 15, "dezesseis": 16, "dezessete": 17, "dezoito": 18,
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+    "ten": 10, "eleven": 11, "twelve": 12, "uno": 1, "dos": 2, "cuatro": 4, "seis ": 6, "siete": 7,
+    "ocho": 8, "nueve": 9, "diez": 10,
+}
+ORDINALS = {
+    "primeiro": 1, "primeira": 1, "segundo": 2, "segunda": 2, "terceiro": 3, "terceira": 3, "quarto": 4,
+    "quarta": 4, "quinto": 5, "quinta": 5, "sexto": 6, "sexta": 6, "setimo": 7, "setima": 7, "oitavo": 8,
+    "oitava": 8, "nono": 9, "nona": 9, "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5,
+    "primero": 1, "tercero": 3, "cuarto": 4,
+}
+_N = r"(\d{1,2}|" + "|".join(sorted(NUMBER_WORDS, key=len, reverse=True)) + r")"
+
+
+@cache
+def _lexicon() -> dict[str, object]:
+    return json.loads((DATA / "lexicon.json").read_text(encoding="utf-8"))
+
+
+@cache
+def subject_patterns() -> dict[str, re.Pattern[str]]:
+    subjects: dict[str, list[str]] = _lexicon()["subjects"]  # type: ignore[assignment]
+    return {name: re.compile(r"\b(?:" + "|".join(words) + r")\b") for name, words in subjects.items()}
+
+
+@cache
+def not_names() -> frozenset[str]:
+    return frozenset(fold(w) for w in _lexicon()["not_names"])  # type: ignore[union-attr]
+
+
+@dataclass
+class ChildFacts:
+    name: str = ""
+    age: int | None = None
+    school_year: str = ""
+    subjects: list[str] = field(default_factory=list)
+    not_subjects: list[str] = field(default_factory=list)  # said not to be wanted ("não é matemática")
+
+    @property
+    def empty(self) -> bool:
+        return not (self.name or self.age or self.school_year or self.subjects or self.not_subjects)
+
+
+@dataclass
+class Facts:
+    parent_name: str = ""
+    children: list[ChildFacts] = field(default_factory=list)
+    heard_from: str = ""
+    correction: bool = False
+    children_count: int | None = None  # "meus dois filhos"
+
+    @property
+    def empty(self) -> bool:
+        return not (self.parent_name or any(not c.empty for c in self.children) or self.heard_from)
+
+
+# --- names ---------------------------------------------------------------------------------------
+
+_NAME_WORD = r"[A-Za-zÀ-ÖØ-öø-ÿ][A-Za-zÀ-ÖØ-öø-ÿ'’-]+"
+_PARENT_CUES = re.compile(
+    r"\b(?:meu nome e|meu nome eh|me chamo|aqui (?:e|eh|quem fala e) (?:a |o )?|quem fala e (?:a |o )?|sou (?:a |o )?"
+    r"|eu sou (?:a |o )?|falo com voce(?:s)? (?:e|sou) |my name is|i am|i'm|im|this is|me llamo|soy|mi nombre es|aqui (?:a|o) )"
+    r"\s*(?=" + _NAME_WORD + ")"
+)
+_CHILD_CUES = re.compile(
+    r"\b(?:(?:meu|minha|o meu|a minha|meus|minhas|my|mi|nuestro|nuestra)\s+(?:filho|filha|filhinho|filhinha|filhote|neto|neta"
+    r"|sobrinho|sobrinha|enteado|enteada|menino|menina|pequeno|pequena|caçula|cacula|mais velh[oa]|mais nov[oa]|son|daughter|kid|boy|girl|hijo|hija|nene|nena)"
+    r"(?:\s+(?:mais velh[oa]|mais nov[oa]|do meio|caçula|cacula))?"
+    r"(?:\s*,)?(?:\s+(?:que\s+)?(?:se chama|chama|chamad[oa]|e o|e a|eh o|eh a|o nome dele e|o nome dela e|named|called|se llama|llamad[oa]|is called))?"
+    r"|(?:ele|ela|he|she)\s+(?:se\s+)?(?:chama|llama|is called)|o nome dele e|o nome dela e|o nome dele eh|o nome dela eh"
+    r"|nome da crianca e|nome do aluno e|nome da aluna e|(?:his|her) name is|se llama|chama-se"
+    r"|(?:mae|pai|avo|avo|tia|tio|responsavel|madrinha|padrinho|mom|dad|mother|father|madre|padre)\s+d[oa]s?"
+    r"|(?:visita|teste|agendamento|horario|matricula|avaliacao)\s+(?:marcad[oa]\s+)?(?:d[oa]|pr[oa]|pra|para (?:o|a))"
+    r")\s+(?=" + _NAME_WORD + ")"
+)
+# "tenho visita marcada quarta 14h pra Beatriz": in a message about a visit, "pra" + a capitalised name.
+_FOR_NAME = re.compile(r"\b(?:pra|pro|para|para o|para a|pra a|pro o|for|para el|para la)\s+(?=[A-ZÀ-Ö][a-zà-ÿ'’-]+)")
+_ABOUT_VISIT = re.compile(r"\b(?:visita|agend|marc|teste|avaliacao|conhecer|horario|cancel|remarc|appointment|visit|cita)")
+# "a Sofia tem 9 anos", "o Pedro tá no pré II": an article, a capitalised name and a fact verb.
+_ARTICLE_NAME = re.compile(
+    r"(?:^|[\s,;(])(?:a|o|e a|e o|and|y)\s+(?=[A-ZÀ-Ö][a-zà-ÿ'’-]+\s+(?:tem|tá|ta|está|esta|faz|fez|quer|vai|estuda|"
+    r"ja|já|precisa|has|is|tiene|está|anda)\b)"
+)
+
+
+_PLACES = {"sao", "sao paulo", "moema", "unidade", "kumon", "voces", "vcs", "semana", "segunda", "terca", "quarta",
+           "quinta", "sexta", "sabado", "domingo", "amanha", "hoje", "mim", "gente", "ele", "ela", "nos", "matematica",
+           "portugues", "ingles", "japones", "dezembro", "janeiro"}
+
+
+def _clean_name(candidate: str, *, strict: bool) -> str:
+    """A person's name from the words after a cue: one to three name words, the later ones only
+    when capitalised ("Carla Mendes", "Martín Pereyra"). `strict`: the first word must be
+    capitalised too (weak cues)."""
+    words = re.findall(_NAME_WORD, candidate)
+    taken: list[str] = []
+    for n, word in enumerate(words[:3]):
+        folded = fold(word)
+        if folded in not_names() or len(folded) < 2 or any(ch.isdigit() for ch in word):
+            break
+        if n == 0 and strict and not word[0].isupper():
+            break
+        if n > 0 and not word[0].isupper():
+            break
+        taken.append(word)
+        # Stop at the end of the name: the next word must follow directly (no comma in between).
+        after = candidate[candidate.find(word) + len(word):]
+        if not re.match(r"\s+" + _NAME_WORD, after) or re.match(r"\s*[,.;!?]", after):
+            break
+        candidate = after
+    if not taken:
+        return ""
+    return " ".join(w if w[0].isupper() else w.capitalize() for w in taken)
+
+
+def _name_after(text: str, end: int, *, strict: bool) -> str:
+    return _clean_name(text[end:end + 60], strict=strict)
+
+
+def _bare_name(text: str) -> str:
+    """A message that is only a name (the answer to "qual o nome?"): "Laura", "é a Laura",
+    "jessyca", "Maria Clara". Never a question, never a sentence."""
+    stripped = re.sub(r"^\s*(?:e|é|eh|se chama|chama|o nome (?:dele|dela) e|a|o)\s+", "", text.strip(), flags=re.I)
+    stripped = stripped.strip(" .!,;")
+    if "?" in text or not stripped or len(stripped) > 40:
+        return ""
+    words = re.findall(_NAME_WORD, stripped)
+    if not words or len(words) > 3 or len(" ".join(words)) < len(stripped) - 3:
+        return ""
+    return _clean_name(stripped, strict=False)
+
+
+# --- ages, years, subjects ------------------------------------------------------------------------
+
+_AGE = re.compile(
+    r"\b(?:tem|tenho|com|de|fez|faz|completou|vai fazer|idade|is|he's|she's|turns|turned|tiene|cumplio)\s+" + _N
+    + r"\s*(?:anos|aninhos|ano|anitos|anos de idade|years?|yrs|yo|y/o|anos?)?\b(?!\s*(?:h\b|horas|:|/|%|reais|vezes|filhos|materias|disciplinas|dias|semanas|meses|minutos))"
+    r"|\b" + _N + r"\s*(?:anos|aninhos|ano de idade|anos de idade|years? old|yrs old|yo|y/o|años|anitos)\b"
+    r"|\b" + _N + r"\s+ano\b(?!\s*(?:do|de|da|escolar|letivo|que vem|passado))"
+)
+_AGE_NEEDS_UNIT = {"com", "de"}  # "com 8" or "de 8" alone is not an age
+_SCHOOL_YEAR = re.compile(
+    # "2º ano", "2o ano", "no 2 ano", "5a série", "3 ano do médio" — a bare "8 ano" is an age.
+    r"(?:\b(\d{1,2})\s*(?:º|°|o|a|ª)\s*|(?<=\bno )(\d{1,2})\s+|(?<=\bna )(\d{1,2})\s+|\b(\d{1,2})\s+(?=serie|grade|grado|ano do))"
+    r"(ano|serie|grade|grado)\b(?!\s*(?:que vem|passado))(?:\s+do\s+(medio|fundamental|ensino medio))?"
+    r"|\b(" + "|".join(ORDINALS) + r")\s+(ano|serie|grade|grado)\b(?:\s+do\s+(medio|fundamental|ensino medio))?"
+    r"|\b(pre-escola|pre escola|pre|jardim|maternal|bercario|infantil|kindergarten|ensino medio|colegial|faculdade|cursinho)\b"
+    r"(?:\s*(i{1,3}|[1-5])\b)?"
+)
+_ROMAN = {"i": 1, "ii": 2, "iii": 3}
+_NEGATED_SUBJECT = re.compile(
+    r"\b(?:nao e|nao eh|nao seria|nao quero|nao precisa(?: de)?|sem|nem|menos|not|no es)\s+(?:a |o |de |em |pra |para )?(?:\w+\s+){0,1}$"
+)
+_DOING_WELL = re.compile(
+    r"^[^\w.!?;]*(?:\w+[^\w.!?;]+){0,3}(?:ele|ela)?\s*(?:vai|esta|ta|anda|is doing|va)\s+(?:bem|otim[oa]|super bem|muito bem|well|fine)"
+)
+_CORRECTION = re.compile(
+    r"\b(?:na verdade|ops|opa,? errei|errei|corrigindo|correcao|quis dizer|digo|me enganei|desculpa,? e|actually|i meant|en realidad|perdon,? es)\b"
+    r"|\bnao e \w+,?\s+e\b|\bnao,?\s+pera\b"
+)
+_HEARD = re.compile(
+    r"\b(indicacao|indicou|indicaram|recomendou|recomendacao|instagram|insta|facebook|google|tiktok|youtube|site"
+    r"|passei na frente|vi a placa|placa|panfleto|folheto|outdoor|whatsapp de uma amiga)\b"
+)
+_COUNT = re.compile(r"\b(?:meus|minhas|os|as|my|mis)\s+(dois|duas|tres|2|3|two|three|dos)\s+(?:filh|crianc|menin|kids|children|hij)")
+
+
+def _age_from(match: re.Match[str]) -> int | None:
+    raw = next(g for g in match.groups() if g)
+    value = int(raw) if raw.isdigit() else NUMBER_WORDS.get(raw)
+    cue = fold(match.group(0)).split()[0]
+    if cue in _AGE_NEEDS_UNIT and not re.search(r"anos|ano|years|yrs|yo|anos", fold(match.group(0))):
+        return None
+    if value is None or not 1 <= value <= 99:
+        return None
+    return value
+
+
+def _school_year_from(match: re.Match[str]) -> str:
+    g = match.groups()
+    number = g[0] or g[1] or g[2] or g[3]
+    if number:
+        stage = g[5]
+        return f"{int(number)}º ano" + (" do médio" if stage and "medio" in stage else "")
+    if g[6]:
+        stage = g[8]
+        return f"{ORDINALS[g[6]]}º ano" + (" do médio" if stage and "medio" in stage else "")
+    name = g[9]
+    level = g[10] or ""
+    label = {"pre": "Pré", "pre-escola": "Pré-escola", "pre escola": "Pré-escola", "jardim": "Jardim",
+             "maternal": "Maternal", "bercario": "Berçário", "infantil": "Educação infantil",
+             "kindergarten": "Educação infantil", "ensino medio": "Ensino médio", "colegial": "Ensino médio",
+             "faculdade": "Faculdade", "cursinho": "Cursinho"}[name]
+    if level:
+        label += " " + ("I" * _ROMAN.get(level, 0) if level in _ROMAN else "I" * int(level) if int(level) <= 3 else level)
+    return label
+
+
+def subjects_in(folded: str) -> tuple[list[str], list[str]]:
+    """(wanted, not wanted) subjects in a folded text, in the order they appear."""
+    corrected = " ".join(correct(w) if w.isalpha() else w for w in re.findall(r"\w+|[^\w\s]", folded))
+    found: list[tuple[int, str, bool]] = []
+    for name, pattern in subject_patterns().items():
+        for m in pattern.finditer(corrected):
+            before = corrected[max(0, m.start() - 30):m.start()]
+            after = corrected[m.end():m.end() + 40]
+            negated = bool(_NEGATED_SUBJECT.search(before)) or bool(_DOING_WELL.match(after))
+            found.append((m.start(), name, negated))
+    found.sort()
+    wanted = list(dict.fromkeys(n for _, n, neg in found if not neg))
+    unwanted = list(dict.fromkeys(n for _, n, neg in found if neg and n not in wanted))
+    return wanted, unwanted
+
+
+def _child_facts(folded: str) -> ChildFacts:
+    child = ChildFacts()
+    for m in _AGE.finditer(folded):
+        age = _age_from(m)
+        if age is not None:
+            child.age = age
+    school = _SCHOOL_YEAR.search(folded)
+    if school:
+        child.school_year = _school_year_from(school)
+        if child.age is not None and not re.search(r"anos|years|anitos|aninhos", folded):
+            child.age = None  # "no 2 ano" is the school year, not an age
+    child.subjects, child.not_subjects = subjects_in(folded)
+    return child
+
+
+# --- the whole message ----------------------------------------------------------------------------
+
+
+def extract(text: str, *, step: Step = Step.NONE) -> Facts:
+    """Facts in `text`; `step` is what the receptionist asked last (a bare "Laura", "7" or
+    "portugues" answers it)."""
+    original = unicodedata.normalize("NFC", text)
+    folded = fold(original)
+    facts = Facts(correction=bool(_CORRECTION.search(folded)))
+
+    m = _PARENT_CUES.search(folded)
+    while m:
+        # "sou a X" names the parent only with a capital (else "sou a mãe", "sou estudante"), unless
+        # we just asked their name.
+        weak = re.sub(r"\s+(a|o)$", "", fold(m.group(0)).strip()) in {"sou", "eu sou", "soy", "i am", "im", "i'm", "this is"}
+        strict = weak and step != Step.ASK_PARENT_NAME
+        name = _name_after(original, m.end(), strict=strict)
+        if name:
+            facts.parent_name = name
+            break
+        m = _PARENT_CUES.search(folded, m.end())
+
+    # Child mentions, in order: (position where their facts start, name).
+    mentions: list[tuple[int, int, str]] = []
+    for cue in _CHILD_CUES.finditer(folded):
+        relation = re.match(r"(?:mae|pai|avo|tia|tio|responsavel|madrinha|padrinho|mom|dad|mother|father|madre|padre)\b", cue.group(0))
+        name = _name_after(original, cue.end(), strict=bool(relation) or cue.group(0).startswith(("visita", "teste", "agend", "horario", "matric", "avalia")))
+        if name and fold(name) != fold(facts.parent_name):
+            mentions.append((cue.start(), cue.end() + len(name), name))
+    if _ABOUT_VISIT.search(folded):
+        for cue in _FOR_NAME.finditer(original):
+            name = _name_after(original, cue.end(), strict=True)
+            if name and fold(name) not in _PLACES and fold(name) != fold(facts.parent_name) and all(
+                fold(name) != fold(n) for _, _, n in mentions
+            ):
+                mentions.append((cue.start(), cue.end() + len(name), name))
+    for art in _ARTICLE_NAME.finditer(original):
+        name = _name_after(original, art.end(), strict=True)
+        if name and fold(name) != fold(facts.parent_name) and all(fold(name) != fold(n) for _, _, n in mentions):
+            mentions.append((art.start(), art.end() + len(name), name))
+    mentions.sort()
+    count = _COUNT.search(folded)
+    if count:
+        facts.children_count = NUMBER_WORDS.get(count.group(1)) or int(count.group(1)) if count.group(1).isdigit() else NUMBER_WORDS.get(count.group(1))
+
+    if mentions:
+        for n, (start, end, name) in enumerate(mentions):
+            stop = mentions[n + 1][0] if n + 1 < len(mentions) else len(folded)
+            segment = folded[end:stop]
+            if n == 0:
+                segment = folded[:start] + " , " + segment  # what came before the first name is about it too
+            child = _child_facts(segment)
+            child.name = name
+            same = next((c for c in facts.children if fold(c.name) == fold(name)), None)
+            if same is None:
+                facts.children.append(child)
+            else:
+                _merge_child(same, child)
+    else:
+        child = _child_facts(folded)
+        if not child.empty:
+            facts.children.append(child)
+
+    # The question just asked has first claim on a bare answer.
+    first = facts.children[0] if facts.children else None
+    if step == Step.ASK_CHILD_NAME and not mentions:
+        name = _bare_name(original)
+        if name and fold(name) != fold(facts.parent_name):
+            if first is None:
+                facts.children.append(ChildFacts(name=name))
+            else:
+                first.name = name
+    elif step == Step.ASK_PARENT_NAME and not facts.parent_name and not mentions:
+        name = _bare_name(original)
+        if name:
+            facts.parent_name = name
+    elif step == Step.ASK_CHILD_AGE and (first is None or (first.age is None and not first.school_year)):
+        bare = re.fullmatch(r"\W*(?:tem|faz|fez|ja tem|acabou de fazer)?\s*" + _N + r"\s*(?:anos?|aninhos)?\b.*", folded)
+        if bare:
+            value = bare.group(1)
+            age = int(value) if value.isdigit() else NUMBER_WORDS.get(value)
+            if age and 1 <= age <= 99:
+                if first is None:
+                    facts.children.append(ChildFacts(age=age))
+                else:
+                    first.age = age
+    m = _HEARD.search(folded)
+    if m:
+        facts.heard_from = m.group(1)
+    return facts
+
+
+def _merge_child(into: ChildFacts, other: ChildFacts) -> None:
+    into.age = other.age if other.age is not None else into.age
+    into.school_year = other.school_year or into.school_year
+    into.subjects = list(dict.fromkeys([*into.subjects, *other.subjects]))
+    into.not_subjects = list(dict.fromkeys([*into.not_subjects, *other.not_subjects]))
