@@ -35,6 +35,7 @@ from kumon.phones import InvalidPhone
 from kumon.tenancy import units_for
 from whatsapp import evolution, meta, selectors, services
 from whatsapp.exceptions import PayloadError
+from whatsapp.text import valid_json
 from whatsapp.webhook_auth import evolution_request_ok
 
 logger = logging.getLogger(__name__)
@@ -82,22 +83,11 @@ def _read_body(request: HttpRequest) -> bytes | JsonResponse:
 
 
 def _json(body: bytes) -> Any:
+    """The decoded body. Its text is made storable by the parsers (whatsapp/text.py)."""
     try:
-        data = json.loads(body)
+        return json.loads(body)
     except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
         raise PayloadError("invalid JSON") from None
-    # PostgreSQL text and jsonb cannot hold U+0000: drop it rather than fail the insert (500).
-    return _without_nul(data) if b"\\u0000" in body else data
-
-
-def _without_nul(value: Any) -> Any:
-    if isinstance(value, str):
-        return value.replace("\x00", "")
-    if isinstance(value, list):
-        return [_without_nul(v) for v in value]
-    if isinstance(value, dict):
-        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
-    return value
 
 
 _WEBHOOK_OK = inline_serializer(
@@ -280,6 +270,7 @@ def simulator_send(request: HttpRequest) -> JsonResponse:
         return _error(exc.reason, 400)
     if not isinstance(data, dict):
         return _error("body must be a JSON object", 400)
+    data = valid_json(data)
     unit = _simulator_unit(request, str(data.get("unit", "")))
     text = data.get("text")
     phone = data.get("phone")

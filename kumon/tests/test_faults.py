@@ -470,9 +470,11 @@ def row_counts() -> tuple[int, ...]:
     return tuple(model.objects.count() for model in WEBHOOK_TABLES)
 
 
+# Any code point, lone surrogates and U+0000 included (issue #11 M1).
+any_text = st.text(st.characters() | st.characters(categories=["Cs"]) | st.just("\x00"), max_size=30)
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=5),
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | any_text,
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(any_text, children, max_size=5),
     max_leaves=20,
 )
 
