@@ -143,13 +143,15 @@ def instances_for(user: Any) -> list[InstanceRow]:
 def simulator_transcript(
     *, unit: Unit, phone: str, after_id: int = 0, limit: int = 200
 ) -> list[dict[str, Any]]:
-    """Messages of the simulated parent's conversations with `unit`, oldest first, after an id."""
+    """Messages of the simulated parent's conversations with `unit`, oldest first, after an id
+    (a simulator contact's only: the page never shows a real family's messages)."""
     from conversations.models import Message
     from kumon.phones import normalize_phone
 
     rows = (
         Message.objects.filter(
-            unit=unit, conversation__contact__phone=normalize_phone(phone), pk__gt=after_id
+            unit=unit, conversation__contact__phone=normalize_phone(phone), conversation__contact__simulated=True,
+            pk__gt=after_id,
         )
         .order_by("pk")
         .values("pk", "direction", "sender", "body", "status", "created_at")[:limit]

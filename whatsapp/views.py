@@ -31,6 +31,7 @@ from rest_framework.decorators import api_view
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.permissions import AllowAny
 
+from kumon.exceptions import RealFamilyPhone
 from kumon.phones import InvalidPhone
 from kumon.tenancy import units_for
 from whatsapp import evolution, meta, selectors, services
@@ -286,6 +287,8 @@ def simulator_send(request: HttpRequest) -> JsonResponse:
         )
     except InvalidPhone:
         return _error("telefone inválido", 400)
+    except RealFamilyPhone:
+        return _error("este número é de uma família de verdade: use outro número no simulador", 409)
     return JsonResponse({"ok": True, "id": message.pk if message else None}, status=201)
 
 
