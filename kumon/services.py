@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+import logging
+import secrets
+import uuid
+
+from django.core.cache import cache
+from django.db import transaction
+
 from kumon.db import insert_unless_conflict
 from kumon.exceptions import RealFamilyPhone
 from kumon.models import Contact, Unit
 from kumon.phones import normalize_phone
+
+logger = logging.getLogger(__name__)
+
+# Changed whenever a unit changes: the webhooks' per-process unit cache (whatsapp/selectors.py)
+# drops what it holds when it differs.
+UNITS_VERSION_KEY = "kumon:units:version"
 
 
 def get_or_create_contact(
@@ -32,3 +45,31 @@ def get_or_create_contact(
         contact.name = name[:120]
         contact.save(update_fields=["name", "updated_at"])
     return contact, created
+
+
+def units_changed() -> None:
+    """Tell every process's unit cache that a unit changed: now, and again after commit (a
+    process that reloaded the old row in between caches it under the first version). Connected to
+    Unit's post_save/post_delete (kumon/apps.py), so admin edits, services, imports all count.
+    Best effort: with Redis down the caches expire by themselves within seconds."""
+
+    def bump() -> None:
+        try:
+            cache.set(UNITS_VERSION_KEY, uuid.uuid4().hex, None)
+        except Exception as exc:  # noqa: BLE001 -- the cache backend's errors
+            logger.warning("units version not bumped (%s): caches expire within seconds", type(exc).__name__)
+
+    bump()
+    transaction.on_commit(bump)
+
+
+def rotate_webhook_secret(*, unit: Unit) -> str:
+    """A new random webhook secret for the unit; the old one is refused at once in every process.
+    Returns the new secret (shown once to the owner, who sets it in the provider).
+    Side effects: the unit row; the units' version (units_changed, via post_save)."""
+    secret = secrets.token_urlsafe(32)
+    Unit.objects.filter(pk=unit.pk).update(webhook_secret=secret)
+    unit.webhook_secret = secret
+    units_changed()  # .update() sends no post_save
+    logger.info("webhook secret of unit %s rotated", unit.pk)
+    return secret

@@ -552,3 +552,21 @@ def test_simulator_text_with_a_lone_surrogate_is_stored(client: Client, unit: Un
                            f'"text": "oi{LONE}"}}', content_type="application/json")
     assert response.status_code == 201
     assert Message.objects.get(direction="in").body == "oi\ufffd"
+
+
+# --- a rotated secret is refused at once (issue #11) ----------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_rotated_secret_is_refused_at_once_though_the_unit_was_cached(client: Client, unit: Unit) -> None:
+    from kumon import services as kumon_services
+
+    body = payload("evolution_messages_upsert_text.json")
+    assert post_evolution(client, body).status_code == 200  # the unit is now in this process's cache
+    new_secret = kumon_services.rotate_webhook_secret(unit=unit)
+    body["data"]["key"]["id"] = "AFTER-ROTATION-1"
+    old = post_evolution(client, body)
+    body["data"]["key"]["id"] = "AFTER-ROTATION-2"
+    new = post_evolution(client, body, secret=new_secret)
+    assert (old.status_code, new.status_code, len(new_secret) >= 40) == (401, 200, True)
+    assert Message.objects.filter(provider_id__startswith="AFTER-ROTATION").count() == 1
