@@ -6,6 +6,7 @@ the console WhatsApp gateway, no language model. `.env.example` documents every 
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import environ
@@ -45,6 +46,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "axes",
     "kumon",
     "conversations",
     "knowledge",
@@ -64,6 +66,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # django-axes: answers a locked-out login (after authentication and messages).
+    "axes.middleware.AxesMiddleware",
     # Last, so its process_exception sees a database outage first: 503 + Retry-After, not 500.
     "kumon.middleware.DatabaseUnavailableMiddleware",
 ]
@@ -262,7 +266,12 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "kumon.api_errors.exception_handler",
+    # Per client address for anonymous requests, per user otherwise; counted in Redis, failing
+    # open (kumon/throttling.py). The webhooks have their own, per unit (whatsapp/views.py).
+    "DEFAULT_THROTTLE_CLASSES": ["kumon.throttling.AnonRateThrottle", "kumon.throttling.UserRateThrottle"],
 }
+API_THROTTLE_ANON = env.str("API_THROTTLE_ANON", default="60/minute")
+API_THROTTLE_USER = env.str("API_THROTTLE_USER", default="1200/minute")
 SPECTACULAR_SETTINGS = {
     "TITLE": "Kumon Receptionist API",
     "DESCRIPTION": "WhatsApp receptionist for Kumon units: webhooks, knowledge, scheduling.",
@@ -271,6 +280,26 @@ SPECTACULAR_SETTINGS = {
 }
 
 LOGIN_URL = "/admin/login/"
+
+# Brute-force protection of the logins (issue #11 M5): django-axes counts failures per username
+# *and* client address (one attacker cannot lock a user out for everyone), locks that pair for
+# the cool-off, and a success resets the count. The client address is REMOTE_ADDR unless
+# TRUSTED_PROXY_COUNT proxies of ours append to X-Forwarded-For (kumon/security.py).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env.int("LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "kumon.security.client_ip"
+AXES_LOCKOUT_CALLABLE = "kumon.security.lockout_response"
+# Rate limits (kumon/throttling.py). The webhook's is per unit instance (Evolution) or number
+# (Meta), counted after authentication and generous: a provider's real traffic for one unit is a
+# few messages and receipts a minute; above it the provider gets 429 with Retry-After.
+WEBHOOK_RATE_PER_MINUTE = env.int("WEBHOOK_RATE_PER_MINUTE", default=6000)
 
 from kumon.logging import logging_config  # noqa: E402
 

@@ -185,8 +185,18 @@ T = {
     "today": "hoje", "from now on": "daqui em diante", "past": "passados",
     "Sync with the calendar again": "Sincronizar com a agenda de novo",
     "Send again (failed only)": "Enviar de novo (só as que falharam)",
+    # Issue #11 (security): the lockout page, the simulator's contacts.
+    "Too many failed logins": "Muitas tentativas de acesso sem sucesso",
+    "If you forgot your password, ask your unit's owner or the franchise to reset it.":
+        "Se você esqueceu a senha, peça ao responsável pela unidade ou à franquia para redefini-la.",
+    "simulator contact": "contato do simulador",
 }
-PLURALS = {"asked %(n)s time": ("perguntada %(n)s vez", "perguntada %(n)s vezes")}
+PLURALS = {
+    "asked %(n)s time": ("perguntada %(n)s vez", "perguntada %(n)s vezes"),
+    "Access blocked after too many wrong passwords. Try again in %(minutes)s minute.": (
+        "Acesso bloqueado depois de muitas senhas erradas. Tente de novo em %(minutes)s minuto.",
+        "Acesso bloqueado depois de muitas senhas erradas. Tente de novo em %(minutes)s minutos."),
+}
 
 
 def _quote(text: str) -> str:

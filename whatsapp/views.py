@@ -7,7 +7,8 @@ Status codes (one scheme for both providers' retry rules):
 - 401 {"error": "unauthorized"}: Evolution with an unknown instance or a bad/missing secret
   (one answer for both, so instance names cannot be probed);
 - 403: Meta with a bad/missing X-Hub-Signature-256, or a failed verify-token handshake;
-- 413 {"error": ...}: body over WHATSAPP_WEBHOOK_MAX_BYTES (Content-Length or actual size).
+- 413 {"error": ...}: body over WHATSAPP_WEBHOOK_MAX_BYTES (Content-Length or actual size);
+- 429 {"error": "too many requests"} + Retry-After: over WEBHOOK_RATE_PER_MINUTE for the unit.
 Nothing is stored unless the answer is 200. The views never call an external API.
 """
 
@@ -34,6 +35,7 @@ from rest_framework.permissions import AllowAny
 from kumon.exceptions import RealFamilyPhone
 from kumon.phones import InvalidPhone
 from kumon.tenancy import units_for
+from kumon.throttling import webhook_allowed
 from whatsapp import evolution, meta, selectors, services
 from whatsapp.exceptions import PayloadError
 from whatsapp.text import valid_json
@@ -59,6 +61,9 @@ def webhook_endpoint(methods: list[str]) -> Any:
     def wrap(func: Any) -> Any:
         func.authentication_classes = []
         func.permission_classes = [AllowAny]
+        # Not the API's per-address limits (a provider sends everything from a few addresses):
+        # each unit's own, after authentication (kumon.throttling.webhook_allowed).
+        func.throttle_classes = []
         func.content_negotiation_class = _IgnoreAccept
         return csrf_exempt(api_view(methods)(func))
 
@@ -67,6 +72,12 @@ def webhook_endpoint(methods: list[str]) -> Any:
 
 def _error(reason: str, status: int) -> JsonResponse:
     return JsonResponse({"error": reason}, status=status)
+
+
+def _too_many(retry_after: int) -> JsonResponse:
+    response = _error("too many requests", 429)
+    response["Retry-After"] = str(retry_after)
+    return response
 
 
 def _read_body(request: HttpRequest) -> bytes | JsonResponse:
@@ -120,6 +131,7 @@ _EVOLUTION_SCHEMA: dict[str, Any] = dict(
         400: OpenApiResponse(_WEBHOOK_ERROR, description="malformed body"),
         401: OpenApiResponse(_WEBHOOK_ERROR, description="unknown instance or bad secret"),
         413: OpenApiResponse(_WEBHOOK_ERROR, description="body too large"),
+        429: OpenApiResponse(_WEBHOOK_ERROR, description="over the unit's webhook rate (Retry-After)"),
     },
     tags=["webhooks"],
     auth=[],
@@ -153,6 +165,10 @@ def _evolution(django_request: HttpRequest, event: str) -> HttpResponse:
     if unit is None or not _evolution_authenticated(django_request, unit.webhook_secret):
         logger.warning("evolution webhook refused for instance %s", instance[:60])
         return _error("unauthorized", 401)
+    verdict = webhook_allowed(key=f"evolution:{unit.pk}")
+    if not verdict.allowed:
+        logger.warning("evolution webhook for %s over %s/min: 429", unit.slug, settings.WEBHOOK_RATE_PER_MINUTE)
+        return _too_many(verdict.retry_after)
     try:
         parsed = evolution.parse_envelope(payload, event_suffix=event)
     except PayloadError as exc:
@@ -197,6 +213,7 @@ def _evolution_authenticated(request: HttpRequest, secret: str) -> bool:
         400: OpenApiResponse(_WEBHOOK_ERROR, description="malformed body"),
         403: OpenApiResponse(_WEBHOOK_ERROR, description="bad or missing signature"),
         413: OpenApiResponse(_WEBHOOK_ERROR, description="body too large"),
+        429: OpenApiResponse(_WEBHOOK_ERROR, description="over the unit's webhook rate (Retry-After)"),
     },
     tags=["webhooks"],
     auth=[],
@@ -223,6 +240,12 @@ def meta_webhook(request: Any) -> HttpResponse:
     by_number: dict[str, list] = {}
     for number_id, event in events:
         by_number.setdefault(number_id, []).append(event)
+    for number_id in by_number:
+        verdict = webhook_allowed(key=f"meta:{number_id}") if number_id else None
+        if verdict is not None and not verdict.allowed:
+            # Nothing of the batch is stored: Meta delivers it again after Retry-After.
+            logger.warning("meta webhook for number %s over %s/min: 429", number_id[:40], settings.WEBHOOK_RATE_PER_MINUTE)
+            return _too_many(verdict.retry_after)
     for number_id, unit_events in by_number.items():
         unit = selectors.unit_for_meta_number(number_id) if number_id else None
         if unit is None:
