@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from axes.models import AccessAttempt
+from django.contrib.auth import get_user_model
 from django.test import Client
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
@@ -157,3 +158,23 @@ def test_the_lockout_page_has_its_portuguese_translations() -> None:
     assert [table.T.get("Too many failed logins"), len(table.PLURALS.get(
         "Access blocked after too many wrong passwords. Try again in %(minutes)s minute.", ()))] == [
         "Muitas tentativas de acesso sem sucesso", 2]
+
+
+# --- passwords (M6) ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("password", ["12345678", "password", "98127364509", "ana.souza", "abc12"])
+def test_weak_passwords_are_refused_by_the_admin(client: Client, password: str) -> None:
+    root = UserFactory(username="root-admin", is_superuser=True)
+    client.force_login(root)
+    response = client.post("/admin/auth/user/add/", {"username": "ana.souza", "password1": password,
+                                                      "password2": password, "usable_password": "true"})
+    assert (response.status_code, get_user_model().objects.filter(username="ana.souza").exists()) == (200, False)
+    assert response.context["adminform"].form.errors["password2"]
+
+
+def test_a_strong_password_is_accepted_by_the_admin(client: Client) -> None:
+    client.force_login(UserFactory(username="root-admin", is_superuser=True))
+    response = client.post("/admin/auth/user/add/", {"username": "ana.souza", "password1": "Matemática-2026-Moema",
+                                                      "password2": "Matemática-2026-Moema", "usable_password": "true"})
+    assert (response.status_code, get_user_model().objects.filter(username="ana.souza").exists()) == (302, True)
