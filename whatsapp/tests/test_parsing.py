@@ -366,3 +366,26 @@ def test_jwt_like_evolutions_is_accepted_until_it_expires() -> None:
     token = make_jwt("secret", now=1_000_000)
     assert (jwt_ok(token, "secret", now=1_000_100), jwt_ok(token, "secret", now=1_000_700)) == (True, False)
     assert jwt_ok(token, "other", now=1_000_100) is False
+
+
+@pytest.mark.parametrize(("claims", "ttl"), [
+    ({}, 30 * 365 * 24 * 3600),  # exp 30 years ahead (the audit's token)
+    ({}, 901),  # longer-lived than Evolution's 600 s, past the 900 s bound
+    ({"iat": None}, 600),  # no iat
+    ({"iat": "1000000"}, 600),  # iat not a number
+    ({"iat": True}, 600),
+    ({"iat": 1_000_000 + 3600, "exp": 1_000_000 + 4200}, 600),  # issued an hour in the future
+    ({"exp": 1_000_000 - 10}, 600),  # expires before it is issued
+    ({"app": "other"}, 600),
+    ({"app": None}, 600),
+])
+def test_jwt_with_an_unbounded_or_odd_lifetime_or_another_issuer_is_refused(claims: dict, ttl: int) -> None:
+    from whatsapp.webhook_auth import jwt_ok, make_jwt
+
+    assert jwt_ok(make_jwt("secret", ttl=ttl, now=1_000_000, claims=claims), "secret", now=1_000_100) is False
+
+
+def test_jwt_issued_slightly_in_the_future_by_a_skewed_clock_is_accepted() -> None:
+    from whatsapp.webhook_auth import jwt_ok, make_jwt
+
+    assert jwt_ok(make_jwt("secret", now=1_000_020), "secret", now=1_000_000) is True
