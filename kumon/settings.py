@@ -177,8 +177,17 @@ CELERY_TASK_TIME_LIMIT = 90
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A message publish must not hang a web request when Redis is down: fail fast, the sweeper
 # re-enqueues what was stored.
+#
+# visibility_timeout: how long a task taken by a worker may stay unacknowledged before Redis
+# gives it to another worker. Every task is acks_late, so after a worker crash its tasks wait
+# this long (with 3,600 s, 41 tasks sat an hour; issue #11). It must stay longer than any task
+# can legitimately be held: the longest hard time limit (knowledge.index_source, 180 s) plus the
+# longest retry countdown a worker holds before running it (whatsapp.send_message: 300 s + 25 %
+# jitter; scheduling.sync_appointment is capped at 600 s) — else a slow or waiting task would be
+# run twice. 900 s covers both with a margin; the rows' sweepers repair faster anyway (turns
+# every 2 s, sends after WHATSAPP_SWEEP_AFTER_SECONDS), so the redelivery only tidies the queue.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": 3600,
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=900),
     "socket_connect_timeout": 1,
     "socket_timeout": 2,
     "max_retries": 0,

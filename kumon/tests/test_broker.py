@@ -65,3 +65,22 @@ def test_rediss_urls_verify_the_server_certificate_unless_the_url_says_otherwise
     relaxed = Connection("rediss://cache.example:6380/0?ssl_cert_reqs=none", transport="kumon.broker:SecureTransport")
     default.transport, relaxed.transport  # noqa: B018 -- creating the transport applies the default
     assert (default.ssl, relaxed.ssl) == ({"ssl_cert_reqs": ssl.CERT_REQUIRED}, {"ssl_cert_reqs": ssl.CERT_NONE})
+
+
+def test_the_visibility_timeout_outlasts_every_time_limit_and_retry_countdown() -> None:
+    """A task is held unacknowledged while it runs and while its retry countdown runs down: a
+    visibility timeout shorter than that hands it to a second worker (run twice); a much longer
+    one leaves a dead worker's tasks waiting (an hour with 3,600 s, issue #11)."""
+    from django.conf import settings
+
+    from kumon.celery import app
+    from scheduling.tasks import _backoff
+
+    app.loader.import_default_modules()
+    ours = [t for name, t in app.tasks.items() if not name.startswith("celery.")]
+    longest_run = max((t.time_limit or settings.CELERY_TASK_TIME_LIMIT) for t in ours)
+    longest_countdown = max(settings.WHATSAPP_SEND_RETRY_MAX_SECONDS * 1.25,
+                            max(_backoff(20) for _ in range(50)), 300.0)  # knowledge's retry_backoff_max
+    visibility = settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
+    assert (longest_run, visibility) == (180, 900)
+    assert longest_run + longest_countdown < visibility

@@ -264,9 +264,9 @@ def test_worker_killed_mid_batch_then_replaced_answers_every_message_exactly_onc
                 assert handled_at_kill < n, "the batch finished before the kill: raise n"
             finally:
                 worker.stop()
-            # The dead worker's leases (turn: 90 s, send claim: 150 s — longer than the task time
-            # limits, so a slow live worker is never doubled) would hold its rows that long.
-            # Fast-forward them instead of waiting: what follows is the sweepers' repair.
+            # The dead worker's leases (turn: 15 s, renewed while a live worker computes; send
+            # claim: 150 s, longer than the send task's time limit, so a slow live worker is never
+            # doubled) would hold its rows that long. Fast-forward them instead of waiting.
             held_turns = Conversation.objects.filter(turn_lease_until__gt=timezone.now()).update(
                 turn_lease_until=timezone.now())
             held_sends = list(Message.objects.filter(direction="out", status="sending"))
@@ -284,6 +284,60 @@ def test_worker_killed_mid_batch_then_replaced_answers_every_message_exactly_onc
     # A reply whose send was cut inside the provider call is failed "outcome unknown" rather
     # than risk a second copy (whatsapp/services.py's policy); none is ever sent twice.
     assert_answered_exactly_once(n, allow_unknown_outcome=True)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_live_worker_keeps_its_turn_and_a_dead_workers_turn_is_answered_within_seconds(unit: Any) -> None:
+    """Issue #11: the turn lease was 90 s (longer than the task's hard time limit), so a parent
+    whose turn a crashed worker held waited ~100 s. Now the lease is short and renewed while the
+    engine computes: past the lease a slow turn is still its worker's, and once the worker is
+    killed the sweeper answers it within seconds."""
+    from conversations.tests.fake_openai import FakeOpenAI
+
+    lease = 15  # conversations/turns.py LEASE
+    llm = FakeOpenAI().start()
+    llm.mode, llm.slow_seconds = "slow", 60.0  # the model hangs until the client gives up (30 s)
+    try:
+        with RedisServer() as redis_server:
+            env = stack_env(redis_server.url, **{**llm.env(), "OPENAI_TIMEOUT_SECONDS": "30"})
+            with WebServer(env=env) as web:
+                worker = QueueWorker(env=env).start()
+                try:
+                    assert post_all(web.url, [envelope("LEASE1", phone(8000))]) == [200]
+                    conversation = wait_for(lambda: Conversation.objects.filter(turn_lease_until__isnull=False).first(),
+                                            timeout=30, interval=0.1)
+                    time.sleep(lease + 5)  # past the lease as it was claimed
+                    conversation.refresh_from_db()
+                    # Still computing (the model hangs), and still its turn: the lease was renewed.
+                    assert Message.objects.get(direction="in").status == "received"
+                    assert conversation.turn_lease_until > timezone.now()
+                    assert worker.proc is not None
+                    os.killpg(worker.proc.pid, signal.SIGKILL)
+                    worker.proc.wait(timeout=10)
+                    killed_at, dead_lease = time.monotonic(), conversation.turn_lease_until
+                finally:
+                    worker.stop()
+                llm.mode = "ok"
+                beat = Beat(redis_server.url)
+
+                def taken_again() -> bool:  # another worker claimed the turn (or already answered it)
+                    beat.sweep()
+                    current = Conversation.objects.get(pk=conversation.pk)
+                    return current.turn_lease_until != dead_lease
+
+                try:
+                    with QueueWorker(env=env):
+                        wait_for(taken_again, timeout=120, interval=0.5)
+                        waited = time.monotonic() - killed_at
+                        wait_for(lambda: all_answered(1, beat=beat), timeout=90, interval=1)
+                finally:
+                    beat.close()
+    finally:
+        llm.stop()
+    print(f"[lease] the dead worker's turn was taken again {waited:.0f} s after the kill")
+    # Its lease runs out ≤ LEASE after the kill (it was 90 s); then a worker start-up and a sweep.
+    assert waited < lease + 15, f"the turn was held {waited:.0f} s after the worker crash"
+    assert_answered_exactly_once(1)
 
 
 # --- gateway flakiness ------------------------------------------------------------------------
@@ -429,7 +483,7 @@ def test_database_restart_during_traffic_answers_503_writes_nothing_half_and_ans
                            pgdata=server.pgdata, user=server.system_user, timeout=30)
                     # The provider retries what was refused.
                     retried = post_all(web.url, down)
-                    # Turns claimed when the database went away keep their 90 s lease (see
+                    # Turns claimed when the database went away keep their lease (see
                     # conversations/turns.py LEASE); fast-forward it rather than wait.
                     held = _psql_rows(dsn, "UPDATE conversations_conversation SET turn_lease_until = now() "
                                            "WHERE turn_lease_until > now() RETURNING id")
