@@ -292,6 +292,9 @@ SPECTACULAR_SETTINGS = {
 }
 
 LOGIN_URL = "/admin/login/"
+# Where a login lands when `next` is missing or not ours (Django's default, /accounts/profile/,
+# is a 404 here): the staff's workplace.
+LOGIN_REDIRECT_URL = "/admin/"
 
 # Brute-force protection of the logins (issue #11 M5): django-axes counts failures per username
 # *and* client address (one attacker cannot lock a user out for everyone), locks that pair for

@@ -178,3 +178,17 @@ def test_a_strong_password_is_accepted_by_the_admin(client: Client) -> None:
     response = client.post("/admin/auth/user/add/", {"username": "ana.souza", "password1": "Matemática-2026-Moema",
                                                       "password2": "Matemática-2026-Moema", "usable_password": "true"})
     assert (response.status_code, get_user_model().objects.filter(username="ana.souza").exists()) == (302, True)
+
+
+# --- login redirects --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("next_url", "lands"), [
+    ("https://evil.example/phish", "/admin/"), ("//evil.example/", "/admin/"), ("", "/admin/"),
+    ("/simulator/", "/simulator/"),
+])
+def test_a_login_lands_on_next_only_when_it_is_ours_and_on_the_admin_otherwise(
+    ana: Any, next_url: str, lands: str
+) -> None:
+    response = Client().post("/admin/login/", {"username": "ana", "password": "a-good-password-7", "next": next_url})
+    assert (response.status_code, response["Location"]) == (302, lands)
