@@ -58,6 +58,7 @@ MIDDLEWARE = [
     "kumon.logging.CorrelationIdMiddleware",
     "kumon.middleware.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "kumon.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",

@@ -1,0 +1,55 @@
+"""Content-Security-Policy (issue #11): what a page of ours may load and run.
+
+Django 5.2 has no CSP of its own; this middleware is small enough not to need django-csp.
+Scripts only from our origin, plus inline scripts that carry the request's nonce
+(`<script nonce="{{ request.csp_nonce }}">`: the reports' charts, the inbox's refresh, the
+simulator). An injected `<script>` or `onclick=` does not run. Styles may be inline (the admin and
+our templates use style attributes; a style cannot run code). Nothing may frame us, forms post
+only to us. The API docs (/docs, /redoc) load Swagger UI and Redoc from jsDelivr, so those two
+pages also allow that origin (and Redoc's fonts and its blob: worker).
+
+Only HTML responses get the header: JSON and files have nothing to protect with it, and the
+webhooks stay lean.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+
+HEADER = "Content-Security-Policy"
+CDN = "https://cdn.jsdelivr.net"
+DOCS_PATHS = ("/docs", "/redoc")
+
+
+def policy(*, nonce: str, docs: bool = False) -> str:
+    cdn = f" {CDN}" if docs else ""
+    directives = {
+        "default-src": "'self'",
+        "script-src": f"'self' 'nonce-{nonce}'{cdn}",
+        "style-src": "'self' 'unsafe-inline'" + (f"{cdn} https://fonts.googleapis.com" if docs else ""),
+        "img-src": "'self' data:" + (f"{cdn} https://validator.swagger.io" if docs else ""),
+        "font-src": "'self'" + (" https://fonts.gstatic.com" if docs else ""),
+        "connect-src": "'self'",
+        "worker-src": "'self' blob:" if docs else "'self'",
+        "object-src": "'none'",
+        "base-uri": "'self'",
+        "form-action": "'self'",
+        "frame-ancestors": "'none'",
+    }
+    return "; ".join(f"{name} {value}" for name, value in directives.items())
+
+
+class ContentSecurityPolicyMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        nonce = secrets.token_urlsafe(16)
+        request.csp_nonce = nonce  # type: ignore[attr-defined]
+        response = self.get_response(request)
+        if HEADER not in response and response.get("Content-Type", "").startswith("text/html"):
+            response[HEADER] = policy(nonce=nonce, docs=request.path.startswith(DOCS_PATHS))
+        return response
