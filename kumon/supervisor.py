@@ -100,7 +100,12 @@ class Supervisor:
         ran = time.monotonic() - child.started_at
         child.failures_in_a_row = 0 if ran >= STABLE_SECONDS else child.failures_in_a_row + 1
         delay = 0.0 if child.failures_in_a_row <= 1 else min(BACKOFF_MAX_SECONDS, 2.0 ** (child.failures_in_a_row - 2))
-        how = f"killed by signal {-code}" if code < 0 else f"exited with code {code}"
+        if code < 0:
+            how = f"killed by signal {-code}"
+        elif 128 < code <= 128 + 64:  # the shell reports its command killed by signal N as 128 + N
+            how = f"killed by signal {code - 128}"
+        else:
+            how = f"exited with code {code}"
         child.restarts += 1
         child.restart_at = time.monotonic() + delay
         self.say("supervisor", f"{child.name} {how} after {ran:.0f} s; restarting it "
@@ -140,6 +145,7 @@ class Supervisor:
         for child in self.children:
             if child.reader:
                 child.reader.join(timeout=1)
+        self.say("supervisor", "stopped")
 
     def run(self) -> int:
         """Start everything and supervise until SIGINT/SIGTERM; then stop everything."""

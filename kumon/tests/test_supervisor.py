@@ -91,3 +91,13 @@ def test_make_run_uses_the_supervisor_on_procfile_dev() -> None:
     makefile = (BASE_DIR / "Makefile").read_text()
     assert "$(PY) -m kumon.supervisor Procfile.dev" in makefile
     assert [name for name, _ in read_procfile(BASE_DIR / "Procfile.dev")] == ["web", "worker", "beat"]
+
+
+def test_a_command_killed_under_the_shell_is_reported_as_killed(tmp_path: Path) -> None:
+    out = io.StringIO()
+    sup = Supervisor([("worker", f"{sys.executable} -c \"import os, signal; os.kill(os.getpid(), signal.SIGKILL)\"")],
+                     out=out)
+    sup._start(sup.children[0])
+    wait_for(lambda: sup.poll() or sup.children[0].restarts >= 1, timeout=20)
+    sup.stop()
+    assert re.search(r"\| worker killed by signal 9 after \d+ s; restarting it now \(restart 1\)\n", out.getvalue())
