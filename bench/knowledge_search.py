@@ -12,6 +12,12 @@ never touched):
 Prints a table and writes bench/results/knowledge_search.json. Runs in ~2–3 minutes.
 
     .venv/bin/python bench/knowledge_search.py [--units 100] [--chunks 1000] [--queries 200]
+        [--compare REF]
+
+--compare REF also times the same queries through the `knowledge` package of git revision REF
+(its search, catalogue and decision file, extracted to a temporary folder) on the same data,
+in the same run: each code in its own fresh process, old / new / old / new, so that both meet
+the same machine load; reported as `compare` (p50/p95 of each, all rounds together).
 """
 
 from __future__ import annotations
@@ -21,12 +27,18 @@ import json
 import os
 import random
 import statistics
+import subprocess
 import sys
+import tarfile
+import tempfile
 import time
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
+# `--code DIR` (a child of --compare): DIR's `knowledge` package instead of this tree's.
+if "--code" in sys.argv:
+    sys.path.insert(0, sys.argv[sys.argv.index("--code") + 1])
 from bench.common import admin_connect, bench_database_url, percentile  # noqa: E402
 
 RESULTS = BASE_DIR / "bench" / "results" / "knowledge_search.json"
@@ -94,12 +106,6 @@ QUERY_TEMPLATES = [
 ]
 
 
-
-
-
-
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--units", type=int, default=100)
@@ -111,7 +117,15 @@ def main() -> None:
     parser.add_argument(
         "--keep", action="store_true", help="keep the kumon_bench database (to inspect plans)"
     )
+    parser.add_argument("--compare", default="", help="also time git revision REF's knowledge package")
+    parser.add_argument("--code", default="", help=argparse.SUPPRESS)
+    parser.add_argument("--latency-only", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.latency_only:
+        os.environ.update(DATABASE_URL=bench_database_url(BENCH_DB), DJANGO_SETTINGS_MODULE="kumon.settings")
+        os.environ.setdefault("SECRET_KEY", "bench-only-secret")
+        print(json.dumps(latency_only(args.latency_only)))
+        return
 
     url = bench_database_url(BENCH_DB)
     with admin_connect(url) as admin:
@@ -126,6 +140,9 @@ def main() -> None:
     )
     try:
         results = run(args)
+        if args.compare:
+            results["compare"] = compare(args.compare, results.pop("_queries"))
+        results.pop("_queries", None)
     finally:
         from django.db import connections
 
@@ -295,11 +312,16 @@ def run(args: argparse.Namespace) -> dict:
         "SELECT c.id FROM knowledge_chunk c WHERE c.unit_id = %(unit)s AND vector_dims(c.embedding) = %(d)s "
         "ORDER BY c.embedding::vector({d}) <=> %(qv)s::vector({d}) LIMIT 5"
     ).format(d=embedder.dimensions())
+    # The searches first, on their own: the brute-force truth below is a BLAS product whose
+    # threads, woken between two searches, would be timed with the next one.
+    knowledge_search.search(unit=queries[0][0], query="aquecimento", record_gap=False)
     for unit, text in queries:
         embedder._cache.clear()
         t0 = time.perf_counter()
         result = knowledge_search.search(unit=unit, query=text, limit=5, record_gap=False)
         latencies.append((time.perf_counter() - t0) * 1000)
+        assert result.hits is not None
+    for unit, text in queries:
         embedder._cache.clear()
         t0 = time.perf_counter()
         qv = embedder.embed_query(normalize(text))
@@ -335,7 +357,6 @@ def run(args: argparse.Namespace) -> dict:
             hnsw_ms.append((time.perf_counter() - t0) * 1000)
             cur.execute("COMMIT")
         recall_hnsw.append(len(got_hnsw & own_truth) / 5)
-        assert result.hits is not None
     with connection.cursor() as cur:
         unit, text = queries[0]
         qv = embedder.embed_query(normalize(text))
@@ -354,6 +375,7 @@ def run(args: argparse.Namespace) -> dict:
         plan = [r[0] for r in cur.fetchall()]
 
     return {
+        "_queries": [(unit.pk, text) for unit, text in queries],
         "model": embedder.name,
         "dimensions": embedder.dimensions(),
         "units": args.units,
@@ -374,6 +396,70 @@ def run(args: argparse.Namespace) -> dict:
         "loadavg_1m": round(os.getloadavg()[0], 2),
         "cpus": os.cpu_count(),
         **{k: round(v, 1) for k, v in timings.items()},
+    }
+
+
+def latency_only(path: Path) -> dict:
+    """A child process of `compare`: search each (unit id, text) of the file, query embedding
+    included (its cache cleared before each), after one warm-up search (model, catalogue)."""
+    import django
+    from django.conf import settings
+
+    settings.INSTALLED_APPS  # noqa: B018 -- loading the settings puts this tree first on sys.path
+    if "--code" in sys.argv:
+        sys.path.insert(0, sys.argv[sys.argv.index("--code") + 1])
+    django.setup()
+    from knowledge import search as knowledge_search
+    from knowledge.embeddings import get_embedder
+    from kumon.models import Unit
+
+    queries = json.loads(path.read_text())
+    units = Unit.objects.in_bulk({u for u, _ in queries})
+    embedder = get_embedder()
+    knowledge_search.search(unit=units[queries[0][0]], query="aquecimento", record_gap=False)
+    latencies = []
+    for unit_id, text in queries:
+        embedder._cache.clear()
+        t0 = time.perf_counter()
+        knowledge_search.search(unit=units[unit_id], query=text, limit=5, record_gap=False)
+        latencies.append((time.perf_counter() - t0) * 1000)
+    return {"code": knowledge_search.__file__, "latencies": latencies}
+
+
+def compare(ref: str, queries: list) -> dict:
+    """Time `ref`'s knowledge package and this tree's on the same queries, alternating."""
+    with tempfile.TemporaryDirectory(prefix="kn-bench-") as tmp:
+        old = Path(tmp) / "old"
+        old.mkdir()
+        archive = subprocess.run(
+            ["git", "archive", "--format=tar", ref, "knowledge"],
+            cwd=BASE_DIR,
+            check=True,
+            capture_output=True,
+        ).stdout
+        archive_path = Path(tmp) / "old.tar"
+        archive_path.write_bytes(archive)
+        with tarfile.open(archive_path) as tar:
+            tar.extractall(old, filter="data")
+        queries_path = Path(tmp) / "queries.json"
+        queries_path.write_text(json.dumps(queries))
+        runs: dict[str, list[float]] = {"old": [], "new": []}
+        for name in ("old", "new", "old", "new"):
+            command = [sys.executable, str(Path(__file__).resolve()), "--latency-only", str(queries_path)]
+            if name == "old":
+                command += ["--code", str(old)]
+            out = subprocess.run(command, cwd=BASE_DIR, check=True, capture_output=True, text=True).stdout
+            result = json.loads(out.strip().splitlines()[-1])
+            assert (str(old) in result["code"]) == (name == "old"), result["code"]
+            runs[name] += result["latencies"]
+    return {
+        "ref": ref,
+        **{
+            f"{name}_{stat}_ms": round(value, 2)
+            for name, values in runs.items()
+            for stat, value in (("p50", statistics.median(values)), ("p95", percentile(values, 95)))
+        },
+        "searches_each": len(runs["new"]),
     }
 
 
@@ -399,6 +485,15 @@ def print_table(r: dict) -> None:
         ("load / HNSW build", f"{r['load_s']} s / {r['hnsw_build_s']} s"),
         ("machine load (1 min)", f"{r['loadavg_1m']} on {r['cpus']} CPUs (other processes share them)"),
     ]
+    if "compare" in r:
+        c = r["compare"]
+        rows.append(
+            (
+                f"same run: {c['ref']} / this tree",
+                f"p50 {c['old_p50_ms']} / {c['new_p50_ms']} ms, p95 {c['old_p95_ms']} / {c['new_p95_ms']} ms "
+                f"({c['searches_each']} searches each, alternating processes)",
+            )
+        )
     width = max(len(k) for k, _ in rows)
     print("knowledge search bench")
     for key, value in rows:

@@ -39,6 +39,7 @@ class ConversationOutput(serializers.ModelSerializer):
     phone = serializers.CharField(source="contact.phone", read_only=True)
     name = serializers.CharField(source="contact.name", read_only=True)
     state = serializers.SerializerMethodField()
+    data = serializers.SerializerMethodField()
     assigned_to = serializers.SlugRelatedField(slug_field="username", read_only=True)
 
     class Meta:
@@ -47,6 +48,11 @@ class ConversationOutput(serializers.ModelSerializer):
             "id", "unit", "phone", "name", "mode", "state", "stage", "step", "data", "handoff_at",
             "handoff_reason", "assigned_to", "last_activity_at", "created_at",
         ]
+
+    @extend_schema_field(serializers.DictField())
+    def get_data(self, obj: Conversation) -> dict:
+        """The lead facts (conversations.state.Lead), under the keys of the dialogue format."""
+        return state.lead_of(obj).to_data()
 
     @extend_schema_field(serializers.ChoiceField(choices=inbox.STATES))
     def get_state(self, obj: Conversation) -> str:

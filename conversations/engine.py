@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from conversations import llm
+from conversations import budget, llm
 from conversations.decisions import answers, booking, qualify, reminders, talk, visits
 from conversations.decisions.handoff import hand_off
 from conversations.media import media_bytes
@@ -30,10 +30,14 @@ from conversations.models import Conversation, Message
 from conversations.state import Intent, State, Step
 from conversations.turn import Turn, TurnResult
 from conversations.understanding import Understood, understand
+from scheduling import selectors as slots_selectors
 
 logger = logging.getLogger(__name__)
 
 MAX_TURN_CHARS = 4000  # a 20 kB paste is read, but only its start is understood
+MAX_QUESTIONS = 5  # knowledge searches per turn
+FLOOD_MESSAGES = 20  # more messages than this in one turn, within FLOOD_SECONDS, is a flood
+FLOOD_SECONDS = 60
 
 
 def respond(*, conversation: Conversation, messages: list[Message], now: dt.datetime) -> TurnResult:
@@ -41,6 +45,13 @@ def respond(*, conversation: Conversation, messages: list[Message], now: dt.date
     now = _clock(messages, now)
     state = State.of(conversation)
     turn = Turn(conversation=conversation, now=now, state=state, lang=state.lead.language or "pt", usage=llm.Usage())
+    turn.llm = llm.configured() and budget.allowed(unit=conversation.unit, now=now)
+    if len(messages) > FLOOD_MESSAGES and _within(messages, FLOOD_SECONDS):
+        # Dozens of messages at once: one "got them" and a person looks, not one answer each.
+        turn.answers.append(turn.say("too_many"))
+        hand_off(turn, "flood")
+        turn.flow = []
+        return turn.result()
     appointment = booking.future_appointment(turn)
     if appointment is not None:
         qualify.seed_from_appointment(turn, appointment)
@@ -55,9 +66,16 @@ def respond(*, conversation: Conversation, messages: list[Message], now: dt.date
         turn.flow.extend(talk.prompt_for_step(turn))
         return turn.result()
     u = _understand(turn, text[:MAX_TURN_CHARS])
+    u.questions = u.questions[:MAX_QUESTIONS]
     turn.lang = u.language
     if u.has(Intent.OPT_OUT):
-        talk.opt_out(turn)
+        # "Cancela a visita do Yuri e tirem meu número", "me fala o valor e me tira da lista": all of
+        # it, in one short reply.
+        cancelled = visits.cancel_quietly(turn, u, appointment) if u.has(Intent.CANCEL) else ""
+        if u.questions:
+            answers.answer(turn, u)
+        said = "\n\n".join(a for a in [*turn.answers, cancelled] if a) if turn.sources else cancelled
+        talk.opt_out(turn, before=said)
         return turn.result()
     if conversation.contact.opted_out_at is not None:
         turn.opt_in = True
@@ -120,7 +138,7 @@ def _read(turn: Turn, messages: list[Message]) -> tuple[str, list[str]]:
             transcript = _transcribe(turn, message, media)
             if transcript:
                 texts.append(transcript)
-            elif not any(m.kind == Message.Kind.TEXT and m.body.strip() for m in messages):
+            else:  # said honestly, even when text came with it ("escuta aí")
                 notes.append(turn.say("audio_please_type"))
         elif message.kind in (Message.Kind.IMAGE, Message.Kind.DOCUMENT):
             if message.body:
@@ -134,8 +152,13 @@ def _read(turn: Turn, messages: list[Message]) -> tuple[str, list[str]]:
     return "\n".join(t for t in texts if t.strip()).strip(), notes
 
 
+def _within(messages: list[Message], seconds: int) -> bool:
+    first, last = messages[0].created_at, messages[-1].created_at
+    return bool(first and last and (last - first).total_seconds() <= seconds)
+
+
 def _transcribe(turn: Turn, message: Message, media: dict) -> str:
-    if not llm.configured():
+    if not turn.llm:
         return ""
     audio = media_bytes(message)
     if audio is None:
@@ -152,11 +175,12 @@ def _transcribe(turn: Turn, message: Message, media: dict) -> str:
 def _understand(turn: Turn, text: str) -> Understood:
     today = turn.local_now.date()
     rules = understand(text, step=turn.state.step, language=turn.lang, today=today, offered=bool(turn.state.flow.offered))
-    if llm.configured():
+    if turn.llm:
         try:
             proposed, usage = llm.understand(
                 text, step=str(turn.state.step), language=turn.lang, today=today, tz=turn.unit.timezone,
                 known=turn.lead.to_data(), offered=[turn.slot_text(s) for s in turn.state.flow.offered],
+                hours=_hours_text(turn),
             )
             turn.usage += usage
             turn.used_llm = True
@@ -164,6 +188,16 @@ def _understand(turn: Turn, text: str) -> Understood:
         except llm.LLMError as exc:
             logger.warning("LLM understanding failed, rules for this turn: %s", exc)
     return rules
+
+
+def _hours_text(turn: Turn) -> str:
+    """"mon 08:00-12:00, 13:30-19:00; sat 08:00-11:30" for the language model's context."""
+    rules = slots_selectors.unit_rules(turn.unit)
+    names = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+    return "; ".join(
+        f"{names[d]} " + ", ".join(f"{a:%H:%M}-{b:%H:%M}" for a, b in sorted(periods))
+        for d, periods in sorted(rules.periods.items())
+    )
 
 
 def _first_turn(conversation: Conversation) -> bool:

@@ -330,10 +330,12 @@ def quantities(text: str) -> set[tuple[str, str]]:
     return found
 
 
-def invented_quantities(answer: str, knowledge: list[str]) -> set[tuple[str, str]]:
-    """The quantities in `answer` that none of the knowledge entries contains (as the same kind)."""
+def invented_quantities(answer: str, knowledge: list[str], *, family: str = "") -> set[tuple[str, str]]:
+    """The quantities in `answer` that none of the knowledge entries contains (as the same kind).
+    A plain number may also come from what the family told (`family`: "seu filho de 7 anos");
+    amounts, percentages, dates, times and phones only from the entries."""
     allowed = set().union(*(quantities(k) for k in knowledge)) if knowledge else set()
-    plain = {v for _, v in allowed}
+    plain = {v for _, v in allowed} | {v for kind, v in quantities(family) if kind == "number"}
     return {q for q in quantities(answer) if q not in allowed and not (q[0] == "number" and q[1] in plain)}
 
 
@@ -356,7 +358,7 @@ def compose_answer(
     text = content.strip()
     if not text or "NO_ANSWER" in text:
         return None, usage
-    invented = invented_quantities(text, knowledge)
+    invented = invented_quantities(text, knowledge, family=json.dumps(family, ensure_ascii=False))
     if invented:
         logger.warning("LLM answer dropped: quantities not in the knowledge %s", sorted(invented))
         return None, usage

@@ -92,6 +92,7 @@ class Child:
     age: int | None = None
     school_year: str = ""
     subjects: list[str] = field(default_factory=list)
+    subjects_tentative: bool = False  # only asked about so far: a subject the parent then states replaces them
 
     @property
     def empty(self) -> bool:
@@ -107,6 +108,8 @@ class Child:
             data["school_year"] = self.school_year
         if self.subjects:
             data["subjects"] = list(self.subjects)
+        if self.subjects_tentative:
+            data["subjects_tentative"] = True
         return data
 
     @classmethod
@@ -116,6 +119,7 @@ class Child:
             age=_age(data.get("age")),
             school_year=str(data.get("school_year") or ""),
             subjects=_subjects(data.get("subjects")),
+            subjects_tentative=bool(data.get("subjects_tentative")),
         )
 
 

@@ -46,6 +46,16 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "And what is the other child's name?",
         "es": "¿Y cómo se llama el otro niño?",
     },
+    "ask_child_age_any": {
+        "pt": "Quantos anos a criança tem (ou em que ano está na escola)?",
+        "en": "How old is your child (or which school year)?",
+        "es": "¿Cuántos años tiene el niño (o en qué año escolar está)?",
+    },
+    "ask_subject_any": {
+        "pt": "Qual disciplina interessa: Matemática, Português, Inglês ou Japonês? Pode ser mais de uma.",
+        "en": "Which subject: Math, Portuguese, English or Japanese? It can be more than one.",
+        "es": "¿Qué materia: Matemáticas, Portugués, Inglés o Japonés? Puede ser más de una.",
+    },
     "ask_child_age": {
         "pt": "Quantos anos {child} tem (ou em que ano está na escola)?",
         "en": "How old is {child} (or which school year)?",
@@ -62,6 +72,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "es": "¿Y cuál es tu nombre?",
     },
     "noted": {"pt": "Anotado! 👍", "en": "Noted! 👍", "es": "¡Anotado! 👍"},
+    "offer_slots_any": {
+        "pt": "Tenho estes horários para a visita:\n{options}\nQual fica melhor? Pode responder com o número ou sugerir outro dia e horário.",
+        "en": "These times are free for the visit:\n{options}\nWhich works best? Reply with the number or suggest another day and time.",
+        "es": "Tengo estos horarios para la visita:\n{options}\n¿Cuál te queda mejor? Responde con el número o sugiere otro día y hora.",
+    },
     "offer_slots": {
         "pt": "Tenho estes horários para a visita de {child}:\n{options}\nQual fica melhor? Pode responder com o número ou sugerir outro dia e horário.",
         "en": "These times are free for {child}'s visit:\n{options}\nWhich works best? Reply with the number or suggest another day and time.",
@@ -81,6 +96,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "pt": "{slot} está livre, sim! ✅ Já separei para vocês.",
         "en": "{slot} is free! ✅ I'm holding it for you.",
         "es": "¡{slot} está libre! ✅ Lo reservo para ustedes.",
+    },
+    "period_free": {
+        "pt": "Nesse período tenho horários livres, sim! ✅",
+        "en": "I have free times then! ✅",
+        "es": "¡Tengo horarios libres en ese período! ✅",
     },
     "why_closed_weekday": {
         "pt": "Aos {weekday}s a unidade não abre.",
@@ -149,8 +169,8 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "booked": {
         "pt": "Agendado! ✅ {slot} para {child}.\nEndereço: {address}.\nTraga: {bring}.\nSe precisar remarcar ou cancelar, é só me avisar por aqui.",
-        "en": "Booked! ✅ {slot} for {child}.\nAddress: {address}.\nPlease bring: {bring}.\nIf you need to reschedule or cancel, just tell me here.",
-        "es": "¡Agendado! ✅ {slot} para {child}.\nDirección: {address}.\nTrae: {bring}.\nSi necesitas cambiar o cancelar, avísame por aquí.",
+        "en": "Booked! ✅ {slot} for {child}.\nAddress: {address}.\nPlease bring: {bring}.\nIf you need to reschedule or cancel, just tell me here. See you then!",
+        "es": "¡Agendado! ✅ {slot} para {child}.\nDirección: {address}.\nTrae: {bring}.\nSi necesitas cambiar o cancelar, avísame por aquí. ¡Gracias y nos vemos!",
     },
     "slot_taken": {
         "pt": "Poxa, esse horário acabou de ser preenchido. 😕",
@@ -176,6 +196,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "pt": "Pronto, cancelei a visita de {child} de {slot}. Se quiser marcar outro dia, é só me dizer. 😊",
         "en": "Done, I cancelled {child}'s visit on {slot}. If you'd like another day, just tell me. 😊",
         "es": "Listo, cancelé la visita de {child} del {slot}. Si quieres otro día, dímelo. 😊",
+    },
+    "cancelled_short": {
+        "pt": "Pronto, cancelei a visita de {child} de {slot}.",
+        "en": "Done, I cancelled {child}'s visit on {slot}.",
+        "es": "Listo, cancelé la visita de {child} del {slot}.",
     },
     "no_rebook": {
         "pt": "Tudo bem! Se mudar de ideia, é só chamar por aqui. 😊",

@@ -69,6 +69,7 @@ class Turn:
     opt_in: bool = False
     flow_done: bool = False  # a decision already chose the next step: later ones stay quiet
     used_llm: bool = False
+    llm: bool = False  # the language model may be used this turn (configured, within the unit's budget)
     usage: Any = None
 
     @property

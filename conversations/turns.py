@@ -22,12 +22,14 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from conversations import engine, state
+from conversations import budget, engine, state
 from conversations.decisions.handoff import waiting_notice_due
 from conversations.models import Conversation, Message
 from conversations.services import enqueue, queue_outbound
 from conversations.texts import say
 from conversations.turn import TurnResult
+from conversations.understanding import HUMAN_REQUEST
+from conversations.understanding.text import prepare
 from knowledge import services as knowledge_services
 from scheduling import services as scheduling_services
 
@@ -101,7 +103,8 @@ def _waiting_notice(conversation: Conversation, pending: list[Message], now: dt.
     clock = (pending[-1].meta or {}).get("clock")
     moment = dt.datetime.fromisoformat(clock) if clock else now
     current = state.State.of(conversation)
-    if not waiting_notice_due(last_notice_at=current.flow.waiting_notice_at, now=moment):
+    asks_again = any(HUMAN_REQUEST.search(prepare(m.body or "")) for m in pending)
+    if not waiting_notice_due(last_notice_at=current.flow.waiting_notice_at, now=moment, asks_for_person=asks_again):
         return None
     current.flow.waiting_notice_at = moment
     conversation.data = current.to_data()
@@ -204,6 +207,7 @@ def commit_turn(*, conversation_id: int, last: Message, result: TurnResult, now:
             Message.objects.filter(pk=stored[0].pk).update(
                 tokens_in=result.tokens_in, tokens_out=result.tokens_out, cost_usd=result.cost_usd
             )
+            budget.spend(unit=current.unit, tokens=result.tokens_in + result.tokens_out, now=now)
         contact_fields = []
         if result.opt_out and not contact.opted_out_at:
             contact.opted_out_at = now

@@ -31,7 +31,16 @@ import numpy as np
 
 DECISION_FILE = Path(__file__).resolve().parent / "data" / "decision.json"
 
-RANK_FEATURES = ("vector", "topic", "topic_gap", "is_top_topic", "has_topic", "lexical")
+RANK_FEATURES = (
+    "vector",
+    "topic",
+    "topic_gap",
+    "is_top_topic",
+    "has_topic",
+    "lexical",
+    "answer_lexical",
+    "topic_max",
+)
 DECISION_FEATURES = (
     "p1",
     "margin",
@@ -40,8 +49,14 @@ DECISION_FEATURES = (
     "unlinked_gap",
     "out_of_scope_gap",
     "lexical1",
+    "answer_lexical1",
+    "topic_gap1",
+    "top_topic1",
+    "linked_over_out_of_scope",
     "bias",
 )
+# What decision_features reads about the message besides its ranked candidates (search.analyse).
+STATS = ("best_topic", "best_linked_topic", "best_out_of_scope")
 
 
 @dataclass(frozen=True)
@@ -58,8 +73,11 @@ class Model:
 def model() -> Model:
     data = json.loads(DECISION_FILE.read_text(encoding="utf-8"))
     return Model(
-        rank_weights=np.array([data["rank"][f] for f in RANK_FEATURES], dtype=np.float64),
-        decision_weights=np.array([data["decision"][f] for f in DECISION_FEATURES], dtype=np.float64),
+        # A feature the file does not name weighs nothing (a file fitted before it existed).
+        rank_weights=np.array([data["rank"].get(f, 0.0) for f in RANK_FEATURES], dtype=np.float64),
+        decision_weights=np.array(
+            [data["decision"].get(f, 0.0) for f in DECISION_FEATURES], dtype=np.float64
+        ),
         answer_threshold=float(data["answer_threshold"]),
         clarify_margin=float(data["clarify_margin"]),
         clarify_threshold=float(data["clarify_threshold"]),
@@ -80,27 +98,28 @@ def softmax(scores: np.ndarray) -> np.ndarray:
     return z / z.sum()
 
 
-def decision_features(
-    *,
-    scores: np.ndarray,
-    rank_rows: np.ndarray,
-    best_topic: float,
-    best_linked_topic: float,
-    best_out_of_scope: float,
-) -> np.ndarray:
-    """The result-level features (DECISION_FEATURES order) of ranked candidates (best first)."""
+def decision_features(*, scores: np.ndarray, rank_rows: np.ndarray, stats: dict[str, float]) -> np.ndarray:
+    """The result-level features (DECISION_FEATURES order) of ranked candidates (best first).
+
+    stats (STATS): the best answerable topic's score, the best score of a topic linked to one of
+    the candidates, the best out-of-scope topic's."""
     probabilities = softmax(scores)
     first = rank_rows[0]
     margin = float(scores[0] - scores[1]) if len(scores) > 1 else 5.0
+    best_topic, best_linked = stats["best_topic"], stats["best_linked_topic"]
     return np.array(
         [
             float(probabilities[0]),
             min(margin, 5.0),
             float(first[0]),
             float(first[1]),
-            max(0.0, best_topic - best_linked_topic),
-            max(0.0, best_out_of_scope - best_topic),
+            max(0.0, best_topic - best_linked),
+            max(0.0, stats["best_out_of_scope"] - best_topic),
             float(first[5]),
+            float(first[6]),
+            float(first[2]),
+            float(first[3]),
+            best_linked - stats["best_out_of_scope"],
             1.0,
         ]
     )

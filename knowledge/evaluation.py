@@ -35,6 +35,9 @@ class EvalCase:
     q: str
     faq_id: str | None
     line: int = 0
+    source: str = ""  # which set it comes from (knowledge/training.py), for the fit's report
+    # A catalogue phrasing sent as a message: left out of the topic index while analysed.
+    leave_out: bool = False
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ how-to question: those are this unit's to answer. Another school named with a ca
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from knowledge.normalize import _LEXICON, normalize
 from kumon.models import Unit
@@ -62,6 +63,12 @@ def _known_word(word: str) -> bool:
     return word in vocabulary().words
 
 
+@lru_cache(maxsize=1024)
+def _words_of_unit(*parts: str) -> frozenset[str]:
+    """The words naming the unit itself (its name, address, city): not "another unit"."""
+    return frozenset(normalize(" ".join(parts)).split())
+
+
 def refusal_reason(*, query: str, unit: Unit) -> str | None:
     """Why this query must get "I don't know" whatever the retrieval says, or None."""
     text = normalize(query, drop_fillers=False)
@@ -69,7 +76,7 @@ def refusal_reason(*, query: str, unit: Unit) -> str | None:
         return "prompt_injection"
     if _CHILD_RECORD.search(text):
         return "student_record"
-    ours = set(normalize(f"{unit.name} {unit.address} {getattr(unit, 'city', '')} {unit.slug}").split())
+    ours = _words_of_unit(unit.name, unit.address, getattr(unit, "city", ""), unit.slug)
     for match in _OTHER_PLACE.finditer(text):
         words = match.group(2).split()
         if words[0] in _NOT_A_PLACE or words[0] in ours or words[0] in _FIRST_NAMES:

@@ -157,3 +157,26 @@ def overlap(query_terms: Iterable[str], text_terms: Iterable[str], idf: OverlapI
     shared = sum(idf.weight(t) for t in query & text)
     extra = sum(idf.weight(t) for t in text - query)
     return shared / (total + 0.5 * extra)
+
+
+class Query:
+    """A message's terms and weight, computed once and scored against many texts: the same score
+    as `overlap`, with each text's terms and total weight cached by the caller (`weighed`)."""
+
+    def __init__(self, query_terms: Iterable[str], idf: OverlapIndex) -> None:
+        self.terms = frozenset(query_terms)
+        self.idf = idf
+        self.total = sum(idf.weight(t) for t in self.terms)
+
+    def overlap(self, text: tuple[frozenset[str], float]) -> float:
+        terms, text_total = text
+        if not self.terms or not terms:
+            return 0.0
+        shared = sum(self.idf.weight(t) for t in self.terms & terms)
+        return shared / (self.total + 0.5 * (text_total - shared))
+
+
+def weighed(terms: Iterable[str], idf: OverlapIndex) -> tuple[frozenset[str], float]:
+    """A text's distinct terms and their total weight (what Query.overlap reads)."""
+    distinct = frozenset(terms)
+    return distinct, sum(idf.weight(t) for t in distinct)

@@ -23,9 +23,29 @@ _FILLER_PHRASE_RE = re.compile(
     r"\b(?:" + "|".join(re.escape(p) for p in sorted(FILLER_PHRASES, key=len, reverse=True)) + r")\b"
 )
 
+OPENERS: tuple[str, ...] = tuple(_LEXICON["openers"])
+CLOSERS: tuple[str, ...] = tuple(_LEXICON["closers"])
+_OPENER_RE = re.compile(
+    r"^(?:" + "|".join(re.escape(p) for p in sorted(OPENERS, key=len, reverse=True)) + r")\b\s*"
+)
+_CLOSER_RE = re.compile(
+    r"\s*\b(?:" + "|".join(re.escape(p) for p in sorted(CLOSERS, key=len, reverse=True)) + r")$"
+)
+
 _REPEATS = re.compile(r"(\w)\1{2,}")  # "muuuito" → "muito" (3+ → 1 keeps "ss"/"rr")
 _NON_WORD = re.compile(r"[^\w$%]+")
 _DIGIT_H = re.compile(r"\b(\d{1,2})h(\d{2})?\b")
+# English contractions, before the apostrophe splits them: "what's" would become "what s" and
+# "s" is "sim" on WhatsApp.
+_CONTRACTIONS = (
+    (re.compile(r"(?<=[a-z])n['’]t\b"), " not"),
+    (re.compile(r"(?<=[a-z])['’]s\b"), " is"),
+    (re.compile(r"(?<=[a-z])['’](?:d)\b"), " would"),
+    (re.compile(r"(?<=[a-z])['’]re\b"), " are"),
+    (re.compile(r"(?<=[a-z])['’]m\b"), " am"),
+    (re.compile(r"(?<=[a-z])['’]ll\b"), " will"),
+    (re.compile(r"(?<=[a-z])['’]ve\b"), " have"),
+)
 
 
 def strip_accents(text: str) -> str:
@@ -41,6 +61,9 @@ def normalize(text: str, *, drop_fillers: bool = True) -> str:
     """
     text = strip_accents(text.lower())
     text = text.replace("r$", " reais ")
+    if "'" in text or "’" in text:
+        for pattern, replacement in _CONTRACTIONS:
+            text = pattern.sub(replacement, text)
     text = _DIGIT_H.sub(lambda m: f"{m.group(1)} horas {m.group(2) or ''}", text)
     text = _REPEATS.sub(r"\1", text)
     tokens: list[str] = []
@@ -55,3 +78,21 @@ def normalize(text: str, *, drop_fillers: bool = True) -> str:
         # A message that is only a greeting stays as it is (there is nothing else to search).
         text = " ".join(tokens) if tokens else text
     return " ".join(text.split())
+
+
+def reading(normalised: str) -> str:
+    """A normalised query as a person reads the question in it: without what is said before it
+    ("e", "also", "além disso", "gostaria de saber", "me tira uma dúvida", "can you tell me") or
+    after it ("obrigada", "desde já agradeço"). Queries only: an indexed text keeps its words.
+
+    The engine searches each clause of a message on its own, so "Also, what's the monthly fee?"
+    and "what's the monthly fee?" must read the same to the ranker and the decision.
+    """
+    text = normalised
+    while True:
+        stripped = _OPENER_RE.sub("", text, count=1)
+        stripped = _CLOSER_RE.sub("", stripped, count=1).strip()
+        if stripped == text or not stripped:
+            break
+        text = stripped
+    return text

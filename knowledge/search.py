@@ -24,16 +24,20 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
+import psycopg
 from django.conf import settings
 from django.db import connection
 
 from knowledge import decision, lexical, services, topics
 from knowledge.embeddings import Embedder, get_embedder
 from knowledge.guard import refusal_reason
-from knowledge.normalize import normalize
+from knowledge.normalize import normalize, reading
 from kumon.models import Contact, Unit
 
-CANDIDATES = 40  # chunks per side before grouping by source
+# The unit's most similar chunks before grouping by source. 40, 20 and 12 gave the same hits and
+# decisions on the dev and demo sets (the topic branch brings the entries that matter); 20 keeps
+# a margin and halves the rows the search reads and ranks at 1,000 chunks per unit.
+CANDIDATES = 20
 TOPIC_CANDIDATES = 6  # the message's nearest answerable topics whose entries join the candidates
 # At most this many of their entries (the most similar): a unit has one or two entries per topic,
 # and a bound keeps a unit with hundreds (bench/knowledge_search.py) from ranking them all.
@@ -119,43 +123,40 @@ def _branches(select: str) -> str:
     )
 
 
-# The hybrid query: one pass over the unit's rows computes both the cosine distance and the
-# full-text rank; the best CANDIDATES of each side are kept (two top-N sorts over the
-# materialised scores), plus the best chunk of each entry linked to one of the message's nearest
-# topics (a few sources by source_unit_topic_idx), and returned with what a hit shows, so a
-# search is one round trip. The query's lexemes are OR-ed (parents' messages rarely contain
-# every word of an entry). `(… @@ …) IS TRUE` is deliberately not indexable: an OR of common
-# words matches a large share of every unit's chunks, and a GIN bitmap over all of them cost
-# ~25 ms at 100 units × 1,000 chunks, where the unit's ~1,000 rows, already read for the
-# distance, cost nothing more (bench/knowledge_search.py). Row: id, source_id, similarity, text
-# rank (NULL: no match), chunk text, chunk role, external id, question, title, answer, topic.
+# The hybrid query: one pass over the unit's rows computes the cosine distance; the best
+# CANDIDATES chunks are kept (a top-N sort over the materialised distances), plus the best chunk
+# of each entry linked to one of the message's nearest topics (a few sources by
+# source_unit_topic_idx), and returned with what a hit shows and their full-text rank, so a search
+# is one round trip. The words of the message meet the candidates on the lexical side
+# (knowledge/lexical.py: stems, synonyms, typos), which reads parents' Portuguese better than a
+# text search configuration; the full-text rank is only computed for the returned rows
+# (Hit.text_score). A third branch of the best CANDIDATES by full-text rank over all the unit's
+# rows cost ~1.7 ms per search at 1,000 chunks (an OR of common words matches a quarter of
+# them) and, with a unit's FAQ of 40–100 entries, found no entry the two others missed (dev
+# set, demo set: the same hits, the same decisions; knowledge/eval/README.md). Row: id,
+# source_id, similarity, text rank (NULL: no match), chunk text, chunk role, external id,
+# question, title, answer, topic.
 _HYBRID_SQL = f"""
     WITH q AS (
         SELECT %(qv)s::vector AS v,
                NULLIF(array_to_string(tsvector_to_array(to_tsvector('pt_unaccent', %(qt)s)), ' | '), '')::tsquery AS tsq
     ),
-    scored AS MATERIALIZED ({
-    _branches(
-        "SELECT c.id, c.source_id, c.embedding <=> q.v AS distance, "
-        "CASE WHEN (c.search_vector @@ q.tsq) IS TRUE THEN ts_rank_cd(c.search_vector, q.tsq, 1) END AS rank"
-    )
-}),
+    scored AS MATERIALIZED ({_branches("SELECT c.id, c.source_id, c.embedding <=> q.v AS distance")}),
     candidates AS (
-        (SELECT id, source_id, distance, rank FROM scored ORDER BY distance, id LIMIT %(k)s)
+        (SELECT id, source_id, distance FROM scored ORDER BY distance, id LIMIT %(k)s)
         UNION
-        (SELECT id, source_id, distance, rank FROM scored WHERE rank IS NOT NULL ORDER BY rank DESC, id LIMIT %(k)s)
-        UNION
-        (SELECT id, source_id, distance, rank FROM (
-            SELECT DISTINCT ON (source_id) id, source_id, distance, rank FROM scored
+        (SELECT id, source_id, distance FROM (
+            SELECT DISTINCT ON (source_id) id, source_id, distance FROM scored
             WHERE source_id IN (
                 SELECT t.id FROM knowledge_source t
                 WHERE (t.unit_id = %(unit)s OR t.unit_id IS NULL) AND t.topic = ANY(%(topics)s))
             ORDER BY source_id, distance, id) linked
          ORDER BY distance, id LIMIT %(kt)s)
     )
-    SELECT k.id, k.source_id, 1 - k.distance, k.rank, c.text, c.role, s.external_id, s.question, s.title,
-           s.answer, s.topic
-    FROM candidates k JOIN knowledge_chunk c ON c.id = k.id JOIN knowledge_source s ON s.id = k.source_id
+    SELECT k.id, k.source_id, 1 - k.distance,
+           CASE WHEN (c.search_vector @@ q.tsq) IS TRUE THEN ts_rank_cd(c.search_vector, q.tsq, 1) END,
+           c.text, c.role, s.external_id, s.question, s.title, s.answer, s.topic
+    FROM candidates k JOIN knowledge_chunk c ON c.id = k.id JOIN knowledge_source s ON s.id = k.source_id, q
 """
 
 
@@ -223,18 +224,29 @@ class Analysis:
     rank_rows: np.ndarray
     scores: np.ndarray
     decision_row: np.ndarray | None
+    stats: dict[str, float]  # decision.STATS
     topic_scores: topics.TopicScores
     nearest_topic: str
     nearest_topic_score: float
 
 
-def analyse(*, unit: Unit, query: str, embedder: Embedder, model: decision.Model | None = None) -> Analysis:
-    """Retrieve and rank the unit's entries for `query` (one SQL round trip); no decision."""
-    normalised = topics.vocabulary().correct(normalize(query))
+def analyse(
+    *,
+    unit: Unit,
+    query: str,
+    embedder: Embedder,
+    model: decision.Model | None = None,
+    leave_out: frozenset[int] = frozenset(),
+) -> Analysis:
+    """Retrieve and rank the unit's entries for `query` (one SQL round trip); no decision.
+
+    leave_out: catalogue phrasings (TopicIndex rows) not to score — when `knowledge fit` learns
+    from a catalogue phrasing as if a parent had sent it, it must not meet itself."""
+    normalised = reading(topics.vocabulary().correct(normalize(query)))
     terms = lexical.terms(normalised, normalised=True)
     vector = embedder.embed_query(normalised)
     index = topics.index_for(embedder)
-    topic_scores = index.scores(vector, terms)
+    topic_scores = index.scores(vector, terms, leave_out=leave_out)
     answerable = topic_scores.ranked(answerable_only=True)[:TOPIC_CANDIDATES]
     nearest = int(np.argmax(topic_scores.combined))
     params = {
@@ -246,15 +258,13 @@ def analyse(*, unit: Unit, query: str, embedder: Embedder, model: decision.Model
         "topics": [slug for slug, _ in answerable[:TOPIC_CANDIDATES]],
         "kt": TOPIC_ENTRIES,
     }
-    with connection.cursor() as cursor:
-        cursor.execute(_HYBRID_SQL, params)
-        rows = cursor.fetchall()
-    candidates = _group(rows)
+    candidates = _group(_fetch(params))
     m = model or decision.model()
     best_topic = answerable[0][1] if answerable else 0.0
     top_slug = answerable[0][0] if answerable else ""
+    message = lexical.Query(terms, index.lexical)
     rank_rows = np.array(
-        [_rank_features(c, terms, topic_scores, best_topic, top_slug, index) for c in candidates]
+        [_rank_features(c, message, topic_scores, best_topic, top_slug, index) for c in candidates]
     ).reshape(len(candidates), len(decision.RANK_FEATURES))
     scores = decision.rank_scores(rank_rows, m) if len(candidates) else np.zeros(0)
     order = np.argsort(-scores, kind="stable")
@@ -262,22 +272,22 @@ def analyse(*, unit: Unit, query: str, embedder: Embedder, model: decision.Model
     rank_rows, scores = rank_rows[order], scores[order]
     for cand, row, score in zip(candidates, rank_rows, scores, strict=True):
         cand.features, cand.score = row, float(score)
-    decision_row = None
-    if candidates:
-        linked = [topic_scores.of(c.topic) for c in candidates if c.topic]
-        decision_row = decision.decision_features(
-            scores=scores,
-            rank_rows=rank_rows,
-            best_topic=best_topic,
-            best_linked_topic=max(linked) if linked else 0.0,
-            best_out_of_scope=topic_scores.best_out_of_scope(),
-        )
+    linked = [topic_scores.of(c.topic) for c in candidates if c.topic]
+    stats = {
+        "best_topic": best_topic,
+        "best_linked_topic": max(linked) if linked else 0.0,
+        "best_out_of_scope": topic_scores.best_out_of_scope(),
+    }
+    decision_row = (
+        decision.decision_features(scores=scores, rank_rows=rank_rows, stats=stats) if candidates else None
+    )
     return Analysis(
         normalised=normalised,
         candidates=candidates,
         rank_rows=rank_rows,
         scores=scores,
         decision_row=decision_row,
+        stats=stats,
         topic_scores=topic_scores,
         nearest_topic=topics.catalogue()[nearest].slug,
         nearest_topic_score=float(topic_scores.combined[nearest]),
@@ -393,6 +403,20 @@ def _clarify(analysis: Analysis, hits: list[Hit], *, confidence: float, m: decis
     return [hits[i] for i in close]
 
 
+def _fetch(params: dict[str, Any]) -> list[tuple]:
+    """The hybrid query's rows, through a psycopg cursor that binds its parameters on the server.
+
+    Django's cursors bind client-side (no `server_side_binding` in settings): the ~6 kB vector
+    literal was quoted into the query text in Python and parsed with it, ~3.5 ms of the query's
+    ~7 ms at 1,000 chunks per unit (measured side by side: 6.97 → 3.43 ms p50). Preparing is left
+    to the connection's policy (psycopg prepares a query run 5 times). It bypasses Django's
+    execute wrappers (query logging): this one query is the search's hot path."""
+    connection.ensure_connection()
+    with psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(_HYBRID_SQL, params)
+        return cursor.fetchall()
+
+
 def _group(rows: list[tuple]) -> list[Candidate]:
     candidates: dict[int, Candidate] = {}
     # Vector side: each source's most similar chunk.
@@ -433,28 +457,37 @@ def _group(rows: list[tuple]) -> list[Candidate]:
 
 def _rank_features(
     cand: Candidate,
-    terms: list[str],
+    query: lexical.Query,
     topic_scores: topics.TopicScores,
     best_topic: float,
     top_slug: str,
     index: topics.TopicIndex,
 ) -> list[float]:
     topic = topic_scores.of(cand.topic) if cand.topic else 0.0
-    entry_terms = _terms_of(cand.question) + _terms_of(cand.vector_text)
     return [
         cand.vector_score,
         topic,
         (topic - best_topic) if cand.topic else 0.0,
         1.0 if cand.topic and cand.topic == top_slug else 0.0,
         1.0 if cand.topic else 0.0,
-        lexical.overlap(terms, entry_terms, index.lexical),
+        query.overlap(_weighed(index.lexical, cand.question, cand.vector_text)),
+        # The answer's own words: a parent asks about what the answer says ("cobram o áudio?").
+        query.overlap(_weighed(index.lexical, cand.answer)),
+        topic_scores.best_of(cand.topic) if cand.topic else 0.0,
     ]
 
 
 @lru_cache(maxsize=20_000)
-def _terms_of(text: str) -> list[str]:
-    """An entry's lexical terms (cached: the same entries come back search after search)."""
-    return lexical.terms(text)
+def _weighed(idf: lexical.OverlapIndex, *texts: str) -> tuple[frozenset[str], float]:
+    """An entry's lexical terms and their weight (cached: the same entries come back search after
+    search; the weights are the catalogue's, fixed for the life of the process)."""
+    return lexical.weighed([t for text in texts for t in _terms(text)], idf)
+
+
+@lru_cache(maxsize=20_000)
+def _terms(text: str) -> tuple[str, ...]:
+    """A text's lexical terms: an entry's question and answer recur in several of its chunks."""
+    return tuple(lexical.terms(text))
 
 
 def _hits(analysis: Analysis, *, confidence: float, limit: int) -> list[Hit]:
@@ -490,4 +523,6 @@ def _hits(analysis: Analysis, *, confidence: float, limit: int) -> list[Hit]:
 
 
 def _vector_literal(vector: Any) -> str:
-    return "[" + ",".join(f"{x:.7g}" for x in vector) + "]"
+    # Rounded to 7 decimals (≤ 5e-8 off on unit vectors): repr of a rounded float is short and
+    # `map(str, …)` formats in C, 0.2 ms against 0.4 ms for an f-string per component.
+    return "[" + ",".join(map(str, np.asarray(vector, dtype=np.float64).round(7).tolist())) + "]"

@@ -28,7 +28,7 @@ import numpy as np
 
 from knowledge import lexical
 from knowledge.embeddings import Embedder
-from knowledge.normalize import normalize
+from knowledge.normalize import normalize, reading
 
 CATALOGUE_DIR = Path(__file__).resolve().parent / "catalogue"
 TOP_K = 3  # a topic's score: the mean of its 3 most similar phrasings (one stray phrasing is noise)
@@ -103,6 +103,7 @@ class TopicScores:
     lexical: np.ndarray
     best_row: np.ndarray  # per topic: the index of its most similar phrasing
     texts: tuple[str, ...]  # the index's phrasings (as written), by row
+    best: np.ndarray  # per topic: the similarity of its most similar phrasing
 
     def best_phrasing(self, slug: str) -> str:
         index = _INDEX_OF.get(slug)
@@ -115,6 +116,10 @@ class TopicScores:
     def of(self, slug: str) -> float:
         index = _INDEX_OF.get(slug)
         return float(self.combined[index]) if index is not None else 0.0
+
+    def best_of(self, slug: str) -> float:
+        index = _INDEX_OF.get(slug)
+        return float(self.best[index]) if index is not None else 0.0
 
     def ranked(self, *, answerable_only: bool = False) -> list[tuple[str, float]]:
         combined = self.combined
@@ -144,11 +149,14 @@ class TopicIndex:
         owners: list[int] = []
         for i, topic in enumerate(topics):
             for text in (topic.question, *topic.phrasings):
-                texts.append(normalize(text))
+                texts.append(reading(normalize(text)))  # read like a message
                 originals.append(text)
                 owners.append(i)
         self.texts = tuple(originals)
         self.owners = np.asarray(owners)
+        self._rows_of_text: dict[str, list[int]] = {}
+        for row, text in enumerate(texts):
+            self._rows_of_text.setdefault(text, []).append(row)
         # One extra row of zeros pads every topic to the same number of phrasings, so a search
         # scores all topics with one gather and one partition instead of a loop.
         self.matrix = np.vstack([embedder.embed_documents(texts), np.zeros((1, embedder.dimensions()))])
@@ -162,19 +170,35 @@ class TopicIndex:
         self.lexical = lexical.OverlapIndex([lexical.terms(t, normalised=True) for t in texts])
         self.n_topics = len(topics)
 
-    def scores(self, vector: np.ndarray, query_terms: list[str]) -> TopicScores:
-        similarities = self.matrix @ vector.astype(np.float32)
+    def rows_of(self, text: str) -> frozenset[int]:
+        """The phrasings that read as `text` (normalised like a message) — what `knowledge fit`
+        leaves out when a catalogue phrasing is itself the message (knowledge/training.py)."""
+        return frozenset(self._rows_of_text.get(reading(normalize(text)), ()))
+
+    def scores(
+        self, vector: np.ndarray, query_terms: list[str], *, leave_out: frozenset[int] = frozenset()
+    ) -> TopicScores:
+        # einsum, not `@`: a matrix-vector product through OpenBLAS wakes its thread pool, and on
+        # two shared cores its threads wait for each other (1–8 ms under load, bench); einsum's
+        # single loop takes ~0.15 ms.
+        similarities = np.einsum("ij,j->i", self.matrix, vector.astype(np.float32))
+        if leave_out:
+            similarities[list(leave_out)] = -2.0
         grid = similarities[self._rows]
         grid[self._padding] = -2.0
         top = np.partition(grid, grid.shape[1] - TOP_K, axis=1)[:, -TOP_K:]
         vec = top.mean(axis=1)
-        best_row = self._rows[np.arange(self.n_topics), grid.argmax(axis=1)]
+        argmax = grid.argmax(axis=1)
+        best_row = self._rows[np.arange(self.n_topics), argmax]
+        best = grid[np.arange(self.n_topics), argmax]
         lex = np.zeros(self.n_topics, dtype=np.float32)
         for row, score in self.lexical.scores(query_terms).items():
+            if row in leave_out:
+                continue
             owner = self.owners[row]
             if score > lex[owner]:
                 lex[owner] = score
-        return TopicScores(vector=vec, lexical=lex, best_row=best_row, texts=self.texts)
+        return TopicScores(vector=vec, lexical=lex, best_row=best_row, texts=self.texts, best=best)
 
 
 _indexes: dict[str, TopicIndex] = {}

@@ -78,6 +78,9 @@ LLM_LATENCY = Histogram(
     buckets=LLM_BUCKETS,
 )
 LLM_TOKENS = Counter("kumon_llm_tokens", "Language-model tokens used, by direction (input/output).", ["direction"])
+LLM_BUDGET_EXHAUSTED = Counter(
+    "kumon_llm_budget_exhausted_turns", "Turns answered by the rules because the unit spent its daily LLM budget."
+)
 EMBEDDING_LATENCY = Histogram(
     "kumon_embedding_duration_seconds",
     "Latency of one embedding call (a query or a batch of chunks).",

@@ -24,7 +24,7 @@ from conversations.hours import opening_state
 from conversations.state import Candidate, Intent, Stage, Step
 from conversations.turn import Gap, Turn
 from conversations.understanding import Understood
-from conversations.understanding.dates import format_day, parse_when
+from conversations.understanding.dates import WEEKDAY_NAMES, format_day, parse_when
 from conversations.understanding.text import fold, prepare
 from knowledge import search as knowledge_search
 from scheduling import selectors as slots_selectors
@@ -34,6 +34,8 @@ logger = logging.getLogger(__name__)
 
 _OPENING = re.compile(r"\b(aberto|abertos|aberta|abre|abrem|funciona|funcionam|atende|atendem|open|abierto|abren)\b")
 # Fragments that continue a question already answered ("e se fizer ingles tb", "tipo buscar na escola").
+# Words that join a question to the previous one, not part of it ("e quanto fica pra 2 matérias").
+_LEADING = re.compile(r"^\W*(?:(?:e|e se|ah|ok|entao|tambem|tb|alem disso|outra coisa|mais uma coisa|also|and|y|ademas)\b[\s,]*)+", re.I)
 _CONTINUATION = re.compile(r"^(e|e se|tipo|ou|tb|tambem|also|y)\b")
 STAFF_REASONS = {"student_record", "other_unit"}
 DECLINE_REASONS = {"prompt_injection", "offtopic", "off_topic"}
@@ -61,7 +63,10 @@ def _record(turn: Turn, question: str, result: Any) -> None:
     )
 
 
-def _use(turn: Turn, question: str, hit: Any, score: float, seen: set[int]) -> None:
+LLM_ENTRIES = 4  # the language model sees the best entries, so it can repair a ranking miss
+
+
+def _use(turn: Turn, question: str, hit: Any, score: float, seen: set[int], others: list[Any] | None = None) -> None:
     if hit.source_id in seen:
         return
     seen.add(hit.source_id)
@@ -69,7 +74,7 @@ def _use(turn: Turn, question: str, hit: Any, score: float, seen: set[int]) -> N
         {"source_id": hit.source_id, "external_id": hit.external_id, "question": hit.question,
          "score": round(score, 4), "chunk_id": hit.chunk_id}
     )
-    text = _phrase(turn, question, [hit])
+    text = _phrase(turn, question, [hit, *[h for h in (others or []) if h.source_id != hit.source_id]][:LLM_ENTRIES])
     if turn.lang != "pt" and not turn.used_llm and not any(turn.say("in_portuguese") in a for a in turn.answers):
         text = f"{turn.say('in_portuguese')}\n{text}"
     turn.answers.append(text)
@@ -77,7 +82,7 @@ def _use(turn: Turn, question: str, hit: Any, score: float, seen: set[int]) -> N
 
 def _phrase(turn: Turn, question: str, hits: list[Any]) -> str:
     knowledge = [h.answer or h.text for h in hits]
-    if llm.configured():
+    if turn.llm:
         family = turn.lead.to_data()
         if turn.state.flow.staff_note:
             family["staff_note"] = turn.state.flow.staff_note
@@ -117,11 +122,15 @@ def answer(turn: Turn, u: Understood) -> bool:
         if _opening_question(turn, question):
             said = True
             continue
-        result = knowledge_search.search(unit=turn.unit, query=question, limit=5, record_gap=False, contact=turn.contact)
+        query = _LEADING.sub("", question).strip() or question
+        result = knowledge_search.search(unit=turn.unit, query=query, limit=5, record_gap=False, contact=turn.contact)
         decision = _decision(result)
         if decision == "clarify":
             candidates = list(getattr(result, "clarify", []) or result.hits[:2])
-            busy = turn.state.stage in (Stage.QUALIFYING, Stage.BOOKING, Stage.RESCHEDULING) or turn.flow_done
+            busy = (
+                turn.state.stage in (Stage.QUALIFYING, Stage.BOOKING, Stage.RESCHEDULING) or turn.flow_done
+                or u.has(Intent.BOOK) or u.when is not None or not u.facts.empty or len(u.questions) > 1
+            )
             if busy or len(candidates) < 2 or flow.clarify:
                 _use(turn, question, candidates[0], candidates[0].confidence, seen)  # no second question mid-flow
             else:
@@ -133,7 +142,7 @@ def answer(turn: Turn, u: Understood) -> bool:
             said = True
             continue
         if decision == "answer" and result.hits:
-            _use(turn, question, result.hits[0], result.confidence, seen)
+            _use(turn, question, result.hits[0], result.confidence, seen, others=result.hits)
             said = True
             continue
         reason = result.refusal_reason or ""
@@ -174,8 +183,10 @@ def _opening_question(turn: Turn, question: str) -> bool:
     if when.day is None:
         return False
     day = when.day
-    name = turn.say("today") if day == turn.local_now.date() else (
-        turn.say("tomorrow") if day == turn.local_now.date() + dt.timedelta(days=1) else format_day(day, lang=turn.lang)
+    weekday = WEEKDAY_NAMES.get(turn.lang, WEEKDAY_NAMES["pt"])[day.weekday()]
+    name = f"{turn.say('today')} ({weekday})" if day == turn.local_now.date() else (
+        f"{turn.say('tomorrow')} ({weekday})" if day == turn.local_now.date() + dt.timedelta(days=1)
+        else format_day(day, lang=turn.lang)
     )
     closed = slots_selectors.day_closed(turn.unit, day)
     rules = slots_selectors.unit_rules(turn.unit)

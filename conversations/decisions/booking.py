@@ -143,6 +143,8 @@ def offer(turn: Turn, slots: list[Slot], *, key: str = "offer_slots", lead_in: s
     flow.offered = [s.start for s in held]
     turn.offered = list(flow.offered)
     turn.set_step(Step.OFFER_SLOTS, Stage.RESCHEDULING if flow.rescheduling else Stage.BOOKING)
+    if key == "offer_slots" and not any(c.name for c in turn.lead.children):
+        key = "offer_slots_any"
     text = turn.say(key, options=options_text(turn, flow.offered), child=turn.child_names())
     turn.flow.append(f"{lead_in} {text}".strip() if lead_in else text)
     turn.flow_done = True
@@ -240,11 +242,18 @@ def select(turn: Turn, start: dt.datetime, *, lead_in: str = "") -> None:
     qualify.ask(turn, missing)
 
 
-def pursue(turn: Turn, wish: When) -> None:
-    """The parent asked for a day, a time or a period: book it, offer inside it, or say why not."""
+def pursue(turn: Turn, wish: When, *, again: bool = False) -> None:
+    """The parent asked for a day, a time or a period: book it, offer inside it, or say why not.
+
+    While the family's facts are still missing no list of slots is shown (the parent would pick
+    from a list before we could book it, and a second list later would confuse "o primeiro"):
+    the wish is kept — the slot held when it is free — and the next question asked; the list
+    comes once the facts are known. `again`: the kept wish, read once the facts are complete
+    (its "why not" was said already)."""
     wish = _anchor(turn, wish)
     flow = turn.state.flow
-    if qualify.missing(turn) is not None and not flow.rescheduling:
+    incomplete = qualify.missing(turn) is not None and not flow.rescheduling
+    if incomplete:
         flow.wish = wish.to_data()
     if wish.exact:
         assert wish.day is not None and wish.time is not None
@@ -255,23 +264,31 @@ def pursue(turn: Turn, wish: When) -> None:
         if any(s.start == start for s in slots):
             select(turn, start)
             return
-        lead_in = explain(turn, wish.day, start)
-        alternatives = nearest(turn, [s for s in slots if s.start != start], wish)
-        offer(turn, alternatives, key="offer_slots_near", lead_in=lead_in)
+        why = "" if again else explain(turn, wish.day, start)
+        if incomplete:
+            turn.flow.append(why)
+        else:
+            alternatives = nearest(turn, [s for s in slots if s.start != start], wish)
+            offer(turn, alternatives, key="offer_slots_near" if why else "offer_slots", lead_in=why)
     else:
         until = wish.day or (wish.days[1] if wish.days else None)
         slots = free(turn, until=until)
         if slots is None:
             return
         inside = [s for s in slots if wish.admits(_local(turn, s))]
-        if inside:
+        if inside and incomplete:
+            turn.flow.append(turn.say("period_free"))
+        elif inside:
             days = {_local(turn, s).date() for s in inside}
             chosen = _within(inside) if len(days) == 1 else spread(turn, inside)
             offer(turn, chosen, key="offer_slots_window")
         else:
             day = wish.day or (wish.days[0] if wish.days else turn.local_now.date())
-            lead_in = explain(turn, day, None) if wish.day else turn.say("why_period_full")
-            offer(turn, nearest(turn, slots, wish), key="offer_slots_near", lead_in=lead_in)
+            why = "" if again else (explain(turn, day, None) if wish.day else turn.say("why_period_full"))
+            if incomplete:
+                turn.flow.append(why)
+            else:
+                offer(turn, nearest(turn, slots, wish), key="offer_slots_near" if why else "offer_slots", lead_in=why)
     missing = qualify.missing(turn)
     if missing is not None and not flow.rescheduling and not turn.handoff:
         qualify.ask(turn, missing)
@@ -298,7 +315,7 @@ def carry_on(turn: Turn) -> None:
     wish = When.from_data(flow.wish)
     flow.wish = {}
     if wish is not None:
-        pursue(turn, wish)
+        pursue(turn, wish, again=True)
     else:
         offer_default(turn)
 
@@ -394,6 +411,8 @@ def advance(turn: Turn, u: Understood, *, changed: bool) -> None:
             turn.flow.append(turn.say("other_time"))
             turn.flow_done = True
             return
+        if changed and not u.has(Intent.BOOK):
+            return  # a fact corrected while the offer stands: noted, the offer is still on the table
     wants = u.has(Intent.BOOK) or (step in (Step.CTA, Step.OFFER_REBOOK) and u.has(Intent.AFFIRM))
     in_progress = step in qualify.QUESTION_STEPS or state.stage in (Stage.QUALIFYING, Stage.BOOKING, Stage.RESCHEDULING)
     child_facts = any(c.name or c.age or c.school_year for c in u.facts.children) or bool(u.facts.parent_name)

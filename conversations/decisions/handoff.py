@@ -14,6 +14,7 @@ from conversations.understanding.dates import format_day
 from scheduling.texts import hour_pt
 
 WAITING_NOTICE_EVERY = dt.timedelta(minutes=30)
+ASKED_AGAIN_EVERY = dt.timedelta(minutes=5)
 
 
 def hand_off(turn: Turn, reason: str) -> None:
@@ -45,5 +46,7 @@ def next_open_text(turn: Turn, next_open: dt.datetime | None) -> str:
     return {"pt": f"{day} a partir das {hour}", "en": f"{day} from {local:%H:%M}", "es": f"{day} desde las {hour}"}[turn.lang]
 
 
-def waiting_notice_due(*, last_notice_at: dt.datetime | None, now: dt.datetime) -> bool:
-    return last_notice_at is None or now - last_notice_at >= WAITING_NOTICE_EVERY
+def waiting_notice_due(*, last_notice_at: dt.datetime | None, now: dt.datetime, asks_for_person: bool = False) -> bool:
+    """A parent who asks for a person again ("quero falar com alguém") is answered sooner."""
+    every = ASKED_AGAIN_EVERY if asks_for_person else WAITING_NOTICE_EVERY
+    return last_notice_at is None or now - last_notice_at >= every

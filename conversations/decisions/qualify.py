@@ -41,7 +41,10 @@ def _apply(child: Child, facts: ChildFacts, *, correction: bool) -> bool:
     if facts.school_year and facts.school_year != child.school_year:
         child.school_year, changed = facts.school_year, True
     if facts.subjects or facts.not_subjects:
-        if correction or facts.not_subjects:
+        if child.subjects_tentative and not facts.tentative and facts.subjects and not facts.adding:
+            child.subjects, child.subjects_tentative = list(facts.subjects), False
+            return True
+        if correction or facts.not_subjects or facts.only:
             # "não é matemática, é português": what is said now replaces what was said before.
             wanted = [s for s in facts.subjects if s not in facts.not_subjects]
             if not wanted:
@@ -49,6 +52,7 @@ def _apply(child: Child, facts: ChildFacts, *, correction: bool) -> bool:
         else:
             wanted = list(dict.fromkeys([*child.subjects, *facts.subjects]))
         if wanted != child.subjects:
+            child.subjects_tentative = facts.tentative and (not child.subjects or child.subjects_tentative)
             child.subjects, changed = wanted, True
     return changed
 
@@ -66,6 +70,13 @@ def merge(turn: Turn, u: Understood) -> bool:
         child = None
         if child_facts.name:
             child = next((c for c in lead.children if fold(c.name) == fold(child_facts.name)), None)
+            if child is None:
+                # "o nome dele é Gabriel, não Guilherme" (or a correction with one child known): a rename.
+                renamed = [c for c in lead.children if c.name and fold(c.name) in {fold(n) for n in facts.not_names}]
+                if not renamed and facts.correction and len(lead.children) == 1 and len(facts.children) == 1:
+                    renamed = lead.children
+                if renamed:
+                    child = renamed[0]
             if child is None:
                 unnamed = next((c for c in lead.children if not c.name), None)
                 if unnamed is not None:
@@ -113,10 +124,10 @@ def question(turn: Turn, step: Step) -> str:
         return turn.say("ask_other_child_name" if named and turn.state.flow.children_expected > len(named) else "ask_child_name")
     if step == Step.ASK_CHILD_AGE:
         child = next((c for c in lead.children if c.age is None and not c.school_year), lead.first_child)
-        return turn.say("ask_child_age", child=child.name or turn.say("the_child").removeprefix("a ").removeprefix("el "))
+        return turn.say("ask_child_age", child=child.name) if child.name else turn.say("ask_child_age_any")
     if step == Step.ASK_SUBJECT:
         child = next((c for c in lead.children if not c.subjects), lead.first_child)
-        return turn.say("ask_subject", child=child.name or turn.say("the_child"))
+        return turn.say("ask_subject", child=child.name) if child.name else turn.say("ask_subject_any")
     return turn.say("ask_parent_name")
 
 

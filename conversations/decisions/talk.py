@@ -27,8 +27,9 @@ def greeting(turn: Turn, *, returning: bool) -> str:
     return turn.say("greeting", unit=turn.unit.name)
 
 
-def opt_out(turn: Turn) -> None:
-    turn.answers = [turn.say("opt_out")]  # one message, nothing else: the family asked for silence
+def opt_out(turn: Turn, *, before: str = "") -> None:
+    # One message, nothing else: the family asked for silence.
+    turn.answers = [f"{before}\n\n{turn.say('opt_out')}".strip()]
     turn.flow = []
     turn.set_step(Step.NONE, Stage.OPTED_OUT)
     turn.state.flow.offered = []
@@ -53,7 +54,8 @@ def small_talk(turn: Turn, u: Understood, *, first: bool) -> None:
         return
     text = prepare(u.text)
     if u.has(Intent.INJECTION):
-        turn.answers.append(turn.say("decline"))
+        if turn.say("decline") not in turn.answers:
+            turn.answers.append(turn.say("decline"))
     elif u.has(Intent.SMALLTALK) and _IDENTITY.search(text) and not turn.sources:
         turn.answers.append(turn.say("bot_identity", unit=turn.unit.name))
     elif u.has(Intent.SMALLTALK) and _HOW_ARE_YOU.search(text) and not turn.sources:
@@ -75,7 +77,7 @@ def small_talk(turn: Turn, u: Understood, *, first: bool) -> None:
     if turn.answers and turn.sources:
         return
     # Nothing asked and nothing in progress: say what the receptionist can do, or re-ask.
-    if not turn.sources:
+    if not turn.sources and not turn.answers:
         again = prompt_for_step(turn)
         turn.flow.extend(again or [turn.say("how_can_i_help")])
         turn.flow_done = True

@@ -9,19 +9,27 @@ staff (the unit's rule, `change_notice_minutes`).
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 from conversations.decisions import booking
 from conversations.decisions.handoff import hand_off
 from conversations.state import Intent, Stage, Step
 from conversations.turn import Turn
-from conversations.understanding import Understood
+from conversations.understanding import Understood, clauses
+from conversations.understanding.dates import When, parse_when
 from conversations.understanding.text import fold, prepare
 from kumon.exceptions import DomainError
 from scheduling import services as scheduling_services
 from scheduling.exceptions import ChangeNotAllowed
 from scheduling.models import Appointment
 
+_MOVE_TO = re.compile(r"\b(?:passar|mudar|trocar|remarcar|reagendar|adiar|move|change|cambiar|pasar)\w*\b(?:\s+\w+){0,3}?\s+(?:pra|para|pro|to|for)\b")
+# The parent's own words ask about their booked visit (the model's guess alone is not enough
+# to answer "não encontrei visita" to "tem visita quinta 17h30?").
+_MY_VISIT_WORDS = re.compile(r"\b(minha visita|nossa visita|ja marquei|marquei|agendei|esqueci|ficou marcad|esta marcad|my visit|our visit)\b")
+_SAME_WEEK = re.compile(r"\b(mesma semana|same week|misma semana)\b")
+_SAME_TIME = re.compile(r"\b(mesmo horario|mesma hora|mesmo horario de antes|same time|misma hora|mismo horario)\b")
 _NAMES_THE_VISIT = re.compile(r"\b(visita|agendamento|horario|teste|avaliacao|marcad|agendad|appointment|visit|cita)\w*")
 _HAS_VISIT = re.compile(
     r"\b(tenho|tem|temos|tinha|ja) (uma )?(visita|horario|agendamento) (marcad|agendad)|\bja (marquei|agendei)|\bmarcamos\b"
@@ -52,6 +60,12 @@ def handle(turn: Turn, u: Understood) -> None:
             turn.flow_done = True
         return  # a yes or a time: booking offers and books a new visit
     implicit_move = appointment is not None and bool(_HAS_VISIT.search(text)) and bool(_CONFLICT.search(text))
+    # "9h não, desculpa… consegue 10h?" right after this chat booked 9h: the parent corrects it.
+    corrects_booking = (
+        appointment is not None and state.step == Step.BOOKED and flow.appointment_id == appointment.pk
+        and u.when is not None and (u.correction or u.has(Intent.DENY) or bool(re.search(r"\bnao\b", text)))
+    )
+    implicit_move = implicit_move or corrects_booking
     if appointment is not None and u.has(Intent.MY_VISIT) and not implicit_move:
         _tell(turn, appointment)
         return
@@ -74,7 +88,9 @@ def handle(turn: Turn, u: Understood) -> None:
             turn.flow.append(turn.say("confirm_cancel", slot=turn.slot_text(appointment.start)))
             turn.flow_done = True
         return
-    if u.has(Intent.MY_VISIT) or (appointment is not None and _HAS_VISIT.search(text)):
+    if (u.has(Intent.MY_VISIT) and (appointment is not None or _MY_VISIT_WORDS.search(text))) or (
+        appointment is not None and _HAS_VISIT.search(text)
+    ):
         if appointment is None:
             turn.answers.append(turn.say("no_appointment"))
             return
@@ -116,13 +132,47 @@ def _move(turn: Turn, u: Understood, appointment: Appointment) -> None:
     turn.set_step(Step.OFFER_SLOTS, Stage.RESCHEDULING)
     wish = u.when
     own = appointment.start.astimezone(turn.tz)
+    moved_to = _MOVE_TO.search(prepare(u.text))
+    if moved_to:  # "amanhã não vai dar… passar pra terça que vem": the new day comes after the verb
+        later = parse_when(prepare(u.text)[moved_to.end():], today=turn.local_now.date())
+        if not later.empty:
+            wish = later
+    elif wish is not None and wish.day == own.date():
+        # "trocar a visita de segunda de manhã. tem algo à tarde na mesma semana?": the wish is in
+        # another sentence than the visit's own day.
+        for clause in reversed(clauses(u.text)):
+            other = parse_when(prepare(clause), today=turn.local_now.date())
+            if not other.empty and other.day != own.date():
+                wish = other
+                break
+    if _SAME_WEEK.search(prepare(u.text)) and wish is not None and wish.day in (None, own.date()):
+        monday = own.date() - dt.timedelta(days=own.weekday())
+        wish = When(time=wish.time, window=wish.window, days=(monday, monday + dt.timedelta(days=6)))
     if wish is not None and wish.day == own.date() and wish.time in (None, own.time()):
         wish = None  # "tenho visita marcada quarta 14h" names the visit, not the new time
+    if wish is not None and wish.time is not None and wish.day is None and wish.days is None:
+        wish = wish.on(own.date())  # "consegue 10h?": on the visit's own day
+    if wish is not None and wish.time is None and _SAME_TIME.search(prepare(u.text)):
+        wish = When(day=wish.day, weekday=wish.weekday, time=own.time(), days=wish.days)  # "no mesmo horário"
     lead_in = turn.say("ask_reschedule_when", child=_child(turn, appointment), slot=turn.slot_text(appointment.start))
     if wish is None:
         booking.offer_default(turn, lead_in=lead_in)
     else:
         booking.pursue(turn, wish)
+
+
+def cancel_quietly(turn: Turn, u: Understood, appointment: Appointment | None) -> str:
+    """Cancel the visit the parent named (with an opt-out, say): returns the sentence saying so,
+    or "" when nothing was cancelled."""
+    if appointment is None or not _NAMES_THE_VISIT.search(prepare(u.text)):
+        return ""
+    slot = turn.slot_text(appointment.start)
+    try:
+        scheduling_services.cancel_appointment(appointment=appointment, by_parent=True, contact=turn.contact, now=turn.now)
+    except DomainError:
+        return ""
+    turn.state.flow.appointment_id = None
+    return turn.say("cancelled_short", child=_child(turn, appointment), slot=slot)
 
 
 def _cancel(turn: Turn, appointment: Appointment) -> None:

@@ -30,3 +30,25 @@ def test_dev_dialogues_pass_at_least_the_floor(celery_worker) -> None:
     figures = dialogues.summary(outcomes)
     failed = "\n\n".join("\n".join(dialogues.transcript(o)) for o in outcomes if not o.passed)
     assert figures["pass_rate"] >= FLOOR, f"{figures}\n\n{failed}"
+
+
+def test_dev_dialogues_with_a_language_model_go_through_the_same_guardrails(celery_worker, fake_openai) -> None:
+    """The LLM path (the fake speaks the Chat Completions protocol and proposes what the rules
+    read) runs the same dialogues: the engine validates its proposals, so they pass as well."""
+    profile = profiles.parse_profile(json.loads((EVAL_DEV / "unit-moema.json").read_text(encoding="utf-8")))
+    unit = profiles.load_profile(profile=profile, slug="eval-llm-moema").unit
+    items = dialogues.parse_dialogues(json.loads((EVAL_DEV / "dialogues.json").read_text(encoding="utf-8")))[:12]
+    fake_openai.mode = "ok"
+    fake_openai.requests.clear()
+    celery_worker.restart(env=fake_openai.env())
+    try:
+        outcomes = dialogues.run_all(unit=unit, dialogues=items)
+    finally:
+        celery_worker.restart(env={})
+
+    understand_requests = fake_openai.chat_requests(kind="understand")
+    assert len(understand_requests) >= sum(len(d.bursts) for d in items) - 2  # media-only bursts need none
+    assert "Today is 2026-12-0" in understand_requests[0]["body"]["messages"][0]["content"]
+    figures = dialogues.summary(outcomes)
+    failed = "\n\n".join("\n".join(dialogues.transcript(o)) for o in outcomes if not o.passed)
+    assert figures["pass_rate"] >= FLOOR, f"{figures}\n\n{failed}"

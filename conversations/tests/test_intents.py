@@ -9,13 +9,18 @@ from conversations.understanding.intents import HELD_OUT_EVERY, examples, held_o
 
 # Measured when the examples were written (see conversations/understanding/intents.py); a change
 # of examples or model that loses more than a few points fails here.
-ACCURACY_FLOOR = 0.70
+# Measured 2026-12-01 on 80 held-out lines: top-1 0.76, 0.70 when predictions under MIN_SCORE
+# count as wrong (the engine ignores them).
+TOP1_FLOOR = 0.72
+ABSTAIN_FLOOR = 0.65
 
 
 @pytest.mark.django_db
 def test_intent_accuracy_on_held_out_examples_stays_above_the_floor() -> None:
-    accuracy, misses = held_out_accuracy()
-    assert accuracy >= ACCURACY_FLOOR, f"accuracy {accuracy:.3f}; misses: {misses}"
+    top1, misses = held_out_accuracy()
+    with_abstention, _ = held_out_accuracy(abstain=True)
+    assert top1 >= TOP1_FLOOR, f"accuracy {top1:.3f}; misses: {misses}"
+    assert with_abstention >= ABSTAIN_FLOOR
 
 
 def test_every_intent_has_held_out_examples() -> None:

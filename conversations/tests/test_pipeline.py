@@ -156,3 +156,38 @@ def test_hand_back_keeps_the_hand_off_on_record_and_a_new_take_over_restarts_its
     assert (back.mode, back.handoff_at, back.handoff_reason, state.Flow.from_data(back.data).staff_note) == ("bot", t0, "requested", "mãe quer sábado")
     again = services.take_over(conversation=back, user=None, now=t0 + dt.timedelta(hours=1), reason="staff")
     assert (again.mode, again.handoff_at, again.handoff_reason) == ("human", t0 + dt.timedelta(hours=1), "staff")
+
+
+@pytest.mark.django_db
+def test_a_superseded_turn_records_no_knowledge_gap() -> None:
+    """Only the turn that is sent records its gaps (a burst recomputed 21 times wrote 4,047)."""
+    from conversations import engine
+    from knowledge.models import KnowledgeGap
+
+    unit = UnitFactory()
+    first = services.record_inbound(unit=unit, message=inbound("vcs vendem uniforme?", "G1"))
+    conversation, pending = turns.claim_turn(conversation_id=first.conversation_id, now=timezone.now())
+    result = engine.respond(conversation=conversation, messages=pending, now=timezone.now())
+    assert [g.text for g in result.gaps] == ["vcs vendem uniforme?"]
+    services.record_inbound(unit=unit, message=inbound("alô?", "G2"))  # arrives while it was computed
+
+    stored = turns.commit_turn(conversation_id=first.conversation_id, last=pending[-1], result=result, now=timezone.now())
+
+    assert (stored, KnowledgeGap.objects.count()) == ([], 0)
+    replies = turns.answer_turn(conversation_id=first.conversation_id, now=timezone.now() + dt.timedelta(seconds=1))
+    assert replies and KnowledgeGap.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_the_llm_budget_of_a_unit_sends_its_turns_to_the_rules(settings) -> None:
+    from conversations import budget
+
+    settings.OPENAI_API_KEY = "sk-test"
+    settings.LLM_DAILY_TOKEN_BUDGET = 1000
+    unit = UnitFactory()
+    now = timezone.now()
+    assert budget.allowed(unit=unit, now=now)
+    budget.spend(unit=unit, tokens=600, now=now)
+    budget.spend(unit=unit, tokens=500, now=now)
+    assert (budget.tokens_today(unit=unit, now=now), budget.allowed(unit=unit, now=now)) == (1100, False)
+    assert budget.allowed(unit=UnitFactory(), now=now)  # another unit's day is its own

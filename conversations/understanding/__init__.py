@@ -33,7 +33,9 @@ _OPT_OUT = re.compile(
     r"|nao me (mande|mandem|envie|enviem|chame|chamem|procure|procurem|ligue|liguem) mais"
     r"|(remov|tir|exclu|apag)\w* (o )?meu (numero|contato|telefone|cadastro)|me (tira|tirem|remove|removam|exclui) da (lista|base)"
     r"|nao tenho (mais )?interesse.*(mensage|contato|numero)|(mensage|contato|numero).*nao tenho (mais )?interesse"
-    r"|stop (sending|messaging|texting)|don'?t (message|text|contact) me|dejen de (enviar|escribir|mandar)|no (me )?(manden|envien|escriban) mas|no quiero (mas|recibir)"
+    r"|\bme descadastr|\bdescadastr\w* (meu|o meu|esse|este)|chega de (mensage|msg|me mandar)|(me )?tir\w* da (lista|base)|sai(r)? da lista"
+    r"|remove (my|this) (number|contact)|take (me|my number) off|(don'?t|do not) want (any )?more messages|no more messages"
+    r"|stop (sending|messaging|texting)|don'?t (message|text|contact) me|(quiten|borren|saquen) mi (numero|contacto)|dejen de (enviar|escribir|mandar)|no (me )?(manden|envien|escriban) mas|no quiero (mas|recibir)"
 )
 _HUMAN = re.compile(
     r"\batendente\b|\bhumano\b|ser humano|pessoa de verdade|pessoa real|nao (quero|gosto de) (falar com )?(robo|bot|maquina)"
@@ -43,10 +45,12 @@ _HUMAN = re.compile(
     r"|(talk|speak) (to|with) (a |an |the )?(human|person|someone|agent|staff|manager|real)|real person"
     r"|hablar con (una persona|alguien|un humano|un agente|la directora)"
 )
+HUMAN_REQUEST = _HUMAN
 _COMPLAINT = re.compile(
     r"\breclama|absurdo|pessim|insatisfeit|descaso|cobrad[oa]s? (errad|indevid|a mais|duas vezes|2 vezes)|cobraram (errado|duas|2|a mais)"
     r"|cobranca indevid|duas vezes no|procon|processar|advogad|nao gostei|horrivel|decepcionad|falta de respeito"
     r"|ninguem (me )?respond|mal atendid|vergonha|ridiculo|inadmissivel|palhacada|desrespeito|quero (meu )?(dinheiro|reembolso|estorno)"
+    r"|chatead[oa]|revoltad[oa]|indignad[oa]|constrangid|humilhad|quero (uma )?explica|brigou com|gritou com|maltrat"
     r"|complain|terrible|awful|unacceptable|charged twice|refund|queja|reclamo|inaceptable"
 )
 _INJECTION = re.compile(
@@ -74,7 +78,7 @@ _MY_VISIT = re.compile(
 )
 _BOOK = re.compile(
     r"\bagend|\bmarca(r|mos)?\b|\bvisita|conhecer (a |o )?(unidade|kumon|escola|espaco|metodo)|\bconhecer\b|teste diagnostico|teste de nivel"
-    r"|fazer (o |um )?(teste|avaliacao)|\bavaliacao\b|\bmatricul|quero comecar|\binscrev|\bvaga\b|levar (ele|ela|meu|minha|os|as|o |a )"
+    r"|fazer (o |um )?(teste|avaliacao)|\bavaliacao\b|\bmatricul|quero comecar|\binscrev|\bvaga\b|\bleva\w* (ele|ela|meu|minha|os|as|o |a )"
     r"|\bschedul|\bbook\b|appointment|\bvisit\b|\bcome (in|by|for)\b|\bcita\b|\bvisitar\b|conocer|\breservar\b|\binscribir"
 )
 _AFFIRM = re.compile(
@@ -89,7 +93,7 @@ _DENY = re.compile(
 )
 _THANKS = re.compile(r"\b(obrigad|brigad|valeu|agradec|thanks|thank you|thx|gracias)")
 _GREETING = re.compile(
-    r"^\W*(oi|oie|ola|bom dia|boa tarde|boa noite|hey|hi|hello|hola|buenos dias|buenas tardes|buenas|e ai|opa|good morning|good afternoon)\b"
+    r"^\W*(oi|oie|ola|alo|bom dia|boa tarde|boa noite|hey|hi|hello|hola|buenos dias|buenas tardes|buenas|e ai|opa|good morning|good afternoon)\b"
 )
 _SMALLTALK = re.compile(
     r"^\W*(tudo bem|tudo bom|td bem|td bom|como vai|como voce esta|e voce|e vc|tudo joia|como esta)\b.{0,20}$"
@@ -100,25 +104,36 @@ _SMALLTALK = re.compile(
     r"|^\W*(how are you|are you a (bot|robot|person))\b|^\W*(como estas|eres un (robot|bot))\b"
 )
 _CHOICE = re.compile(
-    r"^\W*(?:(?:pode ser |quero |prefiro |fico com )?(?:a |o )?(?:opcao|opção|numero|option|opcion|n|#)?\s*)(\d)\s*(?:[ºo°]\s*)?(?:opcao|horario)?[.!]?\W*$"
+    r"^\W*(?:(?:pode ser |quero |prefiro |fico com |vou de |escolho )?(?:a |o |esse |essa )?(?:opcao|opção|numero|option|opcion|n|#)?\s*)(\d)\s*(?:[ºo°ªa]\s*)?(?:opcao|horario)?(?:\s+(?:mesmo|entao|por favor|pf|pfv))?[.!]?\W*$"
 )
 _CHOICE_WORD = re.compile(
     r"\b(?:a |o |la |el |the |opcao |option )?(primeir[ao]|segund[ao]|terceir[ao]|ultim[ao]|first|second|third|last|primera?o?|segund[ao]|tercer[ao]?)\b"
     r"(?!\s*(?:ano|serie|grado|filh|via|vez|feira))"
 )
 _CHOICE_WORDS = {"primeir": 1, "first": 1, "primer": 1, "segund": 2, "second": 2, "terceir": 3, "third": 3, "tercer": 3, "ultim": -1, "last": -1}
-_QUESTION_WORDS = (
-    r"qual|quais|quanto|quanta|quantos|quantas|como|onde|aonde|quando|que horas|o que|oque|tem|teria|tinha|existe|ha|"
-    r"voces|voce|pode|posso|podem|aceita|aceitam|funciona|funcionam|abre|abrem|precisa|preciso saber|da para|e possivel|seria|"
-    r"what|how|when|where|do you|does|can|is there|are there|which|cuanto|cual|cuales|donde|hay|tienen|aceptan|"
+# Words that open a question even without "?" ("qual o valor", "queria saber se…")…
+_STRONG_QUESTION_WORDS = (
+    r"qual|quais|quanto|quanta|quantos|quantas|como|onde|aonde|quando|que horas|o que|oque|quem|"
+    r"what|how|when|where|which|who|cuanto|cual|cuales|donde|quien|"
     r"gostaria de saber|queria saber|quero saber|queria entender|queria uma informacao|me fala|me diz|me diga|me informa|me explica"
-    r"|e o|e a|e se|se tem|se voces|se e|vale a pena|e verdade|eu posso|ele pode|ela pode|sabe (me )?dizer"
+    r"|e se|se tem|se voces|se e|sabe (me )?dizer"
 )
+# …and words that open one only when the sentence asks ("tem estacionamento?", "pode pagar no pix?").
+_WEAK_QUESTION_WORDS = (
+    r"tem|teria|tinha|existe|ha|voces|voce|pode|posso|podem|aceita|aceitam|funciona|funcionam|abre|abrem|precisa|"
+    r"da para|e possivel|seria|vale a pena|e verdade|eu posso|ele pode|ela pode|do you|does|can|is there|are there|hay|tienen|aceptan"
+)
+_QUESTION_WORDS = _STRONG_QUESTION_WORDS + "|" + _WEAK_QUESTION_WORDS
 _QUESTION_START = re.compile(r"^(?:" + _QUESTION_WORDS + r")\b")
-_SPLIT_QUESTIONS = re.compile(r"(?:,|;|\be\b)\s+(?=(?:" + _QUESTION_WORDS + r")\b)")
+_STRONG_START = re.compile(r"^(?:" + _STRONG_QUESTION_WORDS + r")\b")
+# "e se dá pra pagar no cartão" asks a second question; "e se fizer inglês também" goes on with the first.
+_SE_ASKS = r"se\s+(?:tem|da|pode|podem|aceita|aceitam|faz|fazem|funciona|precisa|e|existe|oferece|oferecem|cobra|cobram|vale|abre|abrem|atende|atendem)\b"
+_SPLIT_QUESTIONS = re.compile(r"(?:,|;|\be\b)\s+(?=(?:" + _STRONG_QUESTION_WORDS + r")\b|" + _SE_ASKS + ")")
+_SPLIT_ASKING = re.compile(r"(?:,|;|\be\b)\s+(?=(?:" + _QUESTION_WORDS + r")\b)")
 _FILLER_START = re.compile(
     r"^(?:(?:oi|ola|oie|bom dia|boa tarde|boa noite|tudo bem|tudo bom|hello|hi|hola|buenas|ah|ahn|ops|ok|entao|e ai|opa|mo[cç]a"
-    r"|ah sim|tenho algumas duvidas|tenho uma duvida|uma duvida|outra coisa|alem disso|also|tambem|mais uma coisa)\b[\s,!.:;-]*)+"
+    r"|ah sim|tenho algumas duvidas|tenho uma duvida|uma duvida|outra coisa|alem disso|also|tambem|mais uma coisa|e"
+    r"|so pra saber|so para saber|pra saber|para saber|so uma pergunta|uma pergunta|algumas duvidas( antes de marcar)?|umas duvidas( rapidas)?)\b[\s,!.:;-]*)+"
 )
 EN_WORDS = set(
     "the my is can how much what hello hi son daughter does do you price cost please want schedule years old visit book "
@@ -191,14 +206,26 @@ def clauses(text: str) -> list[str]:
         sentence = sentence.strip(" ,;")
         if not sentence:
             continue
-        folded = fold(sentence)
+        # Folded, but "é" (a verb) kept apart from "e" (and): "mat é onde ele sofre" is one clause.
+        folded = "".join("é" if ch == "é" else f for ch, f in zip(sentence.lower(), fold(sentence), strict=False))
         start = 0
-        for m in _SPLIT_QUESTIONS.finditer(folded):
+        # A sentence that asks ("?") is cut before any question word; another only before strong ones.
+        splitter = _SPLIT_ASKING if sentence.rstrip().endswith("?") else _SPLIT_QUESTIONS
+        pieces: list[str] = []
+        for m in splitter.finditer(folded):
             piece = sentence[start:m.start()].strip(" ,;")
             if len(piece.split()) >= 2:
-                parts.append(piece)
+                pieces.append(piece)
                 start = m.end()
-        parts.append(sentence[start:].strip(" ,;"))
+        pieces.append(sentence[start:].strip(" ,;"))
+        # "queria saber se tem desconto e se dá pra pagar no cartão": the second "se…" asks too.
+        asking = False
+        for piece in pieces:
+            plain = fold(piece)
+            if asking and re.match(r"se\b", plain) and "?" not in piece:
+                piece = f"queria saber {piece}"
+            asking = asking or bool(re.search(r"\b(saber|perguntar|duvida|duvidas|entender)\b", plain))
+            parts.append(piece)
     return [p for p in parts if p]
 
 
@@ -208,10 +235,12 @@ def _content(clause: str) -> str:
 
 
 def is_question(clause: str) -> bool:
+    if _GREETING.match(prepare(clause)) and not _GREETING.sub("", prepare(clause)).strip(" ,!.?"):
+        return False  # "alô?", "oi?": a greeting
     content = _content(clause)
     if not content or _SMALLTALK.search(content) or _SMALLTALK.search(fold(clause)):
         return False
-    return "?" in clause or bool(_QUESTION_START.match(content))
+    return "?" in clause or bool(_STRONG_START.match(content))
 
 
 def _model_intents(prediction: Prediction, *, short: bool) -> set[Intent]:
@@ -311,7 +340,7 @@ def understand(
         # Clauses the booking flow or the visit owns are not knowledge questions.
         if _RESCHEDULE.search(c) or (_CANCEL.search(c) and not _CANCEL_OTHER.search(c)) or _HUMAN.search(c) or _INJECTION.search(c) or _MY_VISIT.search(c):
             continue
-        if booking_clause(c, today=today, step=step):
+        if booking_clause(c, today=today, step=step) or booking_request(c):
             continue
         u.questions.append(clause)
     if u.questions:
@@ -321,9 +350,23 @@ def understand(
 
 _SLOT_WORDS = re.compile(
     r"\b(horario|horarios|vaga|vagas|visita|agend|marcar|marca|ir ai|ir conhecer|conhecer|levar|pra gente ir|dia|da pra|pode ser|pode|tem|teria"
-    r"|disponivel|disponibilidade|livre|slot|time|times|available|visit|come|horas?)\b"
+    r"|disponivel|disponibilidade|livre|slot|time|times|available|visit|come|horas?|lugar|turno|cupo|tienen)\b"
 )
 _OPENING = re.compile(r"\b(aberto|abertos|aberta|abre|abrem|funciona|funcionam|atende|atendem|open|abierto|abren)\b")
+
+
+_ASKS_TO_BOOK = re.compile(
+    r"\b(?:tem como|teria como|da pra|da para|posso|podemos|consigo|conseguimos|como faco (?:pra|para)|queria|quero|gostaria de|pode|ainda (?:faz|fazem))\s+"
+    r"(?:eu\s+|a gente\s+)?(?:levar|leva|marcar|agendar|ir|visitar|conhecer|trazer|inscrever|matricular|fazer (?:a|uma) (?:visita|avaliacao|matricula|o teste)|(?:aquela |a )?avaliacao)\b"
+    r"|\b(?:can|could) (?:we|i) (?:come|visit|book|schedule)\b|\bpodemos (?:ir|visitar|agendar)\b"
+)
+_ASKS_INFO = re.compile(r"\b(quanto|quanta|qual|quais|valor|preco|custa|o que|documento|precisa levar|como funciona|dura|demora)\b")
+
+
+def booking_request(clause: str) -> bool:
+    """"tem como eu levar meu filho pra conhecer?", "consigo marcar a visita?": a request to book
+    phrased as a question — the booking flow answers it, not the FAQ."""
+    return bool(_ASKS_TO_BOOK.search(clause)) and not _ASKS_INFO.search(clause)
 
 
 def booking_clause(clause: str, *, today: dt.date, step: Step) -> bool:
@@ -332,6 +375,10 @@ def booking_clause(clause: str, *, today: dt.date, step: Step) -> bool:
     when = parse_when(clause, today=today)
     if _OPENING.search(clause) and not re.search(r"\b(visita|agend|marcar)\b", clause):
         return False  # "vcs abrem sábado?" is about the opening hours
+    if re.search(r"\baulas?\b|\bclasses?\b|\bclases?\b", clause) and not re.search(r"\b(visita|agend|marcar|conhecer)", clause):
+        return False  # "tem aula sábado?" is about the classes, not the visit
+    if when.day is not None or when.time is not None:
+        return True  # a day or a time asked for: the booking flow answers it
     if not when.empty and (_SLOT_WORDS.search(clause) or step in (Step.OFFER_SLOTS, Step.CONFIRM_SLOT) or len(clause.split()) <= 6):
         return True
     return bool(re.search(r"\b(quais|que|tem|teria)\s+(os\s+)?(horarios?|vagas?)\b|\bhorarios? (disponive|livre)", clause)) and not re.search(

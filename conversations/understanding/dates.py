@@ -30,6 +30,7 @@ MORNING = (dt.time(6), dt.time(12))
 AFTERNOON = (dt.time(12), dt.time(18))
 EVENING = (dt.time(17, 30), dt.time(23))
 PERIODS = [
+    (r"\bmais tarde (?:que|q) (?:voces|vcs|vc|voce) tem\b|\b(?:o )?ultimo horario\b|\bhorario mais tarde\b|\blatest\b", (dt.time(16), dt.time(23, 59))),
     (r"\b(?:bem )?cedo(?:inho)?\b|\bearly\b|\bprimeira hora\b", (dt.time(6), dt.time(10))),
     (r"\bfi(?:m|nal) da tarde\b|\bfinal de tarde\b|\blate afternoon\b", (dt.time(16), dt.time(23))),
     (r"\bdepois do almoco\b|\bafter lunch\b", (dt.time(13), dt.time(18))),
@@ -48,11 +49,15 @@ _WEEKDAY_RE = re.compile(
 )
 _DATE_RE = re.compile(r"\b(?:dia\s+)?(\d{1,2})/(\d{1,2})(?:/(\d{2,4}))?\b")
 _DAY_ONLY_RE = re.compile(r"\b(?:dia|day|el dia|el)\s+(\d{1,2})\b(?!\s*(?:anos|h\b|horas|:|/))|\b(\d{1,2})\s+de\s+(?:dezembro|janeiro|fevereiro|marco|abril|maio|junho|julho|agosto|setembro|outubro|novembro)\b")
+# "sábado seguinte, 26", "quinta 17 às 10": a weekday then the day of the month.
+_WEEKDAY_AND_NUMBER = re.compile(
+    r"\b(?:segunda|terca|quarta|quinta|sexta|sabado|domingo)(?:[- ]feira)?(?:\s+(?:seguinte|que vem))?\s*,?\s*(?:dia\s+)?(\d{1,2})\b(?!\s*(?:h\b|hs|horas|hrs|ora|oras|hora|:|/|am|pm|da tarde|da manha|da noite))"
+)
 _MONTHS = {"janeiro": 1, "fevereiro": 2, "marco": 3, "abril": 4, "maio": 5, "junho": 6, "julho": 7, "agosto": 8,
            "setembro": 9, "outubro": 10, "novembro": 11, "dezembro": 12}
 _NAMED_DATE_RE = re.compile(r"\b(\d{1,2})\s+de\s+(" + "|".join(_MONTHS) + r")\b")
 _CLOCK_RE = re.compile(
-    r"\b(\d{1,2})\s*(?::|h|hs|hrs|horas?|hr)\s*(\d{2})?\b(?!\s*(?:anos|years|min))|\b(\d{1,2})\s*(am|pm|a\.m\.|p\.m\.)"
+    r"\b(\d{1,2})\s*(?::|h|hs|hrs|horas?|hr|oras?)\s*(\d{2})?\b(?!\s*(?:anos|years|min))|\b(\d{1,2})\s*(am|pm|a\.m\.|p\.m\.)"
 )
 _BARE_TIME_RE = re.compile(
     r"\b(?:as|às|a|pelas|pelas|umas|perto das|at|las|a las|around|por volta das)\s+(\d{1,2})(?:[:h](\d{2}))?\b"
@@ -180,8 +185,40 @@ def _strip_dates(t: str) -> str:
     return _DAY_ONLY_RE.sub(" ", t)
 
 
+_FULL_WEEKDAYS = ("segunda", "terca", "quarta", "quinta", "sexta", "sabado", "domingo")
+_REAL_WORDS = {"quarto", "quinto", "sexto", "certa", "certo", "segundo", "terco", "quartas", "quintas"}
+
+
+def _weekday_typos(t: str) -> str:
+    """"sesta", "terssa", "sabadp": a word one letter off a weekday, followed by a time or a day
+    part, is that weekday (alone, "sesta" is a nap)."""
+    def fix(m: re.Match[str]) -> str:
+        word = m.group(1)
+        if word in _REAL_WORDS:
+            return m.group(0)
+        for name in _FULL_WEEKDAYS:
+            if word != name and len(word) >= 5 and _one_off(word, name):
+                return name + m.group(2)
+        return m.group(0)
+
+    return re.sub(r"\b([a-z]{5,8})(\s+(?:as|a|de|da|dia|umas|pela|\d))", fix, t)
+
+
+def _one_off(a: str, b: str) -> bool:
+    if abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        return sum(x != y for x, y in zip(a, b, strict=True)) == 1
+    short, long_ = (a, b) if len(a) < len(b) else (b, a)
+    return any(long_[:i] + long_[i + 1:] == short for i in range(len(long_)))
+
+
+_DAY_PART_TYPOS = {"tardi": "tarde", "tardes": "tarde", "manhan": "manha", "manham": "manha", "noiti": "noite", "amanhan": "amanha", "amanham": "amanha"}
+
+
 def parse_when(text: str, *, today: dt.date) -> When:
-    t = _SALUTATIONS.sub(" ", fold(text))
+    t = " ".join(_DAY_PART_TYPOS.get(w, w) for w in fold(text).split())
+    t = _weekday_typos(_SALUTATIONS.sub(" ", t))
     day: dt.date | None = None
     weekday: int | None = None
     days: tuple[dt.date, dt.date] | None = None
@@ -212,12 +249,7 @@ def parse_when(text: str, *, today: dt.date) -> When:
         except ValueError:
             day = None
     if day is None:
-        m = _WEEKDAY_RE.search(t)
-        if m:
-            weekday = WEEKDAYS[m.group(1) or m.group(2)]
-            day = _next_weekday(today, weekday, next_week=next_week)
-    if day is None:
-        m = _DAY_ONLY_RE.search(t)
+        m = _DAY_ONLY_RE.search(t) or _WEEKDAY_AND_NUMBER.search(t)
         if m and m.group(1):
             d = int(m.group(1))
             month, year = today.month, today.year
@@ -227,6 +259,13 @@ def parse_when(text: str, *, today: dt.date) -> When:
                 day = dt.date(year, month, d)
             except ValueError:
                 day = None
+    if day is None:
+        found = list(_WEEKDAY_RE.finditer(t))
+        # "ah é sábado né… então segunda às 16h": the last weekday named is the wish.
+        m = found[-1] if found else None
+        if m:
+            weekday = WEEKDAYS[m.group(1) or m.group(2)]
+            day = _next_weekday(today, weekday, next_week=next_week)
     if day is None:
         if _NEXT_WEEK.search(t):
             start = _monday(today) + dt.timedelta(days=7)
@@ -251,7 +290,10 @@ def parse_when(text: str, *, today: dt.date) -> When:
         if end:
             window = (window[0] if window else dt.time(6), end)
     if window is None:
-        for m in _CLOCK_RE.finditer(clean):
+        clocks = list(_CLOCK_RE.finditer(clean))
+        if len(clocks) > 1 and re.search(r"\b(nao|em vez|ao inves|melhor|prefiro|instead|consegue|pode ser)\b", clean):
+            clocks.reverse()  # "9h não… consegue 10h?": the later time is the wish
+        for m in clocks:
             if m.group(3):
                 time = _hour(int(m.group(3)), 0, meridiem=m.group(4).replace(".", ""), text=clean)
             else:

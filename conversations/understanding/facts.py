@@ -64,6 +64,9 @@ class ChildFacts:
     school_year: str = ""
     subjects: list[str] = field(default_factory=list)
     not_subjects: list[str] = field(default_factory=list)  # said not to be wanted ("não é matemática")
+    tentative: bool = False  # the subjects were only asked about ("vcs têm japonês?")
+    adding: bool = False  # "coloca matemática também": added to what was said before
+    only: bool = False  # "só inglês por enquanto": replaces what was said before
 
     @property
     def empty(self) -> bool:
@@ -77,6 +80,7 @@ class Facts:
     heard_from: str = ""
     correction: bool = False
     children_count: int | None = None  # "meus dois filhos"
+    not_names: list[str] = field(default_factory=list)  # "é Gabriel, não Guilherme": a name taken back
 
     @property
     def empty(self) -> bool:
@@ -88,15 +92,24 @@ class Facts:
 _NAME_WORD = r"[A-Za-zÀ-ÖØ-öø-ÿ][A-Za-zÀ-ÖØ-öø-ÿ'’-]+"
 _PARENT_CUES = re.compile(
     r"\b(?:meu nome e|meu nome eh|me chamo|aqui (?:e|eh|quem fala e) (?:a |o )?|quem fala e (?:a |o )?|sou (?:a |o )?"
-    r"|eu sou (?:a |o )?|falo com voce(?:s)? (?:e|sou) |my name is|i am|i'm|im|this is|me llamo|soy|mi nombre es|aqui (?:a|o) )"
+    r"|eu sou (?:a |o )?|e eu (?:sou )?(?:a |o )|falo com voce(?:s)? (?:e|sou) |my name is|i am|i'm|im|this is|me llamo|soy|mi nombre es|aqui (?:a|o) "
+    r"|^\W*(?:oi|ola|bom dia|boa tarde|boa noite)?[\s,!]*(?:e|eh) (?:a|o) )"
     r"\s*(?=" + _NAME_WORD + ")"
+)
+# "Michele aqui", "Wellington falando", "Fábio, pai da Manuela": a capitalised name that introduces itself.
+_NAME_INTRODUCES = re.compile(
+    r"(?:^|[.!?\n]\s*|\b(?:oi|ola|olá|bom dia|boa tarde|boa noite|e ai|e aí|opa|hello|hi|hola|buenas)[!,.\s]+)"
+    r"(?P<name>[A-ZÀ-Ö][a-zà-ÿ'’-]+(?:\s+[A-ZÀ-Ö][a-zà-ÿ'’-]+)?)"
+    r"(?:\s+(?:aqui|falando|here|speaking|por aqui)\b|\s*,\s*(?:a\s+|o\s+)?(?:mae|mãe|pai|avó|avo|avô|tia|tio|madrinha|padrinho|responsável|responsavel)\s+d[oa]s?\b)"
 )
 _CHILD_CUES = re.compile(
     r"\b(?:(?:meu|minha|o meu|a minha|meus|minhas|my|mi|nuestro|nuestra)\s+(?:filho|filha|filhinho|filhinha|filhote|neto|neta"
     r"|sobrinho|sobrinha|enteado|enteada|menino|menina|pequeno|pequena|caçula|cacula|mais velh[oa]|mais nov[oa]|son|daughter|kid|boy|girl|hijo|hija|nene|nena)"
     r"(?:\s+(?:mais velh[oa]|mais nov[oa]|do meio|caçula|cacula))?"
     r"(?:\s*,)?(?:\s+(?:que\s+)?(?:se chama|chama|chamad[oa]|e o|e a|eh o|eh a|o nome dele e|o nome dela e|named|called|se llama|llamad[oa]|is called))?"
-    r"|(?:ele|ela|he|she)\s+(?:se\s+)?(?:chama|llama|is called)|o nome dele e|o nome dela e|o nome dele eh|o nome dela eh"
+    r"|(?:ele|ela|he|she|a menina|o menino|a pequena|o pequeno|a crianca|o moleque|a mocinha)\s+(?:se\s+)?(?:chama|llama|is called)"
+    r"|(?:ele|ela)\s+(?:e|eh)\s+(?:o|a)|(?<![a-z] )o nome e|(?<![a-z] )o nome eh"
+    r"|(?<![a-z] )se chama|o nome dele e|o nome dela e|o nome dele eh|o nome dela eh"
     r"|nome da crianca e|nome do aluno e|nome da aluna e|(?:his|her) name is|se llama|chama-se"
     r"|(?:mae|pai|avo|avo|tia|tio|responsavel|madrinha|padrinho|mom|dad|mother|father|madre|padre)\s+d[oa]s?"
     r"|(?:visita|teste|agendamento|horario|matricula|avaliacao)\s+(?:marcad[oa]\s+)?(?:d[oa]|pr[oa]|pra|para (?:o|a))"
@@ -105,6 +118,12 @@ _CHILD_CUES = re.compile(
 # "tenho visita marcada quarta 14h pra Beatriz": in a message about a visit, "pra" + a capitalised name.
 _FOR_NAME = re.compile(r"\b(?:pra|pro|para|para o|para a|pra a|pro o|for|para el|para la)\s+(?=[A-ZÀ-Ö][a-zà-ÿ'’-]+)")
 _ABOUT_VISIT = re.compile(r"\b(?:visita|agend|marc|teste|avaliacao|conhecer|horario|cancel|remarc|appointment|visit|cita)")
+# "a Olívia, minha filha de 9", "o Pietro (12)", "pro Caleb, 7 anos": a capitalised name next to
+# what marks a child (an age in brackets, "meu filho" after it, an age right after a comma).
+_NAME_THEN_CHILD = re.compile(
+    r"(?:^|[\s,;(])(?:[aAoO] |pro |pra |do |da |pro o |pra a |para )?(?P<name>[A-ZÀ-Ö][a-zà-ÿ'’-]+)"
+    r"(?=\s*\(\s*\d{1,2}\s*(?:anos?)?\s*\)|\s*,\s*(?:meu|minha|o meu|a minha|mi|my)\s+(?:filh|net|sobrinh|enteado|enteada|hij|son|daughter)|\s*,\s*\d{1,2}\s*(?:anos|años)\b|,?\s+de\s+\d{1,2}\s+(?:anos|años)\b)"
+)
 # "a Sofia tem 9 anos", "o Pedro tá no pré II": an article, a capitalised name and a fact verb.
 _ARTICLE_NAME = re.compile(
     r"(?:^|[\s,;(])(?:a|o|e a|e o|and|y)\s+(?=[A-ZÀ-Ö][a-zà-ÿ'’-]+\s+(?:tem|tá|ta|está|esta|faz|fez|quer|vai|estuda|"
@@ -115,6 +134,12 @@ _ARTICLE_NAME = re.compile(
 _PLACES = {"sao", "sao paulo", "moema", "unidade", "kumon", "voces", "vcs", "semana", "segunda", "terca", "quarta",
            "quinta", "sexta", "sabado", "domingo", "amanha", "hoje", "mim", "gente", "ele", "ela", "nos", "matematica",
            "portugues", "ingles", "japones", "dezembro", "janeiro"}
+
+
+def writes_capitals(text: str) -> bool:
+    """Whether the writer capitalises anything after the first word (then names are capitalised too)."""
+    words = re.findall(r"[A-Za-zÀ-ÿ]+", text)
+    return any(w[0].isupper() for w in words[1:])
 
 
 def _clean_name(candidate: str, *, strict: bool) -> str:
@@ -166,6 +191,8 @@ _AGE = re.compile(
     + r"\s*(?:anos|aninhos|ano|anitos|anos de idade|years?|yrs|yo|y/o|anos?)?\b(?!\s*(?:h\b|horas|:|/|%|reais|vezes|filhos|materias|disciplinas|dias|semanas|meses|minutos))"
     r"|\b" + _N + r"\s*(?:anos|aninhos|ano de idade|anos de idade|years? old|yrs old|yo|y/o|años|anitos)\b"
     r"|\b" + _N + r"\s+ano\b(?!\s*(?:do|de|da|escolar|letivo|que vem|passado))"
+    r"|\(\s*(\d{1,2})\s*(?:anos?)?\s*\)"
+    r"|\b(?:filh[oa]|net[oa]|menin[oa]|crianca|pequen[oa]|sobrinh[oa]|son|daughter|hij[oa])\s+(?:de|with|of)\s+(\d{1,2})\b(?!\s*(?:h\b|horas|:|/|%|de (?:dezembro|janeiro|novembro)))"
 )
 _AGE_NEEDS_UNIT = {"com", "de"}  # "com 8" or "de 8" alone is not an age
 _SCHOOL_YEAR = re.compile(
@@ -183,6 +210,7 @@ _NEGATED_SUBJECT = re.compile(
 _DOING_WELL = re.compile(
     r"^[^\w.!?;]*(?:\w+[^\w.!?;]+){0,3}(?:ele|ela)?\s*(?:vai|esta|ta|anda|is doing|va)\s+(?:bem|otim[oa]|super bem|muito bem|well|fine)"
 )
+_WANTS = re.compile(r"\b(quero|queria|queremos|gostaria|inscrever|matricular|precisa|dificuldade|marcar|agendar|pra ele|pra ela|e pra|seria|want|would like|quiero|queremos)\b")
 _CORRECTION = re.compile(
     r"\b(?:na verdade|ops|opa,? errei|errei|corrigindo|correcao|quis dizer|digo|me enganei|desculpa,? e|actually|i meant|en realidad|perdon,? es)\b"
     r"|\bnao e \w+,?\s+e\b|\bnao,?\s+pera\b"
@@ -198,6 +226,8 @@ def _age_from(match: re.Match[str]) -> int | None:
     raw = next(g for g in match.groups() if g)
     value = int(raw) if raw.isdigit() else NUMBER_WORDS.get(raw)
     cue = fold(match.group(0)).split()[0]
+    if cue.startswith("(") or re.match(r"(filh|net|menin|crianca|pequen|sobrinh|son|daughter|hij)", cue):
+        return value if value is not None and 1 <= value <= 99 else None
     if cue in _AGE_NEEDS_UNIT and not re.search(r"anos|ano|years|yrs|yo|anos", fold(match.group(0))):
         return None
     if value is None or not 1 <= value <= 99:
@@ -243,16 +273,26 @@ def subjects_in(folded: str) -> tuple[list[str], list[str]]:
 
 def _child_facts(folded: str) -> ChildFacts:
     child = ChildFacts()
+    school = _SCHOOL_YEAR.search(folded)
     for m in _AGE.finditer(folded):
+        if school and m.start() < school.end() and school.start() < m.end():
+            continue  # "no 2 ano" is the school year, not an age
         age = _age_from(m)
         if age is not None:
             child.age = age
-    school = _SCHOOL_YEAR.search(folded)
     if school:
         child.school_year = _school_year_from(school)
-        if child.age is not None and not re.search(r"anos|years|anitos|aninhos", folded):
-            child.age = None  # "no 2 ano" is the school year, not an age
     child.subjects, child.not_subjects = subjects_in(folded)
+    if child.subjects:
+        # Every mention inside a question that asks whether the unit has it ("vcs têm japonês?"):
+        # the parent asked about them, they did not choose them yet.
+        asking = [q for q in re.findall(r"[^?!.]*\?", folded) if not _WANTS.search(q)]
+        rest = folded
+        for q in asking:
+            rest = rest.replace(q, " ")
+        child.tentative = not subjects_in(rest)[0]
+        child.adding = bool(re.search(r"\b(tambem|tb|junto|alem d[eo]|mais|too|also|as well|tambien)\b", folded))
+        child.only = bool(re.search(r"\b(so|somente|apenas|only|solo|solamente)\s+(?:o |a )?(?:kumon de |de )?(?:" + "|".join(w for ws in _lexicon()["subjects"].values() for w in ws) + r")\b", folded))  # type: ignore[union-attr]
     return child
 
 
@@ -266,12 +306,15 @@ def extract(text: str, *, step: Step = Step.NONE) -> Facts:
     folded = fold(original)
     facts = Facts(correction=bool(_CORRECTION.search(folded)))
 
-    m = _PARENT_CUES.search(folded)
+    intro = _NAME_INTRODUCES.search(original)
+    if intro and fold(intro.group("name").split()[0]) not in not_names():
+        facts.parent_name = _clean_name(intro.group("name"), strict=True)
+    m = None if facts.parent_name else _PARENT_CUES.search(folded)
     while m:
         # "sou a X" names the parent only with a capital (else "sou a mãe", "sou estudante"), unless
         # we just asked their name.
         weak = re.sub(r"\s+(a|o)$", "", fold(m.group(0)).strip()) in {"sou", "eu sou", "soy", "i am", "im", "i'm", "this is"}
-        strict = weak and step != Step.ASK_PARENT_NAME
+        strict = weak and step != Step.ASK_PARENT_NAME and writes_capitals(original)
         name = _name_after(original, m.end(), strict=strict)
         if name:
             facts.parent_name = name
@@ -280,9 +323,12 @@ def extract(text: str, *, step: Step = Step.NONE) -> Facts:
 
     # Child mentions, in order: (position where their facts start, name).
     mentions: list[tuple[int, int, str]] = []
+    # A writer who uses capitals writes names with one: "meu filho chegou em casa" names no one.
+    capitalises = writes_capitals(original)
     for cue in _CHILD_CUES.finditer(folded):
         relation = re.match(r"(?:mae|pai|avo|tia|tio|responsavel|madrinha|padrinho|mom|dad|mother|father|madre|padre)\b", cue.group(0))
-        name = _name_after(original, cue.end(), strict=bool(relation) or cue.group(0).startswith(("visita", "teste", "agend", "horario", "matric", "avalia")))
+        weak = bool(relation) or cue.group(0).startswith(("visita", "teste", "agend", "horario", "matric", "avalia"))
+        name = _name_after(original, cue.end(), strict=weak or capitalises)
         if name and fold(name) != fold(facts.parent_name):
             mentions.append((cue.start(), cue.end() + len(name), name))
     if _ABOUT_VISIT.search(folded):
@@ -292,6 +338,15 @@ def extract(text: str, *, step: Step = Step.NONE) -> Facts:
                 fold(name) != fold(n) for _, _, n in mentions
             ):
                 mentions.append((cue.start(), cue.end() + len(name), name))
+    for near in _NAME_THEN_CHILD.finditer(original):
+        before = original[: near.start("name")].rstrip(" ")
+        if before and before.split()[-1] not in ("A", "O") and before.split()[-1][:1].isupper() and before[-1:] not in ".!?,":
+            continue  # "São Paulo, 10 anos": part of a longer proper name
+        name = _clean_name(near.group("name"), strict=True)
+        if name and fold(name) not in _PLACES and fold(name) != fold(facts.parent_name) and all(
+            fold(name) != fold(n) for _, _, n in mentions
+        ):
+            mentions.append((near.start("name"), near.end("name"), name))
     for art in _ARTICLE_NAME.finditer(original):
         name = _name_after(original, art.end(), strict=True)
         if name and fold(name) != fold(facts.parent_name) and all(fold(name) != fold(n) for _, _, n in mentions):
@@ -345,6 +400,10 @@ def extract(text: str, *, step: Step = Step.NONE) -> Facts:
     m = _HEARD.search(folded)
     if m:
         facts.heard_from = m.group(1)
+    for m in re.finditer(r"\bnao (?:e |eh |era )?(?:o |a )?(?=[A-ZÀ-Ö])", original.replace("não", "nao").replace("Não", "nao")):
+        taken_back = _clean_name(original[m.end():m.end() + 40], strict=True)
+        if taken_back:
+            facts.not_names.append(taken_back)
     return facts
 
 

@@ -4,7 +4,8 @@
 found in the folded text is the same span in the original). `prepare`: folded, letters repeated
 for emphasis collapsed ("oiii"), WhatsApp abbreviations expanded ("vc", "qto", "pd") and typos of
 the words the receptionist relies on corrected ("vizita", "fiho", "matematca") — by edit distance
-to a small lexicon, never for words that are Portuguese words themselves ("vista", "fase").
+to a small lexicon, only for words that are rare in Portuguese (wordfreq), never for words that
+are words themselves ("minha", "vista", "fase").
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
+
+from wordfreq import zipf_frequency
 
 from knowledge.normalize import ABBREVIATIONS, strip_accents
 
@@ -70,10 +73,17 @@ def _distance(a: str, b: str, limit: int) -> int:
     return prev[-1]
 
 
+RARE = 2.5  # Zipf frequency (log10 per billion words) under which a Portuguese word is a likely typo
+
+
 @lru_cache(maxsize=8192)
 def correct(token: str) -> str:
-    """The lexicon word a misspelt token stands for, or the token."""
+    """The lexicon word a misspelt token stands for, or the token. Only rare words are corrected:
+    "vizita" and "fiho" are (Zipf < 1.5 in Portuguese), "minha", "quando" and "folha" — one letter
+    from "manha", "quanto" and "filha" — never are."""
     if len(token) < 4 or token in PROTECTED or token.isdigit() or token in LEXICON:
+        return token
+    if zipf_frequency(token, "pt") >= RARE:
         return token
     limit = 2 if len(token) >= 8 else 1
     best, best_distance = token, limit + 1

@@ -4,7 +4,7 @@ must refuse, each part of the fixed split on its own (even lines: tuning part, t
 `knowledge fit` learnt from; odd lines: check part, never fitted on).
 
 Goals: hit@1 ≥ 0.85, hit@3 ≥ 0.95, answered ≥ 0.90, answered-and-wrong ≤ 0.05, refusal ≥ 0.90.
-Where a part does not reach a goal yet, its floor is what it reaches (measured 2026-12-01,
+Where a part does not reach a goal yet, its floor is what it reaches (measured 2026-12-02,
 knowledge/eval/README.md), so a change can only keep or raise it.
 """
 
@@ -18,6 +18,7 @@ from django.conf import settings
 
 from knowledge import services
 from knowledge.evaluation import metrics, read_cases, run_cases
+from knowledge.search import search
 from kumon.models import Unit
 
 DEV = Path(settings.BASE_DIR).parent / "shared" / "eval-dev"
@@ -30,9 +31,9 @@ GOALS = {
     "refusal_rate": 0.90,
 }
 FLOORS = {
-    # answered_rate under its goal on both parts (see the module docstring).
-    "tune": {**GOALS, "answered_rate": 0.86},
-    "check": {**GOALS, "answered_rate": 0.76, "refusal_rate": 0.88},
+    "tune": GOALS,
+    # The check part: answered and refusal under their goals (0.8222, 0.8857).
+    "check": {**GOALS, "answered_rate": 0.82, "refusal_rate": 0.88},
 }
 
 pytestmark = [
@@ -75,3 +76,24 @@ def test_dev_set_meets_the_floors_on_each_part(moema: Unit, part: str) -> None:
     }
     assert below == {}, f"{part} part: {figures}"
     assert (figures["n_answerable"], figures["n_refuse"]) == (180, 35)
+
+
+def test_dev_unit_reads_a_question_the_same_with_what_is_said_before_it(moema: Unit) -> None:
+    plain = search(unit=moema, query="what's the monthly fee here?", record_gap=False)
+    also = search(unit=moema, query="Also, what's the monthly fee here?", record_gap=False)
+
+    assert (also.decision, also.hits[0].external_id, also.confidence) == (
+        plain.decision,
+        plain.hits[0].external_id,
+        plain.confidence,
+    )
+    assert (plain.decision, plain.hits[0].external_id) == ("answer", "mensalidade")
+
+
+@pytest.mark.parametrize(
+    "query", ["qto ta?", "e quanto é", "qual o valor", "Oi! e além disso, qual o preço? obrigada"]
+)
+def test_dev_unit_answers_short_price_questions_with_the_price_entry(moema: Unit, query: str) -> None:
+    result = search(unit=moema, query=query, record_gap=False)
+
+    assert (result.decision, result.hits[0].external_id) == ("answer", "mensalidade")

@@ -1,7 +1,7 @@
 """Normalisation, chunking and document extraction: pure functions, no database."""
 
 from knowledge.chunking import extract_text, split_document
-from knowledge.normalize import normalize
+from knowledge.normalize import normalize, reading
 
 
 def test_normalize_expands_whatsapp_abbreviations_and_drops_greetings() -> None:
@@ -63,3 +63,19 @@ def _pdf(text: str) -> bytes:
     out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
     out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
     return out
+
+
+def test_reading_drops_what_comes_before_and_after_the_question() -> None:
+    assert reading(normalize("Ah, e além disso, me tira uma dúvida: vcs abrem sábado? obrigada!")) == (
+        "voces abrem sabado"
+    )
+
+
+def test_reading_keeps_a_message_with_nothing_else() -> None:
+    assert reading(normalize("obrigada")) == "obrigada"
+
+
+def test_normalize_reads_english_contractions() -> None:
+    assert reading(normalize("Also, what's the monthly fee? I don't know it")) == (
+        "what is the monthly fee i do not know it"
+    )

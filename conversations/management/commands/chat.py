@@ -23,6 +23,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 
 from conversations import services
 from conversations.inbound import InboundMessage
@@ -47,6 +48,15 @@ def type_burst(*, unit: Unit, phone: str, burst: list[Typed], at: dt.datetime | 
     """Ingest the burst as WhatsApp would (record_inbound), `at` being the first message's moment
     ("now" for the engine) and `gaps` the seconds between messages; then bring the turn
     forward (the burst is known to be over). Returns the last stored message."""
+    if at is not None:
+        # Typed at once (no real pauses): one transaction, so no turn starts on half the burst
+        # whatever the debounce is.
+        with transaction.atomic():
+            return _type(unit=unit, phone=phone, burst=burst, at=at, gaps=gaps)
+    return _type(unit=unit, phone=phone, burst=burst, at=at, gaps=gaps)
+
+
+def _type(*, unit: Unit, phone: str, burst: list[Typed], at: dt.datetime | None, gaps: list[float] | None) -> Message | None:
     last: Message | None = None
     offset = 0.0
     for i, typed in enumerate(burst):

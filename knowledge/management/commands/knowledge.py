@@ -46,6 +46,17 @@ class Command(BaseCommand):
         fit.add_argument("--unit", required=True)
         fit.add_argument("--part", choices=["all", "tune", "check"], default="tune")
         fit.add_argument("--out", type=Path, default=None, help="default: knowledge/data/decision.json")
+        fit.add_argument(
+            "--faq",
+            type=Path,
+            default=None,
+            help="the unit's FAQ file (a unit profile or an FAQ list): needed for --sources dropped",
+        )
+        fit.add_argument(
+            "--sources",
+            default="demo,dropped",
+            help="cases made besides the files' (knowledge/training.py): demo, dropped, catalogue; '' for none",
+        )
         lt = sub.add_parser("link-topics", help="re-link FAQ entries to catalogue topics (not staff choices)")
         lt.add_argument("--unit", help="unit slug (default: every unit and the shared entries)")
         re_ = sub.add_parser("reembed", help="re-embed every chunk with the configured (or given) model")
@@ -157,15 +168,52 @@ class Command(BaseCommand):
         for key, value in figures.items():
             self.stdout.write(f"{key:>20}: {value}")
 
-    def _fit(self, *, file: list[Path], unit: str, part: str, out: Path | None, **_: Any) -> None:
-        from knowledge import decision, fitting
+    def _fit(
+        self,
+        *,
+        file: list[Path],
+        unit: str,
+        part: str,
+        out: Path | None,
+        faq: Path | None,
+        sources: str,
+        **_: Any,
+    ) -> None:
+        from dataclasses import replace
+
+        from knowledge import decision, fitting, training
         from knowledge.embeddings import get_embedder
 
         target = self._unit(unit)
-        samples = fitting.collect(unit=target, cases=self._cases(file, part), embedder=get_embedder())
+        names = tuple(s for s in sources.split(",") if s)
+        if "dropped" in names and faq is None:
+            raise CommandError("--sources dropped needs --faq FILE (the unit's entries, to drop some)")
+        embedder = get_embedder()
+        cases = [replace(c, source="dev") for c in self._cases(file, part)]
+        samples = fitting.collect(unit=target, cases=cases, embedder=embedder)
+        counts = {"dev": len(samples)}
+        # The made units exist only for the fit: everything written here is rolled back.
+        with transaction.atomic():
+            try:
+                sets = training.training_sets(
+                    dev_unit=target,
+                    dev_entries=training.entries_of(faq) if faq else [],
+                    dev_cases=cases,
+                    sources=names,
+                )
+            except ValueError as exc:
+                raise CommandError(str(exc)) from exc
+            for ts in sets:
+                samples += fitting.collect(unit=ts.unit, cases=ts.cases, embedder=embedder)
+                counts[ts.name] = len(ts.cases)
+            transaction.set_rollback(True)
+        label = f"{', '.join(p.name for p in file)} ({part} part), unit {unit}"
         data = fitting.fit(
-            samples=samples, source=f"{', '.join(p.name for p in file)} ({part} part), unit {unit}"
+            samples=samples,
+            source=label + (f" + {', '.join(names)}" if names else ""),
+            thresholds_on=lambda case: case.source == "dev",
         )
+        data["cases"] = counts
         path = out or decision.DECISION_FILE
         fitting.write(data, path)
         decision.model.cache_clear()
