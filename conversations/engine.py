@@ -46,17 +46,19 @@ def respond(*, conversation: Conversation, messages: list[Message], now: dt.date
     state = State.of(conversation)
     turn = Turn(conversation=conversation, now=now, state=state, lang=state.lead.language or "pt", usage=llm.Usage())
     turn.llm = llm.configured() and budget.allowed(unit=conversation.unit, now=now)
-    if len(messages) > FLOOD_MESSAGES and _within(messages, FLOOD_SECONDS):
-        # Dozens of messages at once: one "got them" and a person looks, not one answer each.
-        turn.answers.append(turn.say("too_many"))
-        hand_off(turn, "flood")
-        turn.flow = []
-        return turn.result()
     appointment = booking.future_appointment(turn)
     if appointment is not None:
         qualify.seed_from_appointment(turn, appointment)
     first = _first_turn(conversation)
     returning = first and conversation.contact.conversations.count() > 1
+    if len(messages) > FLOOD_MESSAGES and _within(messages, FLOOD_SECONDS):
+        # Dozens of messages at once: one "got them" and a person looks, not one answer each.
+        if first:
+            turn.greeting = talk.greeting(turn, returning=returning)
+        turn.answers.append(turn.say("too_many"))
+        hand_off(turn, "flood")
+        turn.flow = []
+        return turn.result()
     text, notes = _read(turn, messages)
     if not text:
         # Only media: greet a new family, acknowledge, and ask again what we are waiting for.

@@ -53,6 +53,7 @@ def small_talk(turn: Turn, u: Understood, *, first: bool) -> None:
     if turn.flow or turn.handoff:
         return
     text = prepare(u.text)
+    before = len(turn.answers)
     if u.has(Intent.INJECTION):
         if turn.say("decline") not in turn.answers:
             turn.answers.append(turn.say("decline"))
@@ -76,8 +77,9 @@ def small_talk(turn: Turn, u: Understood, *, first: bool) -> None:
         turn.answers.append(turn.say("hello_again"))
     if turn.answers and turn.sources:
         return
-    # Nothing asked and nothing in progress: say what the receptionist can do, or re-ask.
-    if not turn.sources and not turn.answers:
+    # Nothing asked and nothing in progress (at most a line of small talk said): say what the
+    # receptionist can do, or re-ask what it is waiting for.
+    if not turn.sources and len(turn.answers) <= before + 1 and not turn.answers[:before]:
         again = prompt_for_step(turn)
         turn.flow.extend(again or [turn.say("how_can_i_help")])
         turn.flow_done = True
