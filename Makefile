@@ -60,7 +60,7 @@ run: services collectstatic
 	@echo "  health:    http://127.0.0.1:$(PORT)/healthz  http://127.0.0.1:$(PORT)/readyz"
 	@echo "  Ctrl-C stops web, worker and beat."
 	@echo
-	DEBUG=$${DEBUG:-1} $(VENV)/bin/honcho -f Procfile.dev start
+	DEBUG=$${DEBUG:-1} $(PY) -m kumon.supervisor Procfile.dev
 
 test: services collectstatic browser-deps
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -23,6 +23,8 @@ class InboundMessage:
     # The moment the engine treats as "now" for this message (`manage.py chat --at`);
     # None = real time.
     clock: dt.datetime | None = None
+    # Typed in the simulator page: stored on a simulator contact only (kumon.Contact.simulated).
+    simulated: bool = False
 
 
 @dataclass(frozen=True)

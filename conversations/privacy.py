@@ -14,11 +14,13 @@ from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
+from django.db.models import Q
 from django.forms.models import model_to_dict
 from django.utils import timezone
 
 from conversations.models import Conversation, Message
-from knowledge.models import KnowledgeGap
+from knowledge import services as knowledge_services
+from knowledge.models import Chunk, KnowledgeGap, Phrasing, Source
 from kumon.models import Contact
 from scheduling import services as scheduling_services
 from scheduling.models import Appointment
@@ -26,6 +28,7 @@ from scheduling.models import Appointment
 logger = logging.getLogger(__name__)
 
 ERASED_BODY = "[apagado a pedido da família]"
+ERASED_QUESTION = "[pergunta apagada a pedido da família: reescreva-a]"
 # Message.meta keys that describe our knowledge, not the family: kept after erasure.
 KEPT_META = ("sources", "intent")
 
@@ -83,8 +86,11 @@ def erase_contact(*, contact: Contact, now: Any = None) -> Contact:
     collected data cleared; the contact's phone replaced by a token, name and data cleared,
     erased_at set, no more messages sent (opted out); appointments kept with status and times
     but without phone, names and notes (and so in the unit's Google Calendar, re-synced after
-    commit); the knowledge gaps recorded from their questions deleted; admin history entries of
-    these rows renamed to the token.
+    commit); the notices about them sent to the unit's staff phone (hand-off, unanswered
+    question) emptied, and not sent if still queued; the knowledge gaps recorded from their
+    questions deleted, and the FAQ phrasings made from those words removed (an entry whose
+    question is their words gets another phrasing or a placeholder as question; the entries are
+    re-indexed after commit); admin history entries of these rows renamed to the token.
     A log line with the ids. Idempotent.
     """
     now = now or timezone.now()
@@ -102,7 +108,10 @@ def erase_contact(*, contact: Contact, now: Any = None) -> Contact:
             data={}, mode=Conversation.Mode.CLOSED, closed_at=now, reply_due_at=None, turn_started_at=None
         )
         scheduling_services.erase_family_details(appointment_ids=appointment_ids)
-        KnowledgeGap.objects.filter(contact=contact).delete()  # their questions, in their words
+        notices = _erase_staff_notices(conversation_ids=conversation_ids)
+        gaps = KnowledgeGap.objects.filter(contact=contact)
+        sources = _erase_words_in_knowledge(contact=contact, texts=list(gaps.values_list("text", flat=True)))
+        gaps.delete()  # their questions, in their words
         Contact.objects.filter(pk=contact.pk).update(
             phone=token, name="", data={}, erased_at=contact.erased_at or now,
             opted_out_at=contact.opted_out_at or now, consent_at=None, updated_at=now,
@@ -113,8 +122,51 @@ def erase_contact(*, contact: Contact, now: Any = None) -> Contact:
                 content_type=ContentType.objects.get_for_model(model), object_id__in=[str(i) for i in ids]
             ).update(object_repr=f"{model._meta.model_name} {token}", change_message="")
     logger.info(
-        "contact %s erased: %s conversations, %s appointments anonymised", contact.pk, len(conversation_ids),
-        len(appointment_ids),
+        "contact %s erased: %s conversations, %s appointments, %s staff notices anonymised, %s knowledge "
+        "entries rewritten", contact.pk, len(conversation_ids), len(appointment_ids), notices, len(sources),
     )
     contact.refresh_from_db()
     return contact
+
+
+def _erase_staff_notices(*, conversation_ids: list[int]) -> int:
+    """The messages to the unit's staff phone about these conversations (conversations/
+    notifications.py marks them `handoff_notice`: the family's phone, name, children, last
+    message). Emptied like the family's own; one still queued is not sent at all."""
+    notices = Message.objects.filter(meta__handoff_notice__in=conversation_ids, direction=Message.Direction.OUT)
+    notices.filter(status=Message.Status.QUEUED).update(status=Message.Status.SKIPPED)
+    return notices.update(body=ERASED_BODY, raw=None, last_error="")
+
+
+def _erase_words_in_knowledge(*, contact: Contact, texts: list[str]) -> list[int]:
+    """FAQ entries staff made from the family's unanswered questions (conversations/gaps.py
+    answer_gaps stores each wording as a phrasing, and offers the most asked one as the question):
+    the phrasings equal to one of the family's questions are deleted; an entry whose question is
+    one of them takes its first remaining phrasing as question, or a placeholder staff rewrite.
+    A wording another family (not erased) also asked is not theirs alone and stays.
+    The entries' chunks are dropped now and rebuilt after commit. Returns the entries' ids."""
+    wordings = {t.strip()[:500] for t in texts if t.strip()}
+    also_asked = set(
+        KnowledgeGap.objects.filter(unit_id=contact.unit_id, contact__erased_at__isnull=True)
+        .exclude(contact=contact).values_list("text", flat=True)
+    )
+    wordings -= {t.strip()[:500] for t in also_asked}
+    if not wordings:
+        return []
+    in_reach = Source.objects.filter(Q(unit_id=contact.unit_id) | Q(unit__isnull=True))
+    phrasings = Phrasing.objects.filter(source__in=in_reach, text__in=wordings)
+    source_ids = set(phrasings.values_list("source_id", flat=True))
+    phrasings.delete()
+    for source in in_reach.filter(question__in=wordings).select_for_update():
+        remaining = source.phrasings.order_by("pk").first()
+        if remaining is not None:
+            source.question = remaining.text
+            remaining.delete()
+        else:
+            source.question = ERASED_QUESTION
+        source.save(update_fields=["question", "updated_at"])
+        source_ids.add(source.pk)
+    Chunk.objects.filter(source_id__in=source_ids).delete()  # the words are in them too, until re-indexing
+    for source in Source.objects.filter(pk__in=source_ids):
+        knowledge_services.mark_source_changed(source=source)
+    return sorted(source_ids)

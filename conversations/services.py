@@ -95,6 +95,18 @@ def _lock_open_conversation(contact: Contact) -> Conversation:
     return conversation
 
 
+def _make_real(contact: Contact, *, name: str = "", now: dt.datetime) -> None:
+    """A real message from a number the simulator played: from now on it is that family's. The
+    simulator's conversations are closed and what it made up about the family (name, lead) is
+    forgotten, so the family starts afresh and every reply goes through the unit's gateway."""
+    Conversation.objects.filter(contact=contact).exclude(mode=Conversation.Mode.CLOSED).update(
+        mode=Conversation.Mode.CLOSED, closed_at=now, reply_due_at=None, turn_started_at=None, turn_lease_until=None
+    )
+    contact.simulated, contact.name, contact.data = False, name[:120], {}
+    contact.save(update_fields=["simulated", "name", "data", "updated_at"])
+    logger.info("simulator contact %s became a real family's contact", contact.pk)
+
+
 def _debounce_due(conversation: Conversation, now: dt.datetime) -> dt.datetime:
     """When the turn is answered: `debounce` after the last message, but never later than
     `max window` after the first unanswered one (a parent typing for a minute still gets an
@@ -121,7 +133,12 @@ def record_inbound(*, unit: Unit, message: InboundMessage, now: dt.datetime | No
     # INSERT message … ON CONFLICT, UPDATE conversation, COMMIT (6); a new family: BEGIN,
     # contact, INSERT contact, INSERT conversation, INSERT message, UPDATE, COMMIT (7).
     with transaction.atomic():
-        contact, created = get_or_create_contact(unit=unit, phone=message.phone, name=message.push_name)
+        contact, created = get_or_create_contact(
+            unit=unit, phone=message.phone, name=message.push_name, simulated=message.simulated
+        )
+        if contact.simulated and not message.simulated:
+            _make_real(contact, name=message.push_name, now=now)
+            created = True  # a conversation of its own, not the simulator's
         if created:
             # Nobody else can see this contact until we commit: no lock, no savepoint needed.
             conversation = Conversation.objects.create(unit_id=unit.pk, contact=contact, data={})
@@ -200,6 +217,8 @@ def record_staff_message(*, unit: Unit, message: InboundMessage, now: dt.datetim
         return None  # our echo, or a duplicate delivery
     with transaction.atomic():
         contact, _ = get_or_create_contact(unit=unit, phone=message.phone)
+        if contact.simulated:  # staff wrote to this number from the unit's real phone
+            _make_real(contact, now=now)
         conversation = open_conversation(contact=contact)
         conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
         try:

@@ -14,8 +14,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from conversations import budget, engine, state
@@ -31,7 +35,44 @@ from scheduling import services as scheduling_services
 
 logger = logging.getLogger(__name__)
 
-LEASE = dt.timedelta(seconds=90)  # longer than the task's hard time limit
+# The claim's lease, renewed every LEASE_RENEW_SECONDS while the engine computes (a heartbeat
+# thread): a live worker keeps its turn however long the LLM takes (up to the task's time limit,
+# which kills the heartbeat with the task), and a dead worker's turn is free again within LEASE —
+# the due-turns sweeper (every 2 s) answers it — instead of after a lease longer than the task's
+# hard time limit (90 s: a parent waited ~100 s after a worker crash, issue #11).
+LEASE = dt.timedelta(seconds=15)
+LEASE_RENEW_SECONDS = 5.0
+
+
+@contextmanager
+def _lease_kept(conversation_id: int) -> Iterator[None]:
+    """Renew the turn's lease while the body runs. The lease moves forward by the renewal
+    interval each time, so it stays LEASE ahead of the claim's clock (`manage.py chat --at`
+    claims on a clock of its own)."""
+    stop = threading.Event()
+
+    def heartbeat() -> None:
+        try:
+            while not stop.wait(LEASE_RENEW_SECONDS):
+                try:
+                    with transaction.atomic():
+                        with connection.cursor() as cursor:  # never wait long behind a row lock
+                            cursor.execute("SET LOCAL lock_timeout = '2s'")
+                        Conversation.objects.filter(pk=conversation_id, turn_lease_until__isnull=False).update(
+                            turn_lease_until=F("turn_lease_until") + dt.timedelta(seconds=LEASE_RENEW_SECONDS)
+                        )
+                except DatabaseError as exc:  # the next beat tries again; the lease has 10 s left
+                    logger.warning("lease of conversation %s not renewed: %s", conversation_id, type(exc).__name__)
+        finally:
+            connection.close()  # this thread's own connection, if it opened one
+
+    thread = threading.Thread(target=heartbeat, name=f"turn-lease-{conversation_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=5)
 
 
 def _pending(conversation: Conversation) -> list[Message]:
@@ -115,7 +156,8 @@ def answer_turn(*, conversation_id: int, now: dt.datetime | None = None) -> list
         return []
     conversation, pending = claimed
     try:
-        result = engine.respond(conversation=conversation, messages=pending, now=now)
+        with _lease_kept(conversation_id):
+            result = engine.respond(conversation=conversation, messages=pending, now=now)
         return commit_turn(conversation_id=conversation_id, last=pending[-1], result=result, now=now)
     except Exception:
         # Release the lease at once so a retry (or the due-turns sweeper) answers the parent

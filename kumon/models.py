@@ -132,6 +132,10 @@ class Contact(models.Model):
     # The unit's own staff phone (it receives the hand-off notifications): not a family, left
     # out of the inbox, the reports and the API's contact lists.
     is_unit_staff = models.BooleanField(_("unit's staff phone"), default=False, db_default=False)
+    # A parent played in the simulator page (whatsapp/views.py): every reply goes to the console
+    # gateway, never to a real phone. The simulator never uses a real family's contact, and a real
+    # message from this number turns it into a real contact (conversations.services.record_inbound).
+    simulated = models.BooleanField(_("simulator contact"), default=False, db_default=False)
     opted_out_at = models.DateTimeField(_("opted out at"), null=True, blank=True)
     consent_at = models.DateTimeField(_("consent at"), null=True, blank=True)
     erased_at = models.DateTimeField(_("erased at"), null=True, blank=True)

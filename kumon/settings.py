@@ -6,6 +6,7 @@ the console WhatsApp gateway, no language model. `.env.example` documents every 
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import environ
@@ -46,6 +47,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI and ReDoc from our static files, not a CDN
+    "axes",
     "kumon",
     "conversations",
     "knowledge",
@@ -57,6 +59,7 @@ MIDDLEWARE = [
     "kumon.logging.CorrelationIdMiddleware",
     "kumon.middleware.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "kumon.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -65,6 +68,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # django-axes: answers a locked-out login (after authentication and messages).
+    "axes.middleware.AxesMiddleware",
     # Last, so its process_exception sees a database outage first: 503 + Retry-After, not 500.
     "kumon.middleware.DatabaseUnavailableMiddleware",
 ]
@@ -111,9 +116,12 @@ CACHES = {
     }
 }
 
+# All four of Django's validators (issue #11 M6): "12345678" and "password" are refused.
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
 LANGUAGE_CODE = "pt-br"
@@ -155,6 +163,11 @@ X_FRAME_OPTIONS = "DENY"
 
 # Celery (kumon/celery.py). Task defaults follow STYLE.md.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
+# kombu's Redis transport with the repair of issue #11 H1 (a Redis outage under traffic killed
+# the worker): see kumon/broker.py.
+from kumon.broker import transport_for  # noqa: E402
+
+CELERY_BROKER_TRANSPORT = transport_for(CELERY_BROKER_URL)
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -166,8 +179,17 @@ CELERY_TASK_TIME_LIMIT = 90
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A message publish must not hang a web request when Redis is down: fail fast, the sweeper
 # re-enqueues what was stored.
+#
+# visibility_timeout: how long a task taken by a worker may stay unacknowledged before Redis
+# gives it to another worker. Every task is acks_late, so after a worker crash its tasks wait
+# this long (with 3,600 s, 41 tasks sat an hour; issue #11). It must stay longer than any task
+# can legitimately be held: the longest hard time limit (knowledge.index_source, 180 s) plus the
+# longest retry countdown a worker holds before running it (whatsapp.send_message: 300 s + 25 %
+# jitter; scheduling.sync_appointment is capped at 600 s) — else a slow or waiting task would be
+# run twice. 900 s covers both with a margin; the rows' sweepers repair faster anyway (turns
+# every 2 s, sends after WHATSAPP_SWEEP_AFTER_SECONDS), so the redelivery only tidies the queue.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": 3600,
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=900),
     "socket_connect_timeout": 1,
     "socket_timeout": 2,
     "max_retries": 0,
@@ -260,7 +282,12 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "kumon.api_errors.exception_handler",
+    # Per client address for anonymous requests, per user otherwise; counted in Redis, failing
+    # open (kumon/throttling.py). The webhooks have their own, per unit (whatsapp/views.py).
+    "DEFAULT_THROTTLE_CLASSES": ["kumon.throttling.AnonRateThrottle", "kumon.throttling.UserRateThrottle"],
 }
+API_THROTTLE_ANON = env.str("API_THROTTLE_ANON", default="60/minute")
+API_THROTTLE_USER = env.str("API_THROTTLE_USER", default="1200/minute")
 SPECTACULAR_SETTINGS = {
     "TITLE": "Kumon Receptionist API",
     "DESCRIPTION": "WhatsApp receptionist for Kumon units: webhooks, knowledge, scheduling.",
@@ -274,6 +301,29 @@ SPECTACULAR_SETTINGS = {
 }
 
 LOGIN_URL = "/admin/login/"
+# Where a login lands when `next` is missing or not ours (Django's default, /accounts/profile/,
+# is a 404 here): the staff's workplace.
+LOGIN_REDIRECT_URL = "/admin/"
+
+# Brute-force protection of the logins (issue #11 M5): django-axes counts failures per username
+# *and* client address (one attacker cannot lock a user out for everyone), locks that pair for
+# the cool-off, and a success resets the count. The client address is REMOTE_ADDR unless
+# TRUSTED_PROXY_COUNT proxies of ours append to X-Forwarded-For (kumon/security.py).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env.int("LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "kumon.security.client_ip"
+AXES_LOCKOUT_CALLABLE = "kumon.security.lockout_response"
+# Rate limits (kumon/throttling.py). The webhook's is per unit instance (Evolution) or number
+# (Meta), counted after authentication and generous: a provider's real traffic for one unit is a
+# few messages and receipts a minute; above it the provider gets 429 with Retry-After.
+WEBHOOK_RATE_PER_MINUTE = env.int("WEBHOOK_RATE_PER_MINUTE", default=6000)
 
 from kumon.logging import logging_config  # noqa: E402
 

@@ -19,7 +19,10 @@ log = logging.getLogger(__name__)
 
 def _backoff(retries: int) -> float:
     base = settings.GOOGLE_CALENDAR_RETRY_SECONDS
-    return min(3600.0, base * (2**retries)) * random.uniform(0.8, 1.2)
+    # At most 10 min (×1.2): a countdown is held unacknowledged by the worker, and one longer than
+    # the broker's visibility timeout (kumon/settings.py) would be delivered twice; the beat job
+    # resync_calendars picks up what is still pending after the retries anyway.
+    return min(500.0, base * (2**retries)) * random.uniform(0.8, 1.2)
 
 
 @shared_task(name="scheduling.sync_appointment", bind=True, acks_late=True, max_retries=8)

@@ -16,6 +16,7 @@ from conversations.inbound import InboundMessage, StatusUpdate
 from kumon.phones import InvalidPhone, normalize_phone
 from whatsapp.events import ConnectionChange, Event, Ignored
 from whatsapp.exceptions import PayloadError
+from whatsapp.text import valid_json, valid_text
 
 # messages.update status (Baileys names, or Meta's upper-cased ones when Evolution runs the
 # WHATSAPP-BUSINESS channel) → our Message.Status. PENDING/DELETED carry no delivery news.
@@ -58,7 +59,7 @@ def instance_of(payload: Any) -> str:
         raise PayloadError("missing field: instance")
     if len(instance) > 100:
         raise PayloadError("instance: too long")
-    return instance
+    return valid_text(instance)
 
 
 def normalise_event(name: str) -> str:
@@ -67,6 +68,7 @@ def normalise_event(name: str) -> str:
 
 
 def parse_envelope(payload: Any, *, event_suffix: str = "") -> EvolutionWebhook:
+    payload = valid_json(payload)  # storable text: no lone surrogates, no U+0000 (whatsapp/text.py)
     instance = instance_of(payload)
     event = payload.get("event")
     if event is None and event_suffix:

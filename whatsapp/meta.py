@@ -15,6 +15,7 @@ from conversations.inbound import InboundMessage, StatusUpdate
 from kumon.phones import InvalidPhone, normalize_phone
 from whatsapp.events import Event, Ignored
 from whatsapp.exceptions import PayloadError
+from whatsapp.text import valid_json
 
 # Meta status → ours. `played` (voice notes, 2026) is at least `read`.
 STATUS = {"sent": "sent", "delivered": "delivered", "read": "read", "played": "read", "failed": "failed"}
@@ -66,6 +67,7 @@ def _timestamp(value: Any) -> dt.datetime | None:
 
 
 def parse_payload(payload: Any) -> list[tuple[str, Event]]:
+    payload = valid_json(payload)  # storable text: no lone surrogates, no U+0000 (whatsapp/text.py)
     if not isinstance(payload, dict):
         raise PayloadError("body must be a JSON object")
     obj = payload.get("object")

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from kumon.models import Unit
+from kumon.services import UNITS_VERSION_KEY
 from kumon.tenancy import units_for
 from whatsapp.client import EvolutionClient
 from whatsapp.exceptions import GatewayError
@@ -19,10 +20,12 @@ from whatsapp.exceptions import GatewayError
 logger = logging.getLogger(__name__)
 
 # Unit lookups of the webhooks, per process: one dict read instead of a query on every
-# delivery. A few seconds of staleness after a secret or instance change is acceptable;
-# misses are not cached (a unit created now works at once).
+# delivery. Every change of a unit (its secret rotated, instance renamed, deactivated) changes the
+# units' version in Redis (kumon.services.units_changed), which each lookup reads — one GET, cheaper
+# than the query — so no process keeps accepting an old secret (issue #11). With Redis down the
+# version cannot be read and an entry lives UNIT_CACHE_SECONDS. Misses are not cached.
 UNIT_CACHE_SECONDS = 10.0
-_units: dict[tuple[str, str], tuple[float, Unit]] = {}
+_units: dict[tuple[str, str], tuple[float, Any, Unit]] = {}
 _units_lock = threading.Lock()
 
 
@@ -31,18 +34,27 @@ def clear_unit_cache() -> None:
         _units.clear()
 
 
+def _units_version() -> Any:
+    try:
+        return cache.get(UNITS_VERSION_KEY)
+    except Exception as exc:  # noqa: BLE001 -- the cache backend's errors; the TTL still bounds staleness
+        logger.debug("units version unreadable (%s)", type(exc).__name__)
+        return None
+
+
 def _cached_unit(field: str, value: str) -> Unit | None:
     key = (field, value)
     now = time.monotonic()
+    version = _units_version()
     hit = _units.get(key)
-    if hit is not None and hit[0] > now:
-        return hit[1]
+    if hit is not None and hit[0] > now and hit[1] == version:
+        return hit[2]
     unit = Unit.objects.filter(**{field: value}, active=True).first()
     if unit is not None:
         with _units_lock:
             if len(_units) > 10_000:  # bounded: a flood of names cannot grow it forever
                 _units.clear()
-            _units[key] = (now + UNIT_CACHE_SECONDS, unit)
+            _units[key] = (now + UNIT_CACHE_SECONDS, version, unit)
     return unit
 
 
@@ -143,13 +155,15 @@ def instances_for(user: Any) -> list[InstanceRow]:
 def simulator_transcript(
     *, unit: Unit, phone: str, after_id: int = 0, limit: int = 200
 ) -> list[dict[str, Any]]:
-    """Messages of the simulated parent's conversations with `unit`, oldest first, after an id."""
+    """Messages of the simulated parent's conversations with `unit`, oldest first, after an id
+    (a simulator contact's only: the page never shows a real family's messages)."""
     from conversations.models import Message
     from kumon.phones import normalize_phone
 
     rows = (
         Message.objects.filter(
-            unit=unit, conversation__contact__phone=normalize_phone(phone), pk__gt=after_id
+            unit=unit, conversation__contact__phone=normalize_phone(phone), conversation__contact__simulated=True,
+            pk__gt=after_id,
         )
         .order_by("pk")
         .values("pk", "direction", "sender", "body", "status", "created_at")[:limit]

@@ -99,8 +99,9 @@ def ingest_events(*, unit: Unit, events: list[Event]) -> IngestResult:
 
 
 def simulate_inbound(*, unit: Unit, phone: str, text: str, name: str = "") -> Message | None:
-    """The simulator's "webhook": the same ingest as WhatsApp with a synthetic provider id.
-    Replies to a simulated conversation always go through the console gateway."""
+    """The simulator's "webhook": the same ingest as WhatsApp with a synthetic provider id, on a
+    simulator contact of its own (raises kumon.exceptions.RealFamilyPhone for a real family's
+    number). Replies to a simulator contact always go through the console gateway."""
     message = InboundMessage(
         phone=phone,
         provider_id=f"{SIMULATOR_PREFIX}{uuid.uuid4().hex}",
@@ -108,6 +109,7 @@ def simulate_inbound(*, unit: Unit, phone: str, text: str, name: str = "") -> Me
         push_name=name,
         sent_at=timezone.now(),
         raw={"simulator": True},
+        simulated=True,
     )
     return conversation_services.record_inbound(unit=unit, message=message)
 
@@ -154,17 +156,11 @@ def split_bubbles(text: str, limit: int) -> list[str]:
     return [p for p in parts if p] or [""]
 
 
-def _is_simulated(message: Message) -> bool:
-    return Message.objects.filter(
-        conversation_id=message.conversation_id,
-        direction=Message.Direction.IN,
-        provider_id__startswith=SIMULATOR_PREFIX,
-    ).exists()
-
-
 def _gateway(message: Message) -> Gateway:
-    # A simulator conversation must never reach a real phone, whatever the unit's gateway.
-    if message.unit.gateway != "console" and _is_simulated(message):
+    # A simulator contact must never reach a real phone, whatever the unit's gateway. The flag is
+    # the contact's, not "a simulator message somewhere in the conversation": one simulator
+    # message used to reroute a real family's replies (issue #11 M4).
+    if message.unit.gateway != "console" and message.conversation.contact.simulated:
         return gateway_named("console")
     return gateway_for(message.unit)
 

@@ -7,7 +7,8 @@ Status codes (one scheme for both providers' retry rules):
 - 401 {"error": "unauthorized"}: Evolution with an unknown instance or a bad/missing secret
   (one answer for both, so instance names cannot be probed);
 - 403: Meta with a bad/missing X-Hub-Signature-256, or a failed verify-token handshake;
-- 413 {"error": ...}: body over WHATSAPP_WEBHOOK_MAX_BYTES (Content-Length or actual size).
+- 413 {"error": ...}: body over WHATSAPP_WEBHOOK_MAX_BYTES (Content-Length or actual size);
+- 429 {"error": "too many requests"} + Retry-After: over WEBHOOK_RATE_PER_MINUTE for the unit.
 Nothing is stored unless the answer is 200. The views never call an external API.
 """
 
@@ -32,10 +33,13 @@ from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.permissions import AllowAny
 
 from conversations import services as conversation_services
+from kumon.exceptions import RealFamilyPhone
 from kumon.phones import InvalidPhone
 from kumon.tenancy import units_for
+from kumon.throttling import webhook_allowed
 from whatsapp import evolution, meta, selectors, services
 from whatsapp.exceptions import PayloadError
+from whatsapp.text import valid_json
 from whatsapp.webhook_auth import evolution_request_ok
 
 logger = logging.getLogger(__name__)
@@ -58,6 +62,9 @@ def webhook_endpoint(methods: list[str]) -> Any:
     def wrap(func: Any) -> Any:
         func.authentication_classes = []
         func.permission_classes = [AllowAny]
+        # Not the API's per-address limits (a provider sends everything from a few addresses):
+        # each unit's own, after authentication (kumon.throttling.webhook_allowed).
+        func.throttle_classes = []
         func.content_negotiation_class = _IgnoreAccept
         return csrf_exempt(api_view(methods)(func))
 
@@ -66,6 +73,12 @@ def webhook_endpoint(methods: list[str]) -> Any:
 
 def _error(reason: str, status: int) -> JsonResponse:
     return JsonResponse({"error": reason}, status=status)
+
+
+def _too_many(retry_after: int) -> JsonResponse:
+    response = _error("too many requests", 429)
+    response["Retry-After"] = str(retry_after)
+    return response
 
 
 def _read_body(request: HttpRequest) -> bytes | JsonResponse:
@@ -83,22 +96,11 @@ def _read_body(request: HttpRequest) -> bytes | JsonResponse:
 
 
 def _json(body: bytes) -> Any:
+    """The decoded body. Its text is made storable by the parsers (whatsapp/text.py)."""
     try:
-        data = json.loads(body)
+        return json.loads(body)
     except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
         raise PayloadError("invalid JSON") from None
-    # PostgreSQL text and jsonb cannot hold U+0000: drop it rather than fail the insert (500).
-    return _without_nul(data) if b"\\u0000" in body else data
-
-
-def _without_nul(value: Any) -> Any:
-    if isinstance(value, str):
-        return value.replace("\x00", "")
-    if isinstance(value, list):
-        return [_without_nul(v) for v in value]
-    if isinstance(value, dict):
-        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
-    return value
 
 
 _WEBHOOK_OK = inline_serializer(
@@ -130,6 +132,7 @@ _EVOLUTION_SCHEMA: dict[str, Any] = dict(
         400: OpenApiResponse(_WEBHOOK_ERROR, description="malformed body"),
         401: OpenApiResponse(_WEBHOOK_ERROR, description="unknown instance or bad secret"),
         413: OpenApiResponse(_WEBHOOK_ERROR, description="body too large"),
+        429: OpenApiResponse(_WEBHOOK_ERROR, description="over the unit's webhook rate (Retry-After)"),
     },
     tags=["webhooks"],
     auth=[],
@@ -163,6 +166,10 @@ def _evolution(django_request: HttpRequest, event: str) -> HttpResponse:
     if unit is None or not _evolution_authenticated(django_request, unit.webhook_secret):
         logger.warning("evolution webhook refused for instance %s", instance[:60])
         return _error("unauthorized", 401)
+    verdict = webhook_allowed(key=f"evolution:{unit.pk}")
+    if not verdict.allowed:
+        logger.warning("evolution webhook for %s over %s/min: 429", unit.slug, settings.WEBHOOK_RATE_PER_MINUTE)
+        return _too_many(verdict.retry_after)
     try:
         parsed = evolution.parse_envelope(payload, event_suffix=event)
     except PayloadError as exc:
@@ -207,6 +214,7 @@ def _evolution_authenticated(request: HttpRequest, secret: str) -> bool:
         400: OpenApiResponse(_WEBHOOK_ERROR, description="malformed body"),
         403: OpenApiResponse(_WEBHOOK_ERROR, description="bad or missing signature"),
         413: OpenApiResponse(_WEBHOOK_ERROR, description="body too large"),
+        429: OpenApiResponse(_WEBHOOK_ERROR, description="over the unit's webhook rate (Retry-After)"),
     },
     tags=["webhooks"],
     auth=[],
@@ -233,6 +241,12 @@ def meta_webhook(request: Any) -> HttpResponse:
     by_number: dict[str, list] = {}
     for number_id, event in events:
         by_number.setdefault(number_id, []).append(event)
+    for number_id in by_number:
+        verdict = webhook_allowed(key=f"meta:{number_id}") if number_id else None
+        if verdict is not None and not verdict.allowed:
+            # Nothing of the batch is stored: Meta delivers it again after Retry-After.
+            logger.warning("meta webhook for number %s over %s/min: 429", number_id[:40], settings.WEBHOOK_RATE_PER_MINUTE)
+            return _too_many(verdict.retry_after)
     for number_id, unit_events in by_number.items():
         unit = selectors.unit_for_meta_number(number_id) if number_id else None
         if unit is None:
@@ -281,6 +295,7 @@ def simulator_send(request: HttpRequest) -> JsonResponse:
         return _error(exc.reason, 400)
     if not isinstance(data, dict):
         return _error("body must be a JSON object", 400)
+    data = valid_json(data)
     unit = _simulator_unit(request, str(data.get("unit", "")))
     text = data.get("text")
     phone = data.get("phone")
@@ -296,6 +311,8 @@ def simulator_send(request: HttpRequest) -> JsonResponse:
         )
     except InvalidPhone:
         return _error("telefone inválido", 400)
+    except RealFamilyPhone:
+        return _error("este número é de uma família de verdade: use outro número no simulador", 409)
     return JsonResponse({"ok": True, "id": message.pk if message else None}, status=201)
 
 

@@ -12,6 +12,13 @@ import json
 import time
 
 JWT_LEEWAY_SECONDS = 30
+# Evolution's tokens live 600 s (exp = iat + 600). A signed token claiming years (a leaked or
+# forged-by-a-former-holder one) is refused: `iat` is required and exp - iat is bounded (#11).
+JWT_MAX_LIFETIME_SECONDS = 900
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _b64decode(part: str) -> bytes:
@@ -19,8 +26,9 @@ def _b64decode(part: str) -> bytes:
 
 
 def jwt_ok(token: str, secret: str, *, now: float | None = None) -> bool:
-    """An HS256 JWT signed with `secret`, not expired. Evolution's claims are
-    {iat, exp: iat+600, app: "evolution", action: "webhook"}; exp is required."""
+    """An HS256 JWT signed with `secret`, issued by Evolution, current. Evolution's claims are
+    {iat, exp: iat+600, app: "evolution", action: "webhook"}: iat and exp are required, the
+    lifetime exp - iat at most JWT_MAX_LIFETIME_SECONDS, iat not in the future, app "evolution"."""
     if not secret or token.count(".") != 2 or len(token) > 4096:
         return False
     header_b64, payload_b64, signature_b64 = token.split(".")
@@ -35,10 +43,13 @@ def jwt_ok(token: str, secret: str, *, now: float | None = None) -> bool:
         return False
     if not isinstance(header, dict) or header.get("alg") != "HS256" or not isinstance(claims, dict):
         return False
-    exp = claims.get("exp")
-    if not isinstance(exp, (int, float)) or isinstance(exp, bool):
+    iat, exp = claims.get("iat"), claims.get("exp")
+    if not _number(iat) or not _number(exp) or not 0 < exp - iat <= JWT_MAX_LIFETIME_SECONDS:
         return False
-    return (now if now is not None else time.time()) <= exp + JWT_LEEWAY_SECONDS
+    if claims.get("app") != "evolution":
+        return False
+    moment = now if now is not None else time.time()
+    return iat - JWT_LEEWAY_SECONDS <= moment <= exp + JWT_LEEWAY_SECONDS
 
 
 def evolution_request_ok(*, secret_header: str | None, authorization: str | None, secret: str) -> bool:
@@ -52,14 +63,16 @@ def evolution_request_ok(*, secret_header: str | None, authorization: str | None
     return False
 
 
-def make_jwt(secret: str, *, ttl: int = 600, now: float | None = None) -> str:
-    """A token exactly like Evolution's (used by tests and by support to try the endpoint)."""
+def make_jwt(secret: str, *, ttl: int = 600, now: float | None = None, claims: dict | None = None) -> str:
+    """A token exactly like Evolution's (used by tests and by support to try the endpoint);
+    `claims` replaces or adds claims (None values remove one)."""
     iat = int(now if now is not None else time.time())
 
     def enc(obj: dict) -> str:
         return base64.urlsafe_b64encode(json.dumps(obj, separators=(",", ":")).encode()).rstrip(b"=").decode()
 
     head = enc({"alg": "HS256", "typ": "JWT"})
-    body = enc({"iat": iat, "exp": iat + ttl, "app": "evolution", "action": "webhook"})
+    payload = {"iat": iat, "exp": iat + ttl, "app": "evolution", "action": "webhook", **(claims or {})}
+    body = enc({k: v for k, v in payload.items() if v is not None})
     sig = hmac.new(secret.encode(), f"{head}.{body}".encode(), hashlib.sha256).digest()
     return f"{head}.{body}.{base64.urlsafe_b64encode(sig).rstrip(b'=').decode()}"

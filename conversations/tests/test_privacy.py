@@ -13,11 +13,12 @@ from django.db.models import TextField
 from django.db.models.functions import Cast
 from django.utils import timezone
 
-from conversations import privacy
+from conversations import gaps, notifications, privacy
 from conversations.models import Conversation, Message
 from conversations.tests.factories import ContactFactory, ConversationFactory, MessageFactory
 from conversations.tests.workplace import make_world
-from knowledge.models import KnowledgeGap
+from knowledge import services as knowledge_services
+from knowledge.models import Chunk, KnowledgeGap, Phrasing, Source
 from kumon.models import Contact
 from scheduling.models import Appointment
 
@@ -42,6 +43,37 @@ def family(unit) -> Contact:
                                subject="matemática", notes=f"{PARENT} vem com o {CHILD}")
     KnowledgeGap.objects.create(unit=unit, contact=contact, text=f"o {CHILD} pode levar o irmão junto?")
     return contact
+
+
+STAFF_PHONE = "+5511955550000"
+SIBLING_QUESTION = f"o {CHILD} pode levar o irmão junto?"
+MATERIAL_QUESTION = f"a Mariana precisa comprar o material do {CHILD}?"
+
+
+def staff_copies(w, contact: Contact) -> tuple[list[Message], list[Source]]:
+    """What staff made of the family's words: the notices sent to the unit's staff phone (a
+    hand-off still queued, an unanswered question sent) and two FAQ entries made from their gaps
+    on the gaps page (one keeps the parent's wording as a phrasing, one as its question)."""
+    unit = w.unit_a
+    unit.staff_phone = STAFF_PHONE
+    unit.save(update_fields=["staff_phone"])
+    conversation = Conversation.objects.get(contact=contact)
+    Conversation.objects.filter(pk=conversation.pk).update(mode=Conversation.Mode.HUMAN, handoff_at=timezone.now(),
+                                                           handoff_reason="asked_for_person")
+    handoff = notifications.notify_handoff(conversation_id=conversation.pk)
+    asked = MessageFactory(conversation=conversation, direction="out", sender="bot", status="sent",
+                           body="Vou confirmar com a equipe.", meta={"questions_for_staff": [SIBLING_QUESTION]})
+    question = notifications.notify_question(conversation_id=conversation.pk, message_id=asked.pk)
+    Message.objects.filter(pk=question.pk).update(status=Message.Status.SENT, provider_id="wamid.NOTICE")
+    sibling_gap = KnowledgeGap.objects.get(contact=contact)
+    material_gap = KnowledgeGap.objects.create(unit=unit, contact=contact, text=MATERIAL_QUESTION)
+    siblings = gaps.answer_gaps(user=w.staff_a, gap_ids=[sibling_gap.pk], question="Irmãos podem vir à visita?",
+                                answer="Sim, irmãos são bem-vindos na visita.")
+    material = gaps.answer_gaps(user=w.staff_a, gap_ids=[material_gap.pk], question=MATERIAL_QUESTION,
+                                answer="O material está incluído na mensalidade.")
+    for source in (siblings, material):
+        knowledge_services.index_source(source_id=source.pk)
+    return [handoff, question], [siblings, material]
 
 
 def rows_mentioning(needle: str) -> list[str]:
@@ -80,7 +112,12 @@ def test_export_contains_the_contact_conversations_messages_and_appointments(cli
 def test_erase_leaves_no_personal_data_in_any_table(client) -> None:
     w = make_world()
     contact = family(w.unit_a)
+    (handoff, question), (siblings, material) = staff_copies(w, contact)
     keep = family(w.unit_b)  # the same family at another unit is another contact: untouched
+    # Before: the staff copies hold the family's phone and words.
+    assert [(PHONE in m.body, CHILD in m.body) for m in (handoff, question)] == [(True, True), (True, True)]
+    assert sorted(r for r in rows_mentioning(CHILD) if r.startswith("knowledge.")) == [
+        "knowledge.Chunk.text", "knowledge.KnowledgeGap.text", "knowledge.Phrasing.text", "knowledge.Source.question"]
     client.force_login(w.staff_a)
     client.post(f"{CONTACTS}{contact.pk}/change/", {"unit": w.unit_a.pk, "phone": PHONE, "name": PARENT,
                                                     "data": json.dumps(contact.data)})  # leaves a LogEntry
@@ -96,9 +133,47 @@ def test_erase_leaves_no_personal_data_in_any_table(client) -> None:
     assert contact.erased_at is not None and contact.phone.startswith("erased-") and contact.name == ""
     appointment = Appointment.objects.get(contact=contact)
     assert (appointment.child_age, appointment.subject, appointment.status) == (7, "matemática", "booked")
-    assert Message.objects.filter(conversation__contact=contact).count() == 2  # kept for statistics
-    assert Message.objects.get(conversation__contact=contact, sender="bot").meta == {"sources": [{"source_id": 3}]}
+    assert Message.objects.filter(conversation__contact=contact).count() == 3  # kept for statistics
+    # Knowledge sources kept; the question handed to staff (their words) gone.
+    assert [m.meta for m in Message.objects.filter(conversation__contact=contact, sender="bot").order_by("pk")] == [
+        {"sources": [{"source_id": 3}]}, {}]
     assert LogEntry.objects.filter(object_id=str(contact.pk), change_message="LGPD erasure").count() == 1
+    # The staff phone's notices: emptied; the one still queued is never sent.
+    notices = {m.pk: m for m in Message.objects.filter(pk__in=[handoff.pk, question.pk])}
+    assert [(notices[m.pk].body, notices[m.pk].status, notices[m.pk].raw) for m in (handoff, question)] == [
+        (privacy.ERASED_BODY, "skipped", None), (privacy.ERASED_BODY, "sent", None)]
+    assert notices[handoff.pk].meta["handoff_notice"] == notices[question.pk].meta["handoff_notice"]  # ids only
+    # The FAQ entries keep staff's question and answer; the parent's wording is gone, and their
+    # chunks are rebuilt after commit.
+    entries = {s.pk: s for s in Source.objects.filter(pk__in=[siblings.pk, material.pk])}
+    assert [(entries[s.pk].question, entries[s.pk].answer, entries[s.pk].index_status) for s in (siblings, material)] == [
+        ("Irmãos podem vir à visita?", "Sim, irmãos são bem-vindos na visita.", "pending"),
+        (privacy.ERASED_QUESTION, "O material está incluído na mensalidade.", "pending")]
+    assert Phrasing.objects.filter(source__in=[siblings, material]).count() == 0
+    assert Chunk.objects.filter(source__in=[siblings, material]).count() == 0
+
+
+def test_erase_keeps_a_phrasing_another_family_also_asked_and_promotes_a_phrasing_to_question() -> None:
+    w = make_world()
+    contact = family(w.unit_a)
+    other = ContactFactory(unit=w.unit_a, phone="+5511911112222")
+    theirs = KnowledgeGap.objects.get(contact=contact)
+    common = KnowledgeGap.objects.create(unit=w.unit_a, contact=contact, text="qto custa?")
+    KnowledgeGap.objects.create(unit=w.unit_a, contact=other, text="qto custa?")
+    source = gaps.answer_gaps(user=w.staff_a, gap_ids=[theirs.pk, common.pk], question=SIBLING_QUESTION,
+                              answer="Sim, irmãos são bem-vindos.")
+    Phrasing.objects.create(source=source, text="posso levar meu outro filho?")
+    assert list(source.phrasings.order_by("pk").values_list("text", flat=True)) == [
+        "qto custa?", "posso levar meu outro filho?"]
+
+    privacy.erase_contact(contact=contact)
+
+    source.refresh_from_db()
+    # "qto custa?" is also the other family's: kept, and being the first phrasing it becomes
+    # the question in place of the erased family's words.
+    assert (source.question, list(source.phrasings.values_list("text", flat=True))) == (
+        "qto custa?", ["posso levar meu outro filho?"])
+    assert list(KnowledgeGap.objects.values_list("contact_id", "text")) == [(other.pk, "qto custa?")]
 
 
 def test_erase_asks_for_confirmation_first(client) -> None:

@@ -112,3 +112,55 @@ def test_dockerfile_starts_the_procfile_web_command() -> None:
     assert cmd.group(1) == procfile()["web"]
     # worker and beat use the same image with the compose command: the entry modules exist.
     assert (ROOT / "kumon" / "wsgi.py").exists() and (ROOT / "kumon" / "celery.py").exists()
+
+
+# --- compose's defaults are production's (issue #11 M7) --------------------------------------
+
+_VARIABLE = re.compile(r"\$\$|\$\{(\w+)(?:(:?)([-?])((?:[^}\"]|\"[^\"]*\")*))?\}")
+
+
+def interpolate(value: str, env: dict[str, str]) -> str:
+    """Compose's variable interpolation: ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?error},
+    ${VAR?error}, $$. A missing required variable raises ValueError, as compose refuses to start."""
+
+    def one(match: re.Match[str]) -> str:
+        if match.group(0) == "$$":
+            return "$"
+        name, colon, kind, rest = match.groups()
+        value = env.get(name)
+        missing = value is None or (colon == ":" and value == "")
+        if kind == "?" and missing:
+            raise ValueError(f"required variable {name} is missing a value: {rest}")
+        if kind == "-" and missing:
+            return rest
+        return value or ""
+
+    return _VARIABLE.sub(one, value)
+
+
+def compose_environment(service: str, env: dict[str, str]) -> dict[str, str]:
+    return {k: interpolate(str(v), env) for k, v in compose()["services"][service]["environment"].items()}
+
+
+def test_compose_refuses_to_start_without_a_secret_key() -> None:
+    with pytest.raises(ValueError, match="required variable SECRET_KEY is missing a value"):
+        compose_environment("web", {})
+    with pytest.raises(ValueError, match="SECRET_KEY"):
+        compose_environment("web", {"SECRET_KEY": ""})
+    assert compose_environment("web", {"SECRET_KEY": "k" * 50})["SECRET_KEY"] == "k" * 50
+
+
+def test_compose_defaults_pass_check_deploy_with_no_warning(tmp_path: Path) -> None:
+    import os
+    import secrets
+
+    environment = compose_environment("web", {"SECRET_KEY": secrets.token_urlsafe(50)})
+    assert (environment["DEBUG"], environment["HTTPS_ONLY"]) == ("0", "1")
+    environment["PROMETHEUS_MULTIPROC_DIR"] = str(tmp_path)  # compose's tmpfs
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"], cwd=ROOT,
+        env={"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp"), **environment},
+        capture_output=True, text=True, timeout=120,
+    )
+    assert (result.returncode, result.stdout.strip().splitlines()[-1:]) == (
+        0, ["System check identified no issues (0 silenced)."]), result.stdout + result.stderr

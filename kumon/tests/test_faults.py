@@ -180,6 +180,69 @@ def test_broker_outage_webhooks_are_stored_then_all_answered_once_after_the_swee
     assert_answered_exactly_once(n)
 
 
+@pytest.mark.django_db(transaction=True)
+def test_redis_outage_under_traffic_the_worker_survives_and_answers_every_message_once(db: None) -> None:
+    """Issue #11 H1: Redis goes away for ~20 s while the worker runs a task and webhooks keep
+    coming, then comes back on the same port. The worker (the Procfile's: every queue, remote
+    control and heartbeats on) lives through it and every message is answered exactly once.
+
+    It died with `AttributeError: 'NoneType' object has no attribute 'hostname'` when the
+    connection loss was first seen on the remote-control (pub/sub) channel while the task channel
+    had a BRPOP in flight and an unacknowledged task: celery 5.7.0 closes the connection again
+    after `collect()` had detached its transport, and kombu's restore of the unacked task then
+    builds a Redis pool from the detached transport (kumon/broker.py). The test sets up exactly
+    that moment — one slow send in flight, the pub/sub connection dropped first — instead of
+    hoping traffic hits it (it did in 1 run of 4 at 20 messages/s)."""
+    import threading
+
+    import redis
+
+    from whatsapp.tests.fakes import FakeEvolution, Reply
+
+    UnitFactory(evolution_instance=INSTANCE, webhook_secret=SECRET, whatsapp_gateway="evolution")
+    n = int(120 * SCALE)
+    outage = float(os.environ.get("FAULT_REDIS_OUTAGE_SECONDS", "20"))
+    with FakeEvolution(api_key="fault-evolution-key") as evolution, RedisServer() as redis_server:
+        evolution.script(Reply(delay=4))  # the first provider call: a send still running at the cut
+        env = stack_env(redis_server.url, CELERY_QUEUE_ROUTING="1", EVOLUTION_API_URL=evolution.url,
+                        EVOLUTION_API_KEY="fault-evolution-key", WHATSAPP_HTTP_READ_TIMEOUT="10")
+        broker = redis.Redis.from_url(redis_server.url)
+        with WebServer(env=env, workers=2, threads=8) as web, QueueWorker(env=env, like_procfile=True) as worker:
+            bodies = [envelope(f"RED{i:05d}", phone(7000 + i)) for i in range(n)]
+            assert post_all(web.url, bodies[:1]) == [200]
+            # One task taken and not acknowledged (the slow send), nothing else queued or running:
+            # the worker's task channel is waiting in BRPOP for more.
+            wait_for(lambda: evolution.requests and broker.hlen("unacked") == 1 and not any(
+                broker.llen(q) for q in ("celery", "inbound", "outbound", "embeddings")), timeout=30, interval=0.01)
+            broker.client_kill_filter(_type="pubsub")  # the remote-control connection is seen to drop first
+            redis_server.kill()
+            statuses: list[int] = [200]
+
+            def traffic() -> None:  # ~5 webhooks a second through the outage and after it
+                for start in range(1, n, 5):
+                    statuses.extend(post_all(web.url, bodies[start:start + 5], concurrency=5))
+                    time.sleep(1)
+
+            sender = threading.Thread(target=traffic, daemon=True)
+            sender.start()
+            time.sleep(outage)
+            assert worker.proc is not None and worker.proc.poll() is None, "the worker died in the outage"
+            redis_server.start()  # same port: web and worker reconnect
+            sender.join(timeout=180)
+            assert not sender.is_alive()
+            assert Counter(statuses) == Counter({200: n})
+            beat = Beat(redis_server.url)
+            try:
+                wait_for(lambda: all_answered(n, beat=beat), timeout=90 + n * 0.5, interval=2)
+                for _ in range(2):  # more sweeps after the fact must not answer anyone twice
+                    beat.sweep()
+                    time.sleep(1)
+            finally:
+                beat.close()
+            assert worker.proc.poll() is None, "the worker died after the outage"
+    assert_answered_exactly_once(n)
+
+
 # --- worker crash -----------------------------------------------------------------------------
 
 @pytest.mark.django_db(transaction=True)
@@ -201,9 +264,9 @@ def test_worker_killed_mid_batch_then_replaced_answers_every_message_exactly_onc
                 assert handled_at_kill < n, "the batch finished before the kill: raise n"
             finally:
                 worker.stop()
-            # The dead worker's leases (turn: 90 s, send claim: 150 s — longer than the task time
-            # limits, so a slow live worker is never doubled) would hold its rows that long.
-            # Fast-forward them instead of waiting: what follows is the sweepers' repair.
+            # The dead worker's leases (turn: 15 s, renewed while a live worker computes; send
+            # claim: 150 s, longer than the send task's time limit, so a slow live worker is never
+            # doubled) would hold its rows that long. Fast-forward them instead of waiting.
             held_turns = Conversation.objects.filter(turn_lease_until__gt=timezone.now()).update(
                 turn_lease_until=timezone.now())
             held_sends = list(Message.objects.filter(direction="out", status="sending"))
@@ -221,6 +284,60 @@ def test_worker_killed_mid_batch_then_replaced_answers_every_message_exactly_onc
     # A reply whose send was cut inside the provider call is failed "outcome unknown" rather
     # than risk a second copy (whatsapp/services.py's policy); none is ever sent twice.
     assert_answered_exactly_once(n, allow_unknown_outcome=True)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_live_worker_keeps_its_turn_and_a_dead_workers_turn_is_answered_within_seconds(unit: Any) -> None:
+    """Issue #11: the turn lease was 90 s (longer than the task's hard time limit), so a parent
+    whose turn a crashed worker held waited ~100 s. Now the lease is short and renewed while the
+    engine computes: past the lease a slow turn is still its worker's, and once the worker is
+    killed the sweeper answers it within seconds."""
+    from conversations.tests.fake_openai import FakeOpenAI
+
+    lease = 15  # conversations/turns.py LEASE
+    llm = FakeOpenAI().start()
+    llm.mode, llm.slow_seconds = "slow", 60.0  # the model hangs until the client gives up (30 s)
+    try:
+        with RedisServer() as redis_server:
+            env = stack_env(redis_server.url, **{**llm.env(), "OPENAI_TIMEOUT_SECONDS": "30"})
+            with WebServer(env=env) as web:
+                worker = QueueWorker(env=env).start()
+                try:
+                    assert post_all(web.url, [envelope("LEASE1", phone(8000))]) == [200]
+                    conversation = wait_for(lambda: Conversation.objects.filter(turn_lease_until__isnull=False).first(),
+                                            timeout=30, interval=0.1)
+                    time.sleep(lease + 5)  # past the lease as it was claimed
+                    conversation.refresh_from_db()
+                    # Still computing (the model hangs), and still its turn: the lease was renewed.
+                    assert Message.objects.get(direction="in").status == "received"
+                    assert conversation.turn_lease_until > timezone.now()
+                    assert worker.proc is not None
+                    os.killpg(worker.proc.pid, signal.SIGKILL)
+                    worker.proc.wait(timeout=10)
+                    killed_at, dead_lease = time.monotonic(), conversation.turn_lease_until
+                finally:
+                    worker.stop()
+                llm.mode = "ok"
+                beat = Beat(redis_server.url)
+
+                def taken_again() -> bool:  # another worker claimed the turn (or already answered it)
+                    beat.sweep()
+                    current = Conversation.objects.get(pk=conversation.pk)
+                    return current.turn_lease_until != dead_lease
+
+                try:
+                    with QueueWorker(env=env):
+                        wait_for(taken_again, timeout=120, interval=0.5)
+                        waited = time.monotonic() - killed_at
+                        wait_for(lambda: all_answered(1, beat=beat), timeout=90, interval=1)
+                finally:
+                    beat.close()
+    finally:
+        llm.stop()
+    print(f"[lease] the dead worker's turn was taken again {waited:.0f} s after the kill")
+    # Its lease runs out ≤ LEASE after the kill (it was 90 s); then a worker start-up and a sweep.
+    assert waited < lease + 15, f"the turn was held {waited:.0f} s after the worker crash"
+    assert_answered_exactly_once(1)
 
 
 # --- gateway flakiness ------------------------------------------------------------------------
@@ -366,7 +483,7 @@ def test_database_restart_during_traffic_answers_503_writes_nothing_half_and_ans
                            pgdata=server.pgdata, user=server.system_user, timeout=30)
                     # The provider retries what was refused.
                     retried = post_all(web.url, down)
-                    # Turns claimed when the database went away keep their 90 s lease (see
+                    # Turns claimed when the database went away keep their lease (see
                     # conversations/turns.py LEASE); fast-forward it rather than wait.
                     held = _psql_rows(dsn, "UPDATE conversations_conversation SET turn_lease_until = now() "
                                            "WHERE turn_lease_until > now() RETURNING id")
@@ -407,9 +524,11 @@ def row_counts() -> tuple[int, ...]:
     return tuple(model.objects.count() for model in WEBHOOK_TABLES)
 
 
+# Any code point, lone surrogates and U+0000 included (issue #11 M1).
+any_text = st.text(st.characters() | st.characters(categories=["Cs"]) | st.just("\x00"), max_size=30)
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=5),
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | any_text,
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(any_text, children, max_size=5),
     max_leaves=20,
 )
 

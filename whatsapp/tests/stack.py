@@ -26,7 +26,7 @@ from typing import Any
 import httpx
 import redis
 
-from kumon.testing import BASE_DIR, child_env, wait_for
+from kumon.testing import ALL_QUEUES, BASE_DIR, child_env, wait_for
 
 
 def free_port() -> int:
@@ -162,10 +162,14 @@ class QueueWorker:
     """`celery worker` consuming `queue` with `env` (e.g. EVOLUTION_API_URL of a fake)."""
 
     def __init__(
-        self, *, queue: str = "celery", env: dict[str, str] | None = None, concurrency: int = 2
+        self, *, queue: str = "celery", env: dict[str, str] | None = None, concurrency: int = 2,
+        like_procfile: bool = False,
     ) -> None:
-        self.queue = queue
-        self.env = env or {}
+        # like_procfile: the Procfile's worker (every queue with the app's routing, heartbeats
+        # on) rather than the lean single-queue test worker.
+        self.queue = ALL_QUEUES if like_procfile else queue
+        self.env = {"CELERY_QUEUE_ROUTING": "1", **(env or {})} if like_procfile else (env or {})
+        self.heartbeat = like_procfile
         self.concurrency = concurrency
         self.name = f"wa-{os.getpid()}-{time.monotonic_ns()}@localhost"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -188,7 +192,7 @@ class QueueWorker:
                 str(self.concurrency),
                 "--without-gossip",
                 "--without-mingle",
-                "--without-heartbeat",
+                *([] if self.heartbeat else ["--without-heartbeat"]),
                 "-n",
                 self.name,
             ],

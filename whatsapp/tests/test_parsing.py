@@ -3,8 +3,10 @@ parsers fuzzed: nothing but PayloadError ever escapes."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
+import re
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -259,13 +261,28 @@ def test_every_payload_file_is_covered_by_these_tests() -> None:
 
 # --- fuzzing --------------------------------------------------------------------------------
 
+# Text as providers may send it: any code point, lone surrogates and U+0000 included (#11 M1).
+any_text = st.text(st.characters() | st.characters(categories=["Cs"]) | st.just("\x00"), max_size=20)
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | any_text,
     lambda children: (
-        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=5)
+        st.lists(children, max_size=4) | st.dictionaries(any_text, children, max_size=5)
     ),
     max_leaves=25,
 )
+
+
+def unstorable_strings(value: object) -> list[str]:
+    """The strings anywhere in `value` (events, their raw payloads) PostgreSQL could not store."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        value = dataclasses.asdict(value)
+    if isinstance(value, str):
+        return [value] if re.search("[\x00\ud800-\udfff]", value) else []
+    if isinstance(value, dict):
+        return [s for k, v in value.items() for s in unstorable_strings(k) + unstorable_strings(v)]
+    if isinstance(value, (list, tuple)):
+        return [s for v in value for s in unstorable_strings(v)]
+    return []
 
 
 def _mutations(base: dict) -> st.SearchStrategy:
@@ -308,9 +325,11 @@ META_FILES = sorted(p.name for p in PAYLOADS.glob("meta_*.json"))
 def test_evolution_parser_never_raises_anything_but_payload_error(data, name: str, suffix: str) -> None:
     body = data.draw(st.one_of(_mutations(payload(name)), json_values))
     try:
-        evolution.parse_envelope(body, event_suffix=suffix)
+        parsed = evolution.parse_envelope(body, event_suffix=suffix)
     except PayloadError as exc:
         assert exc.reason
+    else:
+        assert unstorable_strings(parsed) == []
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -318,9 +337,11 @@ def test_evolution_parser_never_raises_anything_but_payload_error(data, name: st
 def test_meta_parser_never_raises_anything_but_payload_error(data, name: str) -> None:
     body = data.draw(st.one_of(_mutations(payload(name)), json_values))
     try:
-        meta.parse_payload(body)
+        events = meta.parse_payload(body)
     except PayloadError as exc:
         assert exc.reason
+    else:
+        assert unstorable_strings(events) == []
 
 
 @settings(max_examples=200, deadline=None)
@@ -345,3 +366,26 @@ def test_jwt_like_evolutions_is_accepted_until_it_expires() -> None:
     token = make_jwt("secret", now=1_000_000)
     assert (jwt_ok(token, "secret", now=1_000_100), jwt_ok(token, "secret", now=1_000_700)) == (True, False)
     assert jwt_ok(token, "other", now=1_000_100) is False
+
+
+@pytest.mark.parametrize(("claims", "ttl"), [
+    ({}, 30 * 365 * 24 * 3600),  # exp 30 years ahead (the audit's token)
+    ({}, 901),  # longer-lived than Evolution's 600 s, past the 900 s bound
+    ({"iat": None}, 600),  # no iat
+    ({"iat": "1000000"}, 600),  # iat not a number
+    ({"iat": True}, 600),
+    ({"iat": 1_000_000 + 3600, "exp": 1_000_000 + 4200}, 600),  # issued an hour in the future
+    ({"exp": 1_000_000 - 10}, 600),  # expires before it is issued
+    ({"app": "other"}, 600),
+    ({"app": None}, 600),
+])
+def test_jwt_with_an_unbounded_or_odd_lifetime_or_another_issuer_is_refused(claims: dict, ttl: int) -> None:
+    from whatsapp.webhook_auth import jwt_ok, make_jwt
+
+    assert jwt_ok(make_jwt("secret", ttl=ttl, now=1_000_000, claims=claims), "secret", now=1_000_100) is False
+
+
+def test_jwt_issued_slightly_in_the_future_by_a_skewed_clock_is_accepted() -> None:
+    from whatsapp.webhook_auth import jwt_ok, make_jwt
+
+    assert jwt_ok(make_jwt("secret", now=1_000_020), "secret", now=1_000_000) is True

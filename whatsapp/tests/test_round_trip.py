@@ -156,3 +156,20 @@ def test_simulator_page_sets_the_csrf_cookie_its_script_sends() -> None:
     )
     assert (refused.status_code, accepted.status_code) == (403, 201)
     assert Message.objects.filter(direction="in").count() == 1
+
+
+@pytest.mark.django_db
+def test_simulator_refuses_a_real_familys_number_and_never_shows_their_messages(client: Client) -> None:
+    from conversations.tests.factories import ContactFactory, ConversationFactory, MessageFactory
+
+    unit = UnitFactory()
+    family = ContactFactory(unit=unit, phone="+5511987650001")
+    MessageFactory(conversation=ConversationFactory(unit=unit, contact=family), body="mensagem da família")
+    client.force_login(MembershipFactory(unit=unit).user)
+    response = client.post("/simulator/send", data={"unit": unit.slug, "phone": "11 98765-0001", "text": "oi"},
+                           content_type="application/json")
+    assert (response.status_code, response.json()) == (
+        409, {"error": "este número é de uma família de verdade: use outro número no simulador"})
+    assert list(Message.objects.values_list("body", flat=True)) == ["mensagem da família"]
+    shown = client.get("/simulator/messages", {"unit": unit.slug, "phone": "+5511987650001"})
+    assert (shown.status_code, shown.json()) == (200, {"messages": []})

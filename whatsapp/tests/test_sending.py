@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from conversations.models import Conversation, Message
 from conversations.tests.factories import ContactFactory, ConversationFactory
-from kumon.models import Unit
+from kumon.models import Contact, Unit
 from kumon.testing import wait_for
 from kumon.tests.factories import UnitFactory
 from whatsapp import services
@@ -207,6 +207,78 @@ def test_simulated_conversation_never_reaches_a_real_gateway(fake_evolution: Fak
     assert services.send_message(message_id=reply.pk).status == "sent"
     reply.refresh_from_db()
     assert (reply.meta["gateway"], fake_evolution.requests) == ("console", [])
+
+
+def real_inbound(unit: Unit, provider_id: str, text: str = "oi", name: str = "Mariana") -> Message:
+    from conversations import services as conversation_services
+    from conversations.inbound import InboundMessage
+
+    stored = conversation_services.record_inbound(
+        unit=unit, message=InboundMessage(phone=PHONE, provider_id=provider_id, text=text, push_name=name))
+    assert stored is not None
+    return stored
+
+
+def reply_to(inbound: Message) -> Message:
+    return Message.objects.create(unit=inbound.unit, conversation=inbound.conversation, direction="out",
+                                  sender="bot", body="Olá", status="queued")
+
+
+@pytest.mark.django_db
+def test_a_simulator_message_from_a_real_familys_phone_is_refused_and_their_replies_still_reach_whatsapp(
+    fake_evolution: FakeEvolution,
+) -> None:
+    unit = evolution_unit()
+    inbound = real_inbound(unit, "3EB0REAL1")
+    from kumon.exceptions import RealFamilyPhone
+
+    with pytest.raises(RealFamilyPhone):
+        services.simulate_inbound(unit=unit, phone="11 98765-4321", text="oi do simulador")
+    assert list(Message.objects.values_list("provider_id", flat=True)) == ["3EB0REAL1"]
+    reply = reply_to(inbound)
+    assert services.send_message(message_id=reply.pk).status == "sent"
+    reply.refresh_from_db()
+    assert (reply.meta["gateway"], [(n, t) for _, n, t in fake_evolution.sent_texts()]) == (
+        "evolution", [("5511987654321", "Olá")])
+
+
+@pytest.mark.django_db
+def test_a_real_message_from_a_number_the_simulator_played_starts_that_familys_own_conversation(
+    fake_evolution: FakeEvolution,
+) -> None:
+    unit = evolution_unit()
+    simulated = services.simulate_inbound(unit=unit, phone=PHONE, text="oi", name="Teste Simulador")
+    Contact.objects.filter(pk=simulated.conversation.contact_id).update(data={"parent_name": "Teste Simulador"})
+    inbound = real_inbound(unit, "3EB0REAL2", name="Mariana")
+
+    contact = Contact.objects.get()
+    assert (contact.simulated, contact.name, contact.data) == (False, "Mariana", {})
+    assert inbound.conversation_id != simulated.conversation_id
+    assert list(Conversation.objects.order_by("pk").values_list("mode", flat=True)) == ["closed", "bot"]
+    reply = reply_to(inbound)
+    assert services.send_message(message_id=reply.pk).status == "sent"
+    reply.refresh_from_db()
+    assert (reply.meta["gateway"], len(fake_evolution.sent_texts())) == ("evolution", 1)
+
+
+@pytest.mark.django_db
+def test_contacts_that_only_ever_used_the_simulator_are_marked_by_the_migration() -> None:
+    import importlib
+
+    from django.db import connection
+
+    from conversations.tests.factories import MessageFactory
+
+    forward = importlib.import_module("kumon.migrations.0005_contact_simulated").FORWARD
+    unit = UnitFactory()
+    only_sim, mixed, real = (ContactFactory(unit=unit, phone=f"+551198765000{i}") for i in range(3))
+    for contact, ids in ((only_sim, ["sim-a", "sim-b"]), (mixed, ["sim-c", "3EB0X"]), (real, ["3EB0Y"])):
+        conversation = ConversationFactory(unit=unit, contact=contact)
+        for provider_id in ids:
+            MessageFactory(conversation=conversation, provider_id=provider_id)
+    with connection.cursor() as cursor:
+        cursor.execute(forward)
+    assert list(Contact.objects.order_by("phone").values_list("simulated", flat=True)) == [True, False, False]
 
 
 @pytest.mark.django_db

@@ -408,10 +408,12 @@ def test_meta_malformed_signed_body_is_400(client: Client, unit: Unit, meta_sett
 
 # --- fuzzing the views -----------------------------------------------------------------------
 
+# Any code point, lone surrogates and U+0000 included: they must never be a 500 (#11 M1).
+any_text = st.text(st.characters() | st.characters(categories=["Cs"]) | st.just("\x00"), max_size=20)
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    st.none() | st.booleans() | st.integers() | any_text,
     lambda children: (
-        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=5)
+        st.lists(children, max_size=4) | st.dictionaries(any_text, children, max_size=5)
     ),
     max_leaves=20,
 )
@@ -502,3 +504,69 @@ def test_meta_webhook_fuzz_never_5xx_and_stores_nothing_on_rejection(
     assert response.status_code in (200, 400)
     if response.status_code == 400:
         assert stored() == before
+
+
+# --- text that PostgreSQL cannot store (issue #11 M1) ----------------------------------------
+
+LONE = "\\ud800"  # a lone high surrogate, as JSON writes it
+
+
+@pytest.mark.django_db
+def test_evolution_lone_surrogates_are_replaced_and_the_whole_batch_is_stored(client: Client, unit: Unit) -> None:
+    first = payload("evolution_messages_upsert_text.json")
+    body = {**first, "data": []}
+    for i, text in enumerate(["Oi", "quanto custa?", "obrigada"]):
+        item = json.loads(json.dumps(first["data"]))
+        item["key"]["id"] = f"SURROGATE{i}"
+        item["message"]["conversation"] = text
+        body["data"].append(item)
+    raw = json.dumps(body).replace('"quanto custa?"', f'"quanto {LONE}custa?"').replace(
+        '"pushName": "', f'"pushName": "\\udfff{LONE}')  # low then high: two lone halves
+    assert LONE in raw
+    response = post_evolution(client, raw.encode())
+    assert (response.status_code, response.json()["stored"]) == (200, 3)
+    assert list(Message.objects.order_by("provider_id").values_list("body", flat=True)) == [
+        "Oi", "quanto \ufffdcusta?", "obrigada"]
+    stored_raw = Message.objects.get(provider_id="SURROGATE1").raw  # the envelope, as jsonb
+    assert [(d["message"]["conversation"], d["pushName"][:2]) for d in stored_raw["data"]] == [
+        ("Oi", "\ufffd\ufffd"), ("quanto \ufffdcusta?", "\ufffd\ufffd"), ("obrigada", "\ufffd\ufffd")]
+    assert Contact.objects.get().name.startswith("\ufffd\ufffd")
+
+
+@pytest.mark.django_db
+def test_meta_lone_surrogates_are_replaced_not_a_500(client: Client, unit: Unit, meta_settings: Any) -> None:
+    raw = json.dumps(payload("meta_incoming_text.json"))
+    text = payload("meta_incoming_text.json")["entry"][0]["changes"][0]["value"]["messages"][0]["text"]["body"]
+    raw = raw.replace(json.dumps(text), json.dumps(text)[:-1] + LONE + '"')
+    response = post_meta(client, raw.encode())
+    assert (response.status_code, response.json()["stored"]) == (200, 1)
+    assert Message.objects.get().body == text + "\ufffd"
+
+
+@pytest.mark.django_db
+def test_simulator_text_with_a_lone_surrogate_is_stored(client: Client, unit: Unit) -> None:
+    from kumon.tests.factories import MembershipFactory
+
+    client.force_login(MembershipFactory(unit=unit).user)
+    response = client.post("/simulator/send", data=f'{{"unit": "{unit.slug}", "phone": "+5511987650009", '
+                           f'"text": "oi{LONE}"}}', content_type="application/json")
+    assert response.status_code == 201
+    assert Message.objects.get(direction="in").body == "oi\ufffd"
+
+
+# --- a rotated secret is refused at once (issue #11) ----------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_rotated_secret_is_refused_at_once_though_the_unit_was_cached(client: Client, unit: Unit) -> None:
+    from kumon import services as kumon_services
+
+    body = payload("evolution_messages_upsert_text.json")
+    assert post_evolution(client, body).status_code == 200  # the unit is now in this process's cache
+    new_secret = kumon_services.rotate_webhook_secret(unit=unit)
+    body["data"]["key"]["id"] = "AFTER-ROTATION-1"
+    old = post_evolution(client, body)
+    body["data"]["key"]["id"] = "AFTER-ROTATION-2"
+    new = post_evolution(client, body, secret=new_secret)
+    assert (old.status_code, new.status_code, len(new_secret) >= 40) == (401, 200, True)
+    assert Message.objects.filter(provider_id__startswith="AFTER-ROTATION").count() == 1
