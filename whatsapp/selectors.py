@@ -190,7 +190,7 @@ def simulator_conversation(*, unit: Unit, phone: str) -> tuple[int | None, bool]
     from kumon.phones import normalize_phone
 
     row = (
-        Conversation.objects.filter(unit=unit, contact__phone=normalize_phone(phone))
+        Conversation.objects.filter(unit=unit, contact__phone=normalize_phone(phone), contact__simulated=True)
         .exclude(mode=Conversation.Mode.CLOSED)
         .values("pk", "mode", "reply_due_at", "turn_lease_until")
         .first()
