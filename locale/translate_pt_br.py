@@ -289,6 +289,19 @@ T = {
     "Deleted {name} “{object}”.": "Exclusão: {name} “{object}”.", "Added.": "Inclusão.",
     "Changed {fields}.": "Alteração de {fields}.",
     "Successfully deleted %(count)d %(items)s.": "Exclusão feita: %(count)d %(items)s.",
+    # Issue #11 (security): the lockout page, the simulator's contacts.
+    "Too many failed logins": "Muitas tentativas de acesso sem sucesso",
+    "If you forgot your password, ask your unit's owner or the franchise to reset it.":
+        "Se você esqueceu a senha, peça ao responsável pela unidade ou à franquia para redefini-la.",
+    "simulator contact": "contato do simulador",
+    "Rotate the webhook secret (shown once)": "Trocar o segredo do webhook (mostrado uma vez)",
+    "Only a unit's owner rotates its webhook secret.": "Só o responsável pela unidade troca o segredo do webhook.",
+    "New webhook secrets": "Novos segredos do webhook",
+    "Copy each new secret into the unit's WhatsApp provider now (Evolution: the webhook's X-Webhook-Secret header). "
+    "It is not shown again, and the old secret is already refused.":
+        "Copie agora cada novo segredo no provedor de WhatsApp da unidade (Evolution: o cabeçalho X-Webhook-Secret "
+        "do webhook). Ele não é mostrado de novo, e o segredo antigo já é recusado.",
+    "new webhook secret": "novo segredo do webhook", "Done": "Concluído",
 }
 PLURALS = {
     "asked %(n)s time": ("perguntada %(n)s vez", "perguntada %(n)s vezes"),
@@ -305,6 +318,10 @@ PLURALS = {
     "%(n)d reminder queued again": ("%(n)d lembrete na fila de novo", "%(n)d lembretes na fila de novo"),
     "%(count)s %(name)s was changed successfully.": ("Alteração salva: %(count)s %(name)s.",
                                                      "Alterações salvas: %(count)s %(name)s."),
+    "%(n)d webhook secret rotated.": ("%(n)d segredo do webhook trocado.", "%(n)d segredos do webhook trocados."),
+    "Access blocked after too many wrong passwords. Try again in %(minutes)s minute.": (
+        "Acesso bloqueado depois de muitas senhas erradas. Tente de novo em %(minutes)s minuto.",
+        "Acesso bloqueado depois de muitas senhas erradas. Tente de novo em %(minutes)s minutos."),
 }
 # Entries with a context (pgettext): the same English word means two things on the pages.
 CONTEXT: dict[tuple[str, str], str] = {
@@ -341,27 +358,6 @@ CONTEXT: dict[tuple[str, str], str] = {
     ("hand-off reason", "staff answered on the unit's phone"): "a equipe respondeu pelo celular da unidade",
 }
 CONTEXT_PLURALS: dict[tuple[str, str], tuple[str, str]] = {}
-    # Issue #11 (security): the lockout page, the simulator's contacts.
-    "Too many failed logins": "Muitas tentativas de acesso sem sucesso",
-    "If you forgot your password, ask your unit's owner or the franchise to reset it.":
-        "Se você esqueceu a senha, peça ao responsável pela unidade ou à franquia para redefini-la.",
-    "simulator contact": "contato do simulador",
-    "Rotate the webhook secret (shown once)": "Trocar o segredo do webhook (mostrado uma vez)",
-    "Only a unit's owner rotates its webhook secret.": "Só o responsável pela unidade troca o segredo do webhook.",
-    "New webhook secrets": "Novos segredos do webhook",
-    "Copy each new secret into the unit's WhatsApp provider now (Evolution: the webhook's X-Webhook-Secret header). "
-    "It is not shown again, and the old secret is already refused.":
-        "Copie agora cada novo segredo no provedor de WhatsApp da unidade (Evolution: o cabeçalho X-Webhook-Secret "
-        "do webhook). Ele não é mostrado de novo, e o segredo antigo já é recusado.",
-    "new webhook secret": "novo segredo do webhook", "Done": "Concluído",
-}
-PLURALS = {
-    "asked %(n)s time": ("perguntada %(n)s vez", "perguntada %(n)s vezes"),
-    "%(n)d webhook secret rotated.": ("%(n)d segredo do webhook trocado.", "%(n)d segredos do webhook trocados."),
-    "Access blocked after too many wrong passwords. Try again in %(minutes)s minute.": (
-        "Acesso bloqueado depois de muitas senhas erradas. Tente de novo em %(minutes)s minuto.",
-        "Acesso bloqueado depois de muitas senhas erradas. Tente de novo em %(minutes)s minutos."),
-}
 
 
 def _quote(text: str) -> str:

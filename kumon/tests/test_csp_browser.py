@@ -65,4 +65,5 @@ def test_admin_reports_inbox_and_simulator_work_under_the_policy(live_server) ->
             browser.close()
     assert violations == {"admin": [], "reports": [], "inbox": [], "simulator": []}
     assert console == []
-    assert Message.objects.filter(conversation__contact__phone="+5511999990123").count() == 1
+    # (The session's worker may already have answered it: only the inbound message is counted.)
+    assert Message.objects.filter(conversation__contact__phone="+5511999990123", direction="in").count() == 1

@@ -172,4 +172,4 @@ def test_simulator_refuses_a_real_familys_number_and_never_shows_their_messages(
         409, {"error": "este número é de uma família de verdade: use outro número no simulador"})
     assert list(Message.objects.values_list("body", flat=True)) == ["mensagem da família"]
     shown = client.get("/simulator/messages", {"unit": unit.slug, "phone": "+5511987650001"})
-    assert (shown.status_code, shown.json()) == (200, {"messages": []})
+    assert (shown.status_code, shown.json()) == (200, {"messages": [], "typing": False})
