@@ -471,4 +471,7 @@ class MessageAdmin(UnitScopedAdmin):
         return super().get_queryset(request).defer("raw")
 
 
+# Follow-ups and proactive options live in their own module (registered on import).
+from conversations import proactive_admin  # noqa: E402,F401,I001
+
 __all__ = ["ContactAdmin", "ConversationAdmin", "MessageAdmin", "Membership"]

@@ -323,6 +323,40 @@ PLURALS = {
         "Acesso bloqueado depois de muitas senhas erradas. Tente de novo em %(minutes)s minuto.",
         "Acesso bloqueado depois de muitas senhas erradas. Tente de novo em %(minutes)s minutos."),
 }
+# Issue 15 (follow-ups, visit outcomes, funnel, proactive messages).
+T.update({
+    "follow-ups of a quiet family (0 = none)": "follow-ups de uma família que parou de responder (0 = nenhum)",
+    "follow-up delays (hours after their last message)": "intervalos dos follow-ups (horas depois da última mensagem)",
+    "Comma separated, e.g. 3,22. Only the first N are used.": "Separados por vírgula, ex.: 3,22. Só os N primeiros são usados.",
+    "send from (local time)": "enviar a partir de (hora local)", "send until (local time)": "enviar até (hora local)",
+    "days after a visit without enrolment to follow up (empty = off)":
+        "dias depois de uma visita sem matrícula para o follow-up (vazio = desligado)",
+    "follow-ups per day at most (WhatsApp number)": "máximo de follow-ups por dia (número de WhatsApp)",
+    "Meta template name": "nome do modelo (template) da Meta", "Meta template language": "idioma do modelo da Meta",
+    "Meta template parameters": "parâmetros do modelo da Meta",
+    "The template's {{1}}, {{2}}… separated by |, from {parent_name}, {child_name}, {unit}, {text}.":
+        "Os {{1}}, {{2}}… do modelo separados por |, com {parent_name}, {child_name}, {unit}, {text}.",
+    "proactive messages": "mensagens ativas", "went quiet": "parou de responder",
+    "after a visit without enrolment": "depois de uma visita sem matrícula", "number": "número",
+    "their last message": "última mensagem da família", "their message": "mensagem da família",
+    "follow-up": "follow-up", "follow-ups": "follow-ups", "cancelled by": "cancelado por",
+    "appointment id": "id do agendamento", "Cancel (pending only)": "Cancelar (só os pendentes)",
+    "WhatsApp": "WhatsApp",
+    "the family wrote again": "a família escreveu de novo", "the family opted out": "a família pediu para não receber mensagens",
+    "staff have the conversation": "a equipe está com a conversa", "conversation closed": "conversa encerrada",
+    "visit booked": "visita agendada", "nothing left to follow up": "nada pendente para retomar",
+    "cancelled by staff": "cancelado pela equipe", "no send window in the next 3 weeks": "nenhum horário de envio nas próximas 3 semanas",
+    "waiting for the send window": "aguardando o horário de envio",
+    "the unit's daily cap was reached: tomorrow": "limite diário da unidade atingido: amanhã",
+    "the family enrolled": "a família se matriculou", "after the previous follow-up": "depois do follow-up anterior",
+    "order": "ordem", "reason for not enrolling": "motivo de não matrícula",
+    "reasons for not enrolling": "motivos de não matrícula", "enrolled": "matriculou", "did not enrol": "não matriculou",
+    "outcome": "resultado", "starts on": "começa em", "note": "observação", "recorded by": "registrado por",
+    "recorded at": "registrado em", "visit outcome": "resultado da visita", "visit outcomes": "resultados das visitas",
+})
+PLURALS.update({
+    "%(n)d follow-up cancelled": ("%(n)d follow-up cancelado", "%(n)d follow-ups cancelados"),
+})
 # Entries with a context (pgettext): the same English word means two things on the pages.
 CONTEXT: dict[tuple[str, str], str] = {
     ("Brazilian state (UF)", "state"): "Estado (UF)",
