@@ -353,6 +353,16 @@ T.update({
     "reasons for not enrolling": "motivos de não matrícula", "enrolled": "matriculou", "did not enrol": "não matriculou",
     "outcome": "resultado", "starts on": "começa em", "note": "observação", "recorded by": "registrado por",
     "recorded at": "registrado em", "visit outcome": "resultado da visita", "visit outcomes": "resultados das visitas",
+    "price": "preço", "schedule": "horário", "distance": "distância", "child's age": "idade da criança",
+    "chose another school": "escolheu outra escola", "Unknown outcome.": "Resultado desconhecido.",
+    "An enrolment has no reason for not enrolling.": "Uma matrícula não tem motivo de não matrícula.",
+    "Choose why the family did not enrol.": "Escolha por que a família não se matriculou.",
+    "That reason belongs to another unit.": "Esse motivo é de outra unidade.",
+    "Only a visit that took place has an outcome.": "Só uma visita que aconteceu tem resultado.",
+    "Outcome: enrolled": "Resultado: matriculou", "Outcome: did not enrol (reason beside)": "Resultado: não matriculou (motivo ao lado)",
+})
+PLURALS.update({
+    "%(n)d visit outcome recorded": ("%(n)d resultado de visita registrado", "%(n)d resultados de visita registrados"),
 })
 PLURALS.update({
     "%(n)d follow-up cancelled": ("%(n)d follow-up cancelado", "%(n)d follow-ups cancelados"),

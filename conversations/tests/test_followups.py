@@ -214,3 +214,37 @@ def test_followup_admin_lists_the_units_rows_only_and_cancels(client, db):
     assert response.status_code == 302
     mine.refresh_from_db()
     assert (mine.status, mine.reason, mine.cancelled_by) == ("cancelled", "cancelled by staff", staff)
+
+
+def _visit_without_enrolment(unit, *, start: dt.datetime):
+    from scheduling import outcomes  # noqa: PLC0415
+    from scheduling.tests.factories import AppointmentFactory, ContactFactory  # noqa: PLC0415
+
+    contact = ContactFactory(unit=unit, data={"parent_name": "Carla Souza", "child_name": "Ana"})
+    appointment = AppointmentFactory(unit=unit, contact=contact, phone=contact.phone, start=start,
+                                     end=start + dt.timedelta(hours=1))
+    outcomes.record_visit_outcome(appointment=appointment, result="not_enrolled",
+                                  reason=outcomes.reason_named(unit=unit, label="preço"),
+                                  now=start + dt.timedelta(hours=2))
+    return appointment
+
+
+def test_after_visit_followup_is_off_by_default_and_sent_n_days_later_when_on(db):
+    visit_at = dt.datetime(2026, 12, 2, 15, 0, tzinfo=SP)  # Wednesday
+    quiet_unit, unit = UnitFactory(), UnitFactory(name="Kumon Centro")
+    ProactiveOptions.objects.create(unit=unit, after_visit_followup_days=3)
+    _visit_without_enrolment(quiet_unit, start=visit_at)
+    appointment = _visit_without_enrolment(unit, start=visit_at)
+
+    early = proactive.run_followups(now=visit_at + dt.timedelta(days=1))
+    again = proactive.run_followups(now=visit_at + dt.timedelta(days=1, minutes=1))
+    due = proactive.run_followups(now=dt.datetime(2026, 12, 5, 15, 0, tzinfo=SP))
+
+    followup = Followup.objects.get()
+    assert (early.scheduled, early.followups, again.scheduled, due.followups) == (1, 0, 0, 1)
+    assert (followup.unit, followup.kind, followup.appointment_id, followup.status) == (
+        unit, "after_visit", appointment.pk, "sent")
+    assert sent_body(followup) == (
+        "Oi, Carla! 😊 Como foi a visita de Ana ao Kumon Centro? Se ficou alguma dúvida sobre a matrícula, "
+        "os horários ou os valores, é só me chamar por aqui."
+    )
