@@ -359,7 +359,10 @@ T.update({
     "Choose why the family did not enrol.": "Escolha por que a família não se matriculou.",
     "That reason belongs to another unit.": "Esse motivo é de outra unidade.",
     "Only a visit that took place has an outcome.": "Só uma visita que aconteceu tem resultado.",
-    "Outcome: enrolled": "Resultado: matriculou", "Outcome: did not enrol (reason beside)": "Resultado: não matriculou (motivo ao lado)",
+    "Outcome: enrolled": "Resultado: matriculou", "on the unit's phone": "no celular da unidade",
+    "paused: staff are talking with the family": "pausado: a equipe está conversando com a família",
+    "WhatsApp: outside the 24-hour window and no template configured":
+        "WhatsApp: fora da janela de 24 horas e sem modelo (template) configurado", "Outcome: did not enrol (reason beside)": "Resultado: não matriculou (motivo ao lado)",
 })
 PLURALS.update({
     "%(n)d visit outcome recorded": ("%(n)d resultado de visita registrado", "%(n)d resultados de visita registrados"),

@@ -85,6 +85,8 @@ REMINDER_REASONS: dict[str, Any] = {
     "visit booked after this reminder was due": _("the visit was booked after this reminder was due"),
     "appointment has no contact": _("the appointment has no family contact"),
     "not sent": _("not sent"),
+    "paused: staff are talking with the family": _("paused: staff are talking with the family"),
+    "WhatsApp: outside the 24h window": _("WhatsApp: outside the 24-hour window and no template configured"),
 }
 
 
