@@ -131,7 +131,10 @@ def schedule_after_turn(*, conversation: Conversation, last: Message, now: dt.da
     pending follow-ups are void; if the bot's answer left a question open, the unit's N
     follow-ups are scheduled after this message (`due_at` moved into the send window).
     Idempotent: a re-run turn on the same message creates nothing new. Returns the new rows."""
-    cancel_pending(conversation_id=conversation.pk, reason=REPLIED, now=now, kind=Followup.Kind.QUIET)
+    # Rows anchored on this very message are this turn's own (a turn committed again): kept.
+    Followup.objects.filter(
+        conversation_id=conversation.pk, kind=Followup.Kind.QUIET, status=Followup.Status.PENDING
+    ).exclude(anchor_message=last).update(status=Followup.Status.CANCELLED, reason=REPLIED)
     if conversation.contact.is_unit_staff:
         return []
     if not waiting_for_family(conversation):

@@ -4,8 +4,9 @@ split by how they heard of us (`heard_from`) and by unit (owners side by side); 
 response time to a new family (every hour counts: nights and weekends too), bot vs staff; and
 the reasons of the families who did not enrol. The page, its CSV and the bench use build_funnel.
 
-One statement: each family of the cohort is one row with the moments of its steps (LATERAL
-look-ups on indexed columns), then GROUPING SETS give per unit and per unit × source at once.
+One statement: each family of the cohort is one row with the moments of its steps (each table
+read once for the cohort and grouped by family), then GROUPING SETS give per unit and per unit ×
+source at once.
 """
 
 from __future__ import annotations
@@ -80,38 +81,36 @@ WITH fam AS (
     WHERE ct.unit_id = ANY(%(units)s) AND ct.created_at >= %(lo)s AND ct.created_at < %(hi)s
       AND NOT ct.is_unit_staff AND NOT ct.simulated
 ),
+-- Set-based, not a look-up per family: each table is read once for the cohort (hash joins).
+ap AS (
+    SELECT a.contact_id, MIN(a.created_at) AS booked_at,
+           MIN(a.start) FILTER (WHERE a.status = 'attended') AS attended_at
+    FROM scheduling_appointment a JOIN fam f ON f.id = a.contact_id GROUP BY a.contact_id
+),
+oc AS (
+    SELECT a.contact_id, MIN(o.recorded_at) FILTER (WHERE o.result = 'enrolled') AS enrolled_at,
+           (ARRAY_AGG(o.reason_id ORDER BY o.recorded_at DESC) FILTER (WHERE o.result = 'not_enrolled'))[1] AS loss
+    FROM scheduling_visitoutcome o JOIN scheduling_appointment a ON a.id = o.appointment_id
+    JOIN fam f ON f.id = a.contact_id GROUP BY a.contact_id
+),
+msg AS (
+    SELECT c.contact_id,
+           MIN(m.created_at) FILTER (WHERE m.direction = 'in') AS in_at,
+           MIN(m.created_at) FILTER (WHERE m.sender = 'bot' AND m.meta ? 'offered'
+                                       AND m.meta->'offered' <> '[]'::jsonb) AS offered_at,
+           (ARRAY_AGG(m.created_at ORDER BY m.created_at) FILTER (WHERE m.direction = 'out'))[1] AS out_at,
+           (ARRAY_AGG(m.sender ORDER BY m.created_at) FILTER (WHERE m.direction = 'out'))[1] AS first_sender
+    FROM conversations_message m JOIN conversations_conversation c ON c.id = m.conversation_id
+    JOIN fam f ON f.id = c.contact_id GROUP BY c.contact_id
+),
 steps AS (
-    SELECT f.*, ap.booked_at, ap.attended_at, oc.enrolled_at, oc.loss, offer.offered_at, frt.in_at, frt.out_at,
-           frt.sender AS first_sender
-    FROM fam f
-    LEFT JOIN LATERAL (
-        SELECT MIN(a.created_at) AS booked_at,
-               MIN(a.start) FILTER (WHERE a.status = 'attended') AS attended_at
-        FROM scheduling_appointment a WHERE a.contact_id = f.id
-    ) ap ON true
-    LEFT JOIN LATERAL (
-        SELECT MIN(o.recorded_at) FILTER (WHERE o.result = 'enrolled') AS enrolled_at,
-               (ARRAY_AGG(r.label ORDER BY o.recorded_at DESC) FILTER (WHERE o.result = 'not_enrolled'))[1] AS loss
-        FROM scheduling_visitoutcome o JOIN scheduling_appointment a ON a.id = o.appointment_id
-        LEFT JOIN scheduling_lossreason r ON r.id = o.reason_id
-        WHERE a.contact_id = f.id
-    ) oc ON true
-    LEFT JOIN LATERAL (
-        SELECT MIN(m.created_at) AS offered_at
-        FROM conversations_conversation c JOIN conversations_message m ON m.conversation_id = c.id
-        WHERE c.contact_id = f.id AND m.direction = 'out' AND m.sender = 'bot' AND m.meta ? 'offered'
-          AND jsonb_typeof(m.meta->'offered') = 'array' AND jsonb_array_length(m.meta->'offered') > 0
-    ) offer ON true
-    LEFT JOIN LATERAL (
-        SELECT i.created_at AS in_at, o.created_at AS out_at, o.sender
-        FROM conversations_conversation c
-        JOIN LATERAL (SELECT m.created_at FROM conversations_message m
-                      WHERE m.conversation_id = c.id AND m.direction = 'in' ORDER BY m.created_at LIMIT 1) i ON true
-        LEFT JOIN LATERAL (SELECT m.created_at, m.sender FROM conversations_message m
-                           WHERE m.conversation_id = c.id AND m.direction = 'out' AND m.created_at >= i.created_at
-                           ORDER BY m.created_at LIMIT 1) o ON true
-        WHERE c.contact_id = f.id ORDER BY c.created_at LIMIT 1
-    ) frt ON true
+    SELECT f.*, ap.booked_at, ap.attended_at, oc.enrolled_at, oc.loss, msg.offered_at, msg.in_at,
+           -- The first answer after the family's first message (a reminder sent before they ever
+           -- wrote is no answer: no first response time then).
+           CASE WHEN msg.out_at >= msg.in_at THEN msg.out_at END AS out_at,
+           CASE WHEN msg.out_at >= msg.in_at THEN msg.first_sender END AS first_sender
+    FROM fam f LEFT JOIN ap ON ap.contact_id = f.id LEFT JOIN oc ON oc.contact_id = f.id
+    LEFT JOIN msg ON msg.contact_id = f.id
 ),
 fam_steps AS (
     SELECT *,
