@@ -248,3 +248,27 @@ def test_after_visit_followup_is_off_by_default_and_sent_n_days_later_when_on(db
         "Oi, Carla! 😊 Como foi a visita de Ana ao Kumon Centro? Se ficou alguma dúvida sobre a matrícula, "
         "os horários ou os valores, é só me chamar por aqui."
     )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_beat_task_on_the_real_worker_sends_a_due_followup_once(celery_worker):
+    from celery import current_app  # noqa: PLC0415
+    from django.utils import timezone  # noqa: PLC0415
+
+    unit = UnitFactory()
+    ProactiveOptions.objects.create(unit=unit, window_start=dt.time(0), window_end=dt.time(23, 59))
+    now = timezone.now()
+    if followups.next_send_moment(unit=unit, options=followups.options_for(unit), moment=now) != now:
+        pytest.skip("today is a Sunday or a holiday: no send window")
+    due = _pending_followup(unit, due=now - dt.timedelta(minutes=1))
+    gone = _pending_followup(unit, due=now - dt.timedelta(minutes=1))
+    Followup.objects.filter(pk=gone.pk).update(status="cancelled", reason="cancelled by staff")
+
+    for _ in range(2):  # two beat ticks
+        current_app.send_task("conversations.send_due_followups")
+    assert wait_for(lambda: Followup.objects.get(pk=due.pk).status == "sent", timeout=20)
+    assert wait_for(lambda: Message.objects.get(pk=Followup.objects.get(pk=due.pk).message_id).status == "sent",
+                    timeout=20)
+
+    assert Message.objects.filter(meta__kind="followup").count() == 1
+    assert Followup.objects.get(pk=gone.pk).status == "cancelled"
