@@ -272,3 +272,23 @@ def test_beat_task_on_the_real_worker_sends_a_due_followup_once(celery_worker):
 
     assert Message.objects.filter(meta__kind="followup").count() == 1
     assert Followup.objects.get(pk=gone.pk).status == "cancelled"
+
+
+def test_followup_changelist_query_count_does_not_grow_with_rows(client, db):
+    from django.db import connection  # noqa: PLC0415
+    from django.test.utils import CaptureQueriesContext  # noqa: PLC0415
+
+    from kumon.tests.factories import MembershipFactory  # noqa: PLC0415
+
+    unit = UnitFactory()
+    client.force_login(MembershipFactory(unit=unit).user)
+
+    def render(rows: int) -> int:
+        while Followup.objects.count() < rows:
+            _pending_followup(unit, due=dt.datetime(2026, 12, 7, 9, 0, tzinfo=SP))
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get("/admin/conversations/followup/")
+        assert len(response.context["cl"].result_list) == rows
+        return len(queries)
+
+    assert render(1) == render(3)
