@@ -1,4 +1,4 @@
-"""Reports over a year of data: 100 units × 1 year of conversations, messages, visits, gaps.
+"""Reports over a year of data: 100 units × 1 year of conversations, messages, visits, outcomes, gaps.
 
 Runs on its own database `kumon_bench_reports` (created and dropped here; the `kumon` database is
 never touched). Data are generated in SQL (generate_series), then `conversations.reports.build_report`
@@ -6,7 +6,8 @@ never touched). Data are generated in SQL (generate_series), then `conversations
 - one unit, last 30 days by day (the default page),
 - one unit, the whole year by month,
 - an owner with 5 units side by side, 90 days by week,
-- an owner with 20 units side by side, the whole year by month.
+- an owner with 20 units side by side, the whole year by month;
+- the funnel by cohort (conversations.funnel): one unit's 90-day and 1-year cohorts, 20 units' 1-year cohort.
 p50/p95 per case; target p95 < 500 ms. Prints a table and writes bench/results/reports.json.
 Takes a few minutes on a shared 2-core machine.
 
@@ -68,7 +69,9 @@ GENERATE = """
 -- Contacts: per unit and day, `per_day` families; a third qualified, 2% opted out.
 INSERT INTO kumon_contact (phone, name, data, created_at, updated_at, opted_out_at, unit_id)
 SELECT '+55119' || lpad((u.id * 10000 + g.n)::text, 8, '0'), 'Família ' || g.n,
-       CASE WHEN g.n % 3 = 0 THEN '{"child_age": 7, "subject": "matemática"}'::jsonb ELSE '{}'::jsonb END,
+       (CASE WHEN g.n % 3 = 0 THEN '{"child_age": 7, "subjects": ["Matemática"]}'::jsonb ELSE '{}'::jsonb END)
+       || (CASE g.n % 4 WHEN 0 THEN '{"heard_from": "Instagram"}'::jsonb WHEN 1 THEN '{"heard_from": "Indicação"}'::jsonb
+                        WHEN 2 THEN '{"heard_from": "Google"}'::jsonb ELSE '{}'::jsonb END),
        t.at, t.at, CASE WHEN g.n % 50 = 0 THEN t.at + interval '2 days' END, u.id
 FROM kumon_unit u
 CROSS JOIN generate_series(1, {days} * {per_day}) AS g(n)
@@ -90,7 +93,9 @@ INSERT INTO conversations_message (direction, sender, kind, body, status, seq, a
 SELECT CASE WHEN k % 2 = 0 THEN 'in' ELSE 'out' END,
        CASE WHEN k % 2 = 0 THEN 'parent' WHEN k = 5 AND v.mode = 'human' THEN 'staff' ELSE 'bot' END,
        'text', 'mensagem ' || k, CASE WHEN k % 2 = 0 THEN 'handled' ELSE 'sent' END, 0, 0, '',
-       '{}'::jsonb, CASE WHEN k % 2 = 1 THEN 320 ELSE 0 END, CASE WHEN k % 2 = 1 THEN 60 ELSE 0 END,
+       -- The bot offers visit times to a third of the families (the funnel's "qualified" moment).
+       CASE WHEN k = 3 AND v.contact_id % 3 = 0 THEN '{"offered": ["2026-01-05T15:00:00-03:00"]}'::jsonb
+            ELSE '{}'::jsonb END, CASE WHEN k % 2 = 1 THEN 320 ELSE 0 END, CASE WHEN k % 2 = 1 THEN 60 ELSE 0 END,
        CASE WHEN k % 2 = 1 THEN 0.00021 ELSE 0 END,
        v.created_at + k * interval '90 seconds' + (v.id % 40) * interval '1 second',
        CASE WHEN k % 2 = 1 THEN v.created_at + k * interval '90 seconds' + (v.id % 40 + 2) * interval '1 second' END,
@@ -106,6 +111,20 @@ SELECT c.created_at + interval '3 days', c.created_at + interval '3 days 1 hour'
        'chat', c.phone, c.name, 'Criança', 7, '', 'matemática', '', '', 'none', '', c.created_at, c.created_at + interval '5 minutes',
        c.id, c.unit_id
 FROM kumon_contact c WHERE c.id % 10 < 3;
+
+-- Each unit's reasons for not enrolling, and an outcome for every attended visit: 60% enrolled.
+INSERT INTO scheduling_lossreason (unit_id, label, position, active)
+SELECT u.id, r.label, r.pos, true FROM kumon_unit u
+CROSS JOIN (VALUES ('preço', 0), ('horário', 1), ('distância', 2), ('outro', 3)) AS r(label, pos);
+
+INSERT INTO scheduling_visitoutcome (appointment_id, unit_id, result, subjects, start_date, reason_id, note, recorded_at)
+SELECT a.id, a.unit_id, CASE WHEN a.id % 10 < 6 THEN 'enrolled' ELSE 'not_enrolled' END,
+       CASE WHEN a.id % 10 < 6 THEN 'Matemática' ELSE '' END,
+       CASE WHEN a.id % 10 < 6 THEN (a.start + interval '5 days')::date END,
+       CASE WHEN a.id % 10 >= 6 THEN (SELECT r.id FROM scheduling_lossreason r WHERE r.unit_id = a.unit_id
+                                      ORDER BY r.id OFFSET a.id % 4 LIMIT 1) END,
+       '', a.start + interval '1 day'
+FROM scheduling_appointment a WHERE a.status = 'attended';
 """
 
 
@@ -121,7 +140,7 @@ def run(n_units: int, per_day: int, runs: int) -> dict[str, object]:
     call_command("migrate", verbosity=0)
     migrate_s = time.perf_counter() - started
 
-    from conversations import reports
+    from conversations import funnel, reports
     from knowledge.models import KnowledgeGap
     from kumon.models import Unit
 
@@ -150,20 +169,25 @@ def run(n_units: int, per_day: int, runs: int) -> dict[str, object]:
         cursor.execute("VACUUM ANALYZE")  # hint bits and statistics, as on a database in service
         counts = {}
         for table in ("kumon_contact", "conversations_conversation", "conversations_message", "scheduling_appointment",
-                      "knowledge_knowledgegap"):
+                      "scheduling_visitoutcome", "knowledge_knowledgegap"):
             cursor.execute(f"SELECT count(*) FROM {table}")
             counts[table] = cursor.fetchone()[0]
     generate_s = time.perf_counter() - started
 
     def timed(case: str, pick, start: dt.date, period: str) -> dict[str, object]:  # type: ignore[no-untyped-def]
-        reports.build_report(units=pick(), start=start, end=today, period=period)  # warm-up
+        def build(units):  # type: ignore[no-untyped-def]
+            if period == "funnel":  # the funnel by cohort (conversations.funnel), the page's and CSV's code
+                return funnel.build_funnel(units=units, start=start, end=today)
+            return reports.build_report(units=units, start=start, end=today, period=period)
+
+        build(pick())  # warm-up
         values = []
         queries = 0
         for _ in range(runs):
             chosen = pick()
             began = time.perf_counter()
             with CountQueries() as counter:
-                reports.build_report(units=chosen, start=start, end=today, period=period)
+                build(chosen)
             values.append((time.perf_counter() - began) * 1000)
             queries = counter.count
         return {"case": case, "runs": runs, "queries": queries, "p50_ms": round(statistics.median(values), 1),
@@ -198,6 +222,10 @@ def run(n_units: int, per_day: int, runs: int) -> dict[str, object]:
         timed("5 units side by side, 90 days by week", lambda: rng.sample(units, min(5, len(units))),
               today - dt.timedelta(days=89), "week"),
         timed("20 units side by side, 1 year by month", lambda: rng.sample(units, min(20, len(units))), first, "month"),
+        timed("funnel: 1 unit, 90-day cohort", lambda: [rng.choice(units)], today - dt.timedelta(days=89), "funnel"),
+        timed("funnel: 1 unit, 1-year cohort", lambda: [rng.choice(units)], first, "funnel"),
+        timed("funnel: 20 units side by side, 1-year cohort", lambda: rng.sample(units, min(20, len(units))), first,
+              "funnel"),
     ]
     return {
         "units": n_units,

@@ -28,8 +28,8 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
+from conversations import funnel, inbox, privacy, reports, services
 from conversations import gaps as gap_service
-from conversations import inbox, privacy, reports, services
 from conversations.models import Conversation, Message
 from kumon.exceptions import DomainError
 from kumon.models import Contact, Membership
@@ -240,6 +240,8 @@ class ConversationAdmin(UnitScopedAdmin):
         return [
             path("reports/", wrap(self.reports_view), name="conversations_reports"),
             path("reports.csv", wrap(self.reports_csv_view), name="conversations_reports_csv"),
+            path("reports/funnel/", wrap(self.funnel_view), name="conversations_funnel"),
+            path("reports/funnel.csv", wrap(self.funnel_csv_view), name="conversations_funnel_csv"),
             path("gaps/", wrap(self.gaps_view), name="conversations_gaps"),
             path("gaps/answer/", wrap(require_POST(self.gaps_answer_view)), name="conversations_gaps_answer"),
             path("family/<int:contact_id>/", wrap(self.family_view), name="conversations_conversation_family"),
@@ -399,6 +401,44 @@ class ConversationAdmin(UnitScopedAdmin):
         response["Content-Disposition"] = f'attachment; filename="{name}"'
         return response
 
+    def funnel_view(self, request: HttpRequest) -> HttpResponse:
+        units, start, end, _period, available, compare = self._report_params(request)
+        result = funnel.build_funnel(units=units, start=start, end=end)
+        query = request.GET.copy()
+        query.pop("lang", None)
+        csv_url = reverse("admin:conversations_funnel_csv")
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("Funnel by cohort"),
+            "funnel": result,
+            "table": [{"line": line, "cells": [funnel.format_cell(line, t.values[line.key]) for t in result.totals]}
+                      for line in funnel.LINES],
+            "sources": [{"row": r, "label": funnel.source_label(r.source),
+                         "cells": [funnel.format_cell(line, r.values[line.key]) for line in funnel.LINES[:5]]
+                         + [funnel.format_cell(funnel.LINES[9], r.values["overall_rate"])]}
+                        for r in result.by_source],
+            "losses": [{"label": label, "cells": [result.loss_count(u.pk, label) for u in result.units]}
+                       for label in result.loss_reasons],
+            "lines": funnel.LINES,
+            "available": available,
+            "selected": {u.pk for u in units},
+            "compare": compare,
+            "chart": funnel.chart_data(result),
+            "csv_url": f"{csv_url}?{query.urlencode()}",
+            "csv_en_url": f"{csv_url}?{query.urlencode()}{'&' if query else ''}lang=en",
+        }
+        return TemplateResponse(request, "admin/conversations/funnel.html", context)
+
+    def funnel_csv_view(self, request: HttpRequest) -> HttpResponse:
+        units, start, end, _period, _available, _compare = self._report_params(request)
+        result = funnel.build_funnel(units=units, start=start, end=end)
+        language = "en" if request.GET.get("lang") == "en" else "pt"
+        response = HttpResponse(funnel.funnel_csv(result, language=language), content_type="text/csv; charset=utf-8")
+        name = f"funnel-{start}-{end}.csv" if language == "en" else f"funil-{start}-{end}.csv"
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response
+
     # -- knowledge gaps --
 
     def gaps_view(self, request: HttpRequest) -> HttpResponse:
@@ -470,5 +510,8 @@ class MessageAdmin(UnitScopedAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).defer("raw")
 
+
+# Follow-ups and proactive options live in their own module (registered on import).
+from conversations import proactive_admin  # noqa: E402,F401,I001
 
 __all__ = ["ContactAdmin", "ConversationAdmin", "MessageAdmin", "Membership"]

@@ -165,3 +165,110 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"{self.direction} {self.sender}: {self.body[:40]}"
+
+
+class ProactiveOptions(models.Model):
+    """How a unit's receptionist starts conversations: follow-ups of quiet leads, the send
+    window, WhatsApp pacing and the Meta template used outside the 24-hour window (one row or
+    none: no row = the defaults, see conversations.proactive.options_for)."""
+
+    unit = models.OneToOneField(
+        Unit, on_delete=models.CASCADE, related_name="proactive_options", verbose_name=_("unit")
+    )
+    followups_max = models.PositiveSmallIntegerField(_("follow-ups of a quiet family (0 = none)"), default=2)
+    followup_hours = models.CharField(
+        _("follow-up delays (hours after their last message)"), max_length=60, default="3,22",
+        help_text=_("Comma separated, e.g. 3,22. Only the first N are used."),
+    )
+    window_start = models.TimeField(_("send from (local time)"), default="08:00")
+    window_end = models.TimeField(_("send until (local time)"), default="20:00")
+    after_visit_followup_days = models.PositiveSmallIntegerField(
+        _("days after a visit without enrolment to follow up (empty = off)"), null=True, blank=True
+    )
+    daily_cap = models.PositiveIntegerField(_("follow-ups per day at most (WhatsApp number)"), default=150)
+    meta_template_name = models.CharField(_("Meta template name"), max_length=120, blank=True)
+    meta_template_language = models.CharField(_("Meta template language"), max_length=12, default="pt_BR")
+    meta_template_parameters = models.CharField(
+        _("Meta template parameters"), max_length=255, blank=True, default="{parent_name}|{text}",
+        help_text=_("The template's {{1}}, {{2}}… separated by |, from {parent_name}, {child_name}, {unit}, {text}."),
+    )
+
+    class Meta:
+        verbose_name = _("proactive messages")
+        verbose_name_plural = _("proactive messages")
+        constraints = [
+            models.CheckConstraint(condition=Q(window_start__lt=models.F("window_end")), name="proactive_window_order"),
+            models.CheckConstraint(condition=Q(followups_max__lte=5), name="proactive_followups_max_5"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.unit}"
+
+
+class Followup(models.Model):
+    """A message to a family that went quiet, due at `due_at`: scheduled after a bot turn that
+    left a question open, claimed by beat (conversations.proactive), cancelled by their reply,
+    an opt-out, staff taking over, or a booking. Its text is written when it is sent."""
+
+    class Kind(models.TextChoices):
+        QUIET = "quiet", _("went quiet")
+        AFTER_VISIT = "after_visit", _("after a visit without enrolment")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("pending")
+        SENDING = "sending", _("sending")
+        SENT = "sent", _("sent")
+        CANCELLED = "cancelled", _("cancelled")
+        SKIPPED = "skipped", _("skipped")
+        FAILED = "failed", _("failed")
+
+    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="followups", verbose_name=_("unit"))
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="followups", verbose_name=_("conversation")
+    )
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="followups", verbose_name=_("family"))
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices, default=Kind.QUIET)
+    seq = models.PositiveSmallIntegerField(_("number"), default=1)
+    # The family's message this follows up (QUIET), or the visit's time (AFTER_VISIT): a newer
+    # message from them cancels it.
+    anchor_at = models.DateTimeField(_("their last message"))
+    anchor_message = models.ForeignKey(
+        Message, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("their message")
+    )
+    due_at = models.DateTimeField(_("due at"))
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    reason = models.CharField(_("reason / last error"), max_length=300, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    appointment_id = models.BigIntegerField(_("appointment id"), null=True, blank=True)
+    claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    message = models.ForeignKey(
+        Message, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("message")
+    )
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name=_("cancelled by"),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("follow-up")
+        verbose_name_plural = _("follow-ups")
+        ordering = ["due_at"]
+        constraints = [
+            # Scheduling twice after the same message (a re-run turn) creates nothing new.
+            models.UniqueConstraint(
+                fields=["conversation", "anchor_message", "seq"], condition=Q(kind="quiet"),
+                name="followup_unique_per_message",
+            ),
+            models.UniqueConstraint(
+                fields=["appointment_id"], condition=Q(kind="after_visit"), name="followup_one_per_visit"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["due_at"], name="followup_due_idx", condition=Q(status__in=["pending", "sending"])),
+            models.Index(fields=["conversation", "status"], name="followup_conv_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.seq} ({self.get_status_display()})"

@@ -14,13 +14,16 @@ from django.db import transaction
 from django.utils import timezone
 
 from conversations import services as conversation_services
-from conversations.models import Message
+from conversations.models import Conversation, Message
 from kumon.exceptions import DomainError
 from scheduling import reminders as scheduling_reminders
 from scheduling import selectors, texts
 from scheduling.models import Reminder
 
 log = logging.getLogger(__name__)
+
+PAUSE = dt.timedelta(minutes=15)
+PAUSED = "paused: staff are talking with the family"
 
 
 @shared_task(name="scheduling.send_due_reminders", acks_late=True)
@@ -49,6 +52,12 @@ def send_reminder(*, reminder: Reminder, now: dt.datetime) -> bool:
     contact = appointment.contact
     if contact is None:
         scheduling_reminders.mark_reminder_failed(reminder=reminder, error="appointment has no contact")
+        return False
+    open_conversation = Conversation.objects.filter(contact=contact).exclude(mode=Conversation.Mode.CLOSED).first()
+    if open_conversation is not None and open_conversation.mode == Conversation.Mode.HUMAN:
+        # Staff are talking with the family (admin or the unit's phone): the bot stays quiet;
+        # the reminder waits and goes once they hand back (or is skipped when the visit starts).
+        scheduling_reminders.defer_reminder(reminder=reminder, until=now + PAUSE, reason=PAUSED)
         return False
     tomorrow: list = []
     if reminder.kind == Reminder.NO_SHOW:

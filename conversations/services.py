@@ -17,7 +17,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from conversations import state
+from conversations import followups, state
 from conversations.inbound import InboundMessage, StatusUpdate
 from conversations.models import Conversation, Message
 from kumon.db import insert_unless_conflict
@@ -256,6 +256,8 @@ def take_over(*, conversation: Conversation, user: Any | None, now: dt.datetime 
             locked.handoff_at = now
             locked.handoff_reason = reason
         locked.mode = Conversation.Mode.HUMAN
+        # Staff talk to the family now (admin or their phone): no follow-up from the bot.
+        followups.cancel_pending(conversation_id=locked.pk, reason=followups.WITH_STAFF, now=now)
         locked.assigned_to = user if user is not None else locked.assigned_to
         locked.reply_due_at = None
         locked.turn_started_at = None
@@ -357,6 +359,8 @@ def expire_idle_conversations(*, now: dt.datetime | None = None, limit: int = 50
     cutoff = now - dt.timedelta(hours=settings.CONVERSATION_EXPIRY_HOURS)
     ids = list(
         Conversation.objects.filter(mode=Conversation.Mode.BOT, last_activity_at__lt=cutoff, reply_due_at__isnull=True)
+        # A follow-up still to come keeps the conversation (and its offer) open until it is sent.
+        .exclude(followups__status__in=["pending", "sending"])
         .values_list("pk", flat=True)[:limit]
     )
     return Conversation.objects.filter(pk__in=ids, mode=Conversation.Mode.BOT, reply_due_at__isnull=True).update(

@@ -45,4 +45,4 @@ def run_due_turns() -> int:
     return len(ids)
 
 # Tasks defined next to their services; imported here so that the worker registers them.
-from conversations import handoff, notifications, reminders  # noqa: E402,F401,I001
+from conversations import handoff, notifications, proactive, reminders  # noqa: E402,F401,I001

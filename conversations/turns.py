@@ -22,7 +22,7 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from conversations import budget, engine, state
+from conversations import budget, engine, followups, state
 from conversations.decisions.handoff import waiting_notice_due
 from conversations.models import Conversation, Message
 from conversations.services import enqueue, queue_outbound
@@ -243,6 +243,8 @@ def commit_turn(*, conversation_id: int, last: Message, result: TurnResult, now:
             "stage", "step", "data", "mode", "handoff_at", "handoff_reason", "last_activity_at",
             "reply_due_at", "turn_started_at", "turn_lease_until",
         ])
+        # The family wrote: their pending follow-ups are void; a question left open schedules new ones.
+        followups.schedule_after_turn(conversation=current, last=last, now=now)
         if result.handoff:
             enqueue("conversations.notify_handoff", conversation_id=current.pk)
         if result.questions_for_staff and stored:

@@ -17,6 +17,7 @@ app.autodiscover_tasks()
 app.conf.beat_schedule: dict[str, dict[str, Any]] = {
     "heartbeat": {"task": "kumon.heartbeat", "schedule": 60.0},
     "scheduling.send_due_reminders": {"task": "scheduling.send_due_reminders", "schedule": 60.0},
+    "conversations.send_due_followups": {"task": "conversations.send_due_followups", "schedule": 60.0},
     "scheduling.resync_calendars": {"task": "scheduling.resync_calendars", "schedule": 600.0},
     "scheduling.purge_expired_holds": {"task": "scheduling.purge_expired_holds", "schedule": 3600.0},
     "knowledge-reindex-stale": {"task": "knowledge.reindex_stale", "schedule": 300.0},

@@ -233,6 +233,9 @@ WHATSAPP_STATE_READ_TIMEOUT = env.float("WHATSAPP_STATE_READ_TIMEOUT", default=5
 WHATSAPP_SWEEP_AFTER_SECONDS = env.float("WHATSAPP_SWEEP_AFTER_SECONDS", default=60.0)
 # Long replies are split into bubbles of at most this many characters (Meta's text limit).
 WHATSAPP_BUBBLE_CHARS = env.int("WHATSAPP_BUBBLE_CHARS", default=4096)
+# Proactive messages (reminders, follow-ups) on a paced gateway (Evolution): ~one per this many
+# seconds per WhatsApp number, with jitter (whatsapp/pacing.py).
+WHATSAPP_PROACTIVE_INTERVAL_SECONDS = env.float("WHATSAPP_PROACTIVE_INTERVAL_SECONDS", default=1.2)
 WHATSAPP_CONNECTION_CACHE_SECONDS = env.int("WHATSAPP_CONNECTION_CACHE_SECONDS", default=30)
 # Language of the approved template sent outside Meta's 24-hour window (unit.meta_reminder_template).
 META_TEMPLATE_LANGUAGE = env.str("META_TEMPLATE_LANGUAGE", default="pt_BR")

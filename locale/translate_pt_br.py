@@ -323,6 +323,100 @@ PLURALS = {
         "Acesso bloqueado depois de muitas senhas erradas. Tente de novo em %(minutes)s minuto.",
         "Acesso bloqueado depois de muitas senhas erradas. Tente de novo em %(minutes)s minutos."),
 }
+# Issue 15 (follow-ups, visit outcomes, funnel, proactive messages).
+T.update({
+    "follow-ups of a quiet family (0 = none)": "follow-ups de uma família que parou de responder (0 = nenhum)",
+    "follow-up delays (hours after their last message)": "intervalos dos follow-ups (horas depois da última mensagem)",
+    "Comma separated, e.g. 3,22. Only the first N are used.": "Separados por vírgula, ex.: 3,22. Só os N primeiros são usados.",
+    "send from (local time)": "enviar a partir de (hora local)", "send until (local time)": "enviar até (hora local)",
+    "days after a visit without enrolment to follow up (empty = off)":
+        "dias depois de uma visita sem matrícula para o follow-up (vazio = desligado)",
+    "follow-ups per day at most (WhatsApp number)": "máximo de follow-ups por dia (número de WhatsApp)",
+    "Meta template name": "nome do modelo (template) da Meta", "Meta template language": "idioma do modelo da Meta",
+    "Meta template parameters": "parâmetros do modelo da Meta",
+    "The template's {{1}}, {{2}}… separated by |, from {parent_name}, {child_name}, {unit}, {text}.":
+        "Os {{1}}, {{2}}… do modelo separados por |, com {parent_name}, {child_name}, {unit}, {text}.",
+    "proactive messages": "mensagens ativas", "went quiet": "parou de responder",
+    "after a visit without enrolment": "depois de uma visita sem matrícula", "number": "número",
+    "their last message": "última mensagem da família", "their message": "mensagem da família",
+    "follow-up": "follow-up", "follow-ups": "follow-ups", "cancelled by": "cancelado por",
+    "appointment id": "id do agendamento", "Cancel (pending only)": "Cancelar (só os pendentes)",
+    "WhatsApp": "WhatsApp",
+    "the family wrote again": "a família escreveu de novo", "the family opted out": "a família pediu para não receber mensagens",
+    "staff have the conversation": "a equipe está com a conversa", "conversation closed": "conversa encerrada",
+    "visit booked": "visita agendada", "nothing left to follow up": "nada pendente para retomar",
+    "cancelled by staff": "cancelado pela equipe", "no send window in the next 3 weeks": "nenhum horário de envio nas próximas 3 semanas",
+    "waiting for the send window": "aguardando o horário de envio",
+    "the unit's daily cap was reached: tomorrow": "limite diário da unidade atingido: amanhã",
+    "the family enrolled": "a família se matriculou", "after the previous follow-up": "depois do follow-up anterior",
+    "order": "ordem", "reason for not enrolling": "motivo de não matrícula",
+    "reasons for not enrolling": "motivos de não matrícula", "enrolled": "matriculou", "did not enrol": "não matriculou",
+    "outcome": "resultado", "starts on": "começa em", "note": "observação", "recorded by": "registrado por",
+    "recorded at": "registrado em", "visit outcome": "resultado da visita", "visit outcomes": "resultados das visitas",
+    "price": "preço", "schedule": "horário", "distance": "distância", "child's age": "idade da criança",
+    "chose another school": "escolheu outra escola", "Unknown outcome.": "Resultado desconhecido.",
+    "An enrolment has no reason for not enrolling.": "Uma matrícula não tem motivo de não matrícula.",
+    "Choose why the family did not enrol.": "Escolha por que a família não se matriculou.",
+    "That reason belongs to another unit.": "Esse motivo é de outra unidade.",
+    "Only a visit that took place has an outcome.": "Só uma visita que aconteceu tem resultado.",
+    "Funnel by cohort": "Funil por coorte", "First seen": "Primeiro contato",
+    "Families (contacts) whose first message to the unit is in the period: the cohort. Every line below follows these families, whenever the later step happened.":
+        "Famílias (contatos) cuja primeira mensagem à unidade está no período: a coorte. Cada linha abaixo acompanha essas famílias, quando quer que a etapa seguinte tenha acontecido.",
+    "Qualified": "Qualificadas",
+    "Families of the cohort whose child's age or school year and subject are known, who were offered visit times, or who booked a visit.":
+        "Famílias da coorte das quais se sabe a idade ou o ano escolar da criança e a matéria, que receberam horários de visita ou que agendaram uma visita.",
+    "Visit booked": "Visita agendada",
+    "Families of the cohort with a first visit booked (chat, staff or API), whatever its later status.":
+        "Famílias da coorte com uma primeira visita agendada (chat, equipe ou API), qualquer que seja a situação depois.",
+    "Families of the cohort with a visit marked attended.": "Famílias da coorte com uma visita marcada como comparecida.",
+    "Enrolled": "Matriculadas",
+    "Families of the cohort whose visit outcome is \"enrolled\".": "Famílias da coorte cujo resultado da visita é \"matriculou\".",
+    "First seen → qualified": "Primeiro contato → qualificada", "Qualified ÷ first seen.": "Qualificadas ÷ primeiro contato.",
+    "Qualified → booked": "Qualificada → agendada", "Visit booked ÷ qualified.": "Visita agendada ÷ qualificadas.",
+    "Booked → attended": "Agendada → compareceu", "Attended ÷ visit booked.": "Compareceram ÷ visita agendada.",
+    "Attended → enrolled": "Compareceu → matriculou", "Enrolled ÷ attended.": "Matriculadas ÷ compareceram.",
+    "First seen → enrolled": "Primeiro contato → matriculou", "Enrolled ÷ first seen.": "Matriculadas ÷ primeiro contato.",
+    "Median time to qualified": "Tempo mediano até qualificar",
+    "From the first message to the first offer of visit times (or the booking, if earlier).":
+        "Da primeira mensagem à primeira oferta de horários de visita (ou ao agendamento, se antes).",
+    "Median time qualified → booked": "Tempo mediano qualificada → agendada",
+    "From qualified (as above) to the first booking.": "De qualificada (como acima) ao primeiro agendamento.",
+    "Median time booked → attended": "Tempo mediano agendada → compareceu",
+    "From the booking to the start of the attended visit.": "Do agendamento ao início da visita comparecida.",
+    "Median time attended → enrolled": "Tempo mediano compareceu → matriculou",
+    "From the attended visit's start to when the enrolment was recorded.": "Do início da visita comparecida ao registro da matrícula.",
+    "First response p50": "Primeira resposta p50",
+    "Median time from a new family's first message to the first answer (bot or staff), at any hour: nights and weekends count.":
+        "Tempo mediano entre a primeira mensagem de uma nova família e a primeira resposta (robô ou equipe), a qualquer hora: noites e fins de semana contam.",
+    "First response p50, bot": "Primeira resposta p50, robô",
+    "The same, for families answered first by the bot.": "O mesmo, para famílias respondidas primeiro pelo robô.",
+    "First response p50, staff": "Primeira resposta p50, equipe",
+    "The same, for families answered first by staff.": "O mesmo, para famílias respondidas primeiro pela equipe.",
+    "First response p50, nights and weekends": "Primeira resposta p50, noites e fins de semana",
+    "The same, for first messages sent before 08:00, from 20:00, on Saturday or on Sunday (unit's time).":
+        "O mesmo, para primeiras mensagens enviadas antes das 08:00, a partir das 20:00, no sábado ou no domingo (hora da unidade).",
+    "Did not enrol": "Não matricularam",
+    "Families of the cohort whose visit outcome is \"did not enrol\"; their reasons are counted below.":
+        "Famílias da coorte cujo resultado da visita é \"não matriculou\"; os motivos estão contados abaixo.",
+    "all": "todas", "not told": "não informado", "families": "famílias", "First seen from": "Primeiro contato de",
+    "Families first seen from %(start)s to %(end)s": "Famílias com primeiro contato de %(start)s a %(end)s",
+    "By source (how they heard of us)": "Por origem (como conheceram)", "No families in the period.": "Nenhuma família no período.",
+    "Why families did not enrol": "Por que as famílias não se matricularam",
+    "No visit outcome recorded as not enrolled.": "Nenhum resultado de visita registrado como não matriculou.",
+    "Cohort": "Coorte",
+    "Dates in the São Paulo time zone. A family belongs to the period of its first message; its later steps count here even when they happen after the period, so recent cohorts are still filling up. Simulator contacts and the unit's own staff phone are left out.":
+        "Datas no fuso de São Paulo. Uma família pertence ao período da sua primeira mensagem; as etapas seguintes contam aqui mesmo quando acontecem depois do período, então as coortes recentes ainda estão se completando. Contatos do simulador e o telefone da equipe da unidade ficam de fora.",
+    "Outcome: enrolled": "Resultado: matriculou", "on the unit's phone": "no celular da unidade",
+    "paused: staff are talking with the family": "pausado: a equipe está conversando com a família",
+    "WhatsApp: outside the 24-hour window and no template configured":
+        "WhatsApp: fora da janela de 24 horas e sem modelo (template) configurado", "Outcome: did not enrol (reason beside)": "Resultado: não matriculou (motivo ao lado)",
+})
+PLURALS.update({
+    "%(n)d visit outcome recorded": ("%(n)d resultado de visita registrado", "%(n)d resultados de visita registrados"),
+})
+PLURALS.update({
+    "%(n)d follow-up cancelled": ("%(n)d follow-up cancelado", "%(n)d follow-ups cancelados"),
+})
 # Entries with a context (pgettext): the same English word means two things on the pages.
 CONTEXT: dict[tuple[str, str], str] = {
     ("Brazilian state (UF)", "state"): "Estado (UF)",

@@ -29,7 +29,7 @@ from django.utils.translation import ngettext
 from kumon.exceptions import DomainError
 from kumon.models import Unit
 from kumon.tenancy import UnitListFilter, UnitScopedAdmin, unit_ids_for
-from scheduling import selectors, services
+from scheduling import outcomes_admin, selectors, services
 from scheduling.models import (
     Appointment,
     AppointmentEvent,
@@ -85,6 +85,8 @@ REMINDER_REASONS: dict[str, Any] = {
     "visit booked after this reminder was due": _("the visit was booked after this reminder was due"),
     "appointment has no contact": _("the appointment has no family contact"),
     "not sent": _("not sent"),
+    "paused: staff are talking with the family": _("paused: staff are talking with the family"),
+    "WhatsApp: outside the 24h window": _("WhatsApp: outside the 24-hour window and no template configured"),
 }
 
 
@@ -215,14 +217,17 @@ class RescheduleForm(forms.Form):
 class AppointmentAdmin(UnitScopedAdmin):
     member_can = frozenset({"view", "change", "add"})
     owner_can = frozenset({"view", "change", "add"})
-    list_display = ["when", "status", "child_name", "parent_name", "phone", "unit_name", "source", "calendar_sync_status"]
-    list_filter = [WeekFilter, "status", "source", UnitListFilter, "calendar_sync_status"]
+    list_display = ["when", "status", "outcome_shown", "child_name", "parent_name", "phone", "unit_name", "source",
+                    "calendar_sync_status"]
+    list_filter = [WeekFilter, "status", "outcome__result", "source", UnitListFilter, "calendar_sync_status"]
     search_fields = ["phone", "child_name", "parent_name", "calendar_event_id"]
-    list_select_related = ["unit"]
+    list_select_related = ["unit", "outcome", "outcome__reason"]
     date_hierarchy = "start"
     ordering = ["start"]
     inlines = [ReminderInline, AppointmentEventInline]
-    actions = ["reschedule", "mark_attended", "mark_no_show", "confirm", "cancel", "resync_calendar"]
+    actions = ["reschedule", "mark_attended", "mark_no_show", "confirm", "cancel", "resync_calendar",
+               outcomes_admin.record_enrolled, outcomes_admin.record_not_enrolled]
+    action_form = outcomes_admin.OutcomeActionForm
     change_form_template = "admin/scheduling/appointment/change_form.html"
     lead_fields = list(services.LEAD_FIELDS)
     readonly = ["unit", "family", "start", "end", "seat", "status", "source", "phone", "calendar_event_id",
@@ -255,6 +260,21 @@ class AppointmentAdmin(UnitScopedAdmin):
     @admin.display(description=_("when"), ordering="start")
     def when(self, obj: Appointment) -> str:
         return local(obj.start, obj.unit)
+
+    @admin.display(description=_("outcome"), ordering="outcome__result")
+    def outcome_shown(self, obj: Appointment) -> str:
+        outcome = getattr(obj, "outcome", None)
+        if outcome is None:
+            return "—"
+        return f"{outcome.get_result_display()}: {outcome.reason}" if outcome.reason else outcome.get_result_display()
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        response = super().changelist_view(request, extra_context)
+        form = getattr(response, "context_data", {}).get("action_form") if hasattr(response, "context_data") else None
+        if form is not None and "reason" in form.fields:
+            # The reasons of the user's own units only.
+            form.fields["reason"].widget.choices = outcomes_admin.reason_choices(request)
+        return response
 
     @admin.display(description=_("unit"), ordering="unit__name")
     def unit_name(self, obj: Appointment) -> str:

@@ -22,8 +22,8 @@ from rest_framework.views import APIView
 from kumon.exceptions import NotFound
 from kumon.models import Unit
 from kumon.tenancy import scope, units_for
-from scheduling import selectors, services
-from scheduling.models import Appointment
+from scheduling import outcomes, selectors, services
+from scheduling.models import Appointment, VisitOutcome
 
 MAX_RANGE = dt.timedelta(days=62)
 
@@ -60,16 +60,30 @@ class LocalDateTimeField(serializers.DateTimeField):
         return value
 
 
+class VisitOutcomeSerializer(serializers.ModelSerializer):
+    reason = serializers.SlugRelatedField(slug_field="label", read_only=True, allow_null=True)
+
+    class Meta:
+        model = VisitOutcome
+        fields = ["result", "subjects", "start_date", "reason", "note", "recorded_at"]
+
+
 class AppointmentOutputSerializer(serializers.ModelSerializer):
     unit = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     start = serializers.SerializerMethodField()
     end = serializers.SerializerMethodField()
+    outcome = serializers.SerializerMethodField()
 
     class Meta:
         model = Appointment
         fields = ["id", "unit", "start", "end", "status", "seat", "source", "phone", "parent_name",
                   "child_name", "child_age", "school_year", "subject", "notes", "calendar_sync_status",
-                  "created_at", "changed_at"]
+                  "created_at", "changed_at", "outcome"]
+
+    @extend_schema_field(VisitOutcomeSerializer(allow_null=True))
+    def get_outcome(self, obj: Appointment) -> dict[str, Any] | None:
+        outcome = getattr(obj, "outcome", None)  # a missing reverse one-to-one raises, getattr says None
+        return VisitOutcomeSerializer(outcome).data if outcome is not None else None
 
     @extend_schema_field(OpenApiTypes.DATETIME)
     def get_start(self, obj: Appointment) -> str:
@@ -143,7 +157,9 @@ class AppointmentListCreateApi(ListAPIView):
         idempotency_key = serializers.CharField(max_length=100, required=False, allow_null=True, default=None)
 
     def get_queryset(self) -> Any:
-        qs = scope(Appointment.objects.select_related("unit"), self.request.user).order_by("start", "id")
+        qs = scope(Appointment.objects.select_related("unit", "outcome", "outcome__reason"), self.request.user).order_by(
+            "start", "id"
+        )
         slug = self.request.query_params.get("unit")
         if slug:
             qs = qs.filter(unit=unit_for(self.request.user, slug))
@@ -270,3 +286,37 @@ class AppointmentDetailApi(APIView):
         appointment = self._get(request, pk)
         result = services.cancel_appointment(appointment=appointment, changed_by=request.user)
         return Response(AppointmentOutputSerializer(result).data)
+
+
+class AppointmentOutcomeApi(APIView):
+    class OutcomeInputSerializer(serializers.Serializer):
+        result = serializers.ChoiceField(choices=VisitOutcome.Result.choices)
+        subjects = serializers.CharField(required=False, allow_blank=True, max_length=200)
+        start_date = serializers.DateField(required=False, allow_null=True)
+        reason = serializers.CharField(required=False, allow_blank=True, max_length=80,
+                                       help_text="a reason of the unit's list (by label); unknown = the unit's \"other\"")
+        note = serializers.CharField(required=False, allow_blank=True, max_length=300)
+
+    @extend_schema(
+        summary="Record the visit's outcome",
+        description="After the visit: `enrolled` (subjects, start date) or `not_enrolled` with a reason from the "
+        "unit's list. Recording again corrects it. 409 for a visit not yet started, cancelled or no-show.",
+        request=OutcomeInputSerializer,
+        responses={200: AppointmentOutputSerializer, 400: SchedulingErrorSerializer, 404: SchedulingErrorSerializer,
+                   409: SchedulingErrorSerializer},
+        tags=["scheduling"],
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        appointment = AppointmentDetailApi()._get(request, pk)
+        data = self.OutcomeInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        reason = None
+        if v["result"] == VisitOutcome.Result.NOT_ENROLLED:
+            reason = outcomes.reason_named(unit=appointment.unit, label=v.get("reason", ""))
+        outcomes.record_visit_outcome(
+            appointment=appointment, result=v["result"], subjects=v.get("subjects", ""),
+            start_date=v.get("start_date"), reason=reason, note=v.get("note", ""), recorded_by=request.user,
+        )
+        fresh = Appointment.objects.select_related("unit", "outcome", "outcome__reason").get(pk=appointment.pk)
+        return Response(AppointmentOutputSerializer(fresh).data)

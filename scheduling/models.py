@@ -323,3 +323,61 @@ class UnitBookingOptions(models.Model):
 
     def __str__(self) -> str:
         return f"{self.unit}"
+
+
+class LossReason(models.Model):
+    """Why a visited family did not enrol: a list each unit edits (price, schedule, distance…)."""
+
+    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="loss_reasons", verbose_name=_("unit"))
+    label = models.CharField(_("reason"), max_length=80)
+    position = models.PositiveSmallIntegerField(_("order"), default=0)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("reason for not enrolling")
+        verbose_name_plural = _("reasons for not enrolling")
+        ordering = ["unit", "position", "label"]
+        constraints = [models.UniqueConstraint(fields=["unit", "label"], name="lossreason_unique_label")]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class VisitOutcome(models.Model):
+    """What happened after a visit: the family enrolled (subjects, start date) or not (a reason)."""
+
+    class Result(models.TextChoices):
+        ENROLLED = "enrolled", _("enrolled")
+        NOT_ENROLLED = "not_enrolled", _("did not enrol")
+
+    appointment = models.OneToOneField(
+        Appointment, on_delete=models.CASCADE, related_name="outcome", verbose_name=_("appointment")
+    )
+    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="visit_outcomes", verbose_name=_("unit"))
+    result = models.CharField(_("outcome"), max_length=12, choices=Result.choices)
+    subjects = models.CharField(_("subjects"), max_length=200, blank=True)
+    start_date = models.DateField(_("starts on"), null=True, blank=True)
+    reason = models.ForeignKey(
+        LossReason, on_delete=models.PROTECT, null=True, blank=True, related_name="outcomes",
+        verbose_name=_("reason for not enrolling"),
+    )
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name=_("recorded by"),
+    )
+    recorded_at = models.DateTimeField(_("recorded at"))
+
+    class Meta:
+        verbose_name = _("visit outcome")
+        verbose_name_plural = _("visit outcomes")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(result="enrolled", reason__isnull=True) | Q(result="not_enrolled", reason__isnull=False),
+                name="outcome_reason_iff_not_enrolled",
+            ),
+        ]
+        indexes = [models.Index(fields=["unit", "recorded_at"], name="outcome_unit_time_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_result_display()} {self.appointment}"

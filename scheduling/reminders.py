@@ -152,6 +152,16 @@ def schedule_no_show_followup(appointment: Appointment, *, now: dt.datetime) -> 
     )
 
 
+def defer_reminder(*, reminder: Reminder, until: dt.datetime, reason: str) -> Reminder:
+    """A claimed reminder that must wait (staff are talking with the family): back to pending,
+    due again at `until`, the reason shown. A visit that starts meanwhile skips it at the claim."""
+    Reminder.objects.filter(pk=reminder.pk, status=Reminder.Status.SENDING).update(
+        status=Reminder.Status.PENDING, due_at=until, last_error=reason[:500]
+    )
+    reminder.refresh_from_db()
+    return reminder
+
+
 def retry_reminder(*, reminder: Reminder, now: dt.datetime | None = None) -> Reminder:
     """Staff: send a failed reminder again at the next beat tick (it is skipped if no longer
     relevant)."""

@@ -25,10 +25,16 @@ logger = logging.getLogger(__name__)
 class Gateway(Protocol):
     name: str
     supports_templates: bool
+    # Meta's customer-service window: outside it only a template may start a conversation.
+    has_service_window: bool
+    # Proactive sends are spaced per number (whatsapp/pacing.py): the unofficial API bans bursts.
+    paced: bool
 
     def send_text(self, *, unit: Unit, to: str, text: str) -> SentMessage: ...
 
-    def send_template(self, *, unit: Unit, to: str, template: str, parameters: list[str]) -> SentMessage: ...
+    def send_template(
+        self, *, unit: Unit, to: str, template: str, parameters: list[str], language: str = ""
+    ) -> SentMessage: ...
 
 
 def _digits(phone: str) -> str:
@@ -38,6 +44,8 @@ def _digits(phone: str) -> str:
 class ConsoleGateway:
     name = "console"
     supports_templates = False
+    has_service_window = False
+    paced = False
 
     def send_text(self, *, unit: Unit, to: str, text: str) -> SentMessage:
         provider_id = f"console-{uuid.uuid4().hex}"
@@ -46,13 +54,17 @@ class ConsoleGateway:
         )
         return SentMessage(provider_id=provider_id, to=_digits(to))
 
-    def send_template(self, *, unit: Unit, to: str, template: str, parameters: list[str]) -> SentMessage:
+    def send_template(
+        self, *, unit: Unit, to: str, template: str, parameters: list[str], language: str = ""
+    ) -> SentMessage:
         return self.send_text(unit=unit, to=to, text=" ".join(parameters))
 
 
 class EvolutionGateway:
     name = "evolution"
     supports_templates = False
+    has_service_window = False
+    paced = True
 
     def send_text(self, *, unit: Unit, to: str, text: str) -> SentMessage:
         if not unit.evolution_instance:
@@ -64,13 +76,17 @@ class EvolutionGateway:
         )
         return client.send_text(instance=unit.evolution_instance, number=_digits(to), text=text)
 
-    def send_template(self, *, unit: Unit, to: str, template: str, parameters: list[str]) -> SentMessage:
+    def send_template(
+        self, *, unit: Unit, to: str, template: str, parameters: list[str], language: str = ""
+    ) -> SentMessage:
         raise PermanentError("templates are a Meta Cloud API feature")
 
 
 class MetaGateway:
     name = "meta"
     supports_templates = True
+    has_service_window = True
+    paced = False  # the Cloud API rate-limits and rates quality by itself
 
     def _client(self) -> MetaClient:
         return MetaClient(
@@ -87,12 +103,14 @@ class MetaGateway:
     def send_text(self, *, unit: Unit, to: str, text: str) -> SentMessage:
         return self._client().send_text(phone_number_id=self._number_id(unit), to=_digits(to), text=text)
 
-    def send_template(self, *, unit: Unit, to: str, template: str, parameters: list[str]) -> SentMessage:
+    def send_template(
+        self, *, unit: Unit, to: str, template: str, parameters: list[str], language: str = ""
+    ) -> SentMessage:
         return self._client().send_template(
             phone_number_id=self._number_id(unit),
             to=_digits(to),
             template=template,
-            language=settings.META_TEMPLATE_LANGUAGE,
+            language=language or settings.META_TEMPLATE_LANGUAGE,
             parameters=parameters,
         )
 

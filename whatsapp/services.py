@@ -37,12 +37,13 @@ from django.db.models import Exists, F, OuterRef, Q, Subquery
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
+from conversations import followups, proactive, state
 from conversations import services as conversation_services
 from conversations.inbound import InboundMessage, StatusUpdate
 from conversations.models import Message
 from kumon.models import Unit
 from kumon.phones import mask_phone
-from whatsapp import selectors
+from whatsapp import pacing, selectors
 from whatsapp.events import ConnectionChange, Event, Ignored
 from whatsapp.exceptions import PermanentError, TransientError
 from whatsapp.gateways import Gateway, gateway_for, gateway_named
@@ -172,6 +173,9 @@ def _finish(message_id: int, status: str, reason: str) -> SendOutcome:
     logger.warning("message %s %s: %s", message_id, status, reason)
     if finished:
         _report_reminder_failure(message_id, reason)
+        message = Message.objects.filter(pk=message_id).first()
+        if message is not None:
+            proactive.report_message_outcome(message=message, status=status, reason=reason)
     return SendOutcome(status, reason=reason)
 
 
@@ -186,6 +190,57 @@ def _report_reminder_failure(message_id: int, reason: str) -> None:
     reminder = Reminder.objects.filter(pk=meta["reminder_id"]).first()
     if reminder is not None:
         scheduling_services.mark_reminder_failed(reminder=reminder, error=f"WhatsApp: {reason}")
+
+
+PROACTIVE_KINDS = frozenset({"reminder", "no_show", "followup"})
+
+
+def is_proactive(message: Message) -> bool:
+    """A message the receptionist starts (not an answer to the family's turn)."""
+    meta = message.meta or {}
+    return bool(meta.get("proactive")) or meta.get("kind") in PROACTIVE_KINDS
+
+
+def _template_for(message: Message, *, contact: Any, ours: bool) -> tuple[str, str, list[str]]:
+    """The approved template (name, language, body parameters) a message outside Meta's window
+    goes as: the unit's proactive template (admin: proactive messages) for what we start, else
+    the unit's reminder template with the text as its one parameter; ("", …) = none."""
+    unit = message.unit
+    if ours:
+        options = followups.options_for(unit)
+        if options.template_name:
+            lead = state.lead_of(message.conversation)
+            values = {
+                "parent_name": (lead.parent_name or contact.name or "").split(" ")[0] or "família",
+                "child_name": lead.first_child.name or "",
+                "unit": unit.name,
+                "text": message.body,
+            }
+            parameters = [_fill(p, values) for p in options.template_parameters]
+            return options.template_name, options.template_language, parameters
+    return unit.meta_reminder_template, "", [message.body]
+
+
+def _fill(pattern: str, values: dict[str, str]) -> str:
+    for key, value in values.items():
+        pattern = pattern.replace("{" + key + "}", value)
+    return pattern
+
+
+def _paced(message: Message, *, key: str) -> SendOutcome | None:
+    """Space proactive sends of one number: the first attempt reserves a moment; if it is still
+    ahead, the row goes back to `queued` with `retry_at` then (the attempt is not counted)."""
+    epoch = time.time()
+    at = message.meta.get("paced_at")
+    if at is None:
+        at = pacing.reserve(key=key, now=epoch)
+        Message.objects.filter(pk=message.pk).update(meta=_meta_merge({"paced_at": at}))
+    if at <= epoch + 0.05:
+        return None
+    Message.objects.filter(pk=message.pk, status=Message.Status.SENDING).update(
+        status=Message.Status.QUEUED, attempts=F("attempts") - 1, meta=_meta_merge({"retry_at": at})
+    )
+    return SendOutcome("retry", retry_in=at - epoch, reason="paced")
 
 
 def send_message(*, message_id: int, now: dt.datetime | None = None) -> SendOutcome:
@@ -208,21 +263,29 @@ def send_message(*, message_id: int, now: dt.datetime | None = None) -> SendOutc
     message = Message.objects.select_related("unit", "conversation__contact").get(pk=message_id)
     unit: Unit = message.unit
     contact = message.conversation.contact
+    ours = is_proactive(message)
+    if ours and contact.opted_out_at is not None and not message.meta.get("opt_out_confirmation"):
+        # Checked again at send time: the family may have opted out after it was queued.
+        return _finish(message_id, Message.Status.SKIPPED, "contact opted out")
     try:
         gateway = _gateway(message)
-        template = ""
-        if gateway.name == "meta":
+        template, language, parameters = "", "", [message.body]
+        if gateway.has_service_window:
             last_inbound = message.conversation.last_inbound_at
             if last_inbound is None or now - last_inbound > META_WINDOW:
-                template = unit.meta_reminder_template
+                template, language, parameters = _template_for(message, contact=contact, ours=ours)
                 if not template:
                     return _finish(message_id, Message.Status.SKIPPED, OUTSIDE_WINDOW)
+        if ours and gateway.paced and not message.meta.get("part_ids"):
+            wait = _paced(message, key=unit.evolution_instance or unit.slug)
+            if wait is not None:
+                return wait
         part_ids: list[str] = list(message.meta.get("part_ids") or [])
         # From here on a lost worker leaves an unknown outcome (see the module docstring).
         Message.objects.filter(pk=message_id).update(meta=_meta_merge({"in_flight": True}))
         if template:
             sent = gateway.send_template(
-                unit=unit, to=contact.phone, template=template, parameters=[message.body]
+                unit=unit, to=contact.phone, template=template, parameters=parameters, language=language
             )
             part_ids = [sent.provider_id]
         else:
