@@ -42,6 +42,7 @@ TOPIC_CANDIDATES = 6  # the message's nearest answerable topics whose entries jo
 # At most this many of their entries (the most similar): a unit has one or two entries per topic,
 # and a bound keeps a unit with hundreds (bench/knowledge_search.py) from ranking them all.
 TOPIC_ENTRIES = 12
+CLASSIFIER_TOPICS = 3  # and the topic classifier's 3 best (most often among the 6 already)
 CLARIFY_MAX = 3
 MAX_QUERY_CHARS = 2000  # the API's limit too; longer text is not a parent's question
 
@@ -255,7 +256,8 @@ def analyse(
         "qv": _vector_literal(vector),
         "qt": normalised,
         "k": CANDIDATES,
-        "topics": [slug for slug, _ in answerable[:TOPIC_CANDIDATES]],
+        "topics": [slug for slug, _ in answerable[:TOPIC_CANDIDATES]]
+        + topic_scores.classifier_ranked(CLASSIFIER_TOPICS),
         "kt": TOPIC_ENTRIES,
     }
     candidates = _group(_fetch(params))
@@ -277,6 +279,8 @@ def analyse(
         "best_topic": best_topic,
         "best_linked_topic": max(linked) if linked else 0.0,
         "best_out_of_scope": topic_scores.best_out_of_scope(),
+        "classifier_best": topic_scores.classifier_best(),
+        "classifier_out_of_scope": topic_scores.classifier_best(out_of_scope=True),
     }
     decision_row = (
         decision.decision_features(scores=scores, rank_rows=rank_rows, stats=stats) if candidates else None
@@ -474,6 +478,7 @@ def _rank_features(
         # The answer's own words: a parent asks about what the answer says ("cobram o áudio?").
         query.overlap(_weighed(index.lexical, cand.answer)),
         topic_scores.best_of(cand.topic) if cand.topic else 0.0,
+        topic_scores.classified(cand.topic) if cand.topic else 0.0,
     ]
 
 
