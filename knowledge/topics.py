@@ -34,7 +34,13 @@ CATALOGUE_DIR = Path(__file__).resolve().parent / "catalogue"
 TOP_K = 3  # a topic's score: the mean of its 3 most similar phrasings (one stray phrasing is noise)
 LEXICAL_WEIGHT = 0.3  # topic score = vector + LEXICAL_WEIGHT × lexical overlap (dev tuning split)
 # Linking an entry: its question and its question + answer are scored like a message, half each.
-LINK_MIN_SCORE = 0.45  # below this an entry gets no topic (it works as before, by its own text)
+# Below this an entry gets no topic (it works as before, by its own text). The score (shown in
+# the admin) is the mean of the similarity blend and the classifier's blend, each ~0–1
+# (LINK_CLASSIFIER_WEIGHT 1: equal say); 0.45 on the similarity alone before the classifier.
+# 0.30 links every entry of the dev and proxy units that has a catalogue topic and none of the
+# proxy's without one (its "adaptação" scored 0.24 before that topic existed).
+LINK_CLASSIFIER_WEIGHT = 1.0
+LINK_MIN_SCORE = 0.30
 LINK_MIN_MARGIN = 0.0
 # The topic classifier (TopicIndex.classifier): ridge regression of a phrasing's topic (one-hot)
 # on its embedding, fitted on the catalogue when the index is built. 0.03 of 0.01–3 gave the best
@@ -50,6 +56,9 @@ class Topic:
     phrasings: tuple[str, ...]
     answerable: bool
     area: str
+    # A broader topic whose entry also answers this one when the unit has no entry of its own
+    # for it ("abre sábado?" → the opening hours entry; a unit with a Saturday entry gets that).
+    broader: str = ""
 
 
 @cache
@@ -72,9 +81,30 @@ def catalogue() -> tuple[Topic, ...]:
                     phrasings=tuple(item["phrasings"]),
                     answerable=bool(data.get("answerable", True)),
                     area=data.get("area", path.stem),
+                    broader=item.get("broader", ""),
                 )
             )
+    slugs = {t.slug: t for t in topics}
+    for t in topics:
+        if t.broader and (t.broader not in slugs or not slugs[t.broader].answerable or not t.answerable):
+            raise ValueError(f"topic {t.slug!r}: broader {t.broader!r} is not an answerable topic")
     return tuple(topics)
+
+
+@cache
+def narrower() -> dict[str, tuple[str, ...]]:
+    """broader topic → the topics its entry also answers when the unit has none of theirs."""
+    out: dict[str, list[str]] = {}
+    for t in catalogue():
+        if t.broader:
+            out.setdefault(t.broader, []).append(t.slug)
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def covered(slug: str, linked: set[str] | frozenset[str]) -> tuple[str, ...]:
+    """The topics an entry linked to `slug` answers in a unit whose entries are linked to
+    `linked`: its own and its narrower ones that no entry of the unit has."""
+    return (slug, *(n for n in narrower().get(slug, ()) if n not in linked))
 
 
 @cache
@@ -274,6 +304,11 @@ def link(*, question: str, answer: str, embedder: Embedder) -> Link | None:
     by_question = index.scores(q_vec, lexical.terms(q_text, normalised=True))
     by_entry = index.scores(qa_vec, lexical.terms(qa_text, normalised=True))
     combined = 0.5 * by_question.combined + 0.5 * by_entry.combined
+    # The classifier's say (LINK_CLASSIFIER_WEIGHT): it reads the answer's directions as well as
+    # its nearest phrasings ("os pais podem esperar na unidade?" is waiting, not watching a class).
+    combined = (
+        combined + LINK_CLASSIFIER_WEIGHT * (0.5 * by_question.classifier + 0.5 * by_entry.classifier)
+    ) / (1 + LINK_CLASSIFIER_WEIGHT)
     topics = catalogue()
     ranked = [i for i in np.argsort(-combined, kind="stable") if topics[i].answerable]
     best = ranked[0]

@@ -59,7 +59,7 @@ def test_import_links_entries_to_their_topic_with_a_score(add_faq) -> None:
 
     assert (price.topic, price.topic_origin) == ("mensalidade", TopicOrigin.AUTO)
     assert (parking.topic, parking.topic_origin) == ("estacionamento", TopicOrigin.AUTO)
-    assert 0.45 <= price.topic_score <= 1.0
+    assert topics.LINK_MIN_SCORE <= price.topic_score <= 1.0
 
 
 def test_staff_topic_choice_is_kept_across_reimport(add_faq) -> None:

@@ -32,8 +32,8 @@ GOALS = {
 }
 FLOORS = {
     "tune": GOALS,
-    # The check part: answered under its goal (0.8444).
-    "check": {**GOALS, "answered_rate": 0.84},
+    # The check part: answered under its goal (0.8556).
+    "check": {**GOALS, "answered_rate": 0.85},
 }
 
 pytestmark = [
