@@ -40,6 +40,7 @@ RANK_FEATURES = (
     "lexical",
     "answer_lexical",
     "topic_max",
+    "classifier",
 )
 DECISION_FEATURES = (
     "p1",
@@ -53,10 +54,13 @@ DECISION_FEATURES = (
     "topic_gap1",
     "top_topic1",
     "linked_over_out_of_scope",
+    "classifier1",
+    "classifier_gap1",
+    "classifier_over_out_of_scope",
     "bias",
 )
 # What decision_features reads about the message besides its ranked candidates (search.analyse).
-STATS = ("best_topic", "best_linked_topic", "best_out_of_scope")
+STATS = ("best_topic", "best_linked_topic", "best_out_of_scope", "classifier_best", "classifier_out_of_scope")
 
 
 @dataclass(frozen=True)
@@ -102,7 +106,8 @@ def decision_features(*, scores: np.ndarray, rank_rows: np.ndarray, stats: dict[
     """The result-level features (DECISION_FEATURES order) of ranked candidates (best first).
 
     stats (STATS): the best answerable topic's score, the best score of a topic linked to one of
-    the candidates, the best out-of-scope topic's."""
+    the candidates, the best out-of-scope topic's; the topic classifier's best score over all
+    topics and over the out-of-scope ones (knowledge/topics.py)."""
     probabilities = softmax(scores)
     first = rank_rows[0]
     margin = float(scores[0] - scores[1]) if len(scores) > 1 else 5.0
@@ -120,6 +125,9 @@ def decision_features(*, scores: np.ndarray, rank_rows: np.ndarray, stats: dict[
             float(first[2]),
             float(first[3]),
             best_linked - stats["best_out_of_scope"],
+            float(first[8]),
+            stats.get("classifier_best", 0.0) - float(first[8]),
+            float(first[8]) - stats.get("classifier_out_of_scope", 0.0),
             1.0,
         ]
     )

@@ -7,8 +7,8 @@
    teach nothing and are left out.
 3. Decision: with the new ranker, a logistic regression of "the first entry is the labelled one"
    (0 for every must-refuse line) on the result-level features (knowledge/decision.py).
-4. Thresholds, on the cases `thresholds_on` accepts (the dev set's: the share of messages to
-   refuse a unit sees): the answer threshold that answers the most answerable lines while
+4. Thresholds, on the cases `thresholds_on` accepts (`knowledge fit`: all of them, see the
+   command): the answer threshold that answers the most answerable lines while
    answered-and-wrong stays ≤ MAX_WRONG and refusal ≥ MIN_REFUSAL — issue #13's goals (0.05,
    0.90) with room for the difference between the lines fitted on and new ones; a line the guard
    refuses (knowledge/guard.py) is refused whatever the threshold. When no threshold meets both,

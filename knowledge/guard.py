@@ -21,10 +21,11 @@ from kumon.models import Unit
 
 _FIRST_NAMES = frozenset(_LEXICON["first_names"])
 
-# "unidade de campinas", "kumon da moema", "kumon de belo horizonte": a place that is not ours.
+# "unidade de campinas", "kumon da moema", "kumon de belo horizonte", "kumon do bairro
+# funcionários": a place that is not ours ("bairro" itself is a known word, the place follows it).
 # A lookahead, so "kumon en la unidad de morumbi" is tried at "unidad" too (matches overlap).
 _OTHER_PLACE = re.compile(
-    r"\b(?=((?:unidade|unidad|kumon|escola)\s+(?:de|do|da|em|no|na|en|la|del)\s+(?:la\s+)?([a-z]+(?:\s+[a-z]+)?)))"
+    r"\b(?=((?:unidade|unidad|kumon|escola)\s+(?:de|do|da|em|no|na|en|la|del)\s+(?:la\s+|bairro\s+|barrio\s+)?([a-z]+(?:\s+[a-z]+)?)))"
 )
 # Words that follow "kumon de/do …" without naming a place.
 _NOT_A_PLACE = frozenset(
@@ -81,7 +82,8 @@ def refusal_reason(*, query: str, unit: Unit) -> str | None:
         words = match.group(2).split()
         if words[0] in _NOT_A_PLACE or words[0] in ours or words[0] in _FIRST_NAMES:
             continue
-        if match.group(1).startswith("kumon") and _known_word(words[0]):
+        named_district = match.group(1).split()[2] in {"bairro", "barrio"}
+        if match.group(1).startswith("kumon") and not named_district and _known_word(words[0]):
             continue  # "o kumon da medalha?": "dá", a verb, before a word of the catalogue
         if _TRANSFER.search(text):
             return None  # a transfer between units: answerable here

@@ -42,6 +42,7 @@ TOPIC_CANDIDATES = 6  # the message's nearest answerable topics whose entries jo
 # At most this many of their entries (the most similar): a unit has one or two entries per topic,
 # and a bound keeps a unit with hundreds (bench/knowledge_search.py) from ranking them all.
 TOPIC_ENTRIES = 12
+CLASSIFIER_TOPICS = 3  # and the topic classifier's 3 best (most often among the 6 already)
 CLARIFY_MAX = 3
 MAX_QUERY_CHARS = 2000  # the API's limit too; longer text is not a parent's question
 
@@ -255,7 +256,9 @@ def analyse(
         "qv": _vector_literal(vector),
         "qt": normalised,
         "k": CANDIDATES,
-        "topics": [slug for slug, _ in answerable[:TOPIC_CANDIDATES]],
+        "topics": _with_broader(
+            [slug for slug, _ in answerable[:TOPIC_CANDIDATES]] + topic_scores.classifier_ranked(CLASSIFIER_TOPICS)
+        ),
         "kt": TOPIC_ENTRIES,
     }
     candidates = _group(_fetch(params))
@@ -263,8 +266,12 @@ def analyse(
     best_topic = answerable[0][1] if answerable else 0.0
     top_slug = answerable[0][0] if answerable else ""
     message = lexical.Query(terms, index.lexical)
+    linked_topics = {c.topic for c in candidates if c.topic}
     rank_rows = np.array(
-        [_rank_features(c, message, topic_scores, best_topic, top_slug, index) for c in candidates]
+        [
+            _rank_features(c, message, topic_scores, best_topic, top_slug, index, linked_topics)
+            for c in candidates
+        ]
     ).reshape(len(candidates), len(decision.RANK_FEATURES))
     scores = decision.rank_scores(rank_rows, m) if len(candidates) else np.zeros(0)
     order = np.argsort(-scores, kind="stable")
@@ -272,11 +279,13 @@ def analyse(
     rank_rows, scores = rank_rows[order], scores[order]
     for cand, row, score in zip(candidates, rank_rows, scores, strict=True):
         cand.features, cand.score = row, float(score)
-    linked = [topic_scores.of(c.topic) for c in candidates if c.topic]
+    linked = [float(c.features[1]) for c in candidates if c.topic]
     stats = {
         "best_topic": best_topic,
         "best_linked_topic": max(linked) if linked else 0.0,
         "best_out_of_scope": topic_scores.best_out_of_scope(),
+        "classifier_best": topic_scores.classifier_best(),
+        "classifier_out_of_scope": topic_scores.classifier_best(out_of_scope=True),
     }
     decision_row = (
         decision.decision_features(scores=scores, rank_rows=rank_rows, stats=stats) if candidates else None
@@ -462,19 +471,29 @@ def _rank_features(
     best_topic: float,
     top_slug: str,
     index: topics.TopicIndex,
+    linked_topics: set[str],
 ) -> list[float]:
-    topic = topic_scores.of(cand.topic) if cand.topic else 0.0
+    # An entry answers its topic and the narrower ones the unit has no entry for (topics.covered).
+    covers = topics.covered(cand.topic, linked_topics) if cand.topic else ()
+    topic = max(topic_scores.of(t) for t in covers) if covers else 0.0
     return [
         cand.vector_score,
         topic,
         (topic - best_topic) if cand.topic else 0.0,
-        1.0 if cand.topic and cand.topic == top_slug else 0.0,
+        1.0 if top_slug in covers else 0.0,
         1.0 if cand.topic else 0.0,
         query.overlap(_weighed(index.lexical, cand.question, cand.vector_text)),
         # The answer's own words: a parent asks about what the answer says ("cobram o áudio?").
         query.overlap(_weighed(index.lexical, cand.answer)),
-        topic_scores.best_of(cand.topic) if cand.topic else 0.0,
+        max(topic_scores.best_of(t) for t in covers) if covers else 0.0,
+        max(topic_scores.classified(t) for t in covers) if covers else 0.0,
     ]
+
+
+def _with_broader(slugs: list[str]) -> list[str]:
+    """The topics and their broader ones (whose entries answer them when the unit has none)."""
+    catalogue = topics.by_slug()
+    return list(dict.fromkeys([*slugs, *(catalogue[s].broader for s in slugs if catalogue[s].broader)]))
 
 
 @lru_cache(maxsize=20_000)

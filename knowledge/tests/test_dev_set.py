@@ -32,8 +32,8 @@ GOALS = {
 }
 FLOORS = {
     "tune": GOALS,
-    # The check part: answered and refusal under their goals (0.8222, 0.8857).
-    "check": {**GOALS, "answered_rate": 0.82, "refusal_rate": 0.88},
+    # The check part: answered under its goal (0.8556).
+    "check": {**GOALS, "answered_rate": 0.85},
 }
 
 pytestmark = [
