@@ -35,7 +35,9 @@ logger = logging.getLogger(__name__)
 _OPENING = re.compile(r"\b(aberto|abertos|aberta|abre|abrem|funciona|funcionam|atende|atendem|open|abierto|abren)\b")
 # Fragments that continue a question already answered ("e se fizer ingles tb", "tipo buscar na escola").
 # Words that join a question to the previous one, not part of it ("e quanto fica pra 2 matérias").
-_LEADING = re.compile(r"^\W*(?:(?:e|e se|ah|ok|entao|tambem|tb|alem disso|outra coisa|mais uma coisa|also|and|y|ademas)\b[\s,]*)+", re.I)
+_LEADING = re.compile(
+    r"^\W*(?:(?:e|e se|se|ah|ok|entao|tambem|tb|alem disso|outra coisa|mais uma coisa|resumindo|also|and|y|ademas)\b[\s,:]*)+", re.I
+)
 _CONTINUATION = re.compile(r"^(e|e se|tipo|ou|tb|tambem|also|y)\b")
 STAFF_REASONS = {"student_record", "other_unit"}
 DECLINE_REASONS = {"prompt_injection", "offtopic", "off_topic"}

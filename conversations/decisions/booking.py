@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 
 from conversations.decisions import qualify
 from conversations.decisions.handoff import hand_off
@@ -413,7 +414,9 @@ def advance(turn: Turn, u: Understood, *, changed: bool) -> None:
             return
         if changed and not u.has(Intent.BOOK):
             return  # a fact corrected while the offer stands: noted, the offer is still on the table
-    wants = u.has(Intent.BOOK) or (step in (Step.CTA, Step.OFFER_REBOOK) and u.has(Intent.AFFIRM))
+    # "ok obg" to "Se quiser, posso agendar…" closes the chat; "sim, obrigada" accepts.
+    acknowledged = u.has(Intent.THANKS) and bool(_ACKNOWLEDGEMENT.match(prepare(u.text)))
+    wants = u.has(Intent.BOOK) or (step in (Step.CTA, Step.OFFER_REBOOK) and u.has(Intent.AFFIRM) and not acknowledged)
     in_progress = step in qualify.QUESTION_STEPS or state.stage in (Stage.QUALIFYING, Stage.BOOKING, Stage.RESCHEDULING)
     child_facts = any(c.name or c.age or c.school_year for c in u.facts.children) or bool(u.facts.parent_name)
     if u.when is not None and (wants or in_progress or flow.offered or child_facts or _asks_for_time(turn, u)):
@@ -435,6 +438,12 @@ def advance(turn: Turn, u: Understood, *, changed: bool) -> None:
         turn.flow.append(turn.say("no_rebook"))
         state.step = Step.NONE
         turn.flow_done = True
+
+
+_ACKNOWLEDGEMENT = re.compile(
+    r"^\W*(?:(?:ok|okay|ta|ta bom|esta bom|beleza|certo|entendi|entendido|show|legal|otimo|perfeito|ah|ata|hum|blz|tudo bem)\W+)+"
+    r"(?:muito )?(?:obrigad[oa]s?|brigad[oa]|valeu|agradeco|thanks|thank you|gracias)\b(?:\s+(?:pela|por|viu|ta|ate mais|tchau)\b.*)?\W*$"
+)
 
 
 def _asks_for_time(turn: Turn, u: Understood) -> bool:

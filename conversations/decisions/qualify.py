@@ -13,7 +13,7 @@ from conversations.state import Child, Lead, Stage, Step
 from conversations.turn import Turn
 from conversations.understanding import Understood
 from conversations.understanding.facts import ChildFacts
-from conversations.understanding.text import fold
+from conversations.understanding.text import edit_distance, fold
 
 MAX_ASKS = 2
 QUESTION_STEPS = (Step.ASK_CHILD_NAME, Step.ASK_CHILD_AGE, Step.ASK_SUBJECT, Step.ASK_PARENT_NAME)
@@ -87,12 +87,36 @@ def merge(turn: Turn, u: Understood) -> bool:
         else:
             child = _target(lead, turn.state.step)
         changed |= _apply(child, child_facts, correction=facts.correction)
+    if facts.respelt:
+        changed |= _respell(lead, facts.respelt)
     if facts.children_count and facts.children_count > turn.state.flow.children_expected:
         turn.state.flow.children_expected = facts.children_count
     if facts.heard_from and not lead.heard_from:
         lead.heard_from, changed = facts.heard_from, True
     lead.children = [c for c in lead.children if not (c.name == "" and c.age is None and not c.school_year and not c.subjects)]
     return changed
+
+
+def _respell(lead: Lead, word: str) -> bool:
+    """"*Lana" after "minha filha Lara": the known name nearest to the respelt word (one or two
+    letters off) takes the new spelling; a word near no name is not a name correction."""
+    known: list[tuple[int, str]] = []
+    if lead.parent_name:
+        known.append((edit_distance(fold(lead.parent_name.split()[0]), fold(word), 2), "parent"))
+    for n, child in enumerate(lead.children):
+        if child.name:
+            known.append((edit_distance(fold(child.name.split()[0]), fold(word), 2), str(n)))
+    close = sorted(k for k in known if 0 < k[0] <= 2)
+    if not close or (len(close) > 1 and close[0][0] == close[1][0]):
+        return False
+    which = close[0][1]
+    if which == "parent":
+        rest = lead.parent_name.split()[1:]
+        lead.parent_name = " ".join([word, *rest])
+    else:
+        child = lead.children[int(which)]
+        child.name = " ".join([word, *child.name.split()[1:]])
+    return True
 
 
 def missing(turn: Turn) -> Step | None:

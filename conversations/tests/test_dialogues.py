@@ -310,3 +310,32 @@ def test_chat_command_answers_the_burst_as_one_turn_without_waiting_for_the_debo
     inbound = Message.objects.filter(conversation=conversation(demo), direction="in").order_by("pk")
     assert [m.status for m in inbound] == ["handled", "handled"]
     assert not Message.objects.filter(in_reply_to=inbound[0]).exists()  # one turn: answers the last message
+
+
+# Phrasings written after the dev set, by the engineer, not copied from it.
+
+
+def test_a_respelt_name_with_an_asterisk_renames_the_child(demo) -> None:
+    at = TUESDAY_10()
+    chat(demo, PHONE, "boa tarde, queria marcar visita pra minha filha Lara de 7 anos, ingles. sou a Simone", at=at)
+    chat(demo, PHONE, "*Lana, o corretor trocou kkk", at=at + dt.timedelta(seconds=40))
+    assert (lead(demo).parent_name, lead(demo).first_child.name, lead(demo).first_child.age) == ("Simone", "Lana", 7)
+
+
+def test_ok_thanks_after_the_visit_offer_closes_without_starting_the_booking(demo) -> None:
+    at = TUESDAY_10()
+    replies = chat(demo, PHONE, "oi, qto custa a mensalidade?", at=at)
+    assert replies[-1] == CTA
+    replies = chat(demo, PHONE, "ok obg", at=at + dt.timedelta(minutes=2))
+    assert len(replies) == 1 and "nome" not in replies[0] and "agendar a visita" not in replies[0]
+
+
+def test_a_price_question_that_also_tells_the_age_is_answered(demo) -> None:
+    replies = chat(demo, PHONE, "queria saber o valor da mensalidade pro meu filho de 8 anos", at=TUESDAY_10())
+    assert PRICE in replies[0]
+    assert lead(demo).first_child.age == 8
+
+
+def test_a_duration_in_a_question_is_not_read_as_a_time_for_the_visit(demo) -> None:
+    replies = chat(demo, PHONE, "meu filho ta levando mais de 1 hora pra fazer a tarefa todo dia, isso é normal?", at=TUESDAY_10())
+    assert all("Nesse horário" not in r and "Tenho estes horários" not in r for r in replies)

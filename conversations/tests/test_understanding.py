@@ -99,6 +99,52 @@ def test_facts_several_per_message_and_bare_answers(text, step, facts) -> None:
     assert _facts(text, step) == facts
 
 
+@pytest.mark.parametrize(
+    ("text", "step", "facts"),
+    [
+        ("ele ta com 9", Step.ASK_CHILD_AGE, {"children": [("", 9, "", [])]}),
+        ("ela faz o 2 ano", Step.ASK_CHILD_AGE, {"children": [("", None, "2º ano", [])]}),
+        ("ele e do 6 ano", Step.NONE, {"children": [("", None, "6º ano", [])]}),
+        ("she is in 2nd grade", Step.NONE, {"children": [("", None, "2º ano", [])]}),
+        ("ela tem 6, vai pro 1 ano ano que vem", Step.NONE, {"children": [("", 6, "1º ano", [])]}),
+        ("minha filha Laura de 6 aninhos", Step.NONE, {"children": [("Laura", 6, "", [])]}),
+        ("Lucas tem 7 e a Bia 10", Step.NONE, {"children": [("Lucas", 7, "", []), ("Bia", 10, "", [])]}),
+        ("sao dois, o Pedro de 8 e a Ana de 5", Step.NONE, {"children": [("Pedro", 8, "", []), ("Ana", 5, "", [])]}),
+        ("é a Helena", Step.ASK_CHILD_NAME, {"children": [("Helena", None, "", [])]}),
+        ("pode me chamar de Bia", Step.ASK_PARENT_NAME, {"parent": "Bia", "children": []}),
+        ("quero portugues pra ela, matematica ela vai bem", Step.NONE, {"children": [("", None, "", ["Português"])]}),
+    ],
+)
+def test_facts_phrasings_nobody_on_the_team_wrote_first(text, step, facts) -> None:
+    assert _facts(text, step) == facts
+
+
+@pytest.mark.parametrize(
+    ("text", "day", "time", "window"),
+    [
+        ("semana q vem depois das 17h", None, None, (dt.time(17), dt.time(23, 59))),
+        ("qua as 16", dt.date(2026, 12, 2), dt.time(16), None),
+        ("ter a tarde", dt.date(2026, 12, 1), None, (dt.time(12), dt.time(18))),
+        ("vou ter as 16h livre", None, dt.time(16), None),
+        ("ao meio-dia", None, dt.time(12), None),
+        ("as nove", None, dt.time(9), None),
+        ("dez e meia", None, dt.time(10, 30), None),
+        ("as duas da tarde", None, dt.time(14), None),
+        ("quero as duas", None, None, None),
+        ("demora uma hora?", None, None, None),
+        ("entre 14 e 16h", None, None, (dt.time(14), dt.time(16))),
+        ("das 14 as 16", None, None, (dt.time(14), dt.time(16))),
+        ("de tardezinha", None, None, (dt.time(16), dt.time(23))),
+        ("qlqr horario", None, None, None),
+    ],
+)
+def test_parse_when_abbreviations_spelt_hours_and_ranges(text, day, time, window) -> None:
+    when = parse_when(text, today=dt.date(2026, 12, 1))
+    assert (when.day, when.time, when.window) == (day, time, window)
+    assert parse_when("qlqr horario", today=dt.date(2026, 12, 1)).anytime is True
+    assert parse_when("semana q vem", today=dt.date(2026, 12, 1)).days == (dt.date(2026, 12, 7), dt.date(2026, 12, 13))
+
+
 def test_a_negated_subject_is_not_wanted_and_the_correction_is_seen() -> None:
     f = extract("não, pera. não é matemática, é português. em mat ele vai bem", step=Step.NONE)
     assert (f.correction, f.children[0].subjects, f.children[0].not_subjects) == (True, ["Português"], ["Matemática"])

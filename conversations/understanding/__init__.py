@@ -332,7 +332,7 @@ def understand(
             continue
         c = prepare(clause)
         told = facts_module.extract(clause, step=step)
-        if "?" not in clause and (
+        if "?" not in clause and not _STRONG_START.match(_content(clause)) and (
             _AFFIRM.match(c) or _DENY.match(c) or told.parent_name
             or any(ch.name or ch.age or ch.school_year for ch in told.children)
         ):
@@ -357,7 +357,7 @@ _OPENING = re.compile(r"\b(aberto|abertos|aberta|abre|abrem|funciona|funcionam|a
 
 _ASKS_TO_BOOK = re.compile(
     r"\b(?:tem como|teria como|da pra|da para|posso|podemos|consigo|conseguimos|como faco (?:pra|para)|queria|quero|gostaria de|pode|ainda (?:faz|fazem))\s+"
-    r"(?:eu\s+|a gente\s+)?(?:levar|leva|marcar|agendar|ir|visitar|conhecer|trazer|inscrever|matricular|fazer (?:a|uma) (?:visita|avaliacao|matricula|o teste)|(?:aquela |a )?avaliacao)\b"
+    r"(?:eu\s+|a gente\s+)?(?:levar|leva|marcar|agendar|ir(?!\s+(?:de|a pe|com|sozinh|pelo|pela|por|embora))|visitar|conhecer|trazer|inscrever|matricular|fazer (?:a|uma) (?:visita|avaliacao|matricula|o teste)|(?:aquela |a )?avaliacao)\b"
     r"|\b(?:can|could) (?:we|i) (?:come|visit|book|schedule)\b|\bpodemos (?:ir|visitar|agendar)\b"
 )
 _ASKS_INFO = re.compile(r"\b(quanto|quanta|qual|quais|valor|preco|custa|o que|documento|precisa levar|como funciona|dura|demora)\b")

@@ -31,13 +31,13 @@ AFTERNOON = (dt.time(12), dt.time(18))
 EVENING = (dt.time(17, 30), dt.time(23))
 PERIODS = [
     (r"\bmais tarde (?:que|q) (?:voces|vcs|vc|voce) tem\b|\b(?:o )?ultimo horario\b|\bhorario mais tarde\b|\blatest\b", (dt.time(16), dt.time(23, 59))),
-    (r"\b(?:bem )?cedo(?:inho)?\b|\bearly\b|\bprimeira hora\b", (dt.time(6), dt.time(10))),
-    (r"\bfi(?:m|nal) da tarde\b|\bfinal de tarde\b|\blate afternoon\b", (dt.time(16), dt.time(23))),
+    (r"\b(?:bem )?cedo(?:inho)?\b|\bearly\b|\bprimeira hora\b|\btemprano\b|\bmanhazinha\b", (dt.time(6), dt.time(10))),
+    (r"\bfi(?:m|nal) da tarde\b|\bfinal de tarde\b|\blate afternoon\b|\btardezinha\b|\btardinha\b|\bfim de tarde\b", (dt.time(16), dt.time(23))),
     (r"\bdepois do almoco\b|\bafter lunch\b", (dt.time(13), dt.time(18))),
     (r"\bhora do almoco\b|\bno almoco\b", (dt.time(11, 30), dt.time(14))),
     (r"\b(?:de|pela|na|a|da|of the|in the|por la|de la)?\s*(?:manha|morning|manana)\b", MORNING),
     (r"\btarde\b|\bafternoon\b", AFTERNOON),
-    (r"\bnoite\b|\bevening\b|\bnight\b|\bnoche\b|\bdepois do trabalho\b|\bdepois do servico\b|\bsaindo do trabalho\b", EVENING),
+    (r"\bnoite\b|\bnoitinha\b|\bevening\b|\bnight\b|\bnoche\b|\bdepois do trabalho\b|\bdepois do servico\b|\bsaindo do trabalho\b", EVENING),
 ]
 # "segunda" is also an ordinal ("a segunda opção", "segunda via"); "quarta/sexta série" a year.
 _NOT_WEEKDAY_AFTER = r"(?!\s*(?:via|vez|opcao|opção|filh[ao]|crianca|disciplina|materia|parcela|serie|série|ano|grado|grade|mensalidade|feira\s+santa))"
@@ -46,6 +46,9 @@ _SHORT = {"ter", "qua", "qui", "sex", "mon", "tue", "wed", "thu", "fri", "sat", 
 _WEEKDAY_RE = re.compile(
     r"\b(" + "|".join(sorted(set(WEEKDAYS) - _SHORT, key=len, reverse=True)) + r")(?:[- ]?feira)?\b" + _NOT_WEEKDAY_AFTER
     + r"|\b(" + "|".join(sorted(_SHORT)) + r")\b(?:[- ]?feira\b|\.?(?=\s*(?:,\s*)?(?:dia\s+)?\d))"
+    # "qua as 16", "sex de manha", "qui a tarde" ("ter" is a verb: only at the start, "vou ter as 16h livre")
+    + r"|(?:^|\bou\s|\be\s|,\s*)(ter)\b(?=\s+(?:as|a|de|da|pela|cedo|tarde|manha)\b)"
+    + r"|\b(qua|qui|sex)\b(?=\s+(?:as|a|de|da|pela|cedo|tarde|manha|noite)\b)"
 )
 _DATE_RE = re.compile(r"\b(?:dia\s+)?(\d{1,2})/(\d{1,2})(?:/(\d{2,4}))?\b")
 _DAY_ONLY_RE = re.compile(r"\b(?:dia|day|el dia|el)\s+(\d{1,2})\b(?!\s*(?:anos|h\b|horas|:|/))|\b(\d{1,2})\s+de\s+(?:dezembro|janeiro|fevereiro|marco|abril|maio|junho|julho|agosto|setembro|outubro|novembro)\b")
@@ -179,7 +182,16 @@ def _hour(hour: int, minute: int, *, meridiem: str = "", text: str = "") -> dt.t
     return dt.time(hour, minute)
 
 
+# "levando mais de 1 hora", "demora 2 horas", "3 horas por dia": how long, not when.
+_DURATION = re.compile(
+    r"\b(?:mais de|menos de|quase|cerca de|por|durante|leva|levando|levou|demora|demorando|demorou|gasta|gastando|fica|ficar|dura|ha|faz)"
+    r"\s+(?:uma|duas|meia|\d{1,2})\s*(?:h|hs|hrs?|horas?)\b(?!\s*(?:da|de la)\s+(?:tarde|manha|noite))"
+    r"|\b\d{1,2}\s*(?:h|hs|hrs?|horas?)\s+(?:por dia|por semana|de aula|seguidas|de tarefa|de licao)\b"
+)
+
+
 def _strip_dates(t: str) -> str:
+    t = _DURATION.sub(" ", t)
     t = _DATE_RE.sub(" ", t)
     t = _NAMED_DATE_RE.sub(" ", t)
     return _DAY_ONLY_RE.sub(" ", t)
@@ -216,8 +228,47 @@ def _one_off(a: str, b: str) -> bool:
 _DAY_PART_TYPOS = {"tardi": "tarde", "tardes": "tarde", "manhan": "manha", "manham": "manha", "noiti": "noite", "amanhan": "amanha", "amanham": "amanha"}
 
 
+# How parents shorten the words of a date on WhatsApp ("semana q vem", "prox sexta", "qlqr horario").
+_DATE_ABBREVIATIONS = {
+    "q": "que", "prox": "proxima", "prx": "proxima", "qlqr": "qualquer", "qlq": "qualquer", "qq": "qualquer",
+    "qualqr": "qualquer", "qquer": "qualquer", "hj": "hoje", "amnh": "amanha", "amh": "amanha", "amnha": "amanha",
+    "dps": "depois", "dpois": "depois", "d": "de", "hrs": "horas", "hr": "hora", "hs": "horas",
+    "meiodia": "meio dia", "meio-dia": "meio dia", "tard": "tarde", "manh": "manha", "mnh": "manha",
+}
+_HOUR_WORDS = {
+    "uma": 1, "duas": 2, "tres": 3, "quatro": 4, "cinco": 5, "seis": 6, "sete": 7, "oito": 8, "nove": 9, "dez": 10,
+    "onze": 11, "doze": 12,
+}
+# "as duas" / "as tres" are also "both" / "all three" (subjects, children): the small hours need a
+# word that makes them a time.
+_TIME_FOLLOWS = r"(?=\s*(?:h\b|horas?\b|da (?:tarde|manha|noite)|e meia|e quinze))"
+_SPELT_HOUR = re.compile(
+    r"\b(as|a|pelas|umas|perto das|por volta das|depois das|antes das|a partir das|ate as)\s+"
+    r"(?:(sete|oito|nove|dez|onze|doze)\b|(" + "|".join(_HOUR_WORDS) + r")\b" + _TIME_FOLLOWS + ")"
+    # "nove horas", "dez e meia" ("uma hora", "duas horas" are more often how long something lasts)
+    r"|\b(sete|oito|nove|dez|onze|doze)\s+(?=horas?\b|e meia\b)|\b(" + "|".join(_HOUR_WORDS) + r")\s+(?=e meia\b)"
+)
+_HALF = re.compile(r"\b(\d{1,2})(?:\s*h)?\s+e\s+(meia|quinze|trinta|quarenta e cinco)\b")
+_NOON = re.compile(r"\b(?:ao |no |de |a )?meio\s+dia(?:\s+e\s+meia)?\b")
+_RANGE_RE = re.compile(
+    r"\b(?:entre(?:\s+as)?|das?|de)\s+(\d{1,2})(?:[:h](\d{2}))?\s*(?:h|hs|horas)?\s*(?:e|as|a|ate)\s+(?:as\s+)?(\d{1,2})(?:[:h](\d{2}))?\s*(?:h|hs|horas)?\b"
+    r"(?!\s*(?:anos|de (?:dezembro|janeiro|novembro)|/))"
+)
+
+
+def _spell_out(t: str) -> str:
+    """"às nove" → "às 9", "dez e meia" → "10:30", "meio dia" → "12h"."""
+    t = _SPELT_HOUR.sub(
+        lambda m: f"{m.group(1)} {_HOUR_WORDS[m.group(2) or m.group(3)]}" if m.group(1) else f"{_HOUR_WORDS[m.group(4) or m.group(5)]} ", t
+    )
+    minutes = {"meia": "30", "trinta": "30", "quinze": "15", "quarenta e cinco": "45"}
+    t = _HALF.sub(lambda m: f"{m.group(1)}:{minutes[m.group(2)]}", t)
+    return _NOON.sub(lambda m: " 12:30 " if m.group(0).endswith("meia") else " 12h ", t)
+
+
 def parse_when(text: str, *, today: dt.date) -> When:
-    t = " ".join(_DAY_PART_TYPOS.get(w, w) for w in fold(text).split())
+    words = [_DAY_PART_TYPOS.get(w, w) for w in fold(text).split()]
+    t = _spell_out(" ".join(_DATE_ABBREVIATIONS.get(w, w) for w in words))
     t = _weekday_typos(_SALUTATIONS.sub(" ", t))
     day: dt.date | None = None
     weekday: int | None = None
@@ -264,7 +315,7 @@ def parse_when(text: str, *, today: dt.date) -> When:
         # "ah é sábado né… então segunda às 16h": the last weekday named is the wish.
         m = found[-1] if found else None
         if m:
-            weekday = WEEKDAYS[m.group(1) or m.group(2)]
+            weekday = WEEKDAYS[next(g for g in m.groups() if g)]
             day = _next_weekday(today, weekday, next_week=next_week)
     if day is None:
         if _NEXT_WEEK.search(t):
@@ -281,6 +332,12 @@ def parse_when(text: str, *, today: dt.date) -> When:
     clean = _strip_dates(t)
     after = _AFTER_RE.search(clean)
     before = _BEFORE_RE.search(clean)
+    span = _RANGE_RE.search(clean)
+    if span and not after and not before:
+        low = _hour(int(span.group(1)), int(span.group(2) or 0), text=clean)
+        high = _hour(int(span.group(3)), int(span.group(4) or 0), text=clean)
+        if low and high and low < high:
+            window = (low, high)
     if after:
         start = _hour(int(after.group(1)), int(after.group(2) or 0), text=clean)
         if start:

@@ -81,6 +81,7 @@ class Facts:
     correction: bool = False
     children_count: int | None = None  # "meus dois filhos"
     not_names: list[str] = field(default_factory=list)  # "é Gabriel, não Guilherme": a name taken back
+    respelt: str = ""  # "*Lana": WhatsApp's way to correct the word just sent (a name said before, respelt)
 
     @property
     def empty(self) -> bool:
@@ -91,7 +92,7 @@ class Facts:
 
 _NAME_WORD = r"[A-Za-zÀ-ÖØ-öø-ÿ][A-Za-zÀ-ÖØ-öø-ÿ'’-]+"
 _PARENT_CUES = re.compile(
-    r"\b(?:meu nome e|meu nome eh|me chamo|aqui (?:e|eh|quem fala e) (?:a |o )?|quem fala e (?:a |o )?|sou (?:a |o )?"
+    r"\b(?:meu nome e|meu nome eh|me chamo|pode me chamar de|me chama de|me chamam de|call me|aqui (?:e|eh|quem fala e) (?:a |o )?|quem fala e (?:a |o )?|sou (?:a |o )?"
     r"|eu sou (?:a |o )?|e eu (?:sou )?(?:a |o )|falo com voce(?:s)? (?:e|sou) |my name is|i am|i'm|im|this is|me llamo|soy|mi nombre es|aqui (?:a|o) "
     r"|^\W*(?:oi|ola|bom dia|boa tarde|boa noite)?[\s,!]*(?:e|eh) (?:a|o) )"
     r"\s*(?=" + _NAME_WORD + ")"
@@ -103,7 +104,7 @@ _NAME_INTRODUCES = re.compile(
     r"(?:\s+(?:aqui|falando|here|speaking|por aqui)\b|\s*,\s*(?:a\s+|o\s+)?(?:mae|mãe|pai|avó|avo|avô|tia|tio|madrinha|padrinho|responsável|responsavel)\s+d[oa]s?\b)"
 )
 _CHILD_CUES = re.compile(
-    r"\b(?:(?:meu|minha|o meu|a minha|meus|minhas|my|mi|nuestro|nuestra)\s+(?:filho|filha|filhinho|filhinha|filhote|neto|neta"
+    r"\b(?:(?:meu|minha|o meu|a minha|meus|minhas|my|mi|nuestro|nuestra)\s+(?:filho|filha|filhinho|filhinha|filhote|fio|fia|fiho|fiha|filio|filia|neto|neta"
     r"|sobrinho|sobrinha|enteado|enteada|menino|menina|pequeno|pequena|caçula|cacula|mais velh[oa]|mais nov[oa]|son|daughter|kid|boy|girl|hijo|hija|nene|nena)"
     r"(?:\s+(?:mais velh[oa]|mais nov[oa]|do meio|caçula|cacula))?"
     r"(?:\s*,)?(?:\s+(?:que\s+)?(?:se chama|chama|chamad[oa]|e o|e a|eh o|eh a|o nome dele e|o nome dela e|named|called|se llama|llamad[oa]|is called))?"
@@ -127,7 +128,8 @@ _NAME_THEN_CHILD = re.compile(
 # "a Sofia tem 9 anos", "o Pedro tá no pré II": an article, a capitalised name and a fact verb.
 _ARTICLE_NAME = re.compile(
     r"(?:^|[\s,;(])(?:a|o|e a|e o|and|y)\s+(?=[A-ZÀ-Ö][a-zà-ÿ'’-]+\s+(?:tem|tá|ta|está|esta|faz|fez|quer|vai|estuda|"
-    r"ja|já|precisa|has|is|tiene|está|anda)\b)"
+    r"ja|já|precisa|has|is|tiene|está|anda|com|de\s+\d|\d{1,2}\b(?!\s*(?:h\b|hs|horas|:|/))))"
+    r"|(?:^|[.!?\n]\s*|\bsao (?:dois|duas|tres|2|3)[,:]?\s+)(?=[A-ZÀ-Ö][a-zà-ÿ'’-]+\s+(?:tem|tá|está|faz|fez|vai fazer|completou|estuda)\s+(?:\d|" + "|".join(NUMBER_WORDS) + r"|o\s|no\s|na\s))"
 )
 
 
@@ -187,7 +189,7 @@ def _bare_name(text: str) -> str:
 # --- ages, years, subjects ------------------------------------------------------------------------
 
 _AGE = re.compile(
-    r"\b(?:tem|tenho|com|de|fez|faz|completou|vai fazer|idade|is|he's|she's|turns|turned|tiene|cumplio)\s+" + _N
+    r"\b(?:tem|tenho|ta com|esta com|com|de|fez|faz|completou|vai fazer|vai completar|idade|is|he's|she's|turns|turned|tiene|cumplio)\s+" + _N
     + r"\s*(?:anos|aninhos|ano|anitos|anos de idade|years?|yrs|yo|y/o|anos?)?\b(?!\s*(?:h\b|horas|:|/|%|reais|vezes|filhos|materias|disciplinas|dias|semanas|meses|minutos))"
     r"|\b" + _N + r"\s*(?:anos|aninhos|ano de idade|anos de idade|years? old|yrs old|yo|y/o|años|anitos)\b"
     r"|\b" + _N + r"\s+ano\b(?!\s*(?:do|de|da|escolar|letivo|que vem|passado))"
@@ -208,7 +210,7 @@ _NEGATED_SUBJECT = re.compile(
     r"\b(?:nao e|nao eh|nao seria|nao quero|nao precisa(?: de)?|sem|nem|menos|not|no es)\s+(?:a |o |de |em |pra |para )?(?:\w+\s+){0,1}$"
 )
 _DOING_WELL = re.compile(
-    r"^[^\w.!?;]*(?:\w+[^\w.!?;]+){0,3}(?:ele|ela)?\s*(?:vai|esta|ta|anda|is doing|va)\s+(?:bem|otim[oa]|super bem|muito bem|well|fine)"
+    r"^[^\w.!?;]*(?:\w+[^\w.!?;,]+){0,3}(?:ele|ela)?\s*(?:vai|esta|ta|anda|is doing|va)\s+(?:bem|otim[oa]|super bem|muito bem|well|fine)"
 )
 _WANTS = re.compile(r"\b(quero|queria|queremos|gostaria|inscrever|matricular|precisa|dificuldade|marcar|agendar|pra ele|pra ela|e pra|seria|want|would like|quiero|queremos)\b")
 _CORRECTION = re.compile(
@@ -228,7 +230,7 @@ def _age_from(match: re.Match[str]) -> int | None:
     cue = fold(match.group(0)).split()[0]
     if cue.startswith("(") or re.match(r"(filh|net|menin|crianca|pequen|sobrinh|son|daughter|hij)", cue):
         return value if value is not None and 1 <= value <= 99 else None
-    if cue in _AGE_NEEDS_UNIT and not re.search(r"anos|ano|years|yrs|yo|anos", fold(match.group(0))):
+    if cue in _AGE_NEEDS_UNIT and not re.search(r"anos|ano|aninhos|anitos|años|years|yrs|yo", fold(match.group(0))):
         return None
     if value is None or not 1 <= value <= 99:
         return None
@@ -271,8 +273,21 @@ def subjects_in(folded: str) -> tuple[list[str], list[str]]:
     return wanted, unwanted
 
 
+# "faz o 2 ano", "ele é do 6 ano", "vai pro 1 ano", "2nd grade": a school year even without "º".
+_YEAR_AFTER_WORD = re.compile(
+    r"\b(do|no|na|pro|pra|para o|o|cursa|cursando|faz|fazendo|terminando|terminou)\s+(\d{1,2})\s+(ano|serie)\b(?!\s*(?:que vem|passado|de idade))"
+)
+_ENGLISH_GRADE = re.compile(r"\b(\d{1,2})(?:st|nd|rd|th)\s+grade\b")
+
+
+def _normalise_years(folded: str) -> str:
+    folded = _YEAR_AFTER_WORD.sub(lambda m: f"{m.group(1)} {m.group(2)}º {m.group(3)}", folded)
+    return _ENGLISH_GRADE.sub(lambda m: f"{m.group(1)}º ano", folded)
+
+
 def _child_facts(folded: str) -> ChildFacts:
     child = ChildFacts()
+    folded = _normalise_years(folded)
     school = _SCHOOL_YEAR.search(folded)
     for m in _AGE.finditer(folded):
         if school and m.start() < school.end() and school.start() < m.end():
@@ -316,6 +331,10 @@ def extract(text: str, *, step: Step = Step.NONE) -> Facts:
         weak = re.sub(r"\s+(a|o)$", "", fold(m.group(0)).strip()) in {"sou", "eu sou", "soy", "i am", "im", "i'm", "this is"}
         strict = weak and step != Step.ASK_PARENT_NAME and writes_capitals(original)
         name = _name_after(original, m.end(), strict=strict)
+        if name and step in (Step.ASK_CHILD_NAME, Step.ASK_CHILD_AGE, Step.ASK_SUBJECT) and re.fullmatch(
+            r"\W*(?:oi|ola|bom dia|boa tarde|boa noite)?[\s,!]*(?:e|eh) (?:a|o)\s*", fold(m.group(0))
+        ):
+            name = ""  # "é a Helena" answers the question about the child
         if name:
             facts.parent_name = name
             break
@@ -363,6 +382,11 @@ def extract(text: str, *, step: Step = Step.NONE) -> Facts:
             if n == 0:
                 segment = folded[:start] + " , " + segment  # what came before the first name is about it too
             child = _child_facts(segment)
+            lead_age = _AGE_AFTER_NAME.match(segment if n else folded[end:stop])
+            if child.age is None and lead_age:
+                value = lead_age.group(1)
+                age = int(value) if value.isdigit() else NUMBER_WORDS.get(value)
+                child.age = age if age and 1 <= age <= 18 else None
             child.name = name
             same = next((c for c in facts.children if fold(c.name) == fold(name)), None)
             if same is None:
@@ -388,7 +412,11 @@ def extract(text: str, *, step: Step = Step.NONE) -> Facts:
         if name:
             facts.parent_name = name
     elif step == Step.ASK_CHILD_AGE and (first is None or (first.age is None and not first.school_year)):
-        bare = re.fullmatch(r"\W*(?:tem|faz|fez|ja tem|acabou de fazer)?\s*" + _N + r"\s*(?:anos?|aninhos)?\b.*", folded)
+        bare = re.fullmatch(
+            r"\W*(?:(?:ele|ela|o|a|he|she|el)\s+)?(?:(?:ja\s+)?(?:tem|ta com|esta com|faz|fez|acabou de fazer|completou|vai fazer|is|tiene)\s+)?"
+            + _N + r"\s*(?:anos?|aninhos|years?|años)?\b(?!\s*(?:h\b|horas|:|/))(?!\s*(?:º|°|o|a|ª)?\s*(?:ano|serie)\b).*",
+            folded,
+        )
         if bare:
             value = bare.group(1)
             age = int(value) if value.isdigit() else NUMBER_WORDS.get(value)
@@ -400,11 +428,24 @@ def extract(text: str, *, step: Step = Step.NONE) -> Facts:
     m = _HEARD.search(folded)
     if m:
         facts.heard_from = m.group(1)
+    star = _STAR_CORRECTION.match(original)
+    if star and fold(star.group(1)) not in not_names():
+        facts.respelt, facts.correction = star.group(1)[0].upper() + star.group(1)[1:], True
     for m in re.finditer(r"\bnao (?:e |eh |era )?(?:o |a )?(?=[A-ZÀ-Ö])", original.replace("não", "nao").replace("Não", "nao")):
         taken_back = _clean_name(original[m.end():m.end() + 40], strict=True)
         if taken_back:
             facts.not_names.append(taken_back)
     return facts
+
+
+# "*Lana, o corretor trocou": a word starting with "*" corrects the word of the message before.
+_STAR_CORRECTION = re.compile(r"^\s*\*\s*(" + _NAME_WORD + r")\*?\s*(?:$|[,.!;:-]|\s)")
+
+
+# Right after a child's name: "o Pedro de 8", "a Bia 10", "Lucas, 7".
+_AGE_AFTER_NAME = re.compile(
+    r"\s*[,(]?\s*(?:de|com)?\s*" + _N + r"\s*\)?(?:\s*(?:anos|aninhos|anos de idade))?(?=\s*(?:$|[,;.!?)]|e\b|and\b|y\b|que\b|quer\b|ta\b|esta\b))"
+)
 
 
 def _merge_child(into: ChildFacts, other: ChildFacts) -> None:

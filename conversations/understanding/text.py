@@ -54,7 +54,7 @@ def fold(text: str) -> str:
     return strip_accents(unicodedata.normalize("NFC", text).lower())
 
 
-def _distance(a: str, b: str, limit: int) -> int:
+def edit_distance(a: str, b: str, limit: int) -> int:
     """Damerau-Levenshtein distance, stopping early above `limit`."""
     if abs(len(a) - len(b)) > limit:
         return limit + 1
@@ -90,7 +90,7 @@ def correct(token: str) -> str:
     for word in LEXICON:
         if abs(len(word) - len(token)) > limit or word[0] != token[0] and len(token) < 6:
             continue
-        d = _distance(token, word, limit)
+        d = edit_distance(token, word, limit)
         if d < best_distance:
             best, best_distance = word, d
     return best if best_distance <= limit else token
