@@ -121,8 +121,12 @@ def _waiting_notice(conversation: Conversation, pending: list[Message], now: dt.
 def claim_turn(*, conversation_id: int, now: dt.datetime) -> tuple[Conversation, list[Message]] | None:
     """Phase 1: the conversation and its pending messages if the turn is due and ours."""
     with transaction.atomic():
+        # Only the conversation row is locked (`of`): a FOR UPDATE of the joined unit row would
+        # hold off every insert that references the unit (messages, contacts: FOR KEY SHARE)
+        # until the claim commits — every other family of the unit waited (issue #16).
         conversation = (
-            Conversation.objects.select_for_update().select_related("unit", "contact").filter(pk=conversation_id).first()
+            Conversation.objects.select_for_update(of=("self",)).select_related("unit", "contact")
+            .filter(pk=conversation_id).first()
         )
         if conversation is None or conversation.reply_due_at is None or conversation.reply_due_at > now:
             return None  # gone, answered, or a newer message moved the turn later
@@ -169,7 +173,12 @@ def answer_turn(*, conversation_id: int, now: dt.datetime | None = None) -> list
 def commit_turn(*, conversation_id: int, last: Message, result: TurnResult, now: dt.datetime) -> list[Message]:
     """Phase 3: store the replies if the turn is still current (bot mode, no newer message)."""
     with transaction.atomic():
-        current = Conversation.objects.select_for_update().select_related("contact").get(pk=conversation_id)
+        # The conversation and its contact are locked (the turn writes both); the unit is only
+        # read (gaps, budget): joined, not locked (see claim_turn).
+        current = (
+            Conversation.objects.select_for_update(of=("self", "contact")).select_related("contact", "unit")
+            .get(pk=conversation_id)
+        )
         newest = _pending(current)
         if current.mode != Conversation.Mode.BOT:
             logger.info("turn of conversation %s dropped: staff took over", conversation_id)
