@@ -46,10 +46,6 @@ TOPIC_ENTRIES = 12
 # unit has no entry for, nearer than any topic it has by this much, is refused rather than
 # answered with the nearest entry ("quantos alunos por sala?" in a unit without a class-size entry).
 UNCOVERED_TOPIC_GAP = 0.3
-# A first entry whose topic is the nearest one both by phrasings and by the classifier is
-# answered from this confidence, under the fitted threshold (the two topic signals agreeing are
-# rare among the messages to refuse; knowledge/eval/README.md, round 4).
-AGREED_TOPIC_THRESHOLD = 1.0
 CLASSIFIER_TOPICS = 3  # and the topic classifier's 3 best (most often among the 6 already)
 CLARIFY_MAX = 3
 MAX_QUERY_CHARS = 2000  # the API's limit too; longer text is not a parent's question
@@ -374,9 +370,7 @@ def search(
             reason = "no_match"
         elif analysis.stats["uncovered_topic_gap"] >= UNCOVERED_TOPIC_GAP:
             reason = "uncovered_topic"
-        elif confidence >= threshold() or (
-            confidence >= AGREED_TOPIC_THRESHOLD and _topics_agree_on_first(analysis)
-        ):
+        elif confidence >= threshold():
             verdict = Decision.ANSWER
         else:
             clarify = _clarify(analysis, hits, confidence=confidence, m=m)
@@ -516,11 +510,6 @@ def _rank_features(
         max(topic_scores.best_of(t) for t in covers) if covers else 0.0,
         max(topic_scores.classified(t) for t in covers) if covers else 0.0,
     ]
-
-
-def _topics_agree_on_first(analysis: Analysis) -> bool:
-    first = analysis.rank_rows[0]
-    return bool(first[3] == 1.0 and analysis.stats["classifier_top_is_first"] == 1.0)
 
 
 def _with_broader(slugs: list[str]) -> list[str]:
