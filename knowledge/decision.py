@@ -57,10 +57,20 @@ DECISION_FEATURES = (
     "classifier1",
     "classifier_gap1",
     "classifier_over_out_of_scope",
+    "classifier_uncovered_gap",
+    "classifier_top_is_first",
     "bias",
 )
 # What decision_features reads about the message besides its ranked candidates (search.analyse).
-STATS = ("best_topic", "best_linked_topic", "best_out_of_scope", "classifier_best", "classifier_out_of_scope")
+STATS = (
+    "best_topic",
+    "best_linked_topic",
+    "best_out_of_scope",
+    "classifier_best",
+    "classifier_out_of_scope",
+    "classifier_uncovered",
+    "classifier_top_is_first",
+)
 
 
 @dataclass(frozen=True)
@@ -128,6 +138,8 @@ def decision_features(*, scores: np.ndarray, rank_rows: np.ndarray, stats: dict[
             float(first[8]),
             stats.get("classifier_best", 0.0) - float(first[8]),
             float(first[8]) - stats.get("classifier_out_of_scope", 0.0),
+            max(0.0, stats.get("classifier_uncovered", 0.0) - float(first[8])),
+            stats.get("classifier_top_is_first", 0.0),
             1.0,
         ]
     )

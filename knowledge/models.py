@@ -160,7 +160,7 @@ class KnowledgeGap(models.Model):
     )
     text = models.TextField()
     confidence = models.FloatField(default=0.0)
-    # low_confidence, no_match, other_unit, student_record, prompt_injection (knowledge/guard.py)
+    # low_confidence, uncovered_topic, no_match, other_unit, student_record, prompt_injection (knowledge/guard.py)
     reason = models.CharField(max_length=30, blank=True)
     # [{"source_id", "external_id", "question", "confidence"}] best first.
     candidates = models.JSONField(default=list, blank=True)

@@ -42,6 +42,10 @@ TOPIC_CANDIDATES = 6  # the message's nearest answerable topics whose entries jo
 # At most this many of their entries (the most similar): a unit has one or two entries per topic,
 # and a bound keeps a unit with hundreds (bench/knowledge_search.py) from ranking them all.
 TOPIC_ENTRIES = 12
+# A message whose nearest catalogue topic (by phrasings and by the classifier alike) is one the
+# unit has no entry for, nearer than any topic it has by this much, is refused rather than
+# answered with the nearest entry ("quantos alunos por sala?" in a unit without a class-size entry).
+UNCOVERED_TOPIC_GAP = 0.3
 CLASSIFIER_TOPICS = 3  # and the topic classifier's 3 best (most often among the 6 already)
 CLARIFY_MAX = 3
 MAX_QUERY_CHARS = 2000  # the API's limit too; longer text is not a parent's question
@@ -280,12 +284,28 @@ def analyse(
     for cand, row, score in zip(candidates, rank_rows, scores, strict=True):
         cand.features, cand.score = row, float(score)
     linked = [float(c.features[1]) for c in candidates if c.topic]
+    # The classifier's best topic that none of the candidates answers: a message confidently
+    # about a topic the unit has no entry for (class size, CNPJ) must not get the nearest entry.
+    answered_topics = {t for c in candidates if c.topic for t in topics.covered(c.topic, linked_topics)}
+    first_covers = set(topics.covered(candidates[0].topic, linked_topics)) if candidates and candidates[0].topic else set()
+    classifier_top = topic_scores.classifier_ranked(CLASSIFIER_TOPICS)
+    uncovered = next((t for t in classifier_top if t not in answered_topics), "")
+    # The nearest topic and the classifier agree on a topic no candidate answers, by this much
+    # over the best topic a candidate does answer (search refuses it past UNCOVERED_TOPIC_GAP).
+    uncovered_gap = (
+        best_topic - (max(linked) if linked else 0.0)
+        if top_slug and top_slug not in answered_topics and classifier_top[:1] == [top_slug]
+        else 0.0
+    )
     stats = {
         "best_topic": best_topic,
         "best_linked_topic": max(linked) if linked else 0.0,
         "best_out_of_scope": topic_scores.best_out_of_scope(),
         "classifier_best": topic_scores.classifier_best(),
         "classifier_out_of_scope": topic_scores.classifier_best(out_of_scope=True),
+        "classifier_uncovered": topic_scores.classified(uncovered) if uncovered else 0.0,
+        "classifier_top_is_first": 1.0 if classifier_top[:1] and classifier_top[0] in first_covers else 0.0,
+        "uncovered_topic_gap": uncovered_gap,
     }
     decision_row = (
         decision.decision_features(scores=scores, rank_rows=rank_rows, stats=stats) if candidates else None
@@ -348,6 +368,8 @@ def search(
     if reason is None:
         if not hits:
             reason = "no_match"
+        elif analysis.stats["uncovered_topic_gap"] >= UNCOVERED_TOPIC_GAP:
+            reason = "uncovered_topic"
         elif confidence >= threshold():
             verdict = Decision.ANSWER
         else:

@@ -128,6 +128,73 @@ def test_a_narrower_topic_goes_to_its_own_entry_when_the_unit_has_one(add_faq) -
     assert weekdays.hits[0].external_id == "horario"
 
 
+LENGTH = ("Quanto tempo dura a aula?", "O aluno fica cerca de 30 minutos por disciplina na unidade.")
+DAYS = ("Quantos dias por semana?", "O aluno vem à unidade duas vezes por semana.")
+CLASS_SIZE = ("Quantos alunos por sala?", "Atendemos no máximo 12 alunos ao mesmo tempo na sala.")
+
+
+def test_a_message_about_a_topic_the_unit_has_no_entry_for_is_refused(add_faq) -> None:
+    unit = UnitFactory()
+    add_faq(unit, "tempo", question=LENGTH[0], answer=LENGTH[1])
+    add_faq(unit, "dias", question=DAYS[0], answer=DAYS[1])
+    add_faq(unit, "mensalidade")
+
+    result = search(unit=unit, query="quantos alunos ficam na sala ao mesmo tempo?", record_gap=False)
+
+    assert (result.decision, result.refusal_reason, result.topic) == ("refuse", "uncovered_topic", "tamanho-turma")
+
+
+def test_the_units_cnpj_is_not_answered_with_its_invoice_entry(add_faq) -> None:
+    unit = UnitFactory()
+    add_faq(unit, "nota", question="Vocês emitem nota fiscal?", answer="Sim, emitimos nota fiscal todo mês por e-mail.")
+    add_faq(unit, "mensalidade")
+
+    result = search(unit=unit, query="qual o cnpj da unidade?", record_gap=False)
+
+    assert (result.decision, result.topic) == ("refuse", "dados-empresa")
+
+
+def test_saturday_classes_go_to_the_hours_entry_not_the_holidays_one(add_faq) -> None:
+    unit = UnitFactory()
+    add_faq(unit, "horario", question=HOURS[0], answer=HOURS[1])
+    add_faq(unit, "feriados", question="Tem aula em feriado?", answer="Não abrimos nos feriados nacionais.")
+
+    result = search(unit=unit, query="queria saber se tem aula no sabado", record_gap=False)
+
+    assert result.hits[0].external_id == "horario"
+
+
+def test_a_message_about_a_topic_the_unit_has_an_entry_for_gets_it(add_faq) -> None:
+    unit = UnitFactory()
+    add_faq(unit, "tempo", question=LENGTH[0], answer=LENGTH[1])
+    add_faq(unit, "turma", question=CLASS_SIZE[0], answer=CLASS_SIZE[1])
+
+    result = search(unit=unit, query="quantos alunos ficam na sala ao mesmo tempo?", record_gap=False)
+
+    assert (result.decision, result.hits[0].external_id) == ("answer", "turma")
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("qto ta o ingles?", "mensalidade"),  # a price question naming a subject is about the price
+        ("da pra ir de carro?", "estacionamento"),
+        ("ele leva mais de uma hora pra fazer as folhas, é normal?", "licao"),
+    ],
+)
+def test_a_parent_message_reaches_the_entry_of_its_topic(add_faq, query: str, expected: str) -> None:
+    unit = UnitFactory()
+    add_faq(unit, "mensalidade")
+    add_faq(unit, "ingles", question="Como é o curso de Inglês?", answer="O Inglês do Kumon tem áudio e leitura.")
+    add_faq(unit, "estacionamento")
+    add_faq(unit, "licao", question="Tem lição de casa?", answer="Sim, cerca de 20 a 30 minutos por dia.")
+    add_faq(unit, "horario")
+
+    result = search(unit=unit, query=query, record_gap=False)
+
+    assert result.hits[0].external_id == expected
+
+
 def test_catalogue_refuses_a_broader_topic_that_does_not_exist(tmp_path, monkeypatch) -> None:
     (tmp_path / "a.json").write_text(
         json.dumps({"topics": [{"slug": "x", "label": "x", "question": "x?", "phrasings": [], "broader": "nope"}]}),
