@@ -184,6 +184,21 @@ def explain(turn: Turn, day: dt.date, start: dt.datetime | None) -> str:
 # --- the decisions -------------------------------------------------------------------------------
 
 
+SAME_TIME = re.compile(r"\b(mesmo horario|mesma hora|mesmo horario de antes|same time|misma hora|mismo horario)\b")
+
+
+def same_time_as_the_visit(turn: Turn, u: Understood) -> When | None:
+    """While a visit is being moved, "quinta no mesmo horário" is Thursday at the visit's time."""
+    when = u.when
+    if when is None or when.time is not None or not turn.state.flow.rescheduling or not SAME_TIME.search(prepare(u.text)):
+        return when
+    appointment = future_appointment(turn)
+    if appointment is None:
+        return when
+    own = appointment.start.astimezone(turn.tz)
+    return When(day=when.day, weekday=when.weekday, time=own.time(), days=when.days)
+
+
 def future_appointment(turn: Turn) -> Appointment | None:
     return slots_selectors.appointments_for_phone(unit=turn.unit, phone=turn.contact.phone, now=turn.now).first()
 
@@ -390,6 +405,7 @@ def advance(turn: Turn, u: Understood, *, changed: bool) -> None:
         return
     state, flow = turn.state, turn.state.flow
     step = state.step
+    u.when = same_time_as_the_visit(turn, u)
     if flow.offered and (step in OFFER_STEPS or u.choice is not None):
         chosen = _pick(turn, u)
         if chosen is not None:

@@ -10,7 +10,7 @@ import datetime as dt
 from conversations.hours import opening_state
 from conversations.state import Stage
 from conversations.turn import Turn
-from conversations.understanding.dates import format_day
+from conversations.understanding.dates import WEEKDAY_NAMES, format_day
 from scheduling.texts import hour_pt
 
 WAITING_NOTICE_EVERY = dt.timedelta(minutes=30)
@@ -41,7 +41,10 @@ def next_open_text(turn: Turn, next_open: dt.datetime | None) -> str:
     if local.date() == turn.local_now.date():
         return {"pt": f"hoje a partir das {hour}", "en": f"today from {local:%H:%M}", "es": f"hoy desde las {hour}"}[turn.lang]
     if local.date() == turn.local_now.date() + dt.timedelta(days=1):
-        return {"pt": f"amanhã a partir das {hour}", "en": f"tomorrow from {local:%H:%M}", "es": f"mañana desde las {hour}"}[turn.lang]
+        # "amanhã, segunda, …": the weekday too, so a parent writing on Sunday night knows it is Monday.
+        weekday = WEEKDAY_NAMES.get(turn.lang, WEEKDAY_NAMES["pt"])[local.weekday()]
+        return {"pt": f"amanhã, {weekday}, a partir das {hour}", "en": f"tomorrow, {weekday}, from {local:%H:%M}",
+                "es": f"mañana, {weekday}, desde las {hour}"}[turn.lang]
     day = format_day(local.date(), lang=turn.lang)
     return {"pt": f"{day} a partir das {hour}", "en": f"{day} from {local:%H:%M}", "es": f"{day} desde las {hour}"}[turn.lang]
 

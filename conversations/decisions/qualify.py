@@ -77,6 +77,11 @@ def merge(turn: Turn, u: Understood) -> bool:
                     renamed = lead.children
                 if renamed:
                     child = renamed[0]
+                elif _was_the_parent(turn, child_facts):
+                    # At "Quantos anos Jaqueline tem?", "minha filha chama Maria Alice": the bare
+                    # "Jaqueline" answered with the parent's own name.
+                    child = lead.children[0]
+                    lead.parent_name, changed = child.name, True
             if child is None:
                 unnamed = next((c for c in lead.children if not c.name), None)
                 if unnamed is not None:
@@ -95,6 +100,16 @@ def merge(turn: Turn, u: Understood) -> bool:
         lead.heard_from, changed = facts.heard_from, True
     lead.children = [c for c in lead.children if not (c.name == "" and c.age is None and not c.school_year and not c.subjects)]
     return changed
+
+
+def _was_the_parent(turn: Turn, facts: ChildFacts) -> bool:
+    """A child named now, right after we asked about the only child we knew by a bare name alone,
+    while the parent's name is still missing."""
+    lead = turn.lead
+    if turn.state.step != Step.ASK_CHILD_AGE or lead.parent_name or len(lead.children) != 1 or facts.adding:
+        return False
+    known = lead.children[0]
+    return bool(known.name) and known.age is None and not known.school_year and not known.subjects
 
 
 def _respell(lead: Lead, word: str) -> bool:

@@ -29,7 +29,6 @@ _MOVE_TO = re.compile(r"\b(?:passar|mudar|trocar|remarcar|reagendar|adiar|move|c
 # to answer "não encontrei visita" to "tem visita quinta 17h30?").
 _MY_VISIT_WORDS = re.compile(r"\b(minha visita|nossa visita|ja marquei|marquei|agendei|esqueci|ficou marcad|esta marcad|my visit|our visit)\b")
 _SAME_WEEK = re.compile(r"\b(mesma semana|same week|misma semana)\b")
-_SAME_TIME = re.compile(r"\b(mesmo horario|mesma hora|mesmo horario de antes|same time|misma hora|mismo horario)\b")
 _NAMES_THE_VISIT = re.compile(r"\b(visita|agendamento|horario|teste|avaliacao|marcad|agendad|appointment|visit|cita)\w*")
 _HAS_VISIT = re.compile(
     r"\b(tenho|tem|temos|tinha|ja) (uma )?(visita|horario|agendamento) (marcad|agendad)|\bja (marquei|agendei)|\bmarcamos\b"
@@ -152,7 +151,7 @@ def _move(turn: Turn, u: Understood, appointment: Appointment) -> None:
         wish = None  # "tenho visita marcada quarta 14h" names the visit, not the new time
     if wish is not None and wish.time is not None and wish.day is None and wish.days is None:
         wish = wish.on(own.date())  # "consegue 10h?": on the visit's own day
-    if wish is not None and wish.time is None and _SAME_TIME.search(prepare(u.text)):
+    if wish is not None and wish.time is None and booking.SAME_TIME.search(prepare(u.text)):
         wish = When(day=wish.day, weekday=wish.weekday, time=own.time(), days=wish.days)  # "no mesmo horário"
     lead_in = turn.say("ask_reschedule_when", child=_child(turn, appointment), slot=turn.slot_text(appointment.start))
     if wish is None:

@@ -223,3 +223,40 @@ def test_a_burst_of_fragments_is_one_question() -> None:
 )
 def test_detect_language(text, lang) -> None:
     assert detect_language(text) == lang
+
+
+@pytest.mark.parametrize(
+    ("text", "step", "facts"),
+    [
+        # A correction that drops a subject ("esquece", "tira", "em vez de").
+        ("esquece a matematica, o pai dele quer portugues", Step.NONE, {"children": [("", None, "", ["Português"])]}),
+        ("em vez de ingles vamos de matematica", Step.NONE, {"children": [("", None, "", ["Matemática"])]}),
+        # The parent's own language is not a subject for the child.
+        ("my Portuguese is not good, she wants English", Step.NONE, {"children": [("", None, "", ["Inglês"])]}),
+        # A birthday to come does not replace the age now.
+        ("na verdade ela tem 4, faz 5 so em abril", Step.NONE, {"children": [("", 4, "", [])]}),
+        # The answer to the child's name first, then the parent introduces themself.
+        ("Miguel, e eu sou o Rafael", Step.ASK_CHILD_NAME, {"parent": "Rafael", "children": [("Miguel", None, "", [])]}),
+    ],
+)
+def test_facts_corrections_and_answers_with_more_in_them(text, step, facts) -> None:
+    assert _facts(text, step) == facts
+
+
+@pytest.mark.parametrize(
+    ("text", "wanted"),
+    [
+        ("desmarca a visita de sexta e nao me envia mais nada", {Intent.CANCEL, Intent.OPT_OUT}),
+        ("tenho uma duvida sobre horario de aula, me passa pra alguem da equipe?", {Intent.HUMAN}),
+        ("me encaminha para a coordenacao por favor", {Intent.HUMAN}),
+        ("cobraram a mensalidade cheia mesmo assim, quero isso resolvido hoje", {Intent.COMPLAINT}),
+    ],
+)
+def test_requests_inside_longer_messages(text, wanted) -> None:
+    u = understand(text, step=Step.NONE, today=THURSDAY, use_model=False)
+    assert wanted <= u.intents
+
+
+def test_an_age_question_in_fragments_is_a_question() -> None:
+    u = understand("oi\numa pergunta\ncom que idade\npode comecar\na minha tem 3", step=Step.NONE, today=THURSDAY)
+    assert u.questions

@@ -30,7 +30,7 @@ _OPT_OUT = re.compile(
     r"^\W*(pare|parar|para|sair|stop|unsubscribe|descadastrar|cancelar inscricao|chega|remover|baja)\W*$"
     r"|nao (quero|desejo) (mais )?(receber )?(mensage|msg|contato|nada|ser contatad)"
     r"|(pare|para|parem|parar) de (me )?(mandar|enviar|mand|escrever|ligar|chamar)"
-    r"|nao me (mande|mandem|envie|enviem|chame|chamem|procure|procurem|ligue|liguem) mais"
+    r"|nao me (mande|mandem|manda|mandar|envie|enviem|envia|enviar|chame|chamem|procure|procurem|ligue|liguem|liga) (mais|nada)"
     r"|(remov|tir|exclu|apag)\w* (o )?meu (numero|contato|telefone|cadastro)|me (tira|tirem|remove|removam|exclui) da (lista|base)"
     r"|nao tenho (mais )?interesse.*(mensage|contato|numero)|(mensage|contato|numero).*nao tenho (mais )?interesse"
     r"|\bme descadastr|\bdescadastr\w* (meu|o meu|esse|este)|chega de (mensage|msg|me mandar)|(me )?tir\w* da (lista|base)|sai(r)? da lista"
@@ -42,6 +42,10 @@ _HUMAN = re.compile(
     r"|falar com (uma |um |a |o |alguem|algu|gente|pessoa|atendente|orientadora|coordenadora|coordenacao|responsavel"
     r"|dona|dono|diretora|gerente|secretaria|professora|recepcao|equipe|voces por telefone|a unidade)"
     r"|fal(ar|o) com (voces|vcs) por telefone|me (liga|ligue|ligar|liguem)\b|pode(m)? me ligar|quero atendimento (humano|pessoal)"
+    r"|(passa|passar|passe|transfere|transferir|transfira|encaminha|encaminhar|encaminhe)\w* (a conversa |o atendimento |isso )?"
+    r"(pra|para|pro|a|ao) (alguem|uma pessoa|um atendente|atendente|equipe|a equipe|secretaria|a secretaria|coordenacao"
+    r"|a coordenacao|recepcao|a recepcao|orientadora|a orientadora|responsavel|o responsavel)"
+    r"|alguem da (equipe|unidade|secretaria|recepcao|coordenacao) (me )?(atender|responder|falar|ligar|chamar)"
     r"|(talk|speak) (to|with) (a |an |the )?(human|person|someone|agent|staff|manager|real)|real person"
     r"|hablar con (una persona|alguien|un humano|un agente|la directora)"
 )
@@ -51,6 +55,8 @@ _COMPLAINT = re.compile(
     r"|cobranca indevid|duas vezes no|procon|processar|advogad|nao gostei|horrivel|decepcionad|falta de respeito"
     r"|ninguem (me )?respond|mal atendid|vergonha|ridiculo|inadmissivel|palhacada|desrespeito|quero (meu )?(dinheiro|reembolso|estorno)"
     r"|chatead[oa]|revoltad[oa]|indignad[oa]|constrangid|humilhad|quero (uma )?explica|brigou com|gritou com|maltrat"
+    r"|quero (isso |isto |o problema )?(resolvid|solucionad)|(quero|exijo|preciso de) uma solucao|resolvam (isso|logo|o problema)"
+    r"|cobra(ram|ndo|r)\b.{0,60}\bmesmo assim|me (disseram|falaram|garantiram) que .{0,60}\bnao (pagava|pagaria|cobrava|cobraria|precisava pagar)"
     r"|complain|terrible|awful|unacceptable|charged twice|refund|queja|reclamo|inaceptable"
 )
 _INJECTION = re.compile(
@@ -114,6 +120,7 @@ _CHOICE_WORDS = {"primeir": 1, "first": 1, "primer": 1, "segund": 2, "second": 2
 # Words that open a question even without "?" ("qual o valor", "queria saber se…")…
 _STRONG_QUESTION_WORDS = (
     r"qual|quais|quanto|quanta|quantos|quantas|como|onde|aonde|quando|que horas|o que|oque|quem|"
+    r"a partir de (?:que|qual|quantos)|com (?:que|qual|quantos) (?:idade|anos)|ate (?:que|qual) idade|que idade|"
     r"what|how|when|where|which|who|cuanto|cual|cuales|donde|quien|"
     r"gostaria de saber|queria saber|quero saber|queria entender|queria uma informacao|me fala|me diz|me diga|me informa|me explica"
     r"|e se|se tem|se voces|se e|sabe (me )?dizer"

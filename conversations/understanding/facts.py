@@ -207,7 +207,15 @@ _SCHOOL_YEAR = re.compile(
 )
 _ROMAN = {"i": 1, "ii": 2, "iii": 3}
 _NEGATED_SUBJECT = re.compile(
-    r"\b(?:nao e|nao eh|nao seria|nao quero|nao precisa(?: de)?|sem|nem|menos|not|no es)\s+(?:a |o |de |em |pra |para )?(?:\w+\s+){0,1}$"
+    r"\b(?:nao e|nao eh|nao seria|nao quero|nao precisa(?: de)?|sem|nem|menos|not|no es"
+    r"|esquece|esqueca|esquecer|tira|tirar|tire|em vez de|ao inves de|no lugar de|instead of|forget|en vez de)"
+    r"\s+(?:a |o |de |do |da |em |pra |para |the )?(?:\w+\s+){0,1}$"
+)
+# "my Portuguese is basic", "meu português é fraco": the parent's own language, not a wish.
+_OWN_LANGUAGE = re.compile(r"\b(?:my|mi|meu|nosso|our)\s+$")
+# "faz 6 só em março", "vai fazer 7 mês que vem": a birthday to come, not the age now.
+_FUTURE_BIRTHDAY = re.compile(
+    r"^\s*(?:anos?\s*)?(?:so\s+)?(?:em|no|na|agora em|ano que vem|mes que vem|semana que vem|daqui|logo|in|next)\b"
 )
 _DOING_WELL = re.compile(
     r"^[^\w.!?;]*(?:\w+[^\w.!?;,]+){0,3}(?:ele|ela)?\s*(?:vai|esta|ta|anda|is doing|va)\s+(?:bem|otim[oa]|super bem|muito bem|well|fine)"
@@ -265,6 +273,8 @@ def subjects_in(folded: str) -> tuple[list[str], list[str]]:
         for m in pattern.finditer(corrected):
             before = corrected[max(0, m.start() - 30):m.start()]
             after = corrected[m.end():m.end() + 40]
+            if _OWN_LANGUAGE.search(before):
+                continue
             negated = bool(_NEGATED_SUBJECT.search(before)) or bool(_DOING_WELL.match(after))
             found.append((m.start(), name, negated))
     found.sort()
@@ -293,6 +303,10 @@ def _child_facts(folded: str) -> ChildFacts:
         if school and m.start() < school.end() and school.start() < m.end():
             continue  # "no 2 ano" is the school year, not an age
         age = _age_from(m)
+        cue = fold(m.group(0)).split()[0]
+        if age is not None and cue in {"faz", "vai", "completa"} and child.age is not None \
+                and _FUTURE_BIRTHDAY.match(folded[m.end():m.end() + 30]):
+            continue  # "tem 5, faz 6 só em março": the age now was said
         if age is not None:
             child.age = age
     if school:
@@ -402,6 +416,9 @@ def extract(text: str, *, step: Step = Step.NONE) -> Facts:
     first = facts.children[0] if facts.children else None
     if step == Step.ASK_CHILD_NAME and not mentions:
         name = _bare_name(original)
+        if not name and facts.parent_name:
+            # "Sophia, e eu sou a Elaine": the answer first, then the parent introduces themself.
+            name = _bare_name(re.split(r"[,;]|\s+e\s+", original, maxsplit=1)[0])
         if name and fold(name) != fold(facts.parent_name):
             if first is None:
                 facts.children.append(ChildFacts(name=name))
