@@ -64,6 +64,13 @@ def merge(turn: Turn, u: Understood) -> bool:
     if facts.parent_name and fold(facts.parent_name) != fold(lead.parent_name):
         if not any(fold(c.name) == fold(facts.parent_name) for c in lead.children):
             lead.parent_name, changed = facts.parent_name, True
+    if facts.for_self and lead.parent_name:
+        # An adult who wants to study: the student is the person writing.
+        for child_facts in facts.children or [ChildFacts()]:
+            if not child_facts.name:
+                child_facts.name = lead.parent_name
+        if not facts.children:
+            facts.children.append(ChildFacts(name=lead.parent_name))
     for child_facts in facts.children:
         if child_facts.empty:
             continue

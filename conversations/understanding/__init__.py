@@ -139,6 +139,7 @@ _SPLIT_QUESTIONS = re.compile(r"(?:,|;|\be\b)\s+(?=(?:" + _STRONG_QUESTION_WORDS
 _SPLIT_ASKING = re.compile(r"(?:,|;|\be\b)\s+(?=(?:" + _QUESTION_WORDS + r")\b)")
 _FILLER_START = re.compile(
     r"^(?:(?:oi|ola|oie|bom dia|boa tarde|boa noite|tudo bem|tudo bom|hello|hi|hola|buenas|ah|ahn|ops|ok|entao|e ai|opa|mo[cç]a"
+    r"|ta bom|ah ta|entendi|beleza|blz|certo|kk+|brincadeira|hmm+"
     r"|ah sim|tenho algumas duvidas|tenho uma duvida|uma duvida|outra coisa|alem disso|also|tambem|mais uma coisa|e"
     r"|so pra saber|so para saber|pra saber|para saber|so uma pergunta|uma pergunta|algumas duvidas( antes de marcar)?|umas duvidas( rapidas)?)\b[\s,!.:;-]*)+"
 )

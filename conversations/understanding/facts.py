@@ -82,6 +82,7 @@ class Facts:
     children_count: int | None = None  # "meus dois filhos"
     not_names: list[str] = field(default_factory=list)  # "é Gabriel, não Guilherme": a name taken back
     respelt: str = ""  # "*Lana": WhatsApp's way to correct the word just sent (a name said before, respelt)
+    for_self: bool = False  # "queria fazer inglês pra mim mesma": the student is the adult writing
 
     @property
     def empty(self) -> bool:
@@ -108,7 +109,9 @@ _CHILD_CUES = re.compile(
     r"|sobrinho|sobrinha|enteado|enteada|menino|menina|pequeno|pequena|caçula|cacula|mais velh[oa]|mais nov[oa]|son|daughter|kid|boy|girl|hijo|hija|nene|nena)"
     r"(?:\s+(?:mais velh[oa]|mais nov[oa]|do meio|caçula|cacula))?"
     r"(?:\s*,)?(?:\s+(?:que\s+)?(?:se chama|chama|chamad[oa]|e o|e a|eh o|eh a|o nome dele e|o nome dela e|named|called|se llama|llamad[oa]|is called))?"
-    r"|(?:ele|ela|he|she|a menina|o menino|a pequena|o pequeno|a crianca|o moleque|a mocinha)\s+(?:se\s+)?(?:chama|llama|is called)"
+    r"|(?:ele|ela|he|she|a menina|o menino|a pequena|o pequeno|a crianca|o moleque|a mocinha)\s+(?:se\s+)?(?:chama|xama|chma|llama|is called)"
+    # "sou o Jorge, filha Isadora 13 anos": the relation without "minha" after a pause.
+    r"|(?:(?<=[,;.:!\n] )|(?<=^)|(?<=\be ))(?:filho|filha|filhinho|filhinha|neto|neta|fio|fia|fiho|fiha)(?=\s)"
     r"|(?:ele|ela)\s+(?:e|eh)\s+(?:o|a)|(?<![a-z] )o nome e|(?<![a-z] )o nome eh"
     r"|(?<![a-z] )se chama|o nome dele e|o nome dela e|o nome dele eh|o nome dela eh"
     r"|nome da crianca e|nome do aluno e|nome da aluna e|(?:his|her) name is|se llama|chama-se"
@@ -122,7 +125,7 @@ _ABOUT_VISIT = re.compile(r"\b(?:visita|agend|marc|teste|avaliacao|conhecer|hora
 # "a Olívia, minha filha de 9", "o Pietro (12)", "pro Caleb, 7 anos": a capitalised name next to
 # what marks a child (an age in brackets, "meu filho" after it, an age right after a comma).
 _NAME_THEN_CHILD = re.compile(
-    r"(?:^|[\s,;(])(?:[aAoO] |pro |pra |do |da |pro o |pra a |para )?(?P<name>[A-ZÀ-Ö][a-zà-ÿ'’-]+)"
+    r"(?:^|[\s,;(])(?:[aAoO] |pro |pra |do |da |pro o |pra a |para )?(?P<name>[A-ZÀ-Ö][a-zà-ÿ'’-]+(?:\s+[A-ZÀ-Ö][a-zà-ÿ'’-]+)?)"
     r"(?=\s*\(\s*\d{1,2}\s*(?:anos?)?\s*\)|\s*,\s*(?:meu|minha|o meu|a minha|mi|my)\s+(?:filh|net|sobrinh|enteado|enteada|hij|son|daughter)|\s*,\s*\d{1,2}\s*(?:anos|años)\b|,?\s+de\s+\d{1,2}\s+(?:anos|años)\b)"
 )
 # "a Sofia tem 9 anos", "o Pedro tá no pré II": an article, a capitalised name and a fact verb.
@@ -183,6 +186,8 @@ def _bare_name(text: str) -> str:
     words = re.findall(_NAME_WORD, stripped)
     if not words or len(words) > 3 or len(" ".join(words)) < len(stripped) - 3:
         return ""
+    if any(subjects_in(fold(stripped))):
+        return ""  # "matematca": a subject, typed fast, not a name
     return _clean_name(stripped, strict=False)
 
 
@@ -222,8 +227,14 @@ _DOING_WELL = re.compile(
 )
 _WANTS = re.compile(r"\b(quero|queria|queremos|gostaria|inscrever|matricular|precisa|dificuldade|marcar|agendar|pra ele|pra ela|e pra|seria|want|would like|quiero|queremos)\b")
 _CORRECTION = re.compile(
-    r"\b(?:na verdade|ops|opa,? errei|errei|corrigindo|correcao|quis dizer|digo|me enganei|desculpa,? e|actually|i meant|en realidad|perdon,? es)\b"
+    r"\b(?:na verdade|na vdd|na vrdd|pensando (?:bem|melhor)|mudei de ideia|melhor dizendo|ops|opa,? errei|errei|corrigindo|correcao"
+    r"|quis dizer|digo|me enganei|desculpa,? e|actually|i meant|en realidad|perdon,? es)\b"
     r"|\bnao e \w+,?\s+e\b|\bnao,?\s+pera\b"
+)
+_FOR_SELF = re.compile(
+    r"\b(?:fazer|estudar|aprender|cursar|matricular|comecar)\b.{0,40}\b(?:pra|para) mim(?: mesm[oa])?\b"
+    r"|\b(?:pra|para) mim mesm[oa]\b|\beu mesm[oa] (?:quero|queria|gostaria de) (?:fazer|estudar)\b"
+    r"|\bfor myself\b|\b(?:para|por) mi mism[oa]\b|\bsou (?:eu|eu mesm[oa]) (?:o|a) alun[oa]\b"
 )
 _HEARD = re.compile(
     r"\b(indicacao|indicou|indicaram|recomendou|recomendacao|instagram|insta|facebook|google|tiktok|youtube|site"
@@ -445,6 +456,7 @@ def extract(text: str, *, step: Step = Step.NONE) -> Facts:
     m = _HEARD.search(folded)
     if m:
         facts.heard_from = m.group(1)
+    facts.for_self = bool(_FOR_SELF.search(folded)) and not mentions
     star = _STAR_CORRECTION.match(original)
     if star and fold(star.group(1)) not in not_names():
         facts.respelt, facts.correction = star.group(1)[0].upper() + star.group(1)[1:], True
