@@ -302,6 +302,15 @@ T = {
         "Copie agora cada novo segredo no provedor de WhatsApp da unidade (Evolution: o cabeçalho X-Webhook-Secret "
         "do webhook). Ele não é mostrado de novo, e o segredo antigo já é recusado.",
     "new webhook secret": "novo segredo do webhook", "Done": "Concluído",
+    # The knowledge test search: what a refusal and a match mean.
+    "the message is empty": "a mensagem está vazia", "the message is too long": "a mensagem é longa demais",
+    "the message has no readable text": "a mensagem não tem texto legível",
+    "nothing in the knowledge matches": "nada no conhecimento corresponde",
+    "a topic this unit has no entry for": "um assunto sem entrada nesta unidade", "not sure enough": "sem certeza suficiente",
+    "an attempt to change the bot's rules": "uma tentativa de mudar as regras do robô",
+    "a question about one student's record": "uma pergunta sobre os dados de um aluno",
+    "it names another unit": "cita outra unidade", "it is about another school": "é sobre outra escola",
+    "answer": "resposta", "part of the answer": "trecho da resposta",
 }
 PLURALS = {
     "asked %(n)s time": ("perguntada %(n)s vez", "perguntada %(n)s vezes"),

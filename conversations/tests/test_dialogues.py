@@ -285,9 +285,8 @@ def test_returning_parent_after_expiry_is_not_asked_again(demo) -> None:
     qualify(demo, at)
     from django.utils import timezone
 
-    from conversations.services import expire_idle_conversations
-
     from conversations.models import Followup
+    from conversations.services import expire_idle_conversations
 
     # Its follow-ups went out (a pending one keeps the conversation open: test_followups.py).
     Followup.objects.filter(conversation__unit=demo).update(status=Followup.Status.SENT)

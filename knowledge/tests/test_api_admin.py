@@ -139,3 +139,22 @@ def test_admin_shared_source_is_read_only_for_staff(add_faq, client) -> None:
     assert "Tem estacionamento?" in changelist and "Qual o horário" in changelist
     assert shared_page.status_code == 200 and 'name="question"' not in shared_page.content.decode()
     assert post.status_code == 403
+
+
+def test_admin_test_search_names_a_refusal_and_a_match_in_portuguese(add_faq, client) -> None:
+    unit = UnitFactory(slug="centro", name="Centro")
+    add_faq(unit, "estacionamento")
+    user = UserFactory(is_superuser=True)
+    user.save()
+    client.force_login(user)
+
+    refused = client.get("/admin/knowledge/source/test-search/",
+                         {"unit": unit.pk, "query": "quanto custa na unidade de Moema?", "limit": 3},
+                         HTTP_ACCEPT_LANGUAGE="pt-br").content.decode()
+    answered = client.get("/admin/knowledge/source/test-search/",
+                          {"unit": unit.pk, "query": "tem estacionamento?", "limit": 3},
+                          HTTP_ACCEPT_LANGUAGE="pt-br").content.decode()
+
+    assert "(cita outra unidade)" in refused and "other_unit" not in refused
+    assert any(f"<td>{label}: " in answered for label in ("pergunta", "variação", "entrada", "tema do catálogo"))
+    assert not any(f"<td>{code}: " in answered for code in ("question", "phrasing", "entry", "topic", "chunk"))
