@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext
 
 from knowledge.models import Source
 from kumon.exceptions import NotFound
@@ -17,7 +18,7 @@ def unit_for_user(*, user: Any, slug: str) -> Unit:
     unit = Unit.objects.filter(slug=slug).first()
     ids = unit_ids_for(user)
     if unit is None or (ids is not None and unit.pk not in ids):
-        raise NotFound(f"no unit {slug!r}")
+        raise NotFound(gettext("Unit not found."), extra={"unit": slug})
     return unit
 
 

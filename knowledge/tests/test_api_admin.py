@@ -57,7 +57,7 @@ def test_search_api_outsider_gets_404(add_faq, path: str) -> None:
 
     response = client_for(outsider).post(path, {"unit": "centro", "query": "estacionamento"}, format="json")
 
-    assert (response.status_code, response.json()) == (404, {"message": "no unit 'centro'", "extra": {}})
+    assert (response.status_code, response.json()) == (404, {"message": "Unidade não encontrada.", "extra": {"unit": "centro"}})
 
 
 def test_search_api_anonymous_is_refused() -> None:
