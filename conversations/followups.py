@@ -16,6 +16,9 @@ from zoneinfo import ZoneInfo
 from django.db.models import Q
 from django.utils import timezone
 
+from conversations.decisions.booking import OFFER_STEPS
+from conversations.decisions.qualify import QUESTION_STEPS as QUALIFYING_STEPS
+from conversations.hours import LOOKAHEAD_DAYS, closed_days_ahead
 from conversations.models import Conversation, Followup, Message, ProactiveOptions
 from conversations.state import Lead, Stage, State, Step
 from conversations.texts import join, say
@@ -23,16 +26,12 @@ from conversations.understanding.dates import format_slot
 from kumon.exceptions import DomainError
 from kumon.models import Unit
 from scheduling import selectors as scheduling_selectors
-from scheduling.models import Appointment, Closure
-from scheduling.slots import closed_dates
+from scheduling.models import Appointment
 
 # Where the receptionist is waiting for the family: a question of the qualification, the
 # "quer agendar?" after an answer, or slots offered and not chosen. Elsewhere (booked, with
 # staff, a cancellation just confirmed, a clarification) a follow-up would be noise.
-QUALIFYING_STEPS = frozenset({Step.ASK_CHILD_NAME, Step.ASK_CHILD_AGE, Step.ASK_SUBJECT, Step.ASK_PARENT_NAME})
-OFFER_STEPS = frozenset({Step.OFFER_SLOTS, Step.CONFIRM_SLOT})
-WAITING_STEPS = QUALIFYING_STEPS | OFFER_STEPS | {Step.CTA}
-LOOKAHEAD_DAYS = 21
+WAITING_STEPS = frozenset({*QUALIFYING_STEPS, *OFFER_STEPS, Step.CTA})
 SLOTS_OFFERED = 3
 
 # Reasons shown in the admin (English here, Portuguese in the catalogue through the admin).
@@ -96,11 +95,8 @@ def next_send_moment(*, unit: Unit, options: Options, moment: dt.datetime) -> dt
     None if there is none within three weeks (a long closure)."""
     tz = ZoneInfo(unit.timezone)
     local = moment.astimezone(tz)
-    first, last = local.date(), local.date() + dt.timedelta(days=LOOKAHEAD_DAYS)
-    closures = Closure.objects.filter(unit=unit, end_date__gte=first, start_date__lte=last).values_list(
-        "start_date", "end_date"
-    )
-    closed = closed_dates(first=first, last=last, closures=list(closures), state=unit.state, city=unit.city)
+    first = local.date()
+    closed = closed_days_ahead(unit=unit, first=first)
     for offset in range(LOOKAHEAD_DAYS + 1):
         day = first + dt.timedelta(days=offset)
         if day.weekday() == 6 or day in closed:

@@ -12,16 +12,23 @@ from scheduling.slots import closed_dates
 LOOKAHEAD_DAYS = 21
 
 
+def closed_days_ahead(*, unit: Unit, first: dt.date) -> set[dt.date]:
+    """The unit's days without service from `first` for LOOKAHEAD_DAYS: its closures and the
+    public holidays of its state and city (Sundays are the caller's rule)."""
+    last = first + dt.timedelta(days=LOOKAHEAD_DAYS)
+    closures = Closure.objects.filter(unit=unit, end_date__gte=first, start_date__lte=last).values_list(
+        "start_date", "end_date"
+    )
+    return set(closed_dates(first=first, last=last, closures=list(closures), state=unit.state, city=unit.city))
+
+
 def opening_state(*, unit: Unit, now: dt.datetime) -> tuple[bool, dt.datetime | None]:
     """(open now?, the next opening moment in the unit's time zone, or None if not within
     three weeks). Opening hours, closures and holidays all count."""
     rules = unit_rules(unit)
     local = now.astimezone(rules.tz)
-    first, last = local.date(), local.date() + dt.timedelta(days=LOOKAHEAD_DAYS)
-    closures = Closure.objects.filter(unit=unit, end_date__gte=first, start_date__lte=last).values_list(
-        "start_date", "end_date"
-    )
-    closed = closed_dates(first=first, last=last, closures=list(closures), state=unit.state, city=unit.city)
+    first = local.date()
+    closed = closed_days_ahead(unit=unit, first=first)
     for offset in range(LOOKAHEAD_DAYS + 1):
         day = first + dt.timedelta(days=offset)
         if day in closed:
