@@ -66,11 +66,10 @@ def merge(turn: Turn, u: Understood) -> bool:
             lead.parent_name, changed = facts.parent_name, True
     if facts.for_self and lead.parent_name:
         # An adult who wants to study: the student is the person writing.
-        for child_facts in facts.children or [ChildFacts()]:
-            if not child_facts.name:
-                child_facts.name = lead.parent_name
         if not facts.children:
-            facts.children.append(ChildFacts(name=lead.parent_name))
+            facts.children.append(ChildFacts())
+        for child_facts in facts.children:
+            child_facts.name = child_facts.name or lead.parent_name
     for child_facts in facts.children:
         if child_facts.empty:
             continue

@@ -351,3 +351,10 @@ def test_an_injection_is_declined_and_nothing_in_it_is_acted_on(demo) -> None:
         len(replies) == 1 and replies[0].startswith(GREETING) and "não posso ajudar com isso" in replies[0]
     )
     assert conversation(demo).data.get("flow", {}).get("offered", []) == []
+
+
+def test_an_adult_who_studies_herself_is_not_asked_for_a_child(demo) -> None:
+    replies = chat(demo, PHONE, "oi, sou a Marta, tenho 45 anos e queria fazer inglês pra mim mesma", at=next_weekday_at(1, 10))
+    student = lead(demo).children
+    assert [(c.name, c.age, c.subjects) for c in student] == [("Marta", 45, ["Inglês"])]
+    assert not any("nome da criança" in r for r in replies)

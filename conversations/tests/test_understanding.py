@@ -260,3 +260,9 @@ def test_requests_inside_longer_messages(text, wanted) -> None:
 def test_an_age_question_in_fragments_is_a_question() -> None:
     u = understand("oi\numa pergunta\ncom que idade\npode comecar\na minha tem 3", step=Step.NONE, today=THURSDAY)
     assert u.questions
+
+
+def test_an_adult_who_wants_to_study_is_the_student() -> None:
+    assert extract("sou o Paulo, tenho 52 anos e queria estudar ingles pra mim mesmo", step=Step.NONE).for_self
+    assert not extract("pode mandar pra mim o endereço?", step=Step.NONE).for_self
+    assert not extract("queria matricular minha filha Ana, manda pra mim os valores", step=Step.NONE).for_self
