@@ -84,8 +84,9 @@ def webhook_allowed(*, key: str, now: float | None = None) -> Verdict:
         pipe.incr(counter)
         pipe.expire(counter, 120)
         count = int(pipe.execute()[0])
-    except redis.RedisError as exc:
-        logger.debug("webhook throttle not counted (%s): allowed", type(exc).__name__)
+    except Exception as exc:  # noqa: BLE001 -- redis-py also raises ValueError (a reply it cannot
+        # parse, a buffer closed under it by a dropped connection): a webhook is never lost to it
+        logger.warning("webhook throttle not counted (%s): allowed", type(exc).__name__)
         return Verdict(True)
     if count <= limit:
         return Verdict(True)

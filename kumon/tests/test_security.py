@@ -142,6 +142,36 @@ def test_the_webhook_limit_fails_open_when_redis_is_down(settings: Any) -> None:
     assert [evolution(Client(), i).status_code for i in range(3)] == [200, 200, 200]
 
 
+def test_the_webhook_limit_fails_open_when_redis_answers_what_the_client_cannot_read(settings: Any) -> None:
+    """redis-py raises ValueError, not a RedisError, for some broken replies and connections (a
+    500 in CI: "I/O operation on closed file" when the server dropped a connection mid-handshake).
+    A local server that answers every command with an unreadable integer reaches the same path."""
+    import socket
+    import threading
+
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            with conn:
+                if conn.recv(65536):
+                    conn.sendall(b":not-a-number\r\n")
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        settings.WEBHOOK_RATE_PER_MINUTE = 1
+        settings.REDIS_URL = f"redis://127.0.0.1:{server.getsockname()[1]}/0"
+        UnitFactory(evolution_instance="kumon-vila-mariana", webhook_secret=SECRET)
+        assert [evolution(Client(), i).status_code for i in range(2)] == [200, 200]
+        assert Message.objects.filter(direction="in").count() == 2
+    finally:
+        server.close()
+
+
 def pt_br_table() -> Any:
     import importlib.util
 
