@@ -33,6 +33,10 @@ MONDAY = dt.date(2026, 12, 7)
         ("tomorrow at 5pm", dt.date(2026, 11, 27), dt.time(17), None),
         ("el viernes a las 4 de la tarde", dt.date(2026, 11, 27), dt.time(16), None),
         ("sexta à tarde", dt.date(2026, 11, 27), None, (dt.time(12), dt.time(18))),
+        ("eu quis dizer quinta 10h nao quarta", THURSDAY, dt.time(10), None),
+        ("não dá na segunda, pode ser sexta?", dt.date(2026, 11, 27), None, None),
+        ("pode ser no sábado", dt.date(2026, 11, 28), None, None),
+        ("não posso quarta", None, None, None),
         ("vou ter uma reunião no trabalho", None, None, None),
         ("a segunda opção", None, None, None),
         ("oi boa tarde", None, None, None),
@@ -43,6 +47,24 @@ MONDAY = dt.date(2026, 12, 7)
 def test_parse_when_reads_informal_portuguese(text, day, time, window) -> None:
     when = parse_when(text, today=THURSDAY)
     assert (when.day, when.time, when.window) == (day, time, window)
+
+
+@pytest.mark.parametrize(
+    ("text", "questions"),
+    [
+        # WhatsApp spellings of the question words cut a message as the full words do.
+        ("queria saber se aceitam crianca de 3 anos e qto custa",
+         ["queria saber se aceitam crianca de 3 anos", "qto custa"]),
+        ("oi, qto eh, qts vezes por semana e tem estacionamento?",
+         ["oi, qto eh", "qts vezes por semana", "tem estacionamento?"]),
+        # Asking for something is a question, after a "tá bom" too.
+        ("ta bom, entao me diz qto eh o ingles", ["ta bom, entao me diz qto eh o ingles"]),
+        ("me passa o endereco de novo", ["me passa o endereco de novo"]),
+        ("me passa pra alguem da equipe", []),  # a person, not the FAQ
+    ],
+)
+def test_questions_as_parents_spell_them(text, questions) -> None:
+    assert understand(text, today=THURSDAY, use_model=False).questions == questions
 
 
 def test_parse_when_week_ranges() -> None:

@@ -22,7 +22,7 @@ from conversations.understanding import facts as facts_module
 from conversations.understanding.dates import When, parse_when
 from conversations.understanding.facts import Facts
 from conversations.understanding.intents import Prediction, model
-from conversations.understanding.text import fold, prepare
+from conversations.understanding.text import fold, prepare, spelt_as
 
 __all__ = ["Understood", "understand", "detect_language", "clauses", "When", "Facts"]
 
@@ -123,6 +123,7 @@ _STRONG_QUESTION_WORDS = (
     r"a partir de (?:que|qual|quantos)|com (?:que|qual|quantos) (?:idade|anos)|ate (?:que|qual) idade|que idade|"
     r"what|how|when|where|which|who|cuanto|cual|cuales|donde|quien|"
     r"gostaria de saber|queria saber|quero saber|queria entender|queria uma informacao|me fala|me diz|me diga|me informa|me explica"
+    r"|me passa|me passe|me manda|me mande|me envia|me envie|pode me passar|poderia me passar|pode me mandar|pode me dizer|pode me falar"
     r"|e se|se tem|se voces|se e|sabe (me )?dizer"
 )
 # …and words that open one only when the sentence asks ("tem estacionamento?", "pode pagar no pix?").
@@ -135,11 +136,13 @@ _QUESTION_START = re.compile(r"^(?:" + _QUESTION_WORDS + r")\b")
 _STRONG_START = re.compile(r"^(?:" + _STRONG_QUESTION_WORDS + r")\b")
 # "e se dá pra pagar no cartão" asks a second question; "e se fizer inglês também" goes on with the first.
 _SE_ASKS = r"se\s+(?:tem|da|pode|podem|aceita|aceitam|faz|fazem|funciona|precisa|e|existe|oferece|oferecem|cobra|cobram|vale|abre|abrem|atende|atendem)\b"
-_SPLIT_QUESTIONS = re.compile(r"(?:,|;|\be\b)\s+(?=(?:" + _STRONG_QUESTION_WORDS + r")\b|" + _SE_ASKS + ")")
-_SPLIT_ASKING = re.compile(r"(?:,|;|\be\b)\s+(?=(?:" + _QUESTION_WORDS + r")\b)")
+# The splitters read the parent's spelling (folded, not prepared, to keep positions): "e qto custa"
+# and "qts vezes" cut like "e quanto custa" and "quantas vezes".
+_SPLIT_QUESTIONS = re.compile(r"(?:,|;|\be\b)\s+(?=(?:" + spelt_as(_STRONG_QUESTION_WORDS) + r")\b|" + _SE_ASKS + ")")
+_SPLIT_ASKING = re.compile(r"(?:,|;|\be\b)\s+(?=(?:" + spelt_as(_QUESTION_WORDS) + r")\b)")
 _FILLER_START = re.compile(
     r"^(?:(?:oi|ola|oie|bom dia|boa tarde|boa noite|tudo bem|tudo bom|hello|hi|hola|buenas|ah|ahn|ops|ok|entao|e ai|opa|mo[cç]a"
-    r"|ta bom|ah ta|entendi|beleza|blz|certo|kk+|brincadeira|hmm+"
+    r"|ta bom|esta bom|ah ta|ah esta|entendi|beleza|blz|certo|kk+|brincadeira|hmm+"
     r"|ah sim|tenho algumas duvidas|tenho uma duvida|uma duvida|outra coisa|alem disso|also|tambem|mais uma coisa|e"
     r"|so pra saber|so para saber|pra saber|para saber|so uma pergunta|uma pergunta|algumas duvidas( antes de marcar)?|umas duvidas( rapidas)?)\b[\s,!.:;-]*)+"
 )

@@ -266,6 +266,9 @@ def _spell_out(t: str) -> str:
     return _NOON.sub(lambda m: " 12:30 " if m.group(0).endswith("meia") else " 12h ", t)
 
 
+_RULED_OUT = re.compile(r"\b(?:nao (?:posso|consigo|da|vai dar|rola|podemos|conseguimos)|nao|nem|em vez de|ao inves de|instead of|not)\s+(?:e\s+|eh\s+|na\s+|no\s+|a\s+|o\s+|on\s+)?$")
+
+
 def parse_when(text: str, *, today: dt.date) -> When:
     words = [_DAY_PART_TYPOS.get(w, w) for w in fold(text).split()]
     t = _spell_out(" ".join(_DATE_ABBREVIATIONS.get(w, w) for w in words))
@@ -311,8 +314,9 @@ def parse_when(text: str, *, today: dt.date) -> When:
             except ValueError:
                 day = None
     if day is None:
-        found = list(_WEEKDAY_RE.finditer(t))
-        # "ah é sábado né… então segunda às 16h": the last weekday named is the wish.
+        # "ah é sábado né… então segunda às 16h": the last weekday named is the wish, unless it
+        # is the one ruled out ("quinta 10h, não quarta").
+        found = [m for m in _WEEKDAY_RE.finditer(t) if not _RULED_OUT.search(t[:m.start()])]
         m = found[-1] if found else None
         if m:
             weekday = WEEKDAYS[next(g for g in m.groups() if g)]

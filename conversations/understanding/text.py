@@ -96,6 +96,28 @@ def correct(token: str) -> str:
     return best if best_distance <= limit else token
 
 
+def spelt_as(alternation: str) -> str:
+    """A regex alternation of words ("qual|quanto|o que|…") that also matches the WhatsApp
+    spellings of its plain words ("qto", "qnto", "o q", "vcs"): for rules that must read the
+    parent's own text rather than `prepare`'s."""
+    spellings: dict[str, list[str]] = {}
+    for table in (ABBREVIATIONS, EXTRA_ABBREVIATIONS):
+        for short, word in table.items():
+            if word and short != word and short.isalpha() and len(short) >= 2 and short not in _KEEP:
+                spellings.setdefault(word, []).append(short)
+
+    def word(token: str) -> str:
+        variants = spellings.get(token, [])
+        return f"(?:{'|'.join([token, *variants])})" if variants else token
+
+    out = []
+    for alternative in alternation.split("|"):
+        if re.fullmatch(r"[a-z ]+", alternative):
+            alternative = " ".join(word(token) for token in alternative.split())
+        out.append(alternative)
+    return "|".join(out)
+
+
 def prepare(text: str) -> str:
     """Folded, abbreviations expanded and typos corrected: what the rules and the model read."""
     t = _REPEATS.sub(r"\1", fold(text))
