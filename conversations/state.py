@@ -129,6 +129,7 @@ class Lead:
     children: list[Child] = field(default_factory=list)
     heard_from: str = ""
     language: str = "pt"
+    for_self: bool = False  # the adult writing is the student ("o kumon seria pra mim mesma")
 
     @property
     def child(self) -> Child:
@@ -173,6 +174,8 @@ class Lead:
             data["heard_from"] = self.heard_from
         if self.language and self.language != "pt":
             data["language"] = self.language
+        if self.for_self:
+            data["for_self"] = True
         return data
 
     @classmethod
@@ -194,6 +197,7 @@ class Lead:
             children=children,
             heard_from=str(data.get("heard_from") or ""),
             language=str(data.get("language") or "pt"),
+            for_self=bool(data.get("for_self")),
         )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from dataclasses import replace
 from typing import Any, NoReturn
 from zoneinfo import ZoneInfo
 
@@ -413,9 +414,14 @@ def _slot_at(
     exclude_appointment_id: int | None = None,
 ) -> Slot | None:
     # The time asked for need not be on the offer grid ("16h30"): it is a slot when it obeys the rules.
+    rules = selectors.unit_rules(unit)
+    if holder and SlotHold.objects.filter(unit=unit, holder=holder, start=start, expires_at__gt=now).exists():
+        # Offered and held for this family: the hold is the promise, though the minimum notice
+        # ran out while they chose (16h45 offered at 14h45, chosen at 14h47).
+        rules = replace(rules, min_notice=dt.timedelta(0))
     slots = selectors.compute_free_slots(
         unit=unit, start=start, end=start + dt.timedelta(seconds=1), now=now, holder=holder, busy=busy,
-        exclude_appointment_id=exclude_appointment_id, extra_starts=(start,),
+        rules=rules, exclude_appointment_id=exclude_appointment_id, extra_starts=(start,),
     )
     return slots[0] if slots and slots[0].start == start else None
 

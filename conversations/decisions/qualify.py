@@ -64,9 +64,11 @@ def merge(turn: Turn, u: Understood) -> bool:
     if facts.parent_name and fold(facts.parent_name) != fold(lead.parent_name):
         if not any(fold(c.name) == fold(facts.parent_name) for c in lead.children):
             lead.parent_name, changed = facts.parent_name, True
-    if facts.for_self and lead.parent_name:
-        # An adult who wants to study: the student is the person writing.
-        if not facts.children:
+    if facts.for_self and not lead.for_self:
+        lead.for_self, changed = True, True
+    if lead.for_self and lead.parent_name:
+        # An adult who wants to study: the student is the person writing, named when they are.
+        if not facts.children and not any(c.name for c in lead.children):
             facts.children.append(ChildFacts())
         for child_facts in facts.children:
             child_facts.name = child_facts.name or lead.parent_name

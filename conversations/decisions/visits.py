@@ -16,7 +16,7 @@ from conversations.decisions import booking
 from conversations.decisions.handoff import hand_off
 from conversations.state import Intent, Stage, Step
 from conversations.turn import Turn
-from conversations.understanding import Understood, clauses
+from conversations.understanding import CONFLICT, Understood, clauses
 from conversations.understanding.dates import When, parse_when
 from conversations.understanding.text import fold, prepare
 from kumon.exceptions import DomainError
@@ -32,9 +32,6 @@ _SAME_WEEK = re.compile(r"\b(mesma semana|same week|misma semana)\b")
 _NAMES_THE_VISIT = re.compile(r"\b(visita|agendamento|horario|teste|avaliacao|marcad|agendad|appointment|visit|cita)\w*")
 _HAS_VISIT = re.compile(
     r"\b(tenho|tem|temos|tinha|ja) (uma )?(visita|horario|agendamento) (marcad|agendad)|\bja (marquei|agendei)|\bmarcamos\b"
-)
-_CONFLICT = re.compile(
-    r"\b(nao vou (poder|conseguir)|nao vai dar|nao consigo (ir|levar)|nao poderei|reuniao|compromisso|imprevisto|viagem|viajar|surgiu)\b"
 )
 
 
@@ -58,13 +55,23 @@ def handle(turn: Turn, u: Understood) -> None:
             turn.set_step(Step.NONE)
             turn.flow_done = True
         return  # a yes or a time: booking offers and books a new visit
-    implicit_move = appointment is not None and bool(_HAS_VISIT.search(text)) and bool(_CONFLICT.search(text))
+    implicit_move = appointment is not None and bool(_HAS_VISIT.search(text)) and bool(CONFLICT.search(text))
     # "9h não, desculpa… consegue 10h?" right after this chat booked 9h: the parent corrects it.
     corrects_booking = (
         appointment is not None and state.step == Step.BOOKED and flow.appointment_id == appointment.pk
-        and u.when is not None and (u.correction or u.has(Intent.DENY) or bool(re.search(r"\bnao\b", text)))
+        and u.when is not None and (
+            u.correction or u.has(Intent.DENY) or bool(re.search(r"\bnao\b", text))
+            # "então quinta dia 11 às 9h" right after: another exact time for the same child
+            or (u.when.exact and not any(c.name for c in u.facts.children) and not u.has(Intent.BOOK))
+        )
     )
-    implicit_move = implicit_move or corrects_booking
+    # "a visita dele terça 17h não vai dar… tem algo na quinta ou sexta de manhã?": the visit, a
+    # conflict and another time in one message.
+    elsewhere = (
+        appointment is not None and bool(_NAMES_A_VISIT.search(text)) and bool(CONFLICT.search(text))
+        and _wish_apart_from(turn, u.text, appointment) is not None
+    )
+    implicit_move = implicit_move or corrects_booking or elsewhere
     if appointment is not None and u.has(Intent.MY_VISIT) and not implicit_move:
         _tell(turn, appointment)
         return
@@ -109,6 +116,21 @@ def handle(turn: Turn, u: Understood) -> None:
             turn.flow_done = True
 
 
+_NAMES_A_VISIT = re.compile(r"\b(?:a|minha|nossa|essa|esta) (?:visita|entrevista|avaliacao)\b")
+
+
+def _wish_apart_from(turn: Turn, text: str, appointment: Appointment) -> When | None:
+    """The time asked for in a message that also names the visit: "trocar a visita de segunda de
+    manhã. tem algo à tarde na mesma semana?" — the last sentence with a time that is not the
+    visit's own (never a mix of the two sentences' day and time)."""
+    own = appointment.start.astimezone(turn.tz)
+    for clause in reversed(clauses(text)):
+        other = parse_when(prepare(clause), today=turn.local_now.date())
+        if not other.empty and not (other.day == own.date() and other.time in (None, own.time())):
+            return other
+    return None
+
+
 def explicit_change(text: str) -> bool:
     """The parent's own words ask to move a visit ("remarcar", "mudar o horário"), not the model's guess."""
     return bool(re.search(r"\b(remarc|reagend|mudar|trocar|adiar|reschedul|cambiar)", text))
@@ -136,14 +158,8 @@ def _move(turn: Turn, u: Understood, appointment: Appointment) -> None:
         later = parse_when(prepare(u.text)[moved_to.end():], today=turn.local_now.date())
         if not later.empty:
             wish = later
-    elif wish is not None and wish.day == own.date():
-        # "trocar a visita de segunda de manhã. tem algo à tarde na mesma semana?": the wish is in
-        # another sentence than the visit's own day.
-        for clause in reversed(clauses(u.text)):
-            other = parse_when(prepare(clause), today=turn.local_now.date())
-            if not other.empty and other.day != own.date():
-                wish = other
-                break
+    elif wish is not None:
+        wish = _wish_apart_from(turn, u.text, appointment) or wish
     if _SAME_WEEK.search(prepare(u.text)) and wish is not None and wish.day in (None, own.date()):
         monday = own.date() - dt.timedelta(days=own.weekday())
         wish = When(time=wish.time, window=wish.window, days=(monday, monday + dt.timedelta(days=6)))

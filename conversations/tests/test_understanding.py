@@ -288,3 +288,24 @@ def test_an_adult_who_wants_to_study_is_the_student() -> None:
     assert extract("sou o Paulo, tenho 52 anos e queria estudar ingles pra mim mesmo", step=Step.NONE).for_self
     assert not extract("pode mandar pra mim o endereço?", step=Step.NONE).for_self
     assert not extract("queria matricular minha filha Ana, manda pra mim os valores", step=Step.NONE).for_self
+
+
+@pytest.mark.parametrize(
+    ("text", "parent", "children"),
+    [
+        # Children named without a cue, found by the names lexicon (data/names.json).
+        ("queria levar o Pedro pra conhecer, ele tem 6 anos. Eu sou a Bianca", "Bianca", [("Pedro", 6)]),
+        ("Me chamo Gisele, meu piá Henrique tem 13 anos", "Gisele", [("Henrique", 13)]),
+        ("é pro meu neto, o Davi, 8 anos. sou a avó dele, Iolanda", "Iolanda", [("Davi", 8)]),
+        ("quero agendar. sao o Bento e o Joaquim, eu sou a Priscila", "Priscila", [("Bento", None), ("Joaquim", None)]),
+        ("We just moved to São Paulo. I'm Emily Carter. Our daughter Chloe is 9", "Emily Carter", [("Chloe", 9)]),
+        ("meu filho joao tem 7 anos", "", [("Joao", 7)]),
+        # Not a child: staff, a place, an everyday word in lowercase.
+        ("queria falar com a Rosangela sobre a matricula do meu filho", "", []),
+        ("estuda no Colegio Santa Maria e tem 8 anos", "", [("", 8)]),
+        ("fiquei clara sobre o valor da matricula", "", []),
+    ],
+)
+def test_names_parents_write_without_a_cue(text, parent, children) -> None:
+    facts = extract(text, step=Step.NONE)
+    assert (facts.parent_name, [(c.name, c.age) for c in facts.children]) == (parent, children)

@@ -31,7 +31,8 @@ _OPT_OUT = re.compile(
     r"|nao (quero|desejo) (mais )?(receber )?(mensage|msg|contato|nada|ser contatad)"
     r"|(pare|para|parem|parar) de (me )?(mandar|enviar|mand|escrever|ligar|chamar)"
     r"|nao me (mande|mandem|manda|mandar|envie|enviem|envia|enviar|chame|chamem|procure|procurem|ligue|liguem|liga) (mais|nada)"
-    r"|(remov|tir|exclu|apag)\w* (o )?meu (numero|contato|telefone|cadastro)|me (tira|tirem|remove|removam|exclui) da (lista|base)"
+    r"|(remov|tir|exclu|apag)\w* (o )?meu (numero|contato|telefone|cadastro)|me (tira|tirem|remove|removam|exclui) (da|dessa|desta|de sua|de) (sua )?(lista|base)"
+    r"|nao autorizei (ninguem )?(a )?(passar|dar|usar|compartilhar) (o )?meu (numero|contato|telefone)"
     r"|nao tenho (mais )?interesse.*(mensage|contato|numero)|(mensage|contato|numero).*nao tenho (mais )?interesse"
     r"|\bme descadastr|\bdescadastr\w* (meu|o meu|esse|este)|chega de (mensage|msg|me mandar)|(me )?tir\w* da (lista|base)|sai(r)? da lista"
     r"|remove (my|this) (number|contact)|take (me|my number) off|(don'?t|do not) want (any )?more messages|no more messages"
@@ -72,8 +73,8 @@ _RESCHEDULE = re.compile(
     r"|(outro|outra) (horario|dia|data)|nao vou (poder|conseguir) (ir|comparecer|levar)|adiar|reschedul|change the (time|date|day)"
     r"|move (it|the visit)|cambiar (la|el) (hora|cita|dia|horario)|surgiu um (imprevisto|compromisso)"
 )
-_CONFLICT = re.compile(
-    r"\b(nao vou (poder|conseguir)|nao vai dar|nao consigo (ir|levar)|nao poderei|reuniao|compromisso|imprevisto|viagem|surgiu)\b"
+CONFLICT = re.compile(
+    r"\b(nao vou (poder|conseguir)|nao vai dar|nao consigo (ir|levar)|nao poderei|reuniao|compromisso|imprevisto|viagem|viajar|surgiu)\b"
 )
 _CANCEL = re.compile(r"\b(?:cancel\w*|desmarc\w*|cancell?\w*)\b")
 _CANCEL_OTHER = re.compile(r"\b(?:matricula|inscricao|curso|mensalidade|plano|contrato|aulas|kumon|assinatura|cartao|boleto)\b")
@@ -114,7 +115,8 @@ _CHOICE = re.compile(
 )
 _CHOICE_WORD = re.compile(
     r"\b(?:a |o |la |el |the |opcao |option )?(primeir[ao]|segund[ao]|terceir[ao]|ultim[ao]|first|second|third|last|primera?o?|segund[ao]|tercer[ao]?)\b"
-    r"(?!\s*(?:ano|serie|grado|filh|via|vez|feira))"
+    # "segunda dia 8 de manhã", "segunda às 9", "segunda que vem": the weekday, not the second option.
+    r"(?!\s*(?:ano|serie|grado|filh|via|vez|feira|dia\b|de manha|de tarde|a tarde|de noite|a noite|pela|cedo|as\b|às|que vem|\d))"
 )
 _CHOICE_WORDS = {"primeir": 1, "first": 1, "primer": 1, "segund": 2, "second": 2, "terceir": 3, "third": 3, "tercer": 3, "ultim": -1, "last": -1}
 # Words that open a question even without "?" ("qual o valor", "queria saber se…")…
@@ -320,7 +322,7 @@ def understand(
             guessed -= {Intent.AFFIRM, Intent.DENY}
         # Moving a visit on the model's word alone needs the parent to name a time or a conflict.
         if Intent.RESCHEDULE in guessed and Intent.RESCHEDULE not in u.intents and not (
-            _CONFLICT.search(t) or not parse_when(text, today=today).empty
+            CONFLICT.search(t) or not parse_when(text, today=today).empty
         ):
             guessed.discard(Intent.RESCHEDULE)
         u.intents |= guessed
@@ -363,7 +365,10 @@ _SLOT_WORDS = re.compile(
     r"\b(horario|horarios|vaga|vagas|visita|agend|marcar|marca|ir ai|ir conhecer|conhecer|levar|pra gente ir|dia|da pra|pode ser|pode|tem|teria"
     r"|disponivel|disponibilidade|livre|slot|time|times|available|visit|come|horas?|lugar|turno|cupo|tienen)\b"
 )
-_OPENING = re.compile(r"\b(aberto|abertos|aberta|abre|abrem|funciona|funcionam|atende|atendem|open|abierto|abren)\b")
+_OPENING = re.compile(
+    r"\b(aberto|abertos|aberta|abre|abrem|funciona|funcionam|atende|atendem|open|abierto|abren|fecha|fecham)\b"
+    r"|\bhorarios? (?:de |da |do )?(?:voces|unidade|funcionamento|atendimento|expediente|kumon)\b|\bexpediente\b|\bopening hours\b"
+)
 
 
 _ASKS_TO_BOOK = re.compile(

@@ -63,7 +63,7 @@ _CLOCK_RE = re.compile(
     r"\b(\d{1,2})\s*(?::|h|hs|hrs|horas?|hr|oras?)\s*(\d{2})?\b(?!\s*(?:anos|years|min))|\b(\d{1,2})\s*(am|pm|a\.m\.|p\.m\.)"
 )
 _BARE_TIME_RE = re.compile(
-    r"\b(?:as|às|a|pelas|pelas|umas|perto das|at|las|a las|around|por volta das)\s+(\d{1,2})(?:[:h](\d{2}))?\b"
+    r"\b(?:o das|a das|aquele das|aquela das|as|às|a|pelas|pelas|umas|perto das|at|las|a las|around|por volta das)\s+(\d{1,2})(?:[:h](\d{2}))?\b"
     r"(?!\s*(?:anos|years|/|materias|disciplinas|vezes|filhos|criancas|dias|semanas|meses|%))"
 )
 _AFTER_RE = re.compile(

@@ -53,6 +53,15 @@ def subject_patterns() -> dict[str, re.Pattern[str]]:
 
 
 @cache
+def given_names() -> tuple[frozenset[str], frozenset[str]]:
+    """(first names parents write, those of them that are also everyday words — names only with a
+    capital): data/names.json, from the 2010 IBGE census list plus recent, immigrant, foreign and
+    nickname forms."""
+    data = json.loads((DATA / "names.json").read_text(encoding="utf-8"))
+    return frozenset(data["given_names"]), frozenset(data["also_words"])
+
+
+@cache
 def not_names() -> frozenset[str]:
     return frozenset(fold(w) for w in _lexicon()["not_names"])  # type: ignore[union-attr]
 
@@ -93,9 +102,11 @@ class Facts:
 
 _NAME_WORD = r"[A-Za-zÀ-ÖØ-öø-ÿ][A-Za-zÀ-ÖØ-öø-ÿ'’-]+"
 _PARENT_CUES = re.compile(
-    r"\b(?:meu nome e|meu nome eh|me chamo|pode me chamar de|me chama de|me chamam de|call me|aqui (?:e|eh|quem fala e) (?:a |o )?|quem fala e (?:a |o )?|sou (?:a |o )?"
+    r"\b(?:sou (?:a |o )?(?:mae|pai|avo|tia|tio|madrinha|padrinho|responsavel)(?: dele| dela| d[oa]s? " + _NAME_WORD + r")?\s*,\s*"
+    r"|meu nome e|meu nome eh|me chamo|pode me chamar de|me chama de|me chamam de|call me|aqui (?:e|eh|quem fala e) (?:a |o )?|quem fala e (?:a |o )?|sou (?:a |o )?"
     r"|eu sou (?:a |o )?|e eu (?:sou )?(?:a |o )|falo com voce(?:s)? (?:e|sou) |my name is|i am|i'm|im|this is|me llamo|soy|mi nombre es|aqui (?:a|o) "
-    r"|^\W*(?:oi|ola|bom dia|boa tarde|boa noite)?[\s,!]*(?:e|eh) (?:a|o) )"
+    r"|^\W*(?:oi|ola|bom dia|boa tarde|boa noite)?[\s,!]*(?:e|eh) (?:a|o) "
+    r")"
     r"\s*(?=" + _NAME_WORD + ")"
 )
 # "Michele aqui", "Wellington falando", "Fábio, pai da Manuela": a capitalised name that introduces itself.
@@ -105,7 +116,8 @@ _NAME_INTRODUCES = re.compile(
     r"(?:\s+(?:aqui|falando|here|speaking|por aqui)\b|\s*,\s*(?:a\s+|o\s+)?(?:mae|mãe|pai|avó|avo|avô|tia|tio|madrinha|padrinho|responsável|responsavel)\s+d[oa]s?\b)"
 )
 _CHILD_CUES = re.compile(
-    r"\b(?:(?:meu|minha|o meu|a minha|meus|minhas|my|mi|nuestro|nuestra)\s+(?:filho|filha|filhinho|filhinha|filhote|fio|fia|fiho|fiha|filio|filia|neto|neta"
+    r"\b(?:(?:meu|minha|o meu|a minha|meus|minhas|my|our|mi|nuestro|nuestra|nosso|nossa)\s+(?:filho|filha|filhinho|filhinha|filhote|fio|fia|fiho|fiha|filio|filia|neto|neta"
+    r"|pia|guri|guria|piazinho|gurizinho|guriazinha|moleque|garoto|garota|rapazinho|mocinha|afilhado|afilhada"
     r"|sobrinho|sobrinha|enteado|enteada|menino|menina|pequeno|pequena|caçula|cacula|mais velh[oa]|mais nov[oa]|son|daughter|kid|boy|girl|hijo|hija|nene|nena)"
     r"(?:\s+(?:mais velh[oa]|mais nov[oa]|do meio|caçula|cacula))?"
     r"(?:\s*,)?(?:\s+(?:que\s+)?(?:se chama|chama|chamad[oa]|e o|e a|eh o|eh a|o nome dele e|o nome dela e|named|called|se llama|llamad[oa]|is called))?"
@@ -215,6 +227,7 @@ _NEGATED_SUBJECT = re.compile(
     r"\b(?:nao e|nao eh|nao seria|nao quero|nao precisa(?: de)?|sem|nem|menos|not|no es"
     r"|esquece|esqueca|esquecer|tira|tirar|tire|em vez de|ao inves de|no lugar de|instead of|forget|en vez de)"
     r"\s+(?:a |o |de |do |da |em |pra |para |the )?(?:\w+\s+){0,1}$"
+    r"|(?:^|[,;.]\s*|\b(?:e|mas)\s+)nao\s+(?:a |o |e |eh )?$"  # "é português, não mat"
 )
 # "my Portuguese is basic", "meu português é fraco": the parent's own language, not a wish.
 _OWN_LANGUAGE = re.compile(r"\b(?:my|mi|meu|nosso|our)\s+$")
@@ -395,6 +408,9 @@ def extract(text: str, *, step: Step = Step.NONE) -> Facts:
         name = _name_after(original, art.end(), strict=True)
         if name and fold(name) != fold(facts.parent_name) and all(fold(name) != fold(n) for _, _, n in mentions):
             mentions.append((art.start(), art.end() + len(name), name))
+    for start, end, name in _known_names(original, folded, step=step, parent=facts.parent_name):
+        if all(fold(name) != fold(n) and not (a <= start < b) for a, b, n in mentions):
+            mentions.append((start, end, name))
     mentions.sort()
     count = _COUNT.search(folded)
     if count:
@@ -465,6 +481,51 @@ def extract(text: str, *, step: Step = Step.NONE) -> Facts:
         if taken_back:
             facts.not_names.append(taken_back)
     return facts
+
+
+# Where a known first name is not the child's: the person talked to or about ("falar com a
+# Rosângela", "a tia Bruna", "sou a Ana"), a name that introduces itself ("Gisele aqui").
+_NOT_CHILD_BEFORE = re.compile(
+    r"(?:\bcom(?: a| o)?|\bfalar(?: com)?|\btia|\btio|\bprofessora?|\borientadora?|\batendente|\bsou(?: a| o)?|\bchamo|\bnome e"
+    r"|\bi'?m|\bi am|\bname is|\bsoy|\bllamo|\bdona|\bseu|\bsenhora?|\bsra?\.?)\s*$"
+)
+_NOT_CHILD_AFTER = re.compile(r"^\s+(?:aqui|falando|here|speaking)\b")
+# Something in the message is about a child (or the question just asked was the child's name).
+_CHILD_CONTEXT = re.compile(
+    r"\b(?:filh|net[oa]s?\b|crianc|menin|pia\b|piazinho|guri|garot|molequ|alun|gemeos|irmaos|sobrinh|enteado|afilhad|kid|son\b|daughter|child|hij"
+    r"|anos\b|aninhos|\d{1,2}\s*(?:o|º|°)?\s*ano\b|serie|pre\b|maternal|years? old|visita|agend|marc|levar|conhecer|matricul"
+    r"|matematica|portugues|ingles|japones|mat\b|math|english)"
+)
+
+
+def _known_names(original: str, folded: str, *, step: Step, parent: str) -> list[tuple[int, int, str]]:
+    """Children named without a cue, found by the names lexicon: "queria levar o Pedro pra
+    conhecer", "são o Bento e o Joaquim", "Our daughter Chloe is 9", "meu piá henrique". A
+    lowercase word counts only if it is no everyday word too ("clara", "luz" need a capital)."""
+    if step != Step.ASK_CHILD_NAME and not _CHILD_CONTEXT.search(folded):
+        return []
+    names, words = given_names()
+    parent_words = {fold(w) for w in parent.split()}
+    found: list[tuple[int, int, str]] = []
+    for m in re.finditer(_NAME_WORD, original):
+        word = fold(m.group(0))
+        if word not in names or word in parent_words or word in not_names() or word in _PLACES:
+            continue
+        if word in words and not m.group(0)[0].isupper():
+            continue
+        if _NOT_CHILD_BEFORE.search(folded[:m.start()]) or _NOT_CHILD_AFTER.match(folded[m.end():]):
+            continue
+        if found and found[-1][1] > m.start():
+            continue  # the surname of the name just taken
+        before = original[:m.start()]
+        previous = re.search(r"(" + _NAME_WORD + r")\s+$", before)
+        if previous and previous.group(1)[0].isupper() and not re.search(r"(?:^|[.!?\n])\s*" + re.escape(previous.group(1)) + r"\s+$", before) \
+                and fold(previous.group(1)) not in names:
+            continue  # "São Paulo", "Porto Alegre", "Colégio Santa Maria": part of a longer proper name
+        name = _clean_name(original[m.start():m.start() + 60], strict=False)
+        if name:
+            found.append((m.start(), m.start() + len(name), name))
+    return found
 
 
 # "*Lana, o corretor trocou": a word starting with "*" corrects the word of the message before.

@@ -226,6 +226,21 @@ def test_hold_slot_last_place_not_offered_to_others(unit):
     assert len(expired_later) == 1
 
 
+def test_a_held_slot_stays_bookable_for_its_holder_when_the_notice_runs_out_while_they_choose(unit):
+    offered_at = MONDAY_14 - dt.timedelta(minutes=120)  # exactly the unit's minimum notice
+    chosen_at = offered_at + dt.timedelta(minutes=2)
+    services.hold_slot(unit=unit, start=MONDAY_14, holder="conv:A", now=offered_at)
+    mine = book(unit, holder="conv:A", now=chosen_at)
+    tuesday = MONDAY_14 + dt.timedelta(days=1)
+    services.hold_slot(unit=unit, start=tuesday, holder="conv:B", minutes=1, now=offered_at + dt.timedelta(days=1))
+
+    with pytest.raises(SlotUnavailable) as late:  # B's hold ended before B chose: the notice counts
+        book(unit, phone="+5511911112222", start=tuesday, holder="conv:B", now=chosen_at + dt.timedelta(days=1))
+
+    assert late.value.extra["reason"] == "rules"
+    assert mine.start == MONDAY_14
+
+
 def test_hold_slot_expires_by_itself(unit):
     services.hold_slot(unit=unit, start=MONDAY_14, holder="conv:A", minutes=5, now=NOW)
 
