@@ -309,3 +309,9 @@ def test_an_adult_who_wants_to_study_is_the_student() -> None:
 def test_names_parents_write_without_a_cue(text, parent, children) -> None:
     facts = extract(text, step=Step.NONE)
     assert (facts.parent_name, [(c.name, c.age) for c in facts.children]) == (parent, children)
+
+
+def test_at_the_parents_name_question_a_known_name_is_the_parent() -> None:
+    with_more = extract("Marcia, quero agendar a visita", step=Step.ASK_PARENT_NAME)
+    bare = extract("Marcia", step=Step.ASK_PARENT_NAME)
+    assert (with_more.children, bare.parent_name, bare.children) == ([], "Marcia", [])

@@ -502,8 +502,8 @@ def _known_names(original: str, folded: str, *, step: Step, parent: str) -> list
     """Children named without a cue, found by the names lexicon: "queria levar o Pedro pra
     conhecer", "são o Bento e o Joaquim", "Our daughter Chloe is 9", "meu piá henrique". A
     lowercase word counts only if it is no everyday word too ("clara", "luz" need a capital)."""
-    if step != Step.ASK_CHILD_NAME and not _CHILD_CONTEXT.search(folded):
-        return []
+    if step == Step.ASK_PARENT_NAME or (step != Step.ASK_CHILD_NAME and not _CHILD_CONTEXT.search(folded)):
+        return []  # at "E qual é o seu nome?", "Marcia, quero agendar" names the parent
     names, words = given_names()
     parent_words = {fold(w) for w in parent.split()}
     found: list[tuple[int, int, str]] = []
