@@ -208,6 +208,10 @@ def run(n_units: int, per_day: int, runs: int) -> dict[str, object]:
                                                                      "tz": "America/Sao_Paulo"})
                 print(f"--- {attempt}")
                 print("\n".join(r[0] for r in cursor.fetchall()))
+            cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + funnel.FUNNEL_SQL,
+                           {"units": [u.pk for u in units[:20]], "lo": lo, "hi": hi})
+            print("--- funnel, 20 units, 1 year")
+            print("\n".join(r[0] for r in cursor.fetchall()))
 
     if os.environ.get("BENCH_REPORTS_QUERIES"):
         with query_times(150) as per:

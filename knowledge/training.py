@@ -103,12 +103,36 @@ def catalogue_cases(unit: Unit, *, source: str) -> list[EvalCase]:
 SOURCES = ("demo", "dropped", "catalogue")
 
 
+def profile_cases(profile: Path) -> tuple[str, list[Entry], list[EvalCase]]:
+    """Another unit's labelled set: its profile (unit-*.json, FORMAT.md of the eval sets) and the
+    queries.jsonl / negatives.jsonl beside it. Name = the profile's slug."""
+    data = json.loads(profile.read_text(encoding="utf-8"))
+    name = str(data.get("slug") or profile.stem)
+    cases = [
+        replace(c, source=name)
+        for file in (profile.parent / "queries.jsonl", profile.parent / "negatives.jsonl")
+        if file.exists()
+        for c in read_cases(file)
+    ]
+    if not cases:
+        raise ValueError(f"{profile}: no queries.jsonl or negatives.jsonl beside it")
+    return name, entries_of(profile), cases
+
+
 def training_sets(
-    *, dev_unit: Unit, dev_entries: list[Entry], dev_cases: list[EvalCase], sources: tuple[str, ...]
+    *,
+    dev_unit: Unit,
+    dev_entries: list[Entry],
+    dev_cases: list[EvalCase],
+    sources: tuple[str, ...],
+    extra: tuple[Path, ...] = (),
 ) -> list[TrainingSet]:
     """The sets `sources` name, besides the dev cases themselves (made here, see the docstring):
     "demo" (the demo unit and its messages), "dropped" (each unit with every third entry
-    dropped, its messages relabelled), "catalogue" (the catalogue's phrasings on every unit)."""
+    dropped, its messages relabelled), "catalogue" (the catalogue's phrasings on every unit);
+    and each `extra` unit profile with its labelled messages (`profile_cases`), which "dropped"
+    and "catalogue" then cover too. More units teach the decision what carries from one unit's
+    FAQ to another's: the coefficients are shared by every unit."""
     unknown = set(sources) - set(SOURCES)
     if unknown:
         raise ValueError(f"unknown training sources: {', '.join(sorted(unknown))}")
@@ -120,6 +144,11 @@ def training_sets(
         demo = load_unit(slug="fit-demo", entries=demo_entries)
         sets.append(TrainingSet("demo", demo, demo_cases))
         units.append(("demo", demo, demo_entries, demo_cases))
+    for profile in extra:
+        name, entries, cases = profile_cases(profile)
+        unit = load_unit(slug=f"fit-{name}", entries=entries)
+        sets.append(TrainingSet(name, unit, cases))
+        units.append((name, unit, entries, cases))
     if "dropped" in sources:
         for name, _, entries, cases in list(units):
             kept, gone = dropped(entries)

@@ -57,6 +57,13 @@ class Command(BaseCommand):
             default="demo,dropped",
             help="cases made besides the files' (knowledge/training.py): demo, dropped, catalogue; '' for none",
         )
+        fit.add_argument(
+            "--extra",
+            type=Path,
+            action="append",
+            default=[],
+            help="another unit's profile (unit-*.json) with queries.jsonl and negatives.jsonl beside it; repeatable",
+        )
         lt = sub.add_parser("link-topics", help="re-link FAQ entries to catalogue topics (not staff choices)")
         lt.add_argument("--unit", help="unit slug (default: every unit and the shared entries)")
         re_ = sub.add_parser("reembed", help="re-embed every chunk with the configured (or given) model")
@@ -177,6 +184,7 @@ class Command(BaseCommand):
         out: Path | None,
         faq: Path | None,
         sources: str,
+        extra: list[Path],
         **_: Any,
     ) -> None:
         from dataclasses import replace
@@ -200,6 +208,7 @@ class Command(BaseCommand):
                     dev_entries=training.entries_of(faq) if faq else [],
                     dev_cases=cases,
                     sources=names,
+                    extra=tuple(extra),
                 )
             except ValueError as exc:
                 raise CommandError(str(exc)) from exc
@@ -210,7 +219,8 @@ class Command(BaseCommand):
         label = f"{', '.join(p.name for p in file)} ({part} part), unit {unit}"
         data = fitting.fit(
             samples=samples,
-            source=label + (f" + {', '.join(names)}" if names else ""),
+            source=label + (f" + {', '.join(names)}" if names else "")
+            + "".join(f" + {p.parent.name}" for p in extra),
             # Thresholds from every source, not the dev part alone: on the dev part alone they
             # followed its easiest lines (0.36, check part refusal 0.74); the made units' many
             # hard refusals hold them where new lines keep the goals (README, round 3).
