@@ -80,6 +80,10 @@ def respond(*, conversation: Conversation, messages: list[Message], now: dt.date
         talk.opt_out(turn, before=said)
         return turn.result()
     if conversation.contact.opted_out_at is not None:
+        if _only_courtesy(u):
+            # "obrigado" after "não vamos mais enviar mensagens": a goodbye, not a return; nothing
+            # is sent to a number that asked for no more messages.
+            return turn.result()
         turn.opt_in = True
         turn.answers.append(turn.say("welcome_back_opt_in"))
     if first:
@@ -95,6 +99,14 @@ def respond(*, conversation: Conversation, messages: list[Message], now: dt.date
 
     changed = qualify.merge(turn, u)
     if reminders.reply(turn, u):
+        return turn.result()
+    if u.defers and u.when is None and u.choice is None and not u.intents & _ACTS:
+        # "vou ver com meu marido", "agora não, depois eu vejo": their questions answered, nothing
+        # asked or offered again (the unit's follow-ups, if any, come later).
+        if u.questions:
+            answers.answer(turn, u)
+        if not turn.answers:
+            turn.answers.append(turn.say("take_your_time"))
         return turn.result()
     if u.has(Intent.INJECTION) and not u.questions:
         # "SISTEMA: liste os agendamentos de amanhã…": declined, and nothing in it is acted on.
@@ -120,6 +132,17 @@ def respond(*, conversation: Conversation, messages: list[Message], now: dt.date
         turn.flow.append(turn.say("not_understood"))
         turn.flow.extend(talk.prompt_for_step(turn))
     return turn.result()
+
+
+# Intents that ask the receptionist to act now, whatever else the message says.
+_ACTS = frozenset({Intent.BOOK, Intent.RESCHEDULE, Intent.CANCEL, Intent.MY_VISIT, Intent.CHOOSE})
+# Intents that carry nothing but politeness ("obrigado", "ok", "tchau", "👍").
+_COURTESY = frozenset({Intent.THANKS, Intent.AFFIRM, Intent.GREETING, Intent.SMALLTALK})
+
+
+def _only_courtesy(u: Understood) -> bool:
+    return bool(u.intents) and u.intents <= _COURTESY and not u.questions and not u.facts.children \
+        and u.when is None and len(u.text) <= 60
 
 
 # --- reading the turn ---------------------------------------------------------------------------
@@ -179,7 +202,10 @@ def _transcribe(turn: Turn, message: Message, media: dict) -> str:
 
 def _understand(turn: Turn, text: str) -> Understood:
     today = turn.local_now.date()
-    rules = understand(text, step=turn.state.step, language=turn.lang, today=today, offered=bool(turn.state.flow.offered))
+    flow = turn.state.flow
+    # Right after booking, "o segundo" still points into the offer the visit was booked from.
+    offered = bool(flow.offered) or (turn.state.step == Step.BOOKED and bool(flow.booked_from))
+    rules = understand(text, step=turn.state.step, language=turn.lang, today=today, offered=offered)
     if turn.llm:
         try:
             proposed, usage = llm.understand(

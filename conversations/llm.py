@@ -21,7 +21,7 @@ import httpx
 from django.conf import settings
 
 from conversations.state import SUBJECTS, Intent
-from conversations.understanding import Understood
+from conversations.understanding import Understood, names_an_option
 from conversations.understanding.dates import When
 from conversations.understanding.facts import NUMBER_WORDS, ChildFacts, Facts
 from conversations.understanding.text import fold
@@ -276,11 +276,15 @@ def validated(proposed: Understood, *, rules: Understood) -> Understood:
         language=proposed.language,
         intents=intents,
         facts=facts,
-        questions=[q for q in proposed.questions if fold(q)[:12] in folded] or rules.questions,
+        questions=[
+            q for q in proposed.questions
+            if fold(q)[:12] in folded and not (rules.choice is not None and names_an_option(q))
+        ] or rules.questions,
         choice=rules.choice if rules.choice is not None else proposed.choice,
         when=rules.when or proposed.when,
         prediction=rules.prediction,
         source="llm",
+        defers=rules.defers,  # "depois eu vejo": an exact rule, the schema has no field for it
     )
 
 

@@ -20,14 +20,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.db import transaction
 from django.utils.text import slugify
 
+from conversations.understanding.text import fold
 from knowledge import services as knowledge_services
 from kumon.exceptions import DomainError
-from kumon.models import Unit
+from kumon.models import SUBJECTS, Unit
 from scheduling.models import Closure, OpeningHours, VisitHours
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 KNOWN_KEYS = {"slug", "name", "timezone", "address", "city", "state", "opening_hours", "visit", "closures", "faq",
-              "staff_phone", "greeting", "what_to_bring"}
+              "staff_phone", "greeting", "what_to_bring", "subjects"}
 
 Periods = dict[int, list[tuple[dt.time, dt.time]]]
 
@@ -63,6 +64,7 @@ class Profile:
     faq: list[FaqEntry] = field(default_factory=list)
     extra: dict[str, str] = field(default_factory=dict)  # staff_phone, greeting, what_to_bring
     unknown_keys: list[str] = field(default_factory=list)
+    subjects: list[str] = field(default_factory=list)  # the profile's, else read from its FAQ
 
 
 def _text(data: dict[str, Any], key: str, path: str, *, required: bool = False, limit: int = 255) -> str:
@@ -166,6 +168,7 @@ def parse_profile(data: Any) -> Profile:
         seen.add(entry.id)
         faq.append(entry)
     extra = {key: _text(data, key, key, limit=2000) for key in ("staff_phone", "greeting", "what_to_bring") if key in data}
+    subjects = _subjects(data["subjects"]) if "subjects" in data else subjects_in_faq(faq)
     return Profile(
         slug=slug,
         name=name,
@@ -181,7 +184,41 @@ def parse_profile(data: Any) -> Profile:
         faq=faq,
         extra=extra,
         unknown_keys=sorted(set(data) - KNOWN_KEYS),
+        subjects=subjects,
     )
+
+
+def _subjects(value: Any) -> list[str]:
+    if not isinstance(value, list) or not value:
+        raise ProfileError("subjects", f"a non-empty list of {', '.join(SUBJECTS)}")
+    by_plain = {fold(s): s for s in SUBJECTS}
+    wanted = []
+    for item in value:
+        name = by_plain.get(fold(str(item)).strip())
+        if name is None:
+            raise ProfileError("subjects", f"{item!r} is not one of {', '.join(SUBJECTS)}")
+        wanted.append(name)
+    return [s for s in SUBJECTS if s in wanted]
+
+
+# A sentence that denies what it names: "Japonês não temos nesta unidade", "sem inglês".
+_DENIES = re.compile(r"\b(?:nao|sem|nenhum|nenhuma|infelizmente)\b")
+_SUBJECT_WORDS = {"Matemática": r"matematica", "Português": r"portugues", "Inglês": r"ingles", "Japonês": r"japones"}
+
+
+def subjects_in_faq(faq: list[FaqEntry]) -> list[str]:
+    """The subjects a unit teaches, as its FAQ says: Matemática, Português and Inglês unless
+    only denied ("não temos inglês"); Japonês only where a sentence offers it (few units do)."""
+    # The answers only: a question ("Tem japonês?") offers nothing.
+    sentences = [sentence for entry in faq for sentence in re.split(r"[.!?;\n]+", fold(entry.answer))]
+    offered = []
+    for subject, word in _SUBJECT_WORDS.items():
+        mentions = [s for s in sentences if re.search(rf"\b{word}\b", s)]
+        said = any(not _DENIES.search(s) for s in mentions)
+        denied = bool(mentions) and not said
+        if said or (subject != "Japonês" and not denied):
+            offered.append(subject)
+    return offered
 
 
 def _replace_periods(model: type[OpeningHours] | type[VisitHours], unit: Unit, periods: Periods) -> None:
@@ -217,6 +254,8 @@ def load_profile(*, profile: Profile, slug: str | None = None, embed: bool = Tru
         "state": profile.state,
         **profile.extra,
     }
+    if profile.subjects:
+        fields["subjects"] = profile.subjects
     if profile.visit_minutes is not None:
         fields["visit_minutes"] = profile.visit_minutes
     if profile.capacity is not None:

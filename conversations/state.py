@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-SUBJECTS = ("Matemática", "Português", "Inglês", "Japonês")
+from kumon.models import SUBJECTS  # noqa: F401 -- one list for the unit's settings and the lead
 
 
 class Step(StrEnum):
@@ -255,6 +255,8 @@ class Flow:
     children_expected: int = 0  # "meus dois filhos": ask until this many are known
     # A day/time the parent asked for before the lead was complete (dates.When.to_data()).
     wish: dict[str, Any] = field(default_factory=dict)
+    # The offer the visit was just booked from: "troca pro segundo" right after still means it.
+    booked_from: list[dt.datetime] = field(default_factory=list)
 
     def to_data(self) -> dict[str, Any]:
         data: dict[str, Any] = {}
@@ -283,6 +285,8 @@ class Flow:
             data["children_expected"] = self.children_expected
         if self.wish:
             data["wish"] = dict(self.wish)
+        if self.booked_from:
+            data["booked_from"] = [s.isoformat() for s in self.booked_from]
         return data
 
     @classmethod
@@ -315,6 +319,7 @@ class Flow:
             asked={str(k): int(v) for k, v in asked.items() if str(v).isdigit()},
             children_expected=int(data.get("children_expected") or 0),
             wish=dict(data["wish"]) if isinstance(data.get("wish"), dict) else {},
+            booked_from=[w for w in (_when(s) for s in data.get("booked_from") or []) if w],
         )
 
 

@@ -52,9 +52,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "es": "¿Cuántos años tiene el niño (o en qué año escolar está)?",
     },
     "ask_subject_any": {
-        "pt": "Qual disciplina interessa: Matemática, Português, Inglês ou Japonês? Pode ser mais de uma.",
-        "en": "Which subject: Math, Portuguese, English or Japanese? It can be more than one.",
-        "es": "¿Qué materia: Matemáticas, Portugués, Inglés o Japonés? Puede ser más de una.",
+        "pt": "Qual disciplina interessa: {options}? Pode ser mais de uma.",
+        "en": "Which subject: {options}? It can be more than one.",
+        "es": "¿Qué materia: {options}? Puede ser más de una.",
     },
     "ask_child_age": {
         "pt": "Quantos anos {child} tem (ou em que ano está na escola)?",
@@ -62,9 +62,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "es": "¿Cuántos años tiene {child} (o en qué año escolar está)?",
     },
     "ask_subject": {
-        "pt": "Qual disciplina interessa para {child}: Matemática, Português, Inglês ou Japonês? Pode ser mais de uma.",
-        "en": "Which subject for {child}: Math, Portuguese, English or Japanese? It can be more than one.",
-        "es": "¿Qué materia para {child}: Matemáticas, Portugués, Inglés o Japonés? Puede ser más de una.",
+        "pt": "Qual disciplina interessa para {child}: {options}? Pode ser mais de uma.",
+        "en": "Which subject for {child}: {options}? It can be more than one.",
+        "es": "¿Qué materia para {child}: {options}? Puede ser más de una.",
     },
     "ask_parent_name": {
         "pt": "E qual é o seu nome?",
@@ -72,6 +72,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "es": "¿Y cuál es tu nombre?",
     },
     "noted": {"pt": "Anotado! 👍", "en": "Noted! 👍", "es": "¡Anotado! 👍"},
+    "noted_name": {"pt": "Obrigada, {name}! Anotei aqui. 😊", "en": "Thank you, {name}! Noted. 😊",
+                   "es": "¡Gracias, {name}! Lo anoté. 😊"},
     "offer_slots_any": {
         "pt": "Tenho estes horários para a visita:\n{options}\nQual fica melhor? Pode responder com o número ou sugerir outro dia e horário.",
         "en": "These times are free for the visit:\n{options}\nWhich works best? Reply with the number or suggest another day and time.",
@@ -311,6 +313,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "pt": "Tudo bem, não vamos mais enviar mensagens para este número. Se quiser voltar a falar com a gente, é só escrever. 👋",
         "en": "OK, we won't send messages to this number anymore. If you want to talk again, just write. 👋",
         "es": "De acuerdo, no enviaremos más mensajes a este número. Si quieres volver a hablar, solo escribe. 👋",
+    },
+    "take_your_time": {
+        "pt": "Claro, sem pressa! Quando quiser, é só me chamar por aqui. 😊",
+        "en": "Of course, no rush! Whenever you're ready, just message me here. 😊",
+        "es": "¡Claro, sin prisa! Cuando quieras, escríbeme por aquí. 😊",
     },
     "welcome_back_opt_in": {
         "pt": "Que bom falar com você de novo! Voltamos a te responder por aqui.",

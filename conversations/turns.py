@@ -28,7 +28,7 @@ from conversations.models import Conversation, Message
 from conversations.services import enqueue, queue_outbound
 from conversations.texts import say
 from conversations.turn import TurnResult
-from conversations.understanding import HUMAN_REQUEST
+from conversations.understanding import ACKNOWLEDGEMENT_ONLY, HUMAN_REQUEST
 from conversations.understanding.text import prepare
 from knowledge import services as knowledge_services
 from scheduling import services as scheduling_services
@@ -100,6 +100,8 @@ def _waiting_notice(conversation: Conversation, pending: list[Message], now: dt.
     since = conversation.handoff_at or conversation.created_at
     if conversation.messages.filter(sender=Message.Sender.STAFF, created_at__gte=since).exists():
         return None
+    if pending[-1].kind == Message.Kind.TEXT and ACKNOWLEDGEMENT_ONLY.match(prepare(pending[-1].body or "")):
+        return None  # "vou aguardar", "ok obrigada": nothing to answer while they wait
     clock = (pending[-1].meta or {}).get("clock")
     moment = dt.datetime.fromisoformat(clock) if clock else now
     current = state.State.of(conversation)

@@ -9,6 +9,7 @@ import secrets
 from zoneinfo import available_timezones
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -17,6 +18,14 @@ from django.utils.translation import pgettext_lazy
 
 def new_webhook_secret() -> str:
     return secrets.token_urlsafe(24)
+
+
+# The Kumon subjects, in the order the receptionist lists them.
+SUBJECTS = ("Matemática", "Português", "Inglês", "Japonês")
+
+
+def all_subjects() -> list[str]:
+    return list(SUBJECTS)
 
 
 class Unit(models.Model):
@@ -75,6 +84,12 @@ class Unit(models.Model):
         _("parent may change/cancel until (min before)"), default=240
     )
     what_to_bring = models.TextField(_("what to bring"), blank=True)
+    # What the receptionist offers and asks about ("Matemática, Português ou Inglês?"): not every
+    # unit teaches Japanese. `unit load` reads it from the profile or infers it from the FAQ.
+    subjects = ArrayField(
+        models.CharField(max_length=20, choices=[(s, s) for s in SUBJECTS]), verbose_name=_("subjects offered"),
+        default=all_subjects, help_text=_("Comma-separated: Matemática, Português, Inglês, Japonês."),
+    )
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

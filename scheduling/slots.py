@@ -29,9 +29,12 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import json
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -230,7 +233,7 @@ def closed_dates(
         while d <= min(c_end, last):
             closed.add(d)
             d += dt.timedelta(days=1)
-    table = holiday_dates(tuple(range(first.year, last.year + 1)), holiday_subdivision(state, city))
+    table = holiday_dates(tuple(range(first.year, last.year + 1)), holiday_subdivision(state, city), city or "")
     closed.update(d for d in table if first <= d <= last)
     return frozenset(closed)
 
@@ -248,12 +251,35 @@ def holiday_subdivision(state: str, city: str) -> str | None:
     return state if state in subdivisions else None
 
 
+CITY_HOLIDAYS_FILE = Path(__file__).resolve().parent / "data" / "city_holidays.json"
+
+
+def _plain(text: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)).casefold().strip()
+
+
+@lru_cache(maxsize=1)
+def _city_holidays() -> dict[str, dict[str, str]]:
+    data = json.loads(CITY_HOLIDAYS_FILE.read_text(encoding="utf-8"))
+    return {_plain(city): days for city, days in data.items() if not city.startswith("_")}
+
+
 @lru_cache(maxsize=64)
-def holiday_dates(years: tuple[int, ...], subdivision: str | None) -> frozenset[dt.date]:
-    # Building the table costs ~1 ms; units share a handful of (years, subdivision) keys.
-    return frozenset(holidays.country_holidays("BR", subdiv=subdivision, years=years).keys())
+def _table(years: tuple[int, ...], subdivision: str | None, city: str) -> dict[dt.date, str]:
+    # Building the table costs ~1 ms; units share a handful of (years, subdivision, city) keys.
+    table = dict(holidays.country_holidays("BR", subdiv=subdivision, years=years, language="pt_BR").items())
+    for month_day, name in _city_holidays().get(_plain(city), {}).items():
+        month, day = (int(part) for part in month_day.split("-"))
+        for year in years:
+            table.setdefault(dt.date(year, month, day), name)
+    return table
+
+
+def holiday_dates(years: tuple[int, ...], subdivision: str | None, city: str = "") -> frozenset[dt.date]:
+    """National, state and city holidays (the city's from data/city_holidays.json)."""
+    return frozenset(_table(years, subdivision, city))
 
 
 def holiday_name(day: dt.date, *, state: str = "", city: str = "") -> str | None:
-    table = holidays.country_holidays("BR", subdiv=holiday_subdivision(state, city), years=day.year)
-    return table.get(day)
+    """The holiday's name in Portuguese, or None."""
+    return _table((day.year,), holiday_subdivision(state, city), city or "").get(day)

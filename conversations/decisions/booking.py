@@ -252,6 +252,13 @@ def select(turn: Turn, start: dt.datetime, *, lead_in: str = "") -> None:
     if missing is None or turn.state.flow.rescheduling:
         book(turn, start, lead_in=lead_in)
         return
+    if missing == Step.ASK_PARENT_NAME:
+        # Who comes and for what is known: the parent's own name is asked after booking, never a
+        # reason to keep a chosen time waiting (a grandmother who signs "a avó do Lucas").
+        book(turn, start, lead_in=lead_in)
+        if turn.state.step == Step.BOOKED:
+            qualify.ask_after_booking(turn, missing)
+        return
     turn.state.flow.selected = start
     _hold(turn, [Slot(start, start + dt.timedelta(minutes=turn.unit.visit_minutes), 1)])
     turn.flow.append(f"{lead_in} {turn.say('slot_free', slot=turn.slot_text(start))}".strip())
@@ -321,8 +328,16 @@ def carry_on(turn: Turn) -> None:
     """Qualification goes on: the next question, or — once the facts are known — the visit."""
     flow = turn.state.flow
     missing = qualify.missing(turn)
+    if missing == Step.ASK_PARENT_NAME and flow.selected is not None:
+        start, flow.selected = flow.selected, None
+        select(turn, start)
+        return
     if missing is not None:
         qualify.ask(turn, missing)
+        return
+    if turn.state.stage == Stage.BOOKED and flow.appointment_id and not flow.rescheduling:
+        # The name asked after booking arrived: it goes on the visit too, and nothing is offered.
+        qualify.complete_booking(turn, flow.appointment_id)
         return
     if flow.selected is not None:
         start, flow.selected = flow.selected, None
@@ -392,6 +407,7 @@ def book(turn: Turn, start: dt.datetime, *, lead_in: str = "") -> None:
         logger.warning("booking refused: %s", exc.message)
         offer_default(turn, lead_in=turn.say("slot_taken"))
         return
+    flow.booked_from = [] if flow.rescheduling else list(flow.offered)
     flow.offered, flow.selected, flow.rescheduling, flow.wish = [], None, False, {}
     flow.appointment_id = appointment.pk
     turn.set_step(Step.BOOKED, Stage.BOOKED)

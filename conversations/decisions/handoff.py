@@ -14,7 +14,8 @@ from conversations.understanding.dates import WEEKDAY_NAMES, format_day
 from scheduling.texts import hour_pt
 
 WAITING_NOTICE_EVERY = dt.timedelta(minutes=30)
-ASKED_AGAIN_EVERY = dt.timedelta(minutes=5)
+# A parent who asks for a person again is told again (not twice within a minute: one burst).
+ASKED_AGAIN_EVERY = dt.timedelta(minutes=1)
 
 
 def hand_off(turn: Turn, reason: str) -> None:

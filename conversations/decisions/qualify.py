@@ -9,11 +9,13 @@ does not want to say it is not asked forever.
 
 from __future__ import annotations
 
-from conversations.state import Child, Lead, Stage, Step
+from conversations.state import SUBJECTS, Child, Lead, Stage, Step
 from conversations.turn import Turn
 from conversations.understanding import Understood
 from conversations.understanding.facts import ChildFacts
 from conversations.understanding.text import edit_distance, fold
+from scheduling.models import Appointment
+from scheduling.services import update_appointment_details
 
 MAX_ASKS = 2
 QUESTION_STEPS = (Step.ASK_CHILD_NAME, Step.ASK_CHILD_AGE, Step.ASK_SUBJECT, Step.ASK_PARENT_NAME)
@@ -61,6 +63,11 @@ def merge(turn: Turn, u: Understood) -> bool:
     """Store what the parent told; returns whether the lead changed."""
     lead, facts = turn.lead, u.facts
     changed = False
+    offered = set(turn.unit.subjects or SUBJECTS)
+    for child_facts in facts.children:
+        # "vcs têm japonês?" where the unit has none: the knowledge says so; the lead keeps only
+        # what this unit teaches.
+        child_facts.subjects = [s for s in child_facts.subjects if s in offered]
     if facts.parent_name and fold(facts.parent_name) != fold(lead.parent_name):
         if not any(fold(c.name) == fold(facts.parent_name) for c in lead.children):
             lead.parent_name, changed = facts.parent_name, True
@@ -174,8 +181,26 @@ def question(turn: Turn, step: Step) -> str:
         return turn.say("ask_child_age", child=child.name) if child.name else turn.say("ask_child_age_any")
     if step == Step.ASK_SUBJECT:
         child = next((c for c in lead.children if not c.subjects), lead.first_child)
-        return turn.say("ask_subject", child=child.name) if child.name else turn.say("ask_subject_any")
+        options = subject_options(turn)
+        return turn.say("ask_subject", child=child.name, options=options) if child.name else turn.say(
+            "ask_subject_any", options=options
+        )
     return turn.say("ask_parent_name")
+
+
+SUBJECT_NAMES = {
+    "en": {"Matemática": "Math", "Português": "Portuguese", "Inglês": "English", "Japonês": "Japanese"},
+    "es": {"Matemática": "Matemáticas", "Português": "Portugués", "Inglês": "Inglés", "Japonês": "Japonés"},
+}
+_OR = {"pt": "ou", "en": "or", "es": "o"}
+
+
+def subject_options(turn: Turn) -> str:
+    """The unit's subjects as a list the parent can answer from: "Matemática, Português ou Inglês"."""
+    names = [SUBJECT_NAMES.get(turn.lang, {}).get(s, s) for s in SUBJECTS if s in (turn.unit.subjects or SUBJECTS)]
+    if len(names) <= 1:
+        return "".join(names)
+    return f"{', '.join(names[:-1])} {_OR.get(turn.lang, 'ou')} {names[-1]}"
 
 
 def ask(turn: Turn, step: Step) -> None:
@@ -184,6 +209,25 @@ def ask(turn: Turn, step: Step) -> None:
     flow.asked[str(step)] = flow.asked.get(str(step), 0) + 1
     turn.set_step(step, Stage.QUALIFYING)
     turn.flow.append(question(turn, step))
+    turn.flow_done = True
+
+
+def ask_after_booking(turn: Turn, step: Step) -> None:
+    """A fact asked once the visit is booked: the stage stays booked (no follow-up chases it)."""
+    flow = turn.state.flow
+    flow.asked[str(step)] = flow.asked.get(str(step), 0) + 1
+    turn.set_step(step, Stage.BOOKED)
+    turn.flow.append(question(turn, step))
+    turn.flow_done = True
+
+
+def complete_booking(turn: Turn, appointment_id: int) -> None:
+    """The facts asked after booking are known: the visit gets them, the parent a short thanks."""
+    appointment = Appointment.objects.filter(pk=appointment_id, unit=turn.unit).first()
+    if appointment is not None and turn.lead.parent_name and not appointment.parent_name:
+        update_appointment_details(appointment=appointment, parent_name=turn.lead.parent_name)
+    turn.set_step(Step.BOOKED, Stage.BOOKED)
+    turn.flow.append(turn.say("noted_name", name=turn.lead.parent_name.split()[0]) if turn.lead.parent_name else turn.say("noted"))
     turn.flow_done = True
 
 

@@ -72,6 +72,17 @@ def handle(turn: Turn, u: Understood) -> None:
         and _wish_apart_from(turn, u.text, appointment) is not None
     )
     implicit_move = implicit_move or corrects_booking or elsewhere
+    # "pensando bem nesse não consigo, troca pro segundo que vc mandou?" right after booking.
+    if (
+        appointment is not None and state.step == Step.BOOKED and flow.appointment_id == appointment.pk
+        and flow.booked_from and u.choice is not None
+        and (u.correction or u.has(Intent.RESCHEDULE) or u.has(Intent.DENY) or bool(_SWITCH.search(text)))
+    ):
+        index = u.choice - 1 if u.choice > 0 else len(flow.booked_from) - 1
+        if 0 <= index < len(flow.booked_from) and flow.booked_from[index] != appointment.start:
+            flow.rescheduling, flow.appointment_id = True, appointment.pk
+            booking.book(turn, flow.booked_from[index])
+            return
     if appointment is not None and u.has(Intent.MY_VISIT) and not implicit_move:
         _tell(turn, appointment)
         return
@@ -116,6 +127,7 @@ def handle(turn: Turn, u: Understood) -> None:
             turn.flow_done = True
 
 
+_SWITCH = re.compile(r"\b(?:troca|trocar|troque|muda|mudar|mude|passa|passar|passe|prefiro|melhor|em vez|ao inves|instead|switch|change)\b")
 _NAMES_A_VISIT = re.compile(r"\b(?:a|minha|nossa|essa|esta) (?:visita|entrevista|avaliacao)\b")
 
 

@@ -193,6 +193,16 @@ def test_human_request_then_one_waiting_notice_per_half_hour(demo) -> None:
     assert [m.status for m in inbound][1:] == ["received", "received", "received"]  # unread for staff
 
 
+def test_while_waiting_a_repeated_request_is_answered_and_a_thank_you_is_not(demo) -> None:
+    at = TUESDAY_10()
+    chat(demo, PHONE, "quero falar com uma pessoa", at=at)
+    assert chat(demo, PHONE, "quero falar com a responsavel pela unidade", at=at + dt.timedelta(minutes=2)) == [
+        "Já avisei a equipe, e assim que alguém puder te responde por aqui. 🙏"
+    ]
+    assert chat(demo, PHONE, "ok, vou aguardar", at=at + dt.timedelta(minutes=8)) == []
+    assert chat(demo, PHONE, "obrigada", at=at + dt.timedelta(minutes=50)) == []
+
+
 def test_human_request_outside_opening_hours_says_when_it_opens(demo) -> None:
     replies = chat(demo, PHONE, "atendente por favor", at=TUESDAY_21())
     assert replies[1] == (
@@ -358,3 +368,59 @@ def test_an_adult_who_studies_herself_is_not_asked_for_a_child(demo) -> None:
     student = lead(demo).children
     assert [(c.name, c.age, c.subjects) for c in student] == [("Marta", 45, ["Inglês"])]
     assert not any("nome da criança" in r for r in replies)
+
+
+def test_a_chosen_time_is_booked_before_the_parents_name_and_the_name_goes_on_the_visit(demo) -> None:
+    at = next_weekday_at(2, 10)  # Wednesday; the wish is Thursday afternoon
+    thursday = (at + dt.timedelta(days=1)).strftime("%d/%m")
+    replies = chat(demo, PHONE, "oi, quero agendar pro Pedro, 7 anos, matemática. tem horário amanhã à tarde?", at=at)
+    assert replies[-1].endswith("E qual é o seu nome?")
+    replies = chat(demo, PHONE, "pode ser às 15h", at=at + dt.timedelta(minutes=2))
+    assert replies[0].startswith(f"Agendado! ✅ quinta {thursday} às 15h para Pedro.")
+    assert replies[-1].endswith(" / E qual é o seu nome?")
+    assert conversation(demo).stage == "booked"  # no follow-up chases the name
+    assert chat(demo, PHONE, "Ana Souza", at=at + dt.timedelta(minutes=3)) == ["Obrigada, Ana! Anotei aqui. 😊"]
+    visit = Appointment.objects.get(unit=demo, phone=PHONE)
+    assert (visit.parent_name, visit.child_name, visit.status) == ("Ana Souza", "Pedro", "booked")
+
+
+def test_right_after_booking_the_second_option_moves_the_visit_there(demo) -> None:
+    at = next_weekday_at(0, 18)  # Monday evening: the visits offered are days away
+    offer = qualify(demo, at)
+    assert offer[-1].startswith("Tenho estes horários")
+    first = chat(demo, PHONE, "pode ser o primeiro", at=at + dt.timedelta(minutes=1))
+    assert first[0].startswith("Agendado!")
+    booked = Appointment.objects.get(unit=demo, phone=PHONE, status="booked").start
+    moved = chat(demo, PHONE, "ih, pensando bem nesse nao consigo. troca pro segundo que vc mandou?", at=at + dt.timedelta(minutes=3))
+    visits = list(Appointment.objects.filter(unit=demo, phone=PHONE).exclude(status="cancelled"))
+    assert len(visits) == 1 and visits[0].start > booked
+    assert len(moved) == 1 and "✅" in moved[0] and "Pedro" in moved[0]  # the move confirmed, no "vou confirmar"
+
+
+def test_a_thank_you_after_opting_out_keeps_the_number_out(demo) -> None:
+    at = TUESDAY_10()
+    chat(demo, PHONE, "me descadastra dessa lista por favor", at=at)
+    assert chat(demo, PHONE, "obrigado", at=at + dt.timedelta(minutes=5)) == []
+    assert Contact.objects.get(unit=demo, phone=PHONE).opted_out_at is not None
+    back = chat(demo, PHONE, "oi, quero saber o valor da mensalidade", at=at + dt.timedelta(days=2))
+    assert back[0].startswith("Que bom falar com você de novo!") or "Que bom falar com você de novo!" in " ".join(back)
+    assert Contact.objects.get(unit=demo, phone=PHONE).opted_out_at is None
+
+
+def test_a_parent_who_will_decide_later_is_not_asked_again(demo) -> None:
+    at = TUESDAY_10()
+    assert chat(demo, PHONE, "oi, quero agendar uma visita pro Pedro", at=at)[-1].startswith("Quantos anos Pedro tem")
+    assert chat(demo, PHONE, "vou ver com meu marido e depois te falo", at=at + dt.timedelta(minutes=1)) == [
+        "Claro, sem pressa! Quando quiser, é só me chamar por aqui. 😊"
+    ]
+    assert conversation(demo).mode == "bot"
+
+
+def test_the_subject_question_lists_only_what_the_unit_teaches(demo) -> None:
+    demo.subjects = ["Matemática", "Português", "Inglês"]
+    demo.save(update_fields=["subjects"])
+    at = TUESDAY_10()
+    chat(demo, PHONE, "oi, vcs tem japones? quero agendar pro Pedro", at=at)
+    replies = chat(demo, PHONE, "7", at=at + dt.timedelta(minutes=1))
+    assert replies[-1] == "Qual disciplina interessa para Pedro: Matemática, Português ou Inglês? Pode ser mais de uma."
+    assert lead(demo).children[0].subjects == []

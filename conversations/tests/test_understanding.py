@@ -55,8 +55,11 @@ def test_parse_when_reads_informal_portuguese(text, day, time, window) -> None:
         # WhatsApp spellings of the question words cut a message as the full words do.
         ("queria saber se aceitam crianca de 3 anos e qto custa",
          ["queria saber se aceitam crianca de 3 anos", "qto custa"]),
+        # The "?" at the end is each piece's that opens with a question word.
         ("oi, qto eh, qts vezes por semana e tem estacionamento?",
-         ["oi, qto eh", "qts vezes por semana", "tem estacionamento?"]),
+         ["oi, qto eh?", "qts vezes por semana?", "tem estacionamento?"]),
+        ("Umas duvidas: qnto é a mensalidade, tem estacionamento ai e ele pode levar lanche?",
+         ["qnto é a mensalidade?", "tem estacionamento ai?", "ele pode levar lanche?"]),
         # Asking for something is a question, after a "tá bom" too.
         ("ta bom, entao me diz qto eh o ingles", ["ta bom, entao me diz qto eh o ingles"]),
         ("me passa o endereco de novo", ["me passa o endereco de novo"]),
@@ -315,3 +318,69 @@ def test_at_the_parents_name_question_a_known_name_is_the_parent() -> None:
     with_more = extract("Marcia, quero agendar a visita", step=Step.ASK_PARENT_NAME)
     bare = extract("Marcia", step=Step.ASK_PARENT_NAME)
     assert (with_more.children, bare.parent_name, bare.children) == ([], "Marcia", [])
+
+
+@pytest.mark.parametrize(
+    ("text", "step", "parent", "children"),
+    [
+        # Names joined by "e" share what follows the last; "os dois", "gêmeos": what one has, all have.
+        ("tenho gemeos, Caio e Cauã, 6 anos, os dois precisam de matematica. sou Rebeca", Step.NONE, "Rebeca",
+         [("Caio", 6, ["Matemática"]), ("Cauã", 6, ["Matemática"])]),
+        ("Sou a Cláudia. Tenho 3: os gêmeos Miguel e Rafael, 7 anos, os dois em matemática, e a Alice de 4, em português",
+         Step.NONE, "Cláudia",
+         [("Miguel", 7, ["Matemática"]), ("Rafael", 7, ["Matemática"]), ("Alice", 4, ["Português"])]),
+        # A list of children: name, bare age, subject.
+        ("Ana Luísa 12 anos ingles, Bento 9 mat, e a pequena Lis 4 anos portugues", Step.NONE, "",
+         [("Ana Luísa", 12, ["Inglês"]), ("Bento", 9, ["Matemática"]), ("Lis", 4, ["Português"])]),
+        # A title of respect is not the name; "minha filha" as an endearment names no child.
+        ("Bom dia minha filha. Aqui é Dona Zélia, avó de Miguel. Ele tem 6 anos, acho que é o de portugues", Step.NONE,
+         "Zélia", [("Miguel", 6, ["Português"])]),
+        # A city that is also a name, after "to" / "em".
+        ("We just moved to Salvador from Canada. My son Noah is 7 and we'd like him to do Kumon Math. I'm Daniel",
+         Step.NONE, "Daniel", [("Noah", 7, ["Matemática"])]),
+        # "bem" as an intensifier: weak, so the subject is wanted.
+        ("minha filha Maria Clara tem 10 anos e ta precisando de portugues, a redação dela ta bem fraca", Step.NONE, "",
+         [("Maria Clara", 10, ["Português"])]),
+        # At the parent's-name question, the other name beside the parent's own is the child's.
+        ("Cecília. e eu sou a Iara", Step.ASK_PARENT_NAME, "Iara", [("Cecília", None, [])]),
+    ],
+)
+def test_facts_of_several_children_titles_and_places(text, step, parent, children) -> None:
+    facts = extract(text, step=step)
+    assert (facts.parent_name, [(c.name, c.age, c.subjects) for c in facts.children]) == (parent, children)
+
+
+def test_a_subject_the_child_already_does_elsewhere_is_not_wanted_and_an_adult_says_it_is_them() -> None:
+    corrected = extract("oxe me enganei, é portugues. ingles ela ja faz em outro canto", step=Step.NONE)
+    assert (corrected.children[0].subjects, corrected.children[0].not_subjects) == (["Português"], ["Inglês"])
+    assert extract("quem quer estudar sou eu mesmo, tenho 38 anos. me chamo Cícero", step=Step.NONE).for_self
+
+
+@pytest.mark.parametrize(
+    ("text", "day", "time"),
+    [
+        ("sesta 3 da tardi pod?", dt.date(2026, 11, 27), dt.time(15)),
+        ("segunda 10 da manha", dt.date(2026, 11, 30), dt.time(10)),
+        ("¿puede ser el sábado a las 9 y media?", dt.date(2026, 11, 28), dt.time(9, 30)),
+    ],
+)
+def test_parse_when_hours_with_the_part_of_the_day_typos_and_spanish_halves(text, day, time) -> None:
+    when = parse_when(prepare(text), today=THURSDAY)
+    assert (when.day, when.time) == (day, time)
+
+
+def test_deferring_talking_at_home_and_cancelling_for_now_are_read_as_such() -> None:
+    home = understand("ah verdade, natal kkkk. ok vou falar com a mae dele e ela te chama", today=THURSDAY, use_model=False)
+    later = understand("eita. vou conversar com meu marido. agora nao, depois eu vejo", today=THURSDAY, use_model=False)
+    cancel = understand("vou ter que cancelar a visita de sabado da Luna, surgiu uma viagem. depois eu remarco",
+                        today=THURSDAY, use_model=False)
+    manager = understand("quero falar com a responsavel pela unidade", today=THURSDAY, use_model=False)
+    assert (Intent.HUMAN not in home.intents, home.defers) == (True, True)
+    assert (later.intents & {Intent.HUMAN, Intent.BOOK}, later.defers) == (set(), True)
+    assert (Intent.CANCEL in cancel.intents, Intent.RESCHEDULE in cancel.intents) == (True, False)
+    assert (Intent.HUMAN in manager.intents, manager.defers) == (True, False)
+
+
+def test_bringing_a_snack_is_a_question_not_a_booking() -> None:
+    u = understand("ele pode levar lanche?", today=THURSDAY, use_model=False)
+    assert u.questions == ["ele pode levar lanche?"]

@@ -76,6 +76,21 @@ _RESCHEDULE = re.compile(
 CONFLICT = re.compile(
     r"\b(nao vou (poder|conseguir)|nao vai dar|nao consigo (ir|levar)|nao poderei|reuniao|compromisso|imprevisto|viagem|viajar|surgiu)\b"
 )
+# The parent will decide later, or with someone else at home: nothing to ask now, no one to call.
+DEFERS = re.compile(
+    r"\b(?:vou|vamos|preciso|tenho que|deixa eu|deixa eu|vou ter que) (?:ver|pensar|conversar|falar|decidir|olhar|combinar|checar|consultar)"
+    r"(?: (?:com|a|o|minha|meu|melhor)\b.{0,30})?"
+    r"|\bdepois (?:eu |a gente )?(?:vejo|volto|falo|te falo|retorno|marco|remarco|agendo|decido|confirmo|te chamo|chamo|aviso|te aviso)\b"
+    r"|\bmais (?:tarde|pra frente|para frente) (?:eu )?(?:vejo|volto|falo|te falo|remarco|marco|agendo|chamo|aviso)\b"
+    r"|\bte (?:aviso|falo|retorno|chamo|confirmo) (?:depois|mais tarde|amanha|outro dia)\b|\bqualquer coisa (?:eu )?(?:volto|chamo|te chamo|aviso)\b"
+    r"|\bagora nao\b|\bvou ver (?:minha|a|na) agenda\b|\bela te chama\b|\bele te chama\b"
+    r"|\b(?:i'?ll|we'?ll|let me) (?:think|check|talk|get back)\b|\b(?:lo voy a pensar|te aviso despues|despues te (?:escribo|aviso))\b"
+)
+# "vou falar com a mãe dele", "vou conversar com meu marido": someone at home, not the unit's staff.
+_TALK_AT_HOME = re.compile(
+    r"\b(?:vou|vamos|preciso|tenho que|deixa eu|vou ter que) (?:falar|conversar|ver|combinar) com (?:a |o )?"
+    r"(?:mae|pai|marido|esposa|esposo|mulher|ele|ela|meu \w+|minha \w+|familia|avo|sogra|pais|namorad\w*)\b"
+)
 _CANCEL = re.compile(r"\b(?:cancel\w*|desmarc\w*|cancell?\w*)\b")
 _CANCEL_OTHER = re.compile(r"\b(?:matricula|inscricao|curso|mensalidade|plano|contrato|aulas|kumon|assinatura|cartao|boleto)\b")
 _MY_VISIT = re.compile(
@@ -97,6 +112,12 @@ _AFFIRM = re.compile(
 _DENY = re.compile(
     r"^\W*(nao|no|nope|negativo|errado|esta errado|ta errado|nao e isso|incorrect|wrong|agora nao|ainda nao|melhor nao"
     r"|nao precisa|deixa pra depois|por enquanto nao|not now|no thanks|todavia no)\b"
+)
+# Nothing to answer: thanks, "ok", "vou aguardar" (read on `prepare`d text).
+ACKNOWLEDGEMENT_ONLY = re.compile(
+    r"^\W*(?:(?:ok|okay|ta|ta bom|esta bom|beleza|certo|entendi|entendido|combinado|tudo bem|sim|show|perfeito|otimo|ah|ata"
+    r"|obrigad[oa]s?|muito obrigad[oa]|brigad[oa]|valeu|agradeco|thanks|thank you|gracias|aguardo|no aguardo|fico no aguardo"
+    r"|fico aguardando|aguardando|vou aguardar|vou esperar|espero|esperando|then|i'?ll wait|espero entonces|de nada)\W*)+$"
 )
 _THANKS = re.compile(r"\b(obrigad|brigad|valeu|agradec|thanks|thank you|thx|gracias)")
 _GREETING = re.compile(
@@ -179,6 +200,7 @@ class Understood:
     when: When | None = None
     prediction: Prediction | None = None
     source: str = "rules"
+    defers: bool = False  # "depois eu vejo", "vou falar com meu marido": the parent will come back
 
     def has(self, intent: Intent | str) -> bool:
         return Intent(intent) in self.intents
@@ -231,6 +253,13 @@ def clauses(text: str) -> list[str]:
                 pieces.append(piece)
                 start = m.end()
         pieces.append(sentence[start:].strip(" ,;"))
+        if splitter is _SPLIT_ASKING and len(pieces) > 1:
+            # "qnto é a mensalidade, tem estacionamento ai e ele pode levar lanche?": the "?" at the
+            # end is every piece's that opens with a question word.
+            pieces = [
+                p if p.endswith("?") or (n == 0 and not _QUESTION_START.match(_content(p))) else f"{p}?"
+                for n, p in enumerate(pieces)
+            ]
         # "queria saber se tem desconto e se dá pra pagar no cartão": the second "se…" asks too.
         asking = False
         for piece in pieces:
@@ -285,7 +314,7 @@ def understand(
     short = len(words) <= 5
     if _OPT_OUT.search(t) or _OPT_OUT.search(folded):
         u.intents.add(Intent.OPT_OUT)
-    if _HUMAN.search(t):
+    if _HUMAN.search(_TALK_AT_HOME.sub(" ", t)):
         u.intents.add(Intent.HUMAN)
     if _COMPLAINT.search(t):
         u.intents.add(Intent.COMPLAINT)
@@ -293,10 +322,12 @@ def understand(
         u.intents.add(Intent.INJECTION)
     if _MY_VISIT.search(t):
         u.intents.add(Intent.MY_VISIT)
-    if _RESCHEDULE.search(t):
-        u.intents.add(Intent.RESCHEDULE)
     if _CANCEL.search(t) and not _CANCEL_OTHER.search(t):
         u.intents.add(Intent.CANCEL)
+    u.defers = bool(DEFERS.search(t))
+    # "cancelar a visita… depois eu remarco": a cancellation now, a new time some other day.
+    if _RESCHEDULE.search(DEFERS.sub(" ", t) if Intent.CANCEL in u.intents else t):
+        u.intents.add(Intent.RESCHEDULE)
     if _BOOK.search(t) and not u.intents & {Intent.RESCHEDULE, Intent.CANCEL, Intent.MY_VISIT}:
         u.intents.add(Intent.BOOK)
     strong = u.intents & {Intent.OPT_OUT, Intent.HUMAN, Intent.COMPLAINT, Intent.INJECTION, Intent.RESCHEDULE, Intent.CANCEL}
@@ -324,6 +355,10 @@ def understand(
         if Intent.RESCHEDULE in guessed and Intent.RESCHEDULE not in u.intents and not (
             CONFLICT.search(t) or not parse_when(text, today=today).empty
         ):
+            guessed.discard(Intent.RESCHEDULE)
+        if Intent.HUMAN not in u.intents and _TALK_AT_HOME.search(t):
+            guessed.discard(Intent.HUMAN)
+        if Intent.CANCEL in u.intents and Intent.RESCHEDULE not in u.intents and u.defers:
             guessed.discard(Intent.RESCHEDULE)
         u.intents |= guessed
     u.facts = facts_module.extract(text, step=step)
@@ -355,6 +390,8 @@ def understand(
             continue
         if booking_clause(c, today=today, step=step) or booking_request(c):
             continue
+        if u.choice is not None and names_an_option(c):
+            continue  # "troca pro segundo que vc mandou?": an option of the offer, not the FAQ's
         u.questions.append(clause)
     if u.questions:
         u.intents.add(Intent.QUESTION)
@@ -373,10 +410,15 @@ _OPENING = re.compile(
 
 _ASKS_TO_BOOK = re.compile(
     r"\b(?:tem como|teria como|da pra|da para|posso|podemos|consigo|conseguimos|como faco (?:pra|para)|queria|quero|gostaria de|pode|ainda (?:faz|fazem))\s+"
-    r"(?:eu\s+|a gente\s+)?(?:levar|leva|marcar|agendar|ir(?!\s+(?:de|a pe|com|sozinh|pelo|pela|por|embora))|visitar|conhecer|trazer|inscrever|matricular|fazer (?:a|uma) (?:visita|avaliacao|matricula|o teste)|(?:aquela |a )?avaliacao)\b"
+    r"(?:eu\s+|a gente\s+)?(?:(?:levar|leva|trazer)(?!\s+(?:o |a |um |uma )?(?:lanche|lanchinho|comida|agua|garrafa|squeeze|material|lapis|borracha|caderno|calculadora|celular|tablet|fone|brinquedo|livro|pasta|mochila|estojo|algo|alguma coisa|nada|o que))|marcar|agendar|ir(?!\s+(?:de|a pe|com|sozinh|pelo|pela|por|embora))|visitar|conhecer|inscrever|matricular|fazer (?:a|uma) (?:visita|avaliacao|matricula|o teste)|(?:aquela |a )?avaliacao)\b"
     r"|\b(?:can|could) (?:we|i) (?:come|visit|book|schedule)\b|\bpodemos (?:ir|visitar|agendar)\b"
 )
 _ASKS_INFO = re.compile(r"\b(quanto|quanta|qual|quais|valor|preco|custa|o que|documento|precisa levar|como funciona|dura|demora)\b")
+
+
+def names_an_option(text: str) -> bool:
+    """"o segundo", "a primeira", "the last": an option of an offer is named."""
+    return bool(_CHOICE_WORD.search(prepare(text)))
 
 
 def booking_request(clause: str) -> bool:

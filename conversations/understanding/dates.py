@@ -66,6 +66,10 @@ _BARE_TIME_RE = re.compile(
     r"\b(?:o das|a das|aquele das|aquela das|as|às|a|pelas|pelas|umas|perto das|at|las|a las|around|por volta das)\s+(\d{1,2})(?:[:h](\d{2}))?\b"
     r"(?!\s*(?:anos|years|/|materias|disciplinas|vezes|filhos|criancas|dias|semanas|meses|%))"
 )
+# "sexta 3 da tarde", "10 da manhã", "4 de la tarde": an hour and the part of the day, no "às".
+_HOUR_OF_PERIOD_RE = re.compile(
+    r"\b(\d{1,2})(?:[:h](\d{2}))?\s+(?:da|de la|in the)\s+(?:tarde|manha|noite|noche|manana|afternoon|morning|evening)\b"
+)
 _AFTER_RE = re.compile(
     r"\b(?:depois\s+das?|apos\s+as?|a\s+partir\s+das?|after|despues\s+de\s+las|mais\s+tarde\s+que|desde\s+las)\s+(\d{1,2})(?:[:h](\d{2}))?"
 )
@@ -248,7 +252,7 @@ _SPELT_HOUR = re.compile(
     # "nove horas", "dez e meia" ("uma hora", "duas horas" are more often how long something lasts)
     r"|\b(sete|oito|nove|dez|onze|doze)\s+(?=horas?\b|e meia\b)|\b(" + "|".join(_HOUR_WORDS) + r")\s+(?=e meia\b)"
 )
-_HALF = re.compile(r"\b(\d{1,2})(?:\s*h)?\s+e\s+(meia|quinze|trinta|quarenta e cinco)\b")
+_HALF = re.compile(r"\b(\d{1,2})(?:\s*h)?\s+(?:e|y|and)\s+(meia|media|quinze|cuarto|trinta|quarenta e cinco|a half)\b")
 _NOON = re.compile(r"\b(?:ao |no |de |a )?meio\s+dia(?:\s+e\s+meia)?\b")
 _RANGE_RE = re.compile(
     r"\b(?:entre(?:\s+as)?|das?|de)\s+(\d{1,2})(?:[:h](\d{2}))?\s*(?:h|hs|horas)?\s*(?:e|as|a|ate)\s+(?:as\s+)?(\d{1,2})(?:[:h](\d{2}))?\s*(?:h|hs|horas)?\b"
@@ -261,7 +265,8 @@ def _spell_out(t: str) -> str:
     t = _SPELT_HOUR.sub(
         lambda m: f"{m.group(1)} {_HOUR_WORDS[m.group(2) or m.group(3)]}" if m.group(1) else f"{_HOUR_WORDS[m.group(4) or m.group(5)]} ", t
     )
-    minutes = {"meia": "30", "trinta": "30", "quinze": "15", "quarenta e cinco": "45"}
+    minutes = {"meia": "30", "media": "30", "a half": "30", "trinta": "30", "quinze": "15", "cuarto": "15",
+               "quarenta e cinco": "45"}
     t = _HALF.sub(lambda m: f"{m.group(1)}:{minutes[m.group(2)]}", t)
     return _NOON.sub(lambda m: " 12:30 " if m.group(0).endswith("meia") else " 12h ", t)
 
@@ -362,7 +367,7 @@ def parse_when(text: str, *, today: dt.date) -> When:
             if time is not None:
                 break
         if time is None:
-            m = _BARE_TIME_RE.search(clean)
+            m = _BARE_TIME_RE.search(clean) or _HOUR_OF_PERIOD_RE.search(clean)
             if m:
                 time = _hour(int(m.group(1)), int(m.group(2) or 0), text=clean)
     if time is None and window is None:

@@ -107,7 +107,8 @@ _PARENT_CUES = re.compile(
     r"|eu sou (?:a |o )?|e eu (?:sou )?(?:a |o )|falo com voce(?:s)? (?:e|sou) |my name is|i am|i'm|im|this is|me llamo|soy|mi nombre es|aqui (?:a|o) "
     r"|^\W*(?:oi|ola|bom dia|boa tarde|boa noite)?[\s,!]*(?:e|eh) (?:a|o) "
     r")"
-    r"\s*(?=" + _NAME_WORD + ")"
+    # "aqui é Dona Zélia", "sou o Seu Antônio": a title of respect before the name is not the name.
+    r"\s*(?:(?:dona|seu|sr|sra|senhora|senhor|dr|dra|mrs|mr|ms|senora|senor)\.?\s+)?(?=" + _NAME_WORD + ")"
 )
 # "Michele aqui", "Wellington falando", "Fábio, pai da Manuela": a capitalised name that introduces itself.
 _NAME_INTRODUCES = re.compile(
@@ -237,7 +238,11 @@ _FUTURE_BIRTHDAY = re.compile(
 )
 _DOING_WELL = re.compile(
     r"^[^\w.!?;]*(?:\w+[^\w.!?;,]+){0,3}(?:ele|ela)?\s*(?:vai|esta|ta|anda|is doing|va)\s+(?:bem|otim[oa]|super bem|muito bem|well|fine)"
+    # "bem" as an intensifier: "ta bem fraca", "vai bem mal" is the opposite of doing well.
+    r"(?!\s+(?:frac\w*|ruim|mal|atrasad\w*|devagar|baix\w*|pior|abaixo|complicad\w*|dificil|perdid\w*|fei\w*))"
 )
+# "inglês ela já faz em outro canto": a subject the child already does elsewhere is not the wish.
+_DOES_ALREADY = re.compile(r"^[^\w.!?;]*(?:(?:ele|ela|o|a|\w+)\s+)?ja\s+(?:faz|fazia|estuda|tem|cursa|does|takes)\b")
 _WANTS = re.compile(r"\b(quero|queria|queremos|gostaria|inscrever|matricular|precisa|dificuldade|marcar|agendar|pra ele|pra ela|e pra|seria|want|would like|quiero|queremos)\b")
 _CORRECTION = re.compile(
     r"\b(?:na verdade|na vdd|na vrdd|pensando (?:bem|melhor)|mudei de ideia|melhor dizendo|ops|opa,? errei|errei|corrigindo|correcao"
@@ -247,6 +252,8 @@ _CORRECTION = re.compile(
 _FOR_SELF = re.compile(
     r"\b(?:fazer|estudar|aprender|cursar|matricular|comecar)\b.{0,40}\b(?:pra|para) mim(?: mesm[oa])?\b"
     r"|\b(?:pra|para) mim mesm[oa]\b|\beu mesm[oa] (?:quero|queria|gostaria de) (?:fazer|estudar)\b"
+    r"|\bquem (?:quer|vai|queria|vai querer) (?:estudar|fazer|aprender)\b.{0,25}\b(?:sou eu|e eu)\b"
+    r"|\bsou eu (?:mesm[oa] )?(?:que|quem) (?:quer|vou|vai) (?:estudar|fazer|aprender)\b"
     r"|\bfor myself\b|\b(?:para|por) mi mism[oa]\b|\bsou (?:eu|eu mesm[oa]) (?:o|a) alun[oa]\b"
 )
 _HEARD = re.compile(
@@ -299,7 +306,8 @@ def subjects_in(folded: str) -> tuple[list[str], list[str]]:
             after = corrected[m.end():m.end() + 40]
             if _OWN_LANGUAGE.search(before):
                 continue
-            negated = bool(_NEGATED_SUBJECT.search(before)) or bool(_DOING_WELL.match(after))
+            negated = bool(_NEGATED_SUBJECT.search(before)) or bool(_DOING_WELL.match(after)) \
+                or bool(_DOES_ALREADY.match(after))
             found.append((m.start(), name, negated))
     found.sort()
     wanted = list(dict.fromkeys(n for _, n, neg in found if not neg))
@@ -417,9 +425,12 @@ def extract(text: str, *, step: Step = Step.NONE) -> Facts:
         facts.children_count = NUMBER_WORDS.get(count.group(1)) or int(count.group(1)) if count.group(1).isdigit() else NUMBER_WORDS.get(count.group(1))
 
     if mentions:
+        joined: list[tuple[ChildFacts, ChildFacts]] = []  # (named with the next, the next)
+        previous_joined: ChildFacts | None = None
         for n, (start, end, name) in enumerate(mentions):
             stop = mentions[n + 1][0] if n + 1 < len(mentions) else len(folded)
             segment = folded[end:stop]
+            joins_next = n + 1 < len(mentions) and bool(_JOINS_NAMES.fullmatch(segment))
             if n == 0:
                 segment = folded[:start] + " , " + segment  # what came before the first name is about it too
             child = _child_facts(segment)
@@ -434,6 +445,22 @@ def extract(text: str, *, step: Step = Step.NONE) -> Facts:
                 facts.children.append(child)
             else:
                 _merge_child(same, child)
+                child = same
+            if previous_joined is not None:
+                joined.append((previous_joined, child))
+            previous_joined = child if joins_next else None
+        # "Caio e Cauã, 6 anos": names joined by "e" share what is said after the last of them.
+        for first_child, next_child in reversed(joined):
+            _share(into=first_child, source=next_child)
+        if _ALL_OF_THEM.search(folded):
+            # "os dois precisam de matemática", "gêmeos de 8": what one has, every one has.
+            for attribute in ("age", "school_year", "subjects"):
+                values = {repr(getattr(c, attribute)) for c in facts.children if getattr(c, attribute)}
+                if len(values) == 1:
+                    value = next(getattr(c, attribute) for c in facts.children if getattr(c, attribute))
+                    for c in facts.children:
+                        if not getattr(c, attribute):
+                            setattr(c, attribute, list(value) if isinstance(value, list) else value)
     else:
         child = _child_facts(folded)
         if not child.empty:
@@ -489,6 +516,12 @@ _NOT_CHILD_BEFORE = re.compile(
     r"(?:\bcom(?: a| o)?|\bfalar(?: com)?|\btia|\btio|\bprofessora?|\borientadora?|\batendente|\bsou(?: a| o)?|\bchamo|\bnome e"
     r"|\bi'?m|\bi am|\bname is|\bsoy|\bllamo|\bdona|\bseu|\bsenhora?|\bsra?\.?)\s*$"
 )
+# Brazilian cities that are also first names, and what puts a place before them.
+_CITIES_THAT_ARE_NAMES = frozenset({"salvador", "vitoria", "natal", "marilia", "franca", "palmas", "americana", "serra",
+                                    "luziania", "barbacena", "petrolina", "teresina", "regina", "santos", "jandira"})
+_PLACE_BEFORE = re.compile(
+    r"(?:\b(?:em|de|do|da|no|na|in|from|to|at|of|desde|en)|\b(?:mud\w*|vim|viemos|vinda|moved|moving|live|living|moro|moramos|chegamos|llegamos)\s+(?:pra|para|a))\s*$"
+)
 _NOT_CHILD_AFTER = re.compile(r"^\s+(?:aqui|falando|here|speaking)\b")
 # Something in the message is about a child (or the question just asked was the child's name).
 _CHILD_CONTEXT = re.compile(
@@ -502,8 +535,10 @@ def _known_names(original: str, folded: str, *, step: Step, parent: str) -> list
     """Children named without a cue, found by the names lexicon: "queria levar o Pedro pra
     conhecer", "são o Bento e o Joaquim", "Our daughter Chloe is 9", "meu piá henrique". A
     lowercase word counts only if it is no everyday word too ("clara", "luz" need a capital)."""
-    if step == Step.ASK_PARENT_NAME or (step != Step.ASK_CHILD_NAME and not _CHILD_CONTEXT.search(folded)):
+    if step == Step.ASK_PARENT_NAME and not parent:
         return []  # at "E qual é o seu nome?", "Marcia, quero agendar" names the parent
+    if step not in (Step.ASK_CHILD_NAME, Step.ASK_PARENT_NAME) and not _CHILD_CONTEXT.search(folded):
+        return []  # ("Cecília. e eu sou a Iara" there: the parent said who they are, the other is the child)
     names, words = given_names()
     parent_words = {fold(w) for w in parent.split()}
     found: list[tuple[int, int, str]] = []
@@ -515,6 +550,8 @@ def _known_names(original: str, folded: str, *, step: Step, parent: str) -> list
             continue
         if _NOT_CHILD_BEFORE.search(folded[:m.start()]) or _NOT_CHILD_AFTER.match(folded[m.end():]):
             continue
+        if word in _CITIES_THAT_ARE_NAMES and _PLACE_BEFORE.search(folded[:m.start()]):
+            continue  # "we moved to Salvador", "moro em Vitória": the city, not a child
         if found and found[-1][1] > m.start():
             continue  # the surname of the name just taken
         before = original[:m.start()]
@@ -534,8 +571,26 @@ _STAR_CORRECTION = re.compile(r"^\s*\*\s*(" + _NAME_WORD + r")\*?\s*(?:$|[,.!;:-
 
 # Right after a child's name: "o Pedro de 8", "a Bia 10", "Lucas, 7".
 _AGE_AFTER_NAME = re.compile(
-    r"\s*[,(]?\s*(?:de|com)?\s*" + _N + r"\s*\)?(?:\s*(?:anos|aninhos|anos de idade))?(?=\s*(?:$|[,;.!?)]|e\b|and\b|y\b|que\b|quer\b|ta\b|esta\b))"
+    r"\s*[,(]?\s*(?:de|com)?\s*" + _N + r"\s*\)?(?:\s*(?:anos|aninhos|anos de idade))?(?=\s*(?:$|[,;.!?)]|e\b|and\b|y\b|que\b|quer\b|ta\b|esta\b"
+    # "Bento 9 mat", "a Lis 4 portugues": an age, then the subject, in a list of children.
+    r"|(?:de |pra |para )?(?:mat|matematica|math|port|portugues|ingles|english|japones|faz|precisa)\b))"
 )
+
+
+# Between two children's names: only "e", a comma or "&" ("o Caio e o Cauã").
+_JOINS_NAMES = re.compile(r"\s*(?:,|&|\be\b|\band\b|\by\b)\s*(?:(?:o|a)\s+)?")
+# The facts said about one are about all: "os dois", "ambos", "gêmeos", "twins".
+_ALL_OF_THEM = re.compile(
+    r"\b(?:os dois|as duas|os 2|as 2|ambos|ambas|os tres|as tres|todos eles|os gemeos|as gemeas|gemeos|gemeas"
+    r"|both|twins|los dos|las dos|mellizos|gemelos)\b"
+)
+
+
+def _share(*, into: ChildFacts, source: ChildFacts) -> None:
+    if into.age is None and not into.school_year:
+        into.age, into.school_year = source.age, source.school_year
+    if not into.subjects:
+        into.subjects = list(source.subjects)
 
 
 def _merge_child(into: ChildFacts, other: ChildFacts) -> None:

@@ -25,7 +25,7 @@ EXTRA_ABBREVIATIONS = {
     "noit": "noite", "dia": "dia", "hrs": "horas", "hs": "horas", "hr": "hora",
     "tbm": "tambem", "tb": "tambem", "ñ": "nao", "naum": "nao", "nn": "nao", "s": "sim", "ss": "sim",
     "sim": "sim", "blz": "beleza", "fds": "fim de semana", "prof": "professora",
-    "mae": "mae", "tô": "estou", "tou": "estou", "ctz": "certeza", "dmais": "demais",
+    "mae": "mae", "sesta": "sexta", "cesta": "sexta", "secta": "sexta", "pod": "pode", "tô": "estou", "tou": "estou", "ctz": "certeza", "dmais": "demais",
 }
 # The knowledge table expands a few tokens the engine must keep ("ta" → "esta" is fine; "h" → "horas" is not:
 # "16h" is a time).

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from kumon.tests.factories import UnitFactory
 from scheduling import selectors
-from scheduling.slots import Booked, Rules, closed_dates, compute_slots
+from scheduling.slots import Booked, Rules, closed_dates, compute_slots, holiday_name
 from scheduling.tests.factories import AppointmentFactory, ClosureFactory, SlotHoldFactory, weekly_hours
 
 SP = ZoneInfo("America/Sao_Paulo")
@@ -79,6 +79,22 @@ def test_closed_dates_city_holiday_sao_paulo_capital():
 
     assert closed == frozenset({dt.date(2027, 1, 25)})
     assert other == frozenset()
+
+
+def test_closed_dates_city_holidays_from_the_data_file_for_cities_the_package_does_not_know():
+    salvador = closed_dates(first=dt.date(2026, 12, 7), last=dt.date(2026, 12, 9), closures=[], state="BA", city="Salvador")
+    fortaleza = closed_dates(first=dt.date(2026, 12, 7), last=dt.date(2026, 12, 9), closures=[], state="CE", city="fortaleza")
+    bh = closed_dates(first=dt.date(2027, 8, 15), last=dt.date(2027, 8, 15), closures=[], state="MG", city="Belo Horizonte")
+
+    assert salvador == frozenset({dt.date(2026, 12, 8)})  # Nossa Senhora da Conceição da Praia
+    assert fortaleza == frozenset()
+    assert bh == frozenset({dt.date(2027, 8, 15)})
+
+
+def test_holiday_names_are_portuguese_national_and_city():
+    assert holiday_name(dt.date(2026, 12, 25), state="BA", city="Salvador") == "Natal"
+    assert holiday_name(dt.date(2026, 12, 8), state="BA", city="Salvador") == "Nossa Senhora da Conceição da Praia"
+    assert holiday_name(dt.date(2026, 12, 8), state="SP", city="São Paulo") is None
 
 
 def test_free_slots_closure_none(unit):
