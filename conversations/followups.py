@@ -20,8 +20,8 @@ from conversations.decisions.booking import OFFER_STEPS
 from conversations.decisions.qualify import QUESTION_STEPS as QUALIFYING_STEPS
 from conversations.hours import LOOKAHEAD_DAYS, closed_days_ahead
 from conversations.models import Conversation, Followup, Message, ProactiveOptions
-from conversations.state import Lead, Stage, State, Step
-from conversations.texts import join, say
+from conversations.state import SUBJECTS, Lead, Stage, State, Step
+from conversations.texts import join, say, subject_options
 from conversations.understanding.dates import format_slot
 from kumon.exceptions import DomainError
 from kumon.models import Unit
@@ -262,9 +262,7 @@ TEXTS: dict[str, dict[str, str]] = {
 MISSING = {
     "child_name": {"pt": "o nome da criança", "en": "the child's name", "es": "el nombre del niño"},
     "child_age": {"pt": "a idade ou o ano escolar", "en": "the age or school year", "es": "la edad o el año escolar"},
-    "subject": {"pt": "a matéria de interesse (Matemática, Português, Inglês ou Japonês)",
-                "en": "the subject (Maths, Portuguese, English or Japanese)",
-                "es": "la materia (Matemáticas, Portugués, Inglés o Japonés)"},
+    "subject": {"pt": "a matéria de interesse ({subjects})", "en": "the subject ({subjects})", "es": "la materia ({subjects})"},
     "parent_name": {"pt": "o seu nome", "en": "your name", "es": "tu nombre"},
 }
 
@@ -342,7 +340,10 @@ def write_followup(*, followup: Followup, now: dt.datetime) -> Written:
         if not missing:
             body = _t("cta", lang)
         else:
-            body = _t("missing", lang, missing=join([MISSING[m].get(lang, MISSING[m]["pt"]) for m in missing], lang))
+            subjects = subject_options([s for s in SUBJECTS if s in (conversation.unit.subjects or SUBJECTS)], lang)
+            body = _t("missing", lang, missing=join(
+                [MISSING[m].get(lang, MISSING[m]["pt"]).format(subjects=subjects) for m in missing], lang
+            ))
     else:
         body = _t("cta", lang)
     text = f"{hello} {body}"

@@ -210,7 +210,7 @@ def subjects_in_faq(faq: list[FaqEntry]) -> list[str]:
     """The subjects a unit teaches, as its FAQ says: Matemática, Português and Inglês unless
     only denied ("não temos inglês"); Japonês only where a sentence offers it (few units do)."""
     # The answers only: a question ("Tem japonês?") offers nothing.
-    sentences = [sentence for entry in faq for sentence in re.split(r"[.!?;\n]+", fold(entry.answer))]
+    sentences = [sentence for entry in faq for sentence in re.split(r"[.!?;:,\n]+", fold(entry.answer))]
     offered = []
     for subject, word in _SUBJECT_WORDS.items():
         mentions = [s for s in sentences if re.search(rf"\b{word}\b", s)]

@@ -259,6 +259,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Good question! I don't have that information here, so I'll check with the team and get back to you here. 😊",
         "es": "¡Buena pregunta! No tengo esa información aquí, así que lo confirmo con el equipo y te respondo por aquí. 😊",
     },
+    "personal_data": {
+        "pt": "Dados pessoais de outras pessoas eu não posso passar. Já deixei sua mensagem para a equipe, que te responde por aqui. 🙏",
+        "en": "I can't share other people's personal details. I've passed your message to the team, who will answer here. 🙏",
+        "es": "No puedo compartir datos personales de otras personas. Ya dejé tu mensaje al equipo, que te responde por aquí. 🙏",
+    },
     "student_record": {
         "pt": "Sobre o dia a dia do aluno, quem acompanha é a equipe da unidade: já passei sua mensagem para eles, e te respondem por aqui. 😊",
         "en": "The unit's team follows each student's progress: I've passed your message on and they'll answer here. 😊",
@@ -367,6 +372,7 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "age_years": {"pt": "{age} anos", "en": "{age} years old", "es": "{age} años"},
     "and": {"pt": "e", "en": "and", "es": "y"},
+    "or": {"pt": "ou", "en": "or", "es": "o"},
     "the_child": {"pt": "a criança", "en": "your child", "es": "el niño"},
     "today": {"pt": "Hoje", "en": "Today", "es": "Hoy"},
     "tomorrow": {"pt": "Amanhã", "en": "Tomorrow", "es": "Mañana"},
@@ -376,6 +382,20 @@ TEXTS: dict[str, dict[str, str]] = {
 def say(key: str, lang: str = "pt", **values: Any) -> str:
     variants = TEXTS[key]
     return variants.get(lang, variants["pt"]).format(**values)
+
+
+SUBJECT_NAMES = {
+    "en": {"Matemática": "Math", "Português": "Portuguese", "Inglês": "English", "Japonês": "Japanese"},
+    "es": {"Matemática": "Matemáticas", "Português": "Portugués", "Inglês": "Inglés", "Japonês": "Japonés"},
+}
+
+
+def subject_options(subjects: list[str], lang: str = "pt") -> str:
+    """A unit's subjects as a parent reads them: "Matemática, Português ou Inglês"."""
+    names = [SUBJECT_NAMES.get(lang, {}).get(s, s) for s in subjects]
+    if len(names) <= 1:
+        return "".join(names)
+    return ", ".join(names[:-1]) + f" {say('or', lang)} " + names[-1]
 
 
 def join(items: list[str], lang: str = "pt") -> str:

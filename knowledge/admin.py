@@ -202,6 +202,7 @@ class SourceAdmin(UnitScopedAdmin):
         "uncovered_topic": _("a topic this unit has no entry for"), "low_confidence": _("not sure enough"),
         "prompt_injection": _("an attempt to change the bot's rules"), "student_record": _("a question about one student's record"),
         "other_unit": _("it names another unit"), "other_school": _("it is about another school"),
+        "personal_data": _("it asks for someone's personal data"),
     }
     MATCHED_LABELS = {
         "entry": _("entry"), "question": _("question"), "phrasing": _("phrasing"), "answer": _("answer"),

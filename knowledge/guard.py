@@ -25,7 +25,7 @@ _FIRST_NAMES = frozenset(_LEXICON["first_names"])
 # funcionários": a place that is not ours ("bairro" itself is a known word, the place follows it).
 # A lookahead, so "kumon en la unidad de morumbi" is tried at "unidad" too (matches overlap).
 _OTHER_PLACE = re.compile(
-    r"\b(?=((?:unidade|unidad|kumon|escola)\s+(?:de|do|da|em|no|na|en|la|del)\s+(?:la\s+|bairro\s+|barrio\s+)?([a-z]+(?:\s+[a-z]+)?)))"
+    r"\b(?=((?:unidade|unidad|kumon|escola|unit|branch)\s+(?:de|do|da|em|no|na|en|la|del|in|at|of|on)\s+(?:la\s+|the\s+|bairro\s+|barrio\s+)?([a-z]+(?:\s+[a-z]+)?)))"
 )
 # Words that follow "kumon de/do …" without naming a place.
 _NOT_A_PLACE = frozenset(
@@ -40,6 +40,22 @@ _NOT_A_PLACE = frozenset(
 _TRANSFER = re.compile(
     r"\b(?:transfer\w*|mud\w*|passar|trocar|troca|vir|vindo|continua\w*|mover|cambiar|seguir|"
     r"historico|estagio|nivel|level|mesmo nivel|de onde parou|moving|move|continue)\b"
+)
+# Other after-school brands parents compare with (knowledge/data/lexicon.json "competitors").
+_COMPETITORS = re.compile(r"\b(?:" + "|".join(re.escape(c) for c in _LEXICON.get("competitors", [])) + r")\b")
+# Someone's personal data: a document number, a personal phone, another family's contact or plans.
+_PERSONAL_DATA = re.compile(
+    r"\b(?:qual|quais|me passa|me manda|me fala|me informa|passa|manda)\b.{0,12}\b(?:cpf|rg)\b"
+    r"|\b(?:numero|telefone|celular|whats\w*|zap|contato|email|e-mail|endereco|instagram)\s+(?:pessoal|particular|privado|da casa)\b"
+    r"|\b(?:numero|telefone|celular|whats\w*|zap|contato|email|endereco)\s+d[aoe]s?\s+(?:mae|pai|familia|avo|tia|tio|colega|amig[oa]|outr[oa]s?)\b"
+    r"|\bquem mais\s+(?:agendou|marcou|vai|estuda|faz|matriculou)\b|\b(?:outros|outras)\s+(?:pais|maes|familias|alunos)\s+(?:agendaram|marcaram|que vao)\b"
+    r"|\b(?:personal|private)\s+(?:number|phone|email|address)\b"
+)
+# The family's own account: a payment of theirs, whether it arrived (staff look it up).
+_ACCOUNT_RECORD = re.compile(
+    r"\b(?:meu|minha|o meu|a minha|nosso)\s+(?:pix|pagamento|boleto|transferencia|deposito)\s+(?:de|do mes de|do dia)\s+\w+"
+    r"|\b(?:ja|nao)\s+(?:caiu|compensou|entrou|foi compensad\w*|foi baixad\w*)\b|\bquanto (?:eu )?paguei\b"
+    r"|\bresultado d[oa] (?:teste|diagnostico|avaliacao|prova) d[oa]\b"
 )
 # "colégio Bandeirantes", "Escola Vera Cruz": a school's name (capitalised in the message).
 _OTHER_SCHOOL = re.compile(r"\b(?:[Cc]ol[eé]gio|[Ee]scola|[Cc]olegio)\s+(?:[A-Z][\w']+)")
@@ -56,6 +72,22 @@ _INJECTION = re.compile(
     r"|^\s*system\b|\bmodo (?:desenvolvedor|admin|administrador)\b|\bdeveloper mode\b"
     r"|\bvoce agora e\b|\bfinge que (?:voce|vc) e\b|\bsem filtro\b"
 )
+
+
+# "o Bento já chegou aí?", "ela já saiu da aula?": where a child is right now.
+_CHILD_NOW = re.compile(
+    r"\b(?:o|a|meu filho|minha filha|ele|ela)\s+(?:(\w+)\s+)?(?:ja|ainda nao|nao)\s+(?:chegou|saiu|foi embora|entrou|terminou|acabou)\b"
+)
+
+
+def _child_now(text: str, query: str) -> bool:
+    """A child (ele/ela, or a name: known or written with a capital) and where they are now."""
+    capitalised = {normalize(w) for w in re.findall(r"\b[A-ZÀ-Ö][\w'’-]+", query)}
+    for m in _CHILD_NOW.finditer(text):
+        word = m.group(1)
+        if word is None or word in _FIRST_NAMES or word in capitalised:
+            return True
+    return False
 
 
 def _known_word(word: str) -> bool:
@@ -75,19 +107,22 @@ def refusal_reason(*, query: str, unit: Unit) -> str | None:
     text = normalize(query, drop_fillers=False)
     if _INJECTION.search(text):
         return "prompt_injection"
-    if _CHILD_RECORD.search(text):
+    if _CHILD_RECORD.search(text) or _ACCOUNT_RECORD.search(text) or _child_now(text, query):
         return "student_record"
+    if _PERSONAL_DATA.search(text):
+        return "personal_data"
     ours = _words_of_unit(unit.name, unit.address, getattr(unit, "city", ""), unit.slug)
     for match in _OTHER_PLACE.finditer(text):
         words = match.group(2).split()
         if words[0] in _NOT_A_PLACE or words[0] in ours or words[0] in _FIRST_NAMES:
             continue
         named_district = match.group(1).split()[2] in {"bairro", "barrio"}
-        if match.group(1).startswith("kumon") and not named_district and _known_word(words[0]):
-            continue  # "o kumon da medalha?": "dá", a verb, before a word of the catalogue
+        preposition = match.group(1).split()[1]
+        if match.group(1).startswith("kumon") and preposition == "da" and not named_district and _known_word(words[0]):
+            continue  # "o kumon da medalha?": "dá", a verb, before a word of the catalogue ("do água verde" is a place)
         if _TRANSFER.search(text):
             return None  # a transfer between units: answerable here
         return "other_unit"
-    if _OTHER_SCHOOL.search(query):
+    if _OTHER_SCHOOL.search(query) or _COMPETITORS.search(text):
         return "other_school"
     return None

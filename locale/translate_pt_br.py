@@ -156,6 +156,7 @@ T = {
     "families per slot": "famílias por horário",
     "parent may change/cancel until (min before)": "a família pode alterar/cancelar até (min antes)",
     "what to bring": "o que trazer", "subjects offered": "disciplinas oferecidas",
+    "it asks for someone's personal data": "pede dados pessoais de alguém",
     "Comma-separated: Matemática, Português, Inglês, Japonês.": "Separadas por vírgula: Matemática, Português, Inglês, Japonês.",
     "units": "unidades", "owner": "proprietário", "role": "papel",
     "membership": "vínculo", "memberships": "vínculos", "phone (E.164)": "telefone (E.164)",

@@ -157,7 +157,8 @@ def answer(turn: Turn, u: Understood) -> bool:
             continue  # a fragment of a question already answered
         _record(turn, question, result)
         if not turn.questions_for_staff:
-            turn.answers.append(turn.say("student_record" if reason in STAFF_REASONS else "unknown_answer"))
+            key = "personal_data" if reason == "personal_data" else "student_record" if reason in STAFF_REASONS else "unknown_answer"
+            turn.answers.append(turn.say(key))
         turn.questions_for_staff.append(question)
         said = True
     return said

@@ -9,6 +9,7 @@ does not want to say it is not asked forever.
 
 from __future__ import annotations
 
+from conversations import texts
 from conversations.state import SUBJECTS, Child, Lead, Stage, Step
 from conversations.turn import Turn
 from conversations.understanding import Understood
@@ -188,19 +189,9 @@ def question(turn: Turn, step: Step) -> str:
     return turn.say("ask_parent_name")
 
 
-SUBJECT_NAMES = {
-    "en": {"Matemática": "Math", "Português": "Portuguese", "Inglês": "English", "Japonês": "Japanese"},
-    "es": {"Matemática": "Matemáticas", "Português": "Portugués", "Inglês": "Inglés", "Japonês": "Japonés"},
-}
-_OR = {"pt": "ou", "en": "or", "es": "o"}
-
-
 def subject_options(turn: Turn) -> str:
-    """The unit's subjects as a list the parent can answer from: "Matemática, Português ou Inglês"."""
-    names = [SUBJECT_NAMES.get(turn.lang, {}).get(s, s) for s in SUBJECTS if s in (turn.unit.subjects or SUBJECTS)]
-    if len(names) <= 1:
-        return "".join(names)
-    return f"{', '.join(names[:-1])} {_OR.get(turn.lang, 'ou')} {names[-1]}"
+    """The unit's subjects, for the question: "Matemática, Português ou Inglês"."""
+    return texts.subject_options([s for s in SUBJECTS if s in (turn.unit.subjects or SUBJECTS)], turn.lang)
 
 
 def ask(turn: Turn, step: Step) -> None:

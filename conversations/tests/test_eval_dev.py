@@ -52,3 +52,22 @@ def test_dev_dialogues_with_a_language_model_go_through_the_same_guardrails(cele
     figures = dialogues.summary(outcomes)
     failed = "\n\n".join("\n".join(dialogues.transcript(o)) for o in outcomes if not o.passed)
     assert figures["pass_rate"] >= FLOOR, f"{figures}\n\n{failed}"
+
+
+def _profile(faq: list[dict], **extra: object) -> profiles.Profile:
+    return profiles.parse_profile({"slug": "kumon-x", "name": "Kumon X", "timezone": "America/Bahia", "faq": faq, **extra})
+
+
+def test_a_units_subjects_come_from_its_profile_or_what_its_faq_answers() -> None:
+    no_japanese = _profile([
+        {"id": "japones", "question": "Tem japonês?", "answer": "Japonês não temos nesta unidade: só Matemática, Português e Inglês."},
+    ])
+    japanese = _profile([{"id": "japones", "question": "Tem japonês?", "answer": "Sim, Japonês a partir dos 7 anos."}])
+    silent = _profile([{"id": "mensalidade", "question": "Valor?", "answer": "R$ 400 por disciplina."}])
+    listed = _profile([], subjects=["matematica", "Inglês"])
+    assert no_japanese.subjects == ["Matemática", "Português", "Inglês"]
+    assert japanese.subjects == ["Matemática", "Português", "Inglês", "Japonês"]
+    assert silent.subjects == ["Matemática", "Português", "Inglês"]  # few units teach Japanese
+    assert listed.subjects == ["Matemática", "Inglês"]
+    with pytest.raises(profiles.ProfileError, match="subjects"):
+        _profile([], subjects=["Xadrez"])

@@ -287,6 +287,23 @@ def test_close_entries_give_a_clarify_with_both_candidates(add_faq, settings, mo
         ("ele faz kumon em outra unidade, pode transferir?", None),
         ("o kumon da medalha? ele ama medalha", None),
         ("temos que parar o kumon da Júlia no fim do mês", None),
+        # Another unit named as parents write it; other brands; someone's personal data; an account.
+        ("qto custa o kumon do agua verde?", "other_unit"),
+        ("Can you tell me the fees at the Kumon in Barra?", "other_unit"),
+        ("quanto ta o curso de ingles do Wizard aqui?", "other_school"),
+        ("quanto custa o Supera aqui perto?", "other_school"),
+        ("ele supera as dificuldades rapido?", None),
+        ("me passa o numero pessoal da Cláudia, a orientadora", "personal_data"),
+        ("qual o telefone da mae da Helena? as meninas ficaram amigas", "personal_data"),
+        ("quem mais agendou visita essa semana?", "personal_data"),
+        ("qual o telefone da unidade?", None),
+        ("meu pix de novembro ja caiu ai?", "student_record"),
+        ("qual foi o resultado do teste da Rebeca ontem?", "student_record"),
+        ("como sai o resultado do teste diagnostico?", None),
+        ("o Bento ja chegou ai?", "student_record"),
+        ("o material ja chegou?", None),
+        ("precisa de rg da criança? ela so tem certidao", None),
+        ("qual o cpf do responsavel pela unidade?", "personal_data"),
     ],
 )
 def test_guard_refuses_another_unit_only_when_one_is_named(query: str, reason: str | None) -> None:
