@@ -32,8 +32,9 @@ GOALS = {
 }
 FLOORS = {
     "tune": GOALS,
-    # The check part: answered under its goal (0.8556).
-    "check": {**GOALS, "answered_rate": 0.85},
+    # The check part: answered under its goal (0.8444: two wrong answers became refusals when the
+    # out-of-scope catalogue grew, so answered-and-wrong is held at 0.04 instead of 0.05).
+    "check": {**GOALS, "answered_rate": 0.84, "answered_wrong_rate": 0.04},
 }
 
 pytestmark = [
