@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils.translation import gettext
 
 from knowledge.models import Source
@@ -28,3 +28,11 @@ def visible_sources(*, user: Any, unit: Unit | None = None) -> QuerySet[Source]:
     if unit is not None:
         qs = qs.filter(unit__in=[unit.pk]) | qs.filter(unit__isnull=True)
     return qs.order_by("unit_id", "external_id", "pk")
+
+
+def entry_on_topic(*, unit: Unit, topic: str) -> Source | None:
+    """The published FAQ entry this unit answers `topic` with (its own first, else the shared one)."""
+    entries = Source.objects.filter(kind=Source.Kind.FAQ, published=True, topic=topic).filter(
+        Q(unit=unit) | Q(unit__isnull=True)
+    )
+    return entries.order_by(F("unit").desc(nulls_last=True), "pk").first()

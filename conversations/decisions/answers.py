@@ -27,6 +27,7 @@ from conversations.understanding import Understood
 from conversations.understanding.dates import WEEKDAY_NAMES, format_day, parse_when
 from conversations.understanding.text import fold, prepare
 from knowledge import search as knowledge_search
+from knowledge import selectors as knowledge_selectors
 from scheduling import selectors as slots_selectors
 from scheduling.texts import hour_pt
 
@@ -80,6 +81,21 @@ def _use(turn: Turn, question: str, hit: Any, score: float, seen: set[int], othe
     if turn.lang != "pt" and not turn.used_llm and not any(turn.say("in_portuguese") in a for a in turn.answers):
         text = f"{turn.say('in_portuguese')}\n{text}"
     turn.answers.append(text)
+
+
+def _add_sibling_discount(turn: Turn, u: Understood, hit: Any, seen: set[int]) -> None:
+    """The price asked by a family with several children: what the unit says about siblings
+    comes with it ("tenho 3, quanto fica tudo?")."""
+    several = max(len(turn.lead.children), len(u.facts.children), u.facts.children_count or 0) >= 2
+    if hit.topic != "mensalidade" or not several:
+        return
+    entry = knowledge_selectors.entry_on_topic(unit=turn.unit, topic="desconto-irmaos")
+    if entry is None or entry.pk in seen:
+        return
+    seen.add(entry.pk)
+    turn.sources.append({"source_id": entry.pk, "external_id": entry.external_id, "question": entry.question,
+                         "score": 0.0, "chunk_id": None})
+    turn.answers.append(entry.answer)
 
 
 def _phrase(turn: Turn, question: str, hits: list[Any]) -> str:
@@ -145,6 +161,7 @@ def answer(turn: Turn, u: Understood) -> bool:
             continue
         if decision == "answer" and result.hits:
             _use(turn, question, result.hits[0], result.confidence, seen, others=result.hits)
+            _add_sibling_discount(turn, u, result.hits[0], seen)
             said = True
             continue
         reason = result.refusal_reason or ""

@@ -333,9 +333,13 @@ def carry_on(turn: Turn) -> None:
         select(turn, start)
         return
     if missing is not None:
-        qualify.ask(turn, missing)
+        if turn.state.stage == Stage.BOOKED and flow.appointment_id and not flow.rescheduling:
+            qualify.ask_after_booking(turn, missing)  # the visit stands; the stage stays booked
+        else:
+            qualify.ask(turn, missing)
         return
-    if turn.state.stage == Stage.BOOKED and flow.appointment_id and not flow.rescheduling:
+    if turn.state.step == Step.ASK_PARENT_NAME and turn.state.stage == Stage.BOOKED and flow.appointment_id \
+            and not flow.rescheduling:
         # The name asked after booking arrived: it goes on the visit too, and nothing is offered.
         qualify.complete_booking(turn, flow.appointment_id)
         return

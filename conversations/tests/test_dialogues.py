@@ -424,3 +424,15 @@ def test_the_subject_question_lists_only_what_the_unit_teaches(demo) -> None:
     replies = chat(demo, PHONE, "7", at=at + dt.timedelta(minutes=1))
     assert replies[-1] == "Qual disciplina interessa para Pedro: Matemática, Português ou Inglês? Pode ser mais de uma."
     assert lead(demo).children[0].subjects == []
+
+
+def test_a_family_with_several_children_asking_the_price_hears_the_sibling_discount_too(demo) -> None:
+    replies = chat(demo, PHONE, "oi, tenho dois filhos, o Pedro de 7 e a Ana de 9. quanto custa a mensalidade?", at=TUESDAY_10())
+    text = " ".join(replies)
+    assert PRICE in text and "Temos desconto família: 10% na mensalidade do segundo irmão" in text
+
+
+def test_an_only_child_asking_the_price_hears_only_the_price(demo) -> None:
+    replies = chat(demo, PHONE, "oi, quanto custa a mensalidade pro meu filho de 7?", at=TUESDAY_10())
+    text = " ".join(replies)
+    assert PRICE in text and "desconto família" not in text

@@ -384,3 +384,9 @@ def test_deferring_talking_at_home_and_cancelling_for_now_are_read_as_such() -> 
 def test_bringing_a_snack_is_a_question_not_a_booking() -> None:
     u = understand("ele pode levar lanche?", today=THURSDAY, use_model=False)
     assert u.questions == ["ele pode levar lanche?"]
+
+
+def test_a_count_before_a_colon_is_no_time_and_a_topic_word_is_no_name() -> None:
+    assert parse_when(prepare("Sou a Cláudia. Tenho 3: os gêmeos Miguel e Rafael"), today=THURSDAY).time is None
+    assert parse_when(prepare("pode ser 15:30?"), today=THURSDAY).time == dt.time(15, 30)
+    assert extract("e a matricula, paga dos dois?", step=Step.NONE).parent_name == ""

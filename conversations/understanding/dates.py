@@ -60,7 +60,8 @@ _MONTHS = {"janeiro": 1, "fevereiro": 2, "marco": 3, "abril": 4, "maio": 5, "jun
            "setembro": 9, "outubro": 10, "novembro": 11, "dezembro": 12}
 _NAMED_DATE_RE = re.compile(r"\b(\d{1,2})\s+de\s+(" + "|".join(_MONTHS) + r")\b")
 _CLOCK_RE = re.compile(
-    r"\b(\d{1,2})\s*(?::|h|hs|hrs|horas?|hr|oras?)\s*(\d{2})?\b(?!\s*(?:anos|years|min))|\b(\d{1,2})\s*(am|pm|a\.m\.|p\.m\.)"
+    # "15:30", "15h", "15h30" ("tenho 3: os gêmeos…" is a count before a colon, not a time)
+    r"\b(\d{1,2})\s*(?::(?=\s*\d{2})|h|hs|hrs|horas?|hr|oras?)\s*(\d{2})?\b(?!\s*(?:anos|years|min))|\b(\d{1,2})\s*(am|pm|a\.m\.|p\.m\.)"
 )
 _BARE_TIME_RE = re.compile(
     r"\b(?:o das|a das|aquele das|aquela das|as|às|a|pelas|pelas|umas|perto das|at|las|a las|around|por volta das)\s+(\d{1,2})(?:[:h](\d{2}))?\b"
