@@ -20,7 +20,7 @@ from conversations.decisions.booking import OFFER_STEPS
 from conversations.decisions.qualify import QUESTION_STEPS as QUALIFYING_STEPS
 from conversations.hours import LOOKAHEAD_DAYS, closed_days_ahead
 from conversations.models import Conversation, Followup, Message, ProactiveOptions
-from conversations.state import SUBJECTS, Lead, Stage, State, Step
+from conversations.state import Lead, Stage, State, Step
 from conversations.texts import join, say, subject_options
 from conversations.understanding.dates import format_slot
 from kumon.exceptions import DomainError
@@ -340,7 +340,7 @@ def write_followup(*, followup: Followup, now: dt.datetime) -> Written:
         if not missing:
             body = _t("cta", lang)
         else:
-            subjects = subject_options([s for s in SUBJECTS if s in (conversation.unit.subjects or SUBJECTS)], lang)
+            subjects = subject_options(conversation.unit.offered_subjects, lang)
             body = _t("missing", lang, missing=join(
                 [MISSING[m].get(lang, MISSING[m]["pt"]).format(subjects=subjects) for m in missing], lang
             ))

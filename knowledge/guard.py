@@ -82,10 +82,11 @@ _CHILD_NOW = re.compile(
 
 def _child_now(text: str, query: str) -> bool:
     """A child (ele/ela, or a name: known or written with a capital) and where they are now."""
-    capitalised = {normalize(w) for w in re.findall(r"\b[A-ZÀ-Ö][\w'’-]+", query)}
     for m in _CHILD_NOW.finditer(text):
         word = m.group(1)
-        if word is None or word in _FIRST_NAMES or word in capitalised:
+        if word is None or word in _FIRST_NAMES:
+            return True
+        if any(normalize(w) == word for w in re.findall(r"\b[A-ZÀ-Ö][\w'’-]+", query)):
             return True
     return False
 

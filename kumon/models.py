@@ -111,6 +111,11 @@ class Unit(models.Model):
         return self.name
 
     @property
+    def offered_subjects(self) -> list[str]:
+        """The subjects this unit teaches, in the receptionist's order (all of them when unset)."""
+        return [s for s in SUBJECTS if s in (self.subjects or SUBJECTS)]
+
+    @property
     def gateway(self) -> str:
         return self.whatsapp_gateway or settings.WHATSAPP_GATEWAY
 

@@ -257,7 +257,7 @@ def select(turn: Turn, start: dt.datetime, *, lead_in: str = "") -> None:
         # reason to keep a chosen time waiting (a grandmother who signs "a avó do Lucas").
         book(turn, start, lead_in=lead_in)
         if turn.state.step == Step.BOOKED:
-            qualify.ask_after_booking(turn, missing)
+            qualify.ask(turn, missing, stage=Stage.BOOKED)
         return
     turn.state.flow.selected = start
     _hold(turn, [Slot(start, start + dt.timedelta(minutes=turn.unit.visit_minutes), 1)])
@@ -333,10 +333,8 @@ def carry_on(turn: Turn) -> None:
         select(turn, start)
         return
     if missing is not None:
-        if turn.state.stage == Stage.BOOKED and flow.appointment_id and not flow.rescheduling:
-            qualify.ask_after_booking(turn, missing)  # the visit stands; the stage stays booked
-        else:
-            qualify.ask(turn, missing)
+        booked = turn.state.stage == Stage.BOOKED and flow.appointment_id and not flow.rescheduling
+        qualify.ask(turn, missing, stage=Stage.BOOKED if booked else Stage.QUALIFYING)
         return
     if turn.state.step == Step.ASK_PARENT_NAME and turn.state.stage == Stage.BOOKED and flow.appointment_id \
             and not flow.rescheduling:

@@ -10,7 +10,7 @@ does not want to say it is not asked forever.
 from __future__ import annotations
 
 from conversations import texts
-from conversations.state import SUBJECTS, Child, Lead, Stage, Step
+from conversations.state import Child, Lead, Stage, Step
 from conversations.turn import Turn
 from conversations.understanding import Understood
 from conversations.understanding.facts import ChildFacts
@@ -64,7 +64,7 @@ def merge(turn: Turn, u: Understood) -> bool:
     """Store what the parent told; returns whether the lead changed."""
     lead, facts = turn.lead, u.facts
     changed = False
-    offered = set(turn.unit.subjects or SUBJECTS)
+    offered = set(turn.unit.offered_subjects)
     for child_facts in facts.children:
         # "vcs têm japonês?" where the unit has none: the knowledge says so; the lead keeps only
         # what this unit teaches.
@@ -182,32 +182,19 @@ def question(turn: Turn, step: Step) -> str:
         return turn.say("ask_child_age", child=child.name) if child.name else turn.say("ask_child_age_any")
     if step == Step.ASK_SUBJECT:
         child = next((c for c in lead.children if not c.subjects), lead.first_child)
-        options = subject_options(turn)
+        options = texts.subject_options(turn.unit.offered_subjects, turn.lang)
         return turn.say("ask_subject", child=child.name, options=options) if child.name else turn.say(
             "ask_subject_any", options=options
         )
     return turn.say("ask_parent_name")
 
 
-def subject_options(turn: Turn) -> str:
-    """The unit's subjects, for the question: "Matemática, Português ou Inglês"."""
-    return texts.subject_options([s for s in SUBJECTS if s in (turn.unit.subjects or SUBJECTS)], turn.lang)
-
-
-def ask(turn: Turn, step: Step) -> None:
-    """Ask the next fact (counted: at most MAX_ASKS times each)."""
+def ask(turn: Turn, step: Step, *, stage: Stage = Stage.QUALIFYING) -> None:
+    """Ask the next fact (counted: at most MAX_ASKS times each). Asked once the visit is booked,
+    the stage stays BOOKED (no follow-up chases it)."""
     flow = turn.state.flow
     flow.asked[str(step)] = flow.asked.get(str(step), 0) + 1
-    turn.set_step(step, Stage.QUALIFYING)
-    turn.flow.append(question(turn, step))
-    turn.flow_done = True
-
-
-def ask_after_booking(turn: Turn, step: Step) -> None:
-    """A fact asked once the visit is booked: the stage stays booked (no follow-up chases it)."""
-    flow = turn.state.flow
-    flow.asked[str(step)] = flow.asked.get(str(step), 0) + 1
-    turn.set_step(step, Stage.BOOKED)
+    turn.set_step(step, stage)
     turn.flow.append(question(turn, step))
     turn.flow_done = True
 

@@ -78,7 +78,7 @@ CONFLICT = re.compile(
 )
 # The parent will decide later, or with someone else at home: nothing to ask now, no one to call.
 DEFERS = re.compile(
-    r"\b(?:vou|vamos|preciso|tenho que|deixa eu|deixa eu|vou ter que) (?:ver|pensar|conversar|falar|decidir|olhar|combinar|checar|consultar)"
+    r"\b(?:vou|vamos|preciso|tenho que|deixa eu|vou ter que) (?:ver|pensar|conversar|falar|decidir|olhar|combinar|checar|consultar)"
     r"(?: (?:com|a|o|minha|meu|melhor)\b.{0,30})?"
     r"|\bdepois (?:eu |a gente )?(?:vejo|volto|falo|te falo|retorno|marco|remarco|agendo|decido|confirmo|te chamo|chamo|aviso|te aviso)\b"
     r"|\bmais (?:tarde|pra frente|para frente) (?:eu )?(?:vejo|volto|falo|te falo|remarco|marco|agendo|chamo|aviso)\b"
@@ -390,7 +390,7 @@ def understand(
             continue
         if booking_clause(c, today=today, step=step) or booking_request(c):
             continue
-        if u.choice is not None and names_an_option(c):
+        if u.choice is not None and _CHOICE_WORD.search(c):
             continue  # "troca pro segundo que vc mandou?": an option of the offer, not the FAQ's
         u.questions.append(clause)
     if u.questions:
