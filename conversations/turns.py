@@ -76,11 +76,10 @@ def _lease_kept(conversation_id: int) -> Iterator[None]:
 
 
 def _pending(conversation: Conversation) -> list[Message]:
-    return list(
-        conversation.messages.filter(direction=Message.Direction.IN, status=Message.Status.RECEIVED).order_by(
-            "created_at", "pk"
-        )
-    )
+    # In arrival order: a conversation's inbound rows are inserted under its row lock
+    # (record_inbound), so their ids are the order they came in; created_at is a wall clock that
+    # can step back between two messages of a burst.
+    return list(conversation.messages.filter(direction=Message.Direction.IN, status=Message.Status.RECEIVED).order_by("pk"))
 
 
 def _close_turn(conversation: Conversation, messages: list[Message], now: dt.datetime) -> None:

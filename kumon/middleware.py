@@ -1,4 +1,10 @@
-"""Project-wide middleware: request metrics, and a database outage answered with 503.
+"""Project-wide middleware: request metrics, NUL characters refused at the edge, and a database
+outage answered with 503.
+
+`NullCharacterMiddleware`: a NUL (0x00) in the path or the query string cannot be stored or even
+compared in a PostgreSQL text column (`DataError`); such a request is answered 400 with the
+reason before any view or query sees it (forms already refuse NUL in fields, via Django's
+ProhibitNullCharactersValidator; query parameters read by views had no such check).
 
 `DatabaseUnavailableMiddleware`: when Postgres is down or restarting, a view raises
 `django.db.OperationalError` / `InterfaceError`. Answered as a plain 500 it looks like our bug
@@ -39,6 +45,20 @@ class MetricsMiddleware:
             time.perf_counter() - started
         )
         return response
+
+
+class NullCharacterMiddleware:
+    """A NUL character in the path or a query parameter → 400 {"error": …}."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if "\x00" in request.path or any(
+            "\x00" in key or any("\x00" in value for value in values) for key, values in request.GET.lists()
+        ):
+            return JsonResponse({"error": "NUL character (0x00) in the path or the query string"}, status=400)
+        return self.get_response(request)
 
 
 class DatabaseUnavailableMiddleware:

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "kumon.logging.CorrelationIdMiddleware",
     "kumon.middleware.MetricsMiddleware",
+    "kumon.middleware.NullCharacterMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "kumon.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

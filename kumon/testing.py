@@ -1,4 +1,5 @@
-"""Test support shared by every app's tests: a real Celery worker process and polling."""
+"""Test support shared by every app's tests: a real Celery worker process, polling, and the
+HTTP server the fakes of the network boundary run on."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,26 @@ from django.db import connection
 BASE_DIR = Path(__file__).resolve().parent.parent
 # Every queue of CELERY_TASK_ROUTES plus the default: what the Procfile's worker consumes.
 ALL_QUEUES = "celery,inbound,outbound,embeddings"
+
+
+class FakeServer(ThreadingHTTPServer):
+    """A local fake of a provider's HTTP API (Evolution, Meta, OpenAI, Google), on a free port.
+
+    A client that hung up (a worker's request timed out, the worker was stopped) is not an
+    error worth a traceback: on Python 3.11 formatting one in a server thread runs ast.parse
+    (the caret anchors), whose recursion counter is shared by every thread, and the test
+    running in the main thread died with "SystemError: AST constructor recursion depth
+    mismatch" (CPython gh-106905)."""
+
+    daemon_threads = True
+
+    def __init__(self, handler: type) -> None:
+        super().__init__(("127.0.0.1", 0), handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
 
 
 def wait_for(predicate: Callable[[], Any], *, timeout: float = 15.0, interval: float = 0.05) -> Any:

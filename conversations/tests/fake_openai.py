@@ -15,10 +15,11 @@ import json
 import re
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from conversations.understanding import understand
+from kumon.testing import FakeServer
 
 API_KEY = "sk-test-fake"
 
@@ -29,8 +30,7 @@ class FakeOpenAI:
         self.slow_seconds = 30.0
         self.transcript = "quero agendar uma visita"
         self.requests: list[dict[str, Any]] = []
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
+        self._server = FakeServer(self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property

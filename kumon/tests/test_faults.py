@@ -690,6 +690,23 @@ def test_every_api_route_shows_nothing_of_another_unit(client: Any) -> None:
     assert leaks == {}
 
 
+@pytest.mark.django_db
+def test_a_nul_character_in_a_query_parameter_or_the_path_is_refused_with_400(client: Any) -> None:
+    # PostgreSQL cannot compare text with NUL (DataError → 500 from `?unit=%00` before the edge check).
+    unit = UnitFactory()
+    client.force_login(MembershipFactory(unit=unit).user)
+    answers = {}
+    for route in sorted(set(api_routes()) - PUBLIC):
+        for variant in (f"{route}?unit=%00", f"{route}?unit={unit.slug}&q=a%00b", route.replace("/x", "/x%00")):
+            answers[variant] = client.get(variant)
+    assert {k: r.status_code for k, r in answers.items() if r.status_code != 400 and "%00" in k.split("?")[-1]} == {}
+    assert answers["/api/v1/appointments/?unit=%00"].json() == {
+        "error": "NUL character (0x00) in the path or the query string"
+    }
+    assert client.get("/admin/knowledge/entry/?q=%00").status_code == 400
+    assert client.get(f"/api/v1/appointments/?unit={unit.slug}").status_code == 200
+
+
 def test_logs_of_a_representative_run_carry_no_secrets_or_full_phone_numbers() -> None:
     """The gunicorn and worker logs of this session's stack runs (webhooks, turns, sends through
     the gateways) and the shared test worker log: no webhook secret, API key or full test

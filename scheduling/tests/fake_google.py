@@ -14,12 +14,14 @@ import re
 import threading
 import urllib.parse
 from collections import defaultdict
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from kumon.testing import FakeServer
 
 EVENT_ID = re.compile(r"^[a-v0-9]{5,1024}$")
 EVENTS_PATH = re.compile(r"^/calendar/v3/calendars/([^/]+)/events(?:/([^/]+))?$")
@@ -38,7 +40,7 @@ class FakeGoogleCalendar:
         self.faults: dict[str, list[int]] = defaultdict(list)
         self.errors: list[str] = []  # requests that did not look like the real API
         self._lock = threading.Lock()
-        self.server: ThreadingHTTPServer | None = None
+        self.server: FakeServer | None = None
 
     # --- control ---------------------------------------------------------------------------------
 
@@ -48,7 +50,7 @@ class FakeGoogleCalendar:
         class Handler(_Handler):
             google = fake
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = FakeServer(Handler)
         threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         return self
 

@@ -92,7 +92,9 @@ def test_claim_due_reminders_two_racing_ticks_never_share_a_row():
         t.join(30)
 
     together = claimed[0] + claimed[1]
-    assert sorted(len(c) for c in claimed) == [10, 20]  # the second tick skips the rows the first holds
+    # Each tick skips the rows the other holds (SKIP LOCKED): how the 30 split depends on how the
+    # two scans interleave ([20, 10] one after the other, e.g. [14, 16] side by side), never shared.
+    assert len(claimed) == 2 and max(len(c) for c in claimed) <= 20
     assert set(together) == ids
     assert len(together) == 30
     assert Reminder.objects.filter(status="sending", attempts=1).count() == 30
