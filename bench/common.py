@@ -27,6 +27,8 @@ VENV_BIN = Path(sys.executable).parent
 if str(BASE_DIR) not in sys.path:
     sys.path.insert(0, str(BASE_DIR))
 
+from kumon import testing  # noqa: E402  (after the path: the benches run as scripts)
+
 BENCH_SECRET = "bench-webhook-secret-0123456789"
 BENCH_INSTANCE = "kumon-bench"
 PAYLOAD = BASE_DIR / "whatsapp" / "tests" / "payloads" / "evolution_messages_upsert_text.json"
@@ -92,15 +94,8 @@ def free_port() -> int:
 
 
 def wait_for(predicate: Callable[[], Any], *, timeout: float, interval: float = 0.1, what: str = "") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        with contextlib.suppress(Exception):
-            value = predicate()
-            if value:
-                return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what or 'condition'} not met within {timeout}s")
-        time.sleep(interval)
+    """kumon.testing.wait_for, where any error means "not up yet"; raises TimeoutError."""
+    return testing.wait_for(predicate, timeout=timeout, interval=interval, what=what, tolerate=(Exception,))
 
 
 def procfile_command(name: str) -> str:
@@ -203,6 +198,12 @@ def bench_database(name: str) -> Iterator[str]:
     finally:
         with admin_connect(url) as admin:
             admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def in_process_django(database_url: str) -> None:
+    """Point this process's Django at a bench database (before django.setup())."""
+    os.environ.update(DATABASE_URL=database_url, DJANGO_SETTINGS_MODULE="kumon.settings", HTTPS_ONLY="0",
+                      SECRET_KEY=os.environ.get("SECRET_KEY", "bench-only-secret"), CONN_MAX_AGE="0")
 
 
 @contextlib.contextmanager

@@ -28,7 +28,7 @@ from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
-from bench.common import admin_connect, bench_database_url, percentile, query_times  # noqa: E402
+from bench.common import bench_database, in_process_django, percentile, query_times  # noqa: E402
 
 RESULTS = BASE_DIR / "bench" / "results" / "slots.json"
 BENCH_DB = "kumon_bench_slots"
@@ -56,20 +56,14 @@ def main() -> None:
     parser.add_argument("--appointments", type=int, default=200)
     args = parser.parse_args()
 
-    url = bench_database_url(BENCH_DB)
-    with admin_connect(url) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-        admin.execute(f"CREATE DATABASE {BENCH_DB}")
-    os.environ.update(DATABASE_URL=url, DJANGO_SETTINGS_MODULE="kumon.settings", HTTPS_ONLY="0",
-                      SECRET_KEY=os.environ.get("SECRET_KEY", "bench-only-secret"), CONN_MAX_AGE="0")
-    try:
-        results = run(args.runs, args.appointments)
-    finally:
-        from django.db import connections
+    with bench_database(BENCH_DB) as url:
+        in_process_django(url)
+        try:
+            results = run(args.runs, args.appointments)
+        finally:
+            from django.db import connections
 
-        connections.close_all()
-        with admin_connect(url) as admin:
-            admin.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
+            connections.close_all()
     report(results)
 
 

@@ -5,3 +5,17 @@ from django.utils.translation import gettext_lazy as _
 class ConversationsConfig(AppConfig):
     name = "conversations"
     verbose_name = _("Conversations")
+
+    def ready(self) -> None:
+        # Imported here: models and the app registry are ready only now.
+        from celery import signals
+
+        from conversations import metrics, receivers
+        from kumon.metrics import register_scrape_collector
+        from scheduling.reminders import reminders_due
+
+        reminders_due.connect(receivers.send_due_reminders_now, dispatch_uid="conversations.send_due_reminders_now")
+        register_scrape_collector(metrics.DatabaseCollector)
+        # ready() runs in the worker's main process before worker_init (Celery's Django fixup
+        # sets Django up first), so the models are built there, once, before the pool forks.
+        signals.worker_init.connect(receivers.build_engine_models, dispatch_uid="conversations.build_engine_models")

@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
@@ -41,9 +40,3 @@ def release_idle_handoffs(*, now: dt.datetime | None = None) -> int:
         released += 1
         logger.info("conversation %s handed back to the bot after idle time", conversation.pk)
     return released
-
-
-@shared_task(name="conversations.release_idle_handoffs", acks_late=True, soft_time_limit=50, time_limit=60)
-def release_idle_handoffs_task() -> int:
-    """Beat: idle conversations with staff go back to the bot (idempotent: a second run finds none)."""
-    return release_idle_handoffs()

@@ -1,6 +1,6 @@
 """Staff are told when a conversation is handed off: a WhatsApp message to the unit's staff phone
 (Unit.staff_phone; nothing when it is empty) with the lead summary. The admin badge is
-kumon/context_processors.py.
+conversations/context_processors.py.
 
 The staff phone is a Contact of the unit marked `is_unit_staff`: reports, the inbox and the idle
 release leave it out, and its conversation is kept with staff so the bot never answers it.
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 
-from celery import shared_task
 from django.db import transaction
 
 from conversations import inbox, services, state
@@ -100,13 +99,6 @@ def notify_handoff(*, conversation_id: int) -> Message | None:
     return message
 
 
-@shared_task(name="conversations.notify_handoff", acks_late=True, soft_time_limit=30, time_limit=45)
-def notify_handoff_task(*, conversation_id: int) -> int | None:
-    """Enqueued after a hand-off commits (conversations.turns). Idempotent."""
-    message = notify_handoff(conversation_id=conversation_id)
-    return message.pk if message else None
-
-
 def notify_question(*, conversation_id: int, message_id: int) -> Message | None:
     """Tell the unit's staff phone about the questions the bot could not answer in the turn that
     answered `message_id` (the parent was told the team will confirm; the bot carries on).
@@ -138,10 +130,3 @@ def notify_question(*, conversation_id: int, message_id: int) -> Message | None:
         notice = services.queue_outbound(conversation=staff_conversation, body=body, meta=marker)
     logger.info("unanswered question of conversation %s notified to %s", conversation.pk, mask_phone(contact.phone))
     return notice
-
-
-@shared_task(name="conversations.notify_question", acks_late=True, soft_time_limit=30, time_limit=45)
-def notify_question_task(*, conversation_id: int, message_id: int) -> int | None:
-    """Enqueued after a turn with unanswered questions commits (conversations.turns). Idempotent."""
-    notice = notify_question(conversation_id=conversation_id, message_id=message_id)
-    return notice.pk if notice else None

@@ -15,10 +15,8 @@ import logging
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from celery import shared_task
 from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone
 
 from conversations import followups, reminders
 from conversations import services as conversation_services
@@ -36,13 +34,6 @@ class RunResult:
     reminders: int = 0
     followups: int = 0
     scheduled: int = 0
-
-
-@shared_task(name="conversations.send_due_followups", acks_late=True)
-def send_due_followups_task() -> int:
-    """Beat, every minute: follow-ups that are due. Idempotent (rows are claimed)."""
-    result = run_followups(now=timezone.now())
-    return result.followups
 
 
 def run(*, now: dt.datetime) -> RunResult:

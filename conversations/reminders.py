@@ -9,9 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from celery import shared_task
 from django.db import transaction
-from django.utils import timezone
 
 from conversations import services as conversation_services
 from conversations.models import Conversation, Message
@@ -24,12 +22,6 @@ log = logging.getLogger(__name__)
 
 PAUSE = dt.timedelta(minutes=15)
 PAUSED = "paused: staff are talking with the family"
-
-
-@shared_task(name="scheduling.send_due_reminders", acks_late=True)
-def send_due_reminders(*, limit: int = 100) -> int:
-    """Beat, every minute: send the reminders that are due. Returns how many were queued."""
-    return send_reminders(now=timezone.now(), limit=limit)
 
 
 def send_reminders(*, now: dt.datetime, limit: int = 100) -> int:

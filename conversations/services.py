@@ -10,7 +10,6 @@ import datetime as dt
 import logging
 from typing import Any
 
-from celery import current_app
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -23,6 +22,7 @@ from conversations.models import Conversation, Message
 from kumon.db import insert_unless_conflict
 from kumon.models import Contact, Unit
 from kumon.phones import mask_phone
+from kumon.queue import enqueue
 from kumon.services import get_or_create_contact
 
 logger = logging.getLogger(__name__)
@@ -47,19 +47,12 @@ def _bounded_raw(raw: dict[str, Any] | None) -> dict[str, Any] | None:
     return raw if len(text) <= RAW_LIMIT else {"truncated": text[:RAW_LIMIT]}
 
 
-def enqueue(task_name: str, **kwargs: Any) -> None:
-    """Send a task by name after the current transaction commits.
-
-    A broker outage must not fail the request: the row is stored and a sweeper re-enqueues it.
-    """
-
-    def publish() -> None:
-        try:
-            current_app.send_task(task_name, kwargs=kwargs)
-        except Exception as exc:  # broker down: the beat sweepers repair it
-            logger.warning("could not enqueue %s %s: %s", task_name, kwargs, type(exc).__name__)
-
-    transaction.on_commit(publish)
+def _from_provider(message: InboundMessage, *, conversation: Conversation, **fields: Any) -> Message:
+    """The (unsaved) row of a message the provider delivered, a parent's or staff's."""
+    return Message(
+        unit_id=conversation.unit_id, conversation=conversation, kind=message.kind, body=message.text,
+        provider_id=message.provider_id, raw=_bounded_raw(message.raw), **fields,
+    )
 
 
 def _inbound_meta(message: InboundMessage) -> dict[str, Any]:
@@ -144,17 +137,9 @@ def record_inbound(*, unit: Unit, message: InboundMessage, now: dt.datetime | No
             conversation = Conversation.objects.create(unit_id=unit.pk, contact=contact, data={})
         else:
             conversation = _lock_open_conversation(contact)
-        stored = Message(
-            unit=unit,
-            conversation=conversation,
-            direction=Message.Direction.IN,
-            sender=Message.Sender.PARENT,
-            kind=message.kind,
-            body=message.text,
-            status=Message.Status.RECEIVED,
-            provider_id=message.provider_id,
-            raw=_bounded_raw(message.raw),
-            meta=_inbound_meta(message),
+        stored = _from_provider(
+            message, conversation=conversation, direction=Message.Direction.IN, sender=Message.Sender.PARENT,
+            status=Message.Status.RECEIVED, meta=_inbound_meta(message),
         )
         if not insert_unless_conflict(stored, conflict="(unit_id, provider_id) WHERE provider_id IS NOT NULL"):
             logger.info("duplicate inbound %s ignored", message.provider_id)
@@ -170,7 +155,8 @@ def record_inbound(*, unit: Unit, message: InboundMessage, now: dt.datetime | No
             if not conversation.reply_due_at:
                 conversation.turn_started_at = now
             conversation.reply_due_at = due
-            _enqueue_turn(conversation.pk, max(0.0, (due - now).total_seconds()))
+            enqueue("conversations.handle_turn", conversation_id=conversation.pk,
+                    countdown=max(0.0, (due - now).total_seconds()))
         conversation.save(update_fields=["reply_due_at", "turn_started_at", "last_inbound_at", "last_activity_at"])
     logger.info("inbound %s from %s stored as message %s", message.kind, mask_phone(contact.phone), stored.pk)
     return stored
@@ -187,22 +173,8 @@ def answer_turn_now(*, conversation_id: int, now: dt.datetime | None = None) -> 
             pk=conversation_id, mode__in=[Conversation.Mode.BOT, Conversation.Mode.HUMAN], reply_due_at__gt=now
         ).update(reply_due_at=now)
         if moved:
-            _enqueue_turn(conversation_id, 0.0)
+            enqueue("conversations.handle_turn", conversation_id=conversation_id)
     return bool(moved)
-
-
-def _enqueue_turn(conversation_id: int, delay: float) -> None:
-    def publish() -> None:
-        try:
-            current_app.send_task(
-                "conversations.handle_turn",
-                kwargs={"conversation_id": conversation_id},
-                countdown=delay or None,
-            )
-        except Exception as exc:
-            logger.warning("could not enqueue turn of conversation %s: %s", conversation_id, type(exc).__name__)
-
-    transaction.on_commit(publish)
 
 
 def record_staff_message(*, unit: Unit, message: InboundMessage, now: dt.datetime | None = None) -> Message | None:
@@ -223,19 +195,12 @@ def record_staff_message(*, unit: Unit, message: InboundMessage, now: dt.datetim
         conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
         try:
             with transaction.atomic():
-                stored = Message.objects.create(
-                    unit=unit,
-                    conversation=conversation,
-                    direction=Message.Direction.OUT,
-                    sender=Message.Sender.STAFF,
-                    kind=message.kind,
-                    body=message.text,
-                    status=Message.Status.SENT,
-                    provider_id=message.provider_id,
-                    raw=_bounded_raw(message.raw),
-                    sent_at=message.sent_at or now,
+                stored = _from_provider(
+                    message, conversation=conversation, direction=Message.Direction.OUT,
+                    sender=Message.Sender.STAFF, status=Message.Status.SENT, sent_at=message.sent_at or now,
                     meta={"typed_on_phone": True},
                 )
+                stored.save(force_insert=True)
         except IntegrityError:
             return None
         take_over(conversation=conversation, user=None, now=now, reason="staff_phone")

@@ -25,12 +25,13 @@ from django.utils import timezone
 from conversations import budget, engine, followups, state
 from conversations.decisions.handoff import waiting_notice_due
 from conversations.models import Conversation, Message
-from conversations.services import enqueue, queue_outbound
+from conversations.services import queue_outbound
 from conversations.texts import say
 from conversations.turn import TurnResult
 from conversations.understanding import ACKNOWLEDGEMENT_ONLY, HUMAN_REQUEST
 from conversations.understanding.text import prepare
 from knowledge import services as knowledge_services
+from kumon.queue import enqueue
 from scheduling import services as scheduling_services
 
 logger = logging.getLogger(__name__)

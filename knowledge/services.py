@@ -18,6 +18,7 @@ from knowledge.chunking import ExtractionError, chunk_texts, extract_text
 from knowledge.embeddings import Embedder, EmbeddingError, get_embedder
 from knowledge.models import Chunk, IndexState, KnowledgeGap, Phrasing, Source, TopicOrigin
 from knowledge.normalize import normalize
+from kumon import queue
 from kumon.exceptions import Conflict, DomainError
 from kumon.models import Contact, Unit
 
@@ -43,16 +44,8 @@ DOCUMENT_SUFFIXES = (".pdf", ".txt", ".md", ".markdown")
 
 
 def _enqueue_index(source_id: int) -> None:
-    transaction.on_commit(lambda: _safe_delay(source_id))
-
-
-def _safe_delay(source_id: int) -> None:
-    from knowledge.tasks import index_source_task
-
-    try:
-        index_source_task.delay(source_id=source_id)
-    except Exception:  # broker down: the row stays pending and knowledge.reindex_stale repairs it
-        logger.warning("could not enqueue knowledge.index_source", extra={"source_id": source_id})
+    # Broker down: the row stays pending and knowledge.reindex_stale repairs it.
+    queue.enqueue("knowledge.index_source", source_id=source_id)
 
 
 @transaction.atomic
@@ -94,7 +87,8 @@ def upsert_faq(
             _enqueue_index(source.pk)
     if created and llm_configured():
         # Parent-style phrasings for a new entry, written by the language model in the worker.
-        transaction.on_commit(lambda: _safe_generate(source.pk))
+        # Broker down: the entry works without generated phrasings.
+        queue.enqueue("knowledge.generate_phrasings", source_id=source.pk)
     return source, changed
 
 
@@ -102,13 +96,6 @@ def llm_configured() -> bool:
     return bool(settings.OPENAI_API_KEY)
 
 
-def _safe_generate(source_id: int) -> None:
-    from knowledge.tasks import generate_phrasings_task
-
-    try:
-        generate_phrasings_task.delay(source_id=source_id)
-    except Exception:  # broker down: the entry works without generated phrasings
-        logger.warning("could not enqueue knowledge.generate_phrasings", extra={"source_id": source_id})
 
 
 def generate_phrasings(*, source_id: int) -> list[Phrasing]:

@@ -13,6 +13,7 @@ from knowledge import services
 from knowledge.embeddings import TransientEmbeddingError
 from knowledge.generation import GenerationError, TransientGenerationError
 from knowledge.models import Source
+from kumon.queue import publish
 
 logger = logging.getLogger(__name__)
 
@@ -71,5 +72,6 @@ def reindex_stale_task() -> int:
         ).values_list("pk", flat=True)[:500]
     )
     for source_id in ids:
-        index_source_task.delay(source_id=source_id)
+        if not publish("knowledge.index_source", source_id=source_id):
+            break  # broker down: the next run tries again
     return len(ids)

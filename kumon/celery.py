@@ -16,7 +16,7 @@ app.autodiscover_tasks()
 # The beat schedule: names are the tasks' stable names.
 app.conf.beat_schedule: dict[str, dict[str, Any]] = {
     "heartbeat": {"task": "kumon.heartbeat", "schedule": 60.0},
-    "scheduling.send_due_reminders": {"task": "scheduling.send_due_reminders", "schedule": 60.0},
+    "conversations.send_due_reminders": {"task": "conversations.send_due_reminders", "schedule": 60.0},
     "conversations.send_due_followups": {"task": "conversations.send_due_followups", "schedule": 60.0},
     "scheduling.resync_calendars": {"task": "scheduling.resync_calendars", "schedule": 600.0},
     "scheduling.purge_expired_holds": {"task": "scheduling.purge_expired_holds", "schedule": 3600.0},
@@ -42,17 +42,6 @@ def _adopt_correlation_id(task: Any = None, **_: Any) -> None:
 
     incoming = getattr(task.request, "kumon_correlation_id", None) if task else None
     correlation_id.set(incoming if incoming and incoming != "-" else new_correlation_id())
-
-
-@signals.worker_init.connect
-def _build_the_engine_models(**_: Any) -> None:
-    # Once, in the worker's main process before it forks its pool: the pool processes inherit
-    # the intent model (copy-on-write) instead of each building it in its first turn — seconds
-    # of CPU that, on a loaded machine, ran past the turn's 60 s soft time limit (fault tests).
-    # Reads files only; no database connection is opened.
-    from conversations.understanding.intents import model
-
-    model()
 
 
 @signals.setup_logging.connect

@@ -4,7 +4,8 @@ Three sources, one `/metrics` page:
 - process metrics recorded where things happen: HTTP latency by route (kumon.middleware), Celery
   task duration and failures (the signals below), LLM latency and tokens, embedding latency
   (called by conversations/llm.py and knowledge);
-- database state read at scrape time by `DatabaseCollector`: messages of the last 24 h by
+- database state read at scrape time by the collectors apps register
+  (`conversations.metrics.DatabaseCollector`): messages of the last 24 h by
   direction and status, send failures, the age of the oldest unanswered inbound message
   (queue lag). The rows are the truth, so every web process reports the same figures and a
   restart loses nothing;
@@ -20,13 +21,12 @@ only requests from loopback (a sidecar or an SSH tunnel) — never the open inte
 
 from __future__ import annotations
 
-import datetime as dt
 import hmac
 import ipaddress
 import logging
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from typing import Any
 
 from celery import signals
@@ -38,7 +38,6 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 logger = logging.getLogger(__name__)
@@ -89,56 +88,16 @@ EMBEDDING_LATENCY = Histogram(
 )
 
 
-class DatabaseCollector(Collector):
-    """Figures read from the rows at scrape time (one GROUP BY and one MIN, both on indexed
-    columns of the last day): messages by direction and status, send failures, inbound lag."""
+# Collectors of figures read from the rows at scrape time, registered by the apps that own the
+# rows (conversations registers its messages collector in its AppConfig.ready): kumon never
+# imports an app.
+_scrape_collectors: list[Callable[[], Collector]] = []
 
-    def collect(self) -> Iterator[GaugeMetricFamily]:
-        from django.db import DatabaseError
-        from django.db.models import Count, Min
-        from django.utils import timezone
 
-        from conversations.models import Conversation, Message
-
-        now = timezone.now()
-        messages = GaugeMetricFamily(
-            "kumon_messages_last_24h", "Messages created in the last 24 h, by direction and status.",
-            labels=["direction", "status"],
-        )
-        failures = GaugeMetricFamily(
-            "kumon_send_failures_last_24h", "Outbound messages of the last 24 h that ended failed."
-        )
-        lag = GaugeMetricFamily(
-            "kumon_inbound_queue_lag_seconds",
-            "Age of the oldest inbound message not yet handled in a bot conversation (0 = none waiting).",
-        )
-        up = GaugeMetricFamily("kumon_metrics_database_up", "1 when the database answered this scrape.")
-        try:
-            rows = (
-                Message.objects.filter(created_at__gte=now - dt.timedelta(hours=24))
-                .values_list("direction", "status")
-                .annotate(n=Count("id"))
-                .order_by()
-            )
-            failed = 0
-            for direction, status, n in rows:
-                messages.add_metric([direction, status], n)
-                if direction == Message.Direction.OUT and status == Message.Status.FAILED:
-                    failed = n
-            failures.add_metric([], failed)
-            oldest = Message.objects.filter(
-                direction=Message.Direction.IN,
-                status=Message.Status.RECEIVED,
-                conversation__mode=Conversation.Mode.BOT,
-            ).aggregate(oldest=Min("created_at"))["oldest"]
-            lag.add_metric([], max(0.0, (now - oldest).total_seconds()) if oldest else 0.0)
-            up.add_metric([], 1)
-        except DatabaseError as exc:
-            logger.warning("metrics: database unavailable (%s)", type(exc).__name__)
-            up.add_metric([], 0)
-            yield up
-            return
-        yield from (messages, failures, lag, up)
+def register_scrape_collector(factory: Callable[[], Collector]) -> None:
+    """Add a collector built at every scrape of `/metrics` (idempotent per factory)."""
+    if factory not in _scrape_collectors:
+        _scrape_collectors.append(factory)
 
 
 def _process_registry() -> CollectorRegistry:
@@ -155,7 +114,8 @@ def render() -> bytes:
     """The whole exposition: process metrics (all processes of the host in multiprocess mode)
     followed by the database figures."""
     database = CollectorRegistry(auto_describe=False)
-    database.register(DatabaseCollector())
+    for factory in _scrape_collectors:
+        database.register(factory())
     return generate_latest(_process_registry()) + generate_latest(database)
 
 

@@ -42,15 +42,24 @@ class FakeServer(ThreadingHTTPServer):
         super().handle_error(request, client_address)
 
 
-def wait_for(predicate: Callable[[], Any], *, timeout: float = 15.0, interval: float = 0.05) -> Any:
-    """Poll until `predicate()` is truthy; return its value or raise AssertionError on timeout."""
+class WaitTimeout(AssertionError, TimeoutError):
+    """A wait_for condition not met in time: a failed assertion to a test, a timeout to a bench."""
+
+
+def wait_for(predicate: Callable[[], Any], *, timeout: float = 15.0, interval: float = 0.05, what: str = "",
+             tolerate: tuple[type[Exception], ...] = ()) -> Any:
+    """Poll until `predicate()` is truthy; return its value or raise WaitTimeout. An exception of
+    `tolerate` counts as not yet (a server still starting)."""
     deadline = time.monotonic() + timeout
     while True:
-        value = predicate()
+        try:
+            value = predicate()
+        except tolerate:
+            value = None
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
+            raise WaitTimeout(f"{what or 'condition'} not met within {timeout}s")
         time.sleep(interval)
 
 

@@ -28,6 +28,7 @@ from django.utils.translation import ngettext
 
 from kumon.exceptions import DomainError
 from kumon.models import Unit
+from kumon.queue import enqueue
 from kumon.tenancy import UnitListFilter, UnitScopedAdmin, unit_ids_for
 from scheduling import outcomes_admin, selectors, services
 from scheduling.models import (
@@ -404,11 +405,9 @@ class AppointmentAdmin(UnitScopedAdmin):
 
     @admin.action(description=_("Sync with the calendar again"), permissions=["change"])
     def resync_calendar(self, request: HttpRequest, queryset: QuerySet) -> None:
-        from scheduling.tasks import sync_appointment
-
         ids = list(queryset.filter(unit__calendar_backend=Unit.Calendar.GOOGLE).values_list("pk", flat=True))
         for appointment_id in ids:
-            sync_appointment.delay(appointment_id=appointment_id)
+            enqueue("scheduling.sync_appointment", appointment_id=appointment_id)
         self.message_user(
             request,
             ngettext("%(n)d visit queued for calendar sync", "%(n)d visits queued for calendar sync", len(ids))

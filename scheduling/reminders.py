@@ -10,13 +10,17 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from celery import current_app
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
+from django.dispatch import Signal
 from django.utils import timezone
 
 from scheduling.models import Appointment, Reminder, UnitBookingOptions
+
+# Sent after commit when a reminder became due now (a visit moved): whoever sends reminders
+# connects to it (conversations.receivers), so the family hears at once, not at the next minute.
+reminders_due = Signal()
 
 
 def claim_due_reminders(*, now: dt.datetime | None = None, limit: int = 100) -> list[Reminder]:
@@ -122,20 +126,16 @@ def schedule_reminders(appointment: Appointment, *, now: dt.datetime) -> None:
 
 def schedule_rescheduled_notice(appointment: Appointment, *, now: dt.datetime) -> None:
     """(Inside reschedule_appointment's transaction.) The family's "your visit moved" message, due
-    now; moving the visit again re-arms the same row with the newest time. The reminders task is
-    enqueued after commit (by name: the sender lives in conversations) so it goes out at once;
-    beat's minute tick is the fallback when the broker is down."""
+    now; moving the visit again re-arms the same row with the newest time. `reminders_due` is sent
+    after commit so the sender (in conversations, which scheduling never imports) sends it at
+    once; beat's minute tick is the fallback when the broker is down."""
     Reminder.objects.update_or_create(
         appointment=appointment,
         kind=Reminder.RESCHEDULED,
         defaults={"due_at": now, "status": Reminder.Status.PENDING, "last_error": "", "sent_at": None,
                   "claimed_at": None, "message_id": None, "attempts": 0},
     )
-    transaction.on_commit(_send_due_reminders_now, robust=True)
-
-
-def _send_due_reminders_now() -> None:
-    current_app.send_task("scheduling.send_due_reminders")
+    transaction.on_commit(lambda: reminders_due.send(sender=Reminder), robust=True)
 
 
 def schedule_no_show_followup(appointment: Appointment, *, now: dt.datetime) -> None:

@@ -20,6 +20,7 @@ from django.utils.translation import gettext
 from kumon.exceptions import Conflict
 from kumon.models import Contact, Unit
 from kumon.phones import InvalidPhone, mask_phone, normalize_phone
+from kumon.queue import enqueue
 from kumon.services import get_or_create_contact
 from scheduling import reminders, selectors
 from scheduling.calendars import SyncStatus
@@ -128,7 +129,7 @@ def book_appointment(
             _log_event(appointment, AppointmentEvent.Kind.BOOKED, "", changed_by=changed_by, by_parent=source == "chat")
             reminders.schedule_reminders(appointment, now=now)
             if holder:
-                SlotHold.objects.filter(unit=unit, holder=holder).delete()
+                release_holds(holder=holder, unit=unit)
             _enqueue_sync(appointment)
     if appointment is None:
         _raise_unavailable(unit=unit, start=start, now=now, holder=holder, reason="taken")
@@ -201,7 +202,7 @@ def reschedule_appointment(
             if notify_family:
                 reminders.schedule_rescheduled_notice(moved, now=now)
             if holder:
-                SlotHold.objects.filter(unit=unit, holder=holder).delete()
+                release_holds(holder=holder, unit=unit)
             _enqueue_sync(moved)
     if moved is None:
         appointment.refresh_from_db()
@@ -492,11 +493,8 @@ def _log_event(appointment: Appointment, kind: str, from_status: str, *, changed
 def _enqueue_sync(appointment: Appointment) -> None:
     if appointment.unit.calendar_backend != Unit.Calendar.GOOGLE:
         return
-    from scheduling.tasks import sync_appointment
-
-    appointment_id = appointment.pk
-    # robust: a broker outage must not fail a committed booking; resync_calendars catches up.
-    transaction.on_commit(lambda: sync_appointment.delay(appointment_id=appointment_id), robust=True)
+    # A broker outage does not fail a committed booking: resync_calendars catches up.
+    enqueue("scheduling.sync_appointment", appointment_id=appointment.pk)
 
 
 def _check_change_allowed(

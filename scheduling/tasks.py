@@ -10,6 +10,7 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
+from kumon.queue import publish
 from scheduling import calendars, services
 from scheduling.client import TransientError
 from scheduling.models import Appointment
@@ -52,7 +53,8 @@ def resync_calendars(*, limit: int = 200) -> int:
         .values_list("pk", flat=True)[:limit]
     )
     for appointment_id in ids:
-        sync_appointment.delay(appointment_id=appointment_id)
+        if not publish("scheduling.sync_appointment", appointment_id=appointment_id):
+            break  # broker down: the next run tries again
     return len(ids)
 
 

@@ -7,7 +7,8 @@ from django.db import connection
 from django.utils import timezone
 
 from conversations.models import Message
-from conversations.reminders import send_due_reminders, send_reminders
+from conversations.reminders import send_reminders
+from conversations.tasks import send_due_reminders
 from kumon.testing import wait_for
 from kumon.tests.factories import UnitFactory
 from scheduling import services, texts

@@ -7,12 +7,10 @@ from typing import Any
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
+from conversations.inbox import waiting_count
+
 
 def _waiting_count(request: HttpRequest) -> int:
-    # Imported here: kumon must not import conversations at module level (imports point one way,
-    # and this only runs for admin pages of a signed-in staff user).
-    from conversations.inbox import waiting_count
-
     return waiting_count(user=request.user)
 
 
