@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db.models import QuerySet
@@ -74,7 +75,7 @@ class ContactAdmin(UnitScopedAdmin):
         return _local(obj.updated_at, obj.unit)
 
     @admin.action(description=_("Export all data of the selected families (JSON)"), permissions=["change"])
-    def export_data(self, request: HttpRequest, queryset: QuerySet[Contact]) -> HttpResponse:
+    def export_data(self, request: HttpRequest, queryset: QuerySet[Contact]) -> HttpResponse | None:
         contacts = list(queryset.select_related("unit"))
         if not contacts:
             return None
@@ -97,7 +98,7 @@ class ContactAdmin(UnitScopedAdmin):
                 request,
                 "admin/kumon/contact/erase_confirm.html",
                 {**self.admin_site.each_context(request), "contacts": contacts, "opts": self.model._meta,
-                 "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME, "title": _("Erase family data")},
+                 "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME, "title": _("Erase family data")},
             )
         for contact in contacts:
             erased = privacy.erase_contact(contact=contact)
@@ -172,14 +173,14 @@ class ConversationAdmin(UnitScopedAdmin):
 
         return InboxChangeList
 
-    def get_list_display(self, request: HttpRequest) -> list[str]:
+    def get_list_display(self, request: HttpRequest) -> list[Any]:
         # The unit column only for someone who works in more than one (the inbox fits 1400 px).
         ids = unit_ids_for(request.user)
         if ids is not None and len(ids) <= 1:
             return [name for name in self.list_display if name != "unit_name"]
         return list(self.list_display)
 
-    def get_ordering(self, request: HttpRequest) -> list[str]:
+    def get_ordering(self, request: HttpRequest) -> list[Any]:
         return ["state_order", "handoff_at", "-last_activity_at"]
 
     def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
@@ -191,7 +192,7 @@ class ConversationAdmin(UnitScopedAdmin):
     @admin.display(description=_("state"), ordering="state_order")
     def state_badge(self, obj: Conversation) -> str:
         state = inbox.state_of(obj)
-        label = STATE_LABELS[state]
+        label: Any = STATE_LABELS[state]
         if state == "with_staff" and obj.assigned_to:
             label = f"{label}: {obj.assigned_to.get_username()}"
         return format_html('<span class="kr-state kr-state-{}">{}</span>', state, label)
@@ -349,7 +350,8 @@ class ConversationAdmin(UnitScopedAdmin):
         if not compare:
             chosen = chosen[:1]  # staff: one unit at a time; owners compare their units side by side
         today = timezone.localdate()
-        period = request.GET.get("period") if request.GET.get("period") in reports.PERIODS else "day"
+        asked = request.GET.get("period") or "day"
+        period = asked if asked in reports.PERIODS else "day"
         default_days = {"day": 30, "week": 12 * 7, "month": 365}[period]
         start = _date(request.GET.get("from")) or today - dt.timedelta(days=default_days - 1)
         end = _date(request.GET.get("to")) or today

@@ -286,11 +286,11 @@ def _date(value: str | None, default: dt.date) -> dt.date:
 class ReportView(APIView):
     def get(self, request: Request) -> Response:
         params = request.query_params
-        units = units_for(request.user)
+        mine = units_for(request.user)
         slugs = params.getlist("unit")
         if slugs:
-            units = units.filter(slug__in=slugs)
-        units = list(units)
+            mine = mine.filter(slug__in=slugs)
+        units = list(mine)
         if not units:
             raise NotFound(gettext("No such unit."))
         owned = unit_ids_for(request.user, role=Membership.Role.OWNER)

@@ -1,3 +1,4 @@
+from celery import signals
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
@@ -8,11 +9,9 @@ class ConversationsConfig(AppConfig):
 
     def ready(self) -> None:
         # Imported here: models and the app registry are ready only now.
-        from celery import signals
-
-        from conversations import metrics, receivers
-        from kumon.metrics import register_scrape_collector
-        from scheduling.reminders import reminders_due
+        from conversations import metrics, receivers  # noqa: PLC0415
+        from kumon.metrics import register_scrape_collector  # noqa: PLC0415
+        from scheduling.reminders import reminders_due  # noqa: PLC0415
 
         reminders_due.connect(receivers.send_due_reminders_now, dispatch_uid="conversations.send_due_reminders_now")
         register_scrape_collector(metrics.DatabaseCollector)

@@ -19,6 +19,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.db import transaction
 
@@ -265,8 +266,6 @@ def check(*, unit: Unit, dialogue: Dialogue, phone: str, replies: list[list[dict
 
 
 def _iso(values: list[Any], tz: str) -> list[str]:
-    from zoneinfo import ZoneInfo
-
     return [v.astimezone(ZoneInfo(tz)).strftime("%d/%m %H:%M") if v else "?" for v in values]
 
 

@@ -202,7 +202,7 @@ def build_funnel(*, units: Iterable[Unit], start: dt.date, end: dt.date) -> Funn
     """The funnel of the families first seen between `start` and `end` (local dates, inclusive)."""
     units = list(units)
     lo, hi = _bounds(start, end)
-    params = {"units": [u.pk for u in units], "lo": lo, "hi": hi}
+    params: dict[str, Any] = {"units": [u.pk for u in units], "lo": lo, "hi": hi}
     names = {u.pk: u.name for u in units}
     totals: dict[int, FunnelRow] = {}
     by_source: list[FunnelRow] = []

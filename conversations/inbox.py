@@ -122,7 +122,7 @@ def waited(conversation: Conversation, now: dt.datetime) -> dt.timedelta | None:
     if state_of(conversation) == "waiting" and conversation.handoff_at:
         return now - conversation.handoff_at
     last_at = getattr(conversation, "last_at", None)
-    if conversation.mode != Conversation.Mode.CLOSED and last_at and conversation.last_direction == "in":
+    if conversation.mode != Conversation.Mode.CLOSED and last_at and getattr(conversation, "last_direction", None) == "in":
         return now - last_at
     return None
 

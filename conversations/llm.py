@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-import httpx
 from django.conf import settings
 
 from conversations.state import SUBJECTS, Intent
@@ -55,12 +54,12 @@ def configured() -> bool:
 
 @lru_cache(maxsize=4)
 def _client(api_key: str, base_url: str) -> Any:
-    import openai
+    import openai  # noqa: PLC0415 (the client library loads only once a key is configured)
 
     return openai.OpenAI(
         api_key=api_key,
         base_url=base_url or None,
-        timeout=httpx.Timeout(settings.OPENAI_TIMEOUT_SECONDS, connect=3.0),
+        timeout=openai.Timeout(settings.OPENAI_TIMEOUT_SECONDS, connect=3.0),  # httpx2 (openai 3), not httpx
         max_retries=0,  # retries are ours: one, for transient errors only
     )
 
@@ -81,7 +80,7 @@ def _call(fn: Any, *, kind: str, **kwargs: Any) -> Any:
 
 
 def _call_with_retry(fn: Any, **kwargs: Any) -> Any:
-    import openai
+    import openai  # noqa: PLC0415 (the client library loads only once a key is configured)
 
     for attempt in (1, 2):
         try:

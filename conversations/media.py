@@ -37,8 +37,8 @@ def media_bytes(message: Message) -> bytes | None:
     if fetcher is None:
         return None
     try:
-        data = fetcher(message)
+        fetched = fetcher(message)
     except Exception as exc:  # the provider's failure only means "ask the parent to type"
         logger.warning("media of message %s could not be fetched: %s", message.pk, type(exc).__name__)
         return None
-    return data if data and len(data) <= MAX_AUDIO_BYTES else None
+    return fetched if fetched and len(fetched) <= MAX_AUDIO_BYTES else None

@@ -36,8 +36,6 @@ json_encoder = DjangoJSONEncoder
 
 
 def _appointments(contact: Contact) -> Any:
-    from django.db.models import Q
-
     query = Q(contact=contact)
     if contact.phone and contact.erased_at is None:
         query |= Q(unit_id=contact.unit_id, phone=contact.phone)

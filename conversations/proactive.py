@@ -234,6 +234,8 @@ def schedule_after_visit_followups(*, now: dt.datetime) -> int:
         if due is None:
             continue
         contact = appointment.contact
+        if contact is None:  # excluded by the query; the type does not know it
+            continue
         conversation = (
             Conversation.objects.filter(contact=contact).order_by("-last_activity_at").first()
             or conversation_services.open_conversation(contact=contact)

@@ -31,7 +31,7 @@ class FollowupAdmin(UnitScopedAdmin):
     list_select_related = ["unit", "contact", "message"]
     readonly_fields = ["unit", "conversation", "contact", "kind", "seq", "anchor_at", "due_at", "status",
                        "reason", "attempts", "claimed_at", "sent_at", "message", "cancelled_by", "created_at"]
-    fields = readonly_fields
+    fields = tuple(readonly_fields)
     actions = ["cancel"]
     date_hierarchy = "due_at"
     ordering = ["-due_at"]

@@ -226,7 +226,7 @@ def _replace_periods(model: type[OpeningHours] | type[VisitHours], unit: Unit, p
     current = sorted(model.objects.filter(unit=unit).values_list("weekday", "start", "end"))
     if wanted != current:  # unchanged hours keep their rows (and ids)
         model.objects.filter(unit=unit).delete()
-        model.objects.bulk_create(model(unit=unit, weekday=d, start=s, end=e) for d, s, e in wanted)
+        model.objects.bulk_create([model(unit=unit, weekday=d, start=s, end=e) for d, s, e in wanted])  # type: ignore[misc]  # one of two models, not their union
 
 
 @dataclass(frozen=True)

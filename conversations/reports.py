@@ -240,7 +240,7 @@ def _conversation_metrics(
     sql = CONVERSATION_SQL.format(
         message=Message._meta.db_table, conversation=Conversation._meta.db_table, contact=Contact._meta.db_table
     )
-    params = {"units": list(unit_ids), "lo": lo, "hi": hi, "period": period, "tz": settings.TIME_ZONE}
+    params: dict[str, Any] = {"units": list(unit_ids), "lo": lo, "hi": hi, "period": period, "tz": settings.TIME_ZONE}
     per_period: dict[tuple[int, Any], dict[str, Any]] = {}
     whole: dict[tuple[int, Any], dict[str, Any]] = {}
     with connection.cursor() as cursor:
@@ -311,7 +311,7 @@ def _rate(part: int, whole: int) -> float | None:
 
 
 def _finish(values: dict[str, Any]) -> dict[str, Any]:
-    out = {key: 0 for key in COUNT_KEYS}
+    out: dict[str, Any] = {key: 0 for key in COUNT_KEYS}
     out.update({k: v for k, v in values.items() if not k.startswith("_")})
     out["cost_usd"] = Decimal(out.get("cost_usd") or 0).quantize(Decimal("0.0001"))
     conversations = out.get("conversations", 0)

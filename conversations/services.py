@@ -7,6 +7,7 @@ enqueued after commit, by task name, so nothing here imports the channel.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from typing import Any
 
@@ -20,6 +21,7 @@ from conversations import followups, state
 from conversations.inbound import InboundMessage, StatusUpdate
 from conversations.models import Conversation, Message
 from kumon.db import insert_unless_conflict
+from kumon.exceptions import DomainError
 from kumon.models import Contact, Unit
 from kumon.phones import mask_phone
 from kumon.queue import enqueue
@@ -29,7 +31,7 @@ logger = logging.getLogger(__name__)
 
 RAW_LIMIT = 16_000  # characters of a raw payload kept for support
 # Delivery status only moves forward: an out-of-order "delivered" never undoes "read".
-STATUS_RANK = {
+STATUS_RANK: dict[str, int] = {
     Message.Status.QUEUED: 0,
     Message.Status.SENDING: 1,
     Message.Status.SENT: 2,
@@ -41,8 +43,6 @@ STATUS_RANK = {
 def _bounded_raw(raw: dict[str, Any] | None) -> dict[str, Any] | None:
     if raw is None:
         return None
-    import json
-
     text = json.dumps(raw, ensure_ascii=False, default=str)
     return raw if len(text) <= RAW_LIMIT else {"truncated": text[:RAW_LIMIT]}
 
@@ -368,8 +368,6 @@ def send_staff_reply(*, conversation: Conversation, user: Any, body: str, now: d
     now = now or timezone.now()
     body = body.strip()
     if not body:
-        from kumon.exceptions import DomainError
-
         raise DomainError(gettext("Empty message."))
     with transaction.atomic():
         locked = take_over(conversation=conversation, user=user, now=now, reason="staff")

@@ -304,7 +304,8 @@ class Flow:
             for c in data.get("clarify") or []
             if isinstance(c, dict) and str(c.get("source_id", "")).isdigit()
         ]
-        asked = data.get("asked") if isinstance(data.get("asked"), dict) else {}
+        asked_data = data.get("asked")
+        asked: dict[str, Any] = asked_data if isinstance(asked_data, dict) else {}
         return cls(
             offered=offered,
             selected=_when(data.get("selected")),

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from django.db import DatabaseError, IntegrityError, connection, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from conversations import budget, engine, followups, state
@@ -266,8 +266,6 @@ def commit_turn(*, conversation_id: int, last: Message, result: TurnResult, now:
 def due_conversation_ids(*, now: dt.datetime, limit: int = 200) -> list[int]:
     """Conversations whose turn is due and not being computed: the durable half of the
     debounce (a lost or crashed task is picked up here)."""
-    from django.db.models import Q
-
     return list(
         Conversation.objects.filter(reply_due_at__lte=now, mode__in=[Conversation.Mode.BOT, Conversation.Mode.HUMAN])
         .filter(Q(turn_lease_until__isnull=True) | Q(turn_lease_until__lte=now))

@@ -157,12 +157,13 @@ def _weekday_name(turn: Turn, day: dt.date) -> str:
 
 def explain(turn: Turn, day: dt.date, start: dt.datetime | None) -> str:
     """Why that day (or that start) cannot be booked, in one sentence."""
+    why: slots_selectors.Unavailable | None
     if start is not None:
         why = slots_selectors.why_unavailable(unit=turn.unit, start=start, now=turn.now)
     else:
         why = slots_selectors.day_closed(turn.unit, day)
-        if why is None:
-            return turn.say("why_period_full")
+    if why is None:
+        return turn.say("why_period_full")
     day_text = format_day(day, lang=turn.lang)
     if why.kind == "closed_weekday":
         return turn.say("why_closed_weekday", weekday=_weekday_name(turn, day).split("-")[0])

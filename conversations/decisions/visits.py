@@ -222,7 +222,10 @@ def _cancel(turn: Turn, appointment: Appointment) -> None:
 
 
 def _confirm_cancel(turn: Turn, u: Understood) -> None:
-    appointment = Appointment.objects.filter(pk=turn.state.flow.appointment_id, status__in=Appointment.LIVE).first()
+    appointment_id = turn.state.flow.appointment_id
+    appointment = (
+        Appointment.objects.filter(pk=appointment_id, status__in=Appointment.LIVE).first() if appointment_id else None
+    )
     if appointment is None:
         turn.set_step(Step.NONE)
         return

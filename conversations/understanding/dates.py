@@ -342,20 +342,20 @@ def parse_when(text: str, *, today: dt.date) -> When:
     clean = _strip_dates(t)
     after = _AFTER_RE.search(clean)
     before = _BEFORE_RE.search(clean)
-    span = _RANGE_RE.search(clean)
-    if span and not after and not before:
-        low = _hour(int(span.group(1)), int(span.group(2) or 0), text=clean)
-        high = _hour(int(span.group(3)), int(span.group(4) or 0), text=clean)
+    ranged = _RANGE_RE.search(clean)
+    if ranged and not after and not before:
+        low = _hour(int(ranged.group(1)), int(ranged.group(2) or 0), text=clean)
+        high = _hour(int(ranged.group(3)), int(ranged.group(4) or 0), text=clean)
         if low and high and low < high:
             window = (low, high)
     if after:
-        start = _hour(int(after.group(1)), int(after.group(2) or 0), text=clean)
-        if start:
-            window = (start, dt.time(23, 59))
+        since = _hour(int(after.group(1)), int(after.group(2) or 0), text=clean)
+        if since:
+            window = (since, dt.time(23, 59))
     if before:
-        end = _hour(int(before.group(1)), int(before.group(2) or 0), text=clean)
-        if end:
-            window = (window[0] if window else dt.time(6), end)
+        until = _hour(int(before.group(1)), int(before.group(2) or 0), text=clean)
+        if until:
+            window = (window[0] if window else dt.time(6), until)
     if window is None:
         clocks = list(_CLOCK_RE.finditer(clean))
         if len(clocks) > 1 and re.search(r"\b(nao|em vez|ao inves|melhor|prefiro|instead|consegue|pode ser)\b", clean):
@@ -372,9 +372,9 @@ def parse_when(text: str, *, today: dt.date) -> When:
             if m:
                 time = _hour(int(m.group(1)), int(m.group(2) or 0), text=clean)
     if time is None and window is None:
-        for pattern, span in PERIODS:
+        for pattern, period in PERIODS:
             if re.search(pattern, clean.replace("amanha", " ")):
-                window = span
+                window = period
                 break
     return When(day=day, weekday=weekday, time=time, window=window, days=days, anytime=bool(_ANY_TIME.search(t)))
 

@@ -18,6 +18,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from conversations.state import Step
 from conversations.understanding.text import correct, fold
@@ -42,13 +43,13 @@ _N = r"(\d{1,2}|" + "|".join(sorted(NUMBER_WORDS, key=len, reverse=True)) + r")"
 
 
 @cache
-def _lexicon() -> dict[str, object]:
+def _lexicon() -> dict[str, Any]:
     return json.loads((DATA / "lexicon.json").read_text(encoding="utf-8"))
 
 
 @cache
 def subject_patterns() -> dict[str, re.Pattern[str]]:
-    subjects: dict[str, list[str]] = _lexicon()["subjects"]  # type: ignore[assignment]
+    subjects: dict[str, list[str]] = _lexicon()["subjects"]
     return {name: re.compile(r"\b(?:" + "|".join(words) + r")\b") for name, words in subjects.items()}
 
 
@@ -63,7 +64,7 @@ def given_names() -> tuple[frozenset[str], frozenset[str]]:
 
 @cache
 def not_names() -> frozenset[str]:
-    return frozenset(fold(w) for w in _lexicon()["not_names"])  # type: ignore[union-attr]
+    return frozenset(fold(w) for w in _lexicon()["not_names"])
 
 
 @dataclass
@@ -353,7 +354,7 @@ def _child_facts(folded: str) -> ChildFacts:
             rest = rest.replace(q, " ")
         child.tentative = not subjects_in(rest)[0]
         child.adding = bool(re.search(r"\b(tambem|tb|junto|alem d[eo]|mais|too|also|as well|tambien)\b", folded))
-        child.only = bool(re.search(r"\b(so|somente|apenas|only|solo|solamente)\s+(?:o |a )?(?:kumon de |de )?(?:" + "|".join(w for ws in _lexicon()["subjects"].values() for w in ws) + r")\b", folded))  # type: ignore[union-attr]
+        child.only = bool(re.search(r"\b(so|somente|apenas|only|solo|solamente)\s+(?:o |a )?(?:kumon de |de )?(?:" + "|".join(w for ws in _lexicon()["subjects"].values() for w in ws) + r")\b", folded))
     return child
 
 

@@ -26,6 +26,7 @@ import numpy as np
 
 from conversations.state import Intent
 from conversations.understanding.text import prepare
+from knowledge.embeddings import get_embedder
 
 DATA = Path(__file__).resolve().parent / "data" / "intents"
 HELD_OUT_EVERY = 5
@@ -68,8 +69,6 @@ class IntentModel:
     """Nearest examples in embedding space; `include_held_out` only for production use."""
 
     def __init__(self, *, include_held_out: bool = True) -> None:
-        from knowledge.embeddings import get_embedder
-
         self.embedder = get_embedder()
         chosen = [e for e in examples() if include_held_out or not e.held_out]
         self.labels = [e.intent for e in chosen]

@@ -102,9 +102,9 @@ def spelt_as(alternation: str) -> str:
     parent's own text rather than `prepare`'s."""
     spellings: dict[str, list[str]] = {}
     for table in (ABBREVIATIONS, EXTRA_ABBREVIATIONS):
-        for short, word in table.items():
-            if word and short != word and short.isalpha() and len(short) >= 2 and short not in _KEEP:
-                spellings.setdefault(word, []).append(short)
+        for short, plain in table.items():
+            if plain and short != plain and short.isalpha() and len(short) >= 2 and short not in _KEEP:
+                spellings.setdefault(plain, []).append(short)
 
     def word(token: str) -> str:
         variants = spellings.get(token, [])

@@ -32,7 +32,7 @@ from kumon.models import Unit
 from kumon.phones import InvalidPhone, normalize_phone
 
 BURST_GAP_SECONDS = 2.0
-MEDIA = {"audio": {"mimetype": "audio/ogg; codecs=opus", "seconds": 10}, "image": {"mimetype": "image/jpeg"}}
+MEDIA: dict[str, dict[str, Any]] = {"audio": {"mimetype": "audio/ogg; codecs=opus", "seconds": 10}, "image": {"mimetype": "image/jpeg"}}
 
 
 @dataclass(frozen=True)

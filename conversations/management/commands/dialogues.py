@@ -24,14 +24,13 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from conversations import dialogues, profiles
+from kumon.celery import app
 from kumon.models import Unit
 
 QUEUES = "celery,inbound,outbound,embeddings"
 
 
 def _worker_answers() -> bool:
-    from kumon.celery import app
-
     try:
         return bool(app.control.ping(timeout=1.0))
     except Exception:  # broker down: the run cannot work anyway, the error comes later
