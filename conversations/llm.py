@@ -251,6 +251,7 @@ def validated(proposed: Understood, *, rules: Understood) -> Understood:
     facts = Facts(correction=proposed.facts.correction or rules.facts.correction, heard_from=rules.facts.heard_from)
     facts.respelt = rules.facts.respelt  # "*Lana": an exact rule, the schema has no field for it
     facts.for_self = rules.facts.for_self  # "pra mim mesma": an exact rule, the schema has no field for it
+    facts.enrolled = rules.facts.enrolled  # "ela é aluna aí": an exact rule, the schema has no field for it
     facts.parent_name = proposed.facts.parent_name if present(proposed.facts.parent_name) else rules.facts.parent_name
     for child in proposed.facts.children:
         if child.name and not present(child.name):

@@ -105,7 +105,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "es": "¡Tengo horarios libres en ese período! ✅",
     },
     "why_closed_weekday": {
-        "pt": "Aos {weekday}s a unidade não abre.",
+        "pt": "{article} {weekday}s a unidade não abre.",
         "en": "The unit is closed on {weekday}s.",
         "es": "Los {weekday} la unidad no abre.",
     },
@@ -123,6 +123,16 @@ TEXTS: dict[str, dict[str, str]] = {
         "pt": "Nesse horário não consigo: {weekday} as visitas começam entre {first} e {last}.",
         "en": "That time doesn't work: on {weekday} visits start between {first} and {last}.",
         "es": "Ese horario no es posible: el {weekday} las visitas empiezan entre las {first} y las {last}.",
+    },
+    "why_hours_morning_only": {
+        "pt": "Nesse horário não consigo: {weekday} a unidade abre só de manhã (à tarde fica fechada); as visitas começam entre {first} e {last}.",
+        "en": "That time doesn't work: on {weekday} the unit is open only in the morning (closed in the afternoon); visits start between {first} and {last}.",
+        "es": "Ese horario no es posible: el {weekday} la unidad abre solo por la mañana (por la tarde está cerrada); las visitas empiezan entre las {first} y las {last}.",
+    },
+    "why_hours_afternoon_only": {
+        "pt": "Nesse horário não consigo: {weekday} a unidade abre só à tarde (de manhã fica fechada); as visitas começam entre {first} e {last}.",
+        "en": "That time doesn't work: on {weekday} the unit is open only in the afternoon (closed in the morning); visits start between {first} and {last}.",
+        "es": "Ese horario no es posible: el {weekday} la unidad abre solo por la tarde (por la mañana está cerrada); las visitas empiezan entre las {first} y las {last}.",
     },
     "why_soon": {
         "pt": "Esse horário está muito em cima da hora para eu reservar.",

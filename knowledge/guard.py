@@ -27,6 +27,8 @@ _FIRST_NAMES = frozenset(_LEXICON["first_names"])
 _OTHER_PLACE = re.compile(
     r"\b(?=((?:unidade|unidad|kumon|escola|unit|branch)\s+(?:de|do|da|em|no|na|en|la|del|in|at|of|on)\s+(?:la\s+|the\s+|bairro\s+|barrio\s+)?([a-z]+(?:\s+[a-z]+)?)))"
 )
+# Words that go on the sentence after a place's first word ("kumon do centro que …").
+_LINK_WORDS = frozenset("que pra para com tem esta uai nao sim mas tambem".split())
 # Words that follow "kumon de/do …" without naming a place.
 _NOT_A_PLACE = frozenset(
     "matematica portugues ingles japones voces voce adulto adultos crianca criancas manha tarde "
@@ -59,6 +61,10 @@ _ACCOUNT_RECORD = re.compile(
 )
 # "colégio Bandeirantes", "Escola Vera Cruz": a school's name (capitalised in the message).
 _OTHER_SCHOOL = re.compile(r"\b(?:[Cc]ol[eé]gio|[Ee]scola|[Cc]olegio)\s+(?:[A-Z][\w']+)")
+# "qto tá a mensalidade do colégio militar?": what another school charges or does, named in lower case.
+_OTHER_SCHOOL_ASKED = re.compile(
+    r"\b(?:mensalidade|valor|preco|quanto|qto|horario|matricula)\b.{0,30}\b(?:d[oa]|n[oa])\s+(?:colegio|escola|cursinho)\s+(?!dela\b|dele\b|del\b|da crianca\b)[a-z]{3,}"
+)
 # A particular child's record (grades, attendance, level) is not FAQ knowledge.
 _CHILD_RECORD = re.compile(
     r"\b(?:nota|notas|boletim|estagio|desempenho|frequencia)\s+(?:d[oa]s?|que)\s+(?!escola\b)(?:meu|minha|\w+)"
@@ -115,7 +121,11 @@ def refusal_reason(*, query: str, unit: Unit) -> str | None:
     ours = _words_of_unit(unit.name, unit.address, getattr(unit, "city", ""), unit.slug)
     for match in _OTHER_PLACE.finditer(text):
         words = match.group(2).split()
-        if words[0] in _NOT_A_PLACE or words[0] in ours or words[0] in _FIRST_NAMES:
+        if words[0] in _NOT_A_PLACE or words[0] in _FIRST_NAMES:
+            continue
+        # "kumon do setor marista" at Setor Bueno: a word of our own address begins another place.
+        rest = [w for w in words[1:] if len(w) > 2 and w not in _NOT_A_PLACE and w not in _LINK_WORDS]
+        if words[0] in ours and all(w in ours for w in rest):
             continue
         named_district = match.group(1).split()[2] in {"bairro", "barrio"}
         preposition = match.group(1).split()[1]
@@ -124,6 +134,6 @@ def refusal_reason(*, query: str, unit: Unit) -> str | None:
         if _TRANSFER.search(text):
             return None  # a transfer between units: answerable here
         return "other_unit"
-    if _OTHER_SCHOOL.search(query) or _COMPETITORS.search(text):
+    if _OTHER_SCHOOL.search(query) or _OTHER_SCHOOL_ASKED.search(text) or _COMPETITORS.search(text):
         return "other_school"
     return None

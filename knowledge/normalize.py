@@ -80,6 +80,14 @@ def normalize(text: str, *, drop_fillers: bool = True) -> str:
     return " ".join(text.split())
 
 
+# The Brazilian double negative that sets a topic aside before the real question: "não é X não",
+# "não quero X não (uai)", "não é pra X não".
+_TAKEN_BACK_RE = re.compile(
+    r"^(?:mas |e )?nao (?:e|eh|quero|queria|preciso|vou|to querendo|estou querendo|e pra|eh pra|e para)"
+    r"(?: (?!nao\b)\w+){1,4} nao(?: (?:uai|viu|ta|sabe|ne|gente))? (?=\w+ \w+)"
+)
+
+
 def reading(normalised: str) -> str:
     """A normalised query as a person reads the question in it: without what is said before it
     ("e", "also", "além disso", "gostaria de saber", "me tira uma dúvida", "can you tell me") or
@@ -88,7 +96,8 @@ def reading(normalised: str) -> str:
     The engine searches each clause of a message on its own, so "Also, what's the monthly fee?"
     and "what's the monthly fee?" must read the same to the ranker and the decision.
     """
-    text = normalised
+    # "não é cancelar não, é só que ele vai faltar": what is taken back is not the question.
+    text = _TAKEN_BACK_RE.sub("", normalised, count=1) or normalised
     while True:
         stripped = _OPENER_RE.sub("", text, count=1)
         stripped = _CLOSER_RE.sub("", stripped, count=1).strip()

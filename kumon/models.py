@@ -81,7 +81,7 @@ class Unit(models.Model):
     booking_window_days = models.PositiveSmallIntegerField(_("booking window (days)"), default=30)
     capacity = models.PositiveSmallIntegerField(_("families per slot"), default=1)
     change_notice_minutes = models.PositiveIntegerField(
-        _("parent may change/cancel until (min before)"), default=240
+        _("parent may change/cancel until (min before)"), default=60
     )
     what_to_bring = models.TextField(_("what to bring"), blank=True)
     # What the receptionist offers and asks about ("Matemática, Português ou Inglês?"): not every

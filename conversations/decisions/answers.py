@@ -23,7 +23,7 @@ from conversations.decisions.handoff import next_open_text
 from conversations.hours import opening_state
 from conversations.state import Candidate, Intent, Stage, Step
 from conversations.turn import Gap, Turn
-from conversations.understanding import Understood
+from conversations.understanding import OPENING, Understood
 from conversations.understanding.dates import WEEKDAY_NAMES, format_day, parse_when
 from conversations.understanding.text import fold, prepare
 from knowledge import search as knowledge_search
@@ -33,7 +33,6 @@ from scheduling.texts import hour_pt
 
 logger = logging.getLogger(__name__)
 
-_OPENING = re.compile(r"\b(aberto|abertos|aberta|abre|abrem|funciona|funcionam|atende|atendem|open|abierto|abren)\b")
 # Fragments that continue a question already answered ("e se fizer ingles tb", "tipo buscar na escola").
 # Words that join a question to the previous one, not part of it ("e quanto fica pra 2 matérias").
 _LEADING = re.compile(
@@ -197,9 +196,9 @@ def _resolve_clarify(turn: Turn, u: Understood) -> Candidate | None:
 def _opening_question(turn: Turn, question: str) -> bool:
     """"Vocês abrem hoje / sábado / dia 24?": answered from the unit's hours and closures."""
     text = prepare(question)
-    if not _OPENING.search(text):
+    if not OPENING.search(text):
         return False
-    when = parse_when(question, today=turn.local_now.date())
+    when = parse_when(text, today=turn.local_now.date())
     if when.day is None:
         return False
     day = when.day
@@ -214,8 +213,9 @@ def _opening_question(turn: Turn, question: str) -> bool:
     if closed is not None or not periods:
         moment = dt.datetime.combine(day, dt.time(23, 59), tzinfo=turn.tz)
         _open, opens = opening_state(unit=turn.unit, now=moment)
-        reason = f" ({closed.reason})" if closed is not None and closed.reason else ""
-        turn.answers.append(turn.say("closed_day", day=f"{name}{reason}", next_open=next_open_text(turn, opens)))
+        if closed is not None and closed.reason:
+            name = f"{name[:-1]}, {closed.reason})" if name.endswith(")") else f"{name} ({closed.reason})"
+        turn.answers.append(turn.say("closed_day", day=name, next_open=next_open_text(turn, opens)))
         return True
     hours = ", ".join(
         f"{hour_pt(dt.datetime.combine(day, a))}–{hour_pt(dt.datetime.combine(day, b))}" for a, b in periods

@@ -166,7 +166,8 @@ def explain(turn: Turn, day: dt.date, start: dt.datetime | None) -> str:
         return turn.say("why_period_full")
     day_text = format_day(day, lang=turn.lang)
     if why.kind == "closed_weekday":
-        return turn.say("why_closed_weekday", weekday=_weekday_name(turn, day).split("-")[0])
+        weekday = _weekday_name(turn, day).split("-")[0]
+        return turn.say("why_closed_weekday", weekday=weekday, article="Aos" if day.weekday() >= 5 else "Às")
     if why.kind == "closure":
         return turn.say("why_closure", day=day.strftime("%d/%m"), reason=why.reason or day_text)
     if why.kind == "holiday":
@@ -174,7 +175,12 @@ def explain(turn: Turn, day: dt.date, start: dt.datetime | None) -> str:
     if why.kind == "hours" and why.first and why.last:
         first = dt.datetime.combine(day, why.first)
         last = dt.datetime.combine(day, why.last)
-        return turn.say("why_hours", weekday=_weekday_name(turn, day), first=hour_pt(first), last=hour_pt(last))
+        key = "why_hours"
+        if start is not None and start.astimezone(turn.tz).hour >= 12 and why.last.hour < 12:
+            key = "why_hours_morning_only"  # "quarta às 15h" where Wednesdays close at noon
+        elif start is not None and start.astimezone(turn.tz).hour < 12 and why.first.hour >= 12:
+            key = "why_hours_afternoon_only"
+        return turn.say(key, weekday=_weekday_name(turn, day), first=hour_pt(first), last=hour_pt(last))
     if why.kind == "soon":
         return turn.say("why_soon")
     if why.kind == "far":
@@ -454,14 +460,18 @@ def advance(turn: Turn, u: Understood, *, changed: bool) -> None:
     wants = u.has(Intent.BOOK) or (step in (Step.CTA, Step.OFFER_REBOOK) and u.has(Intent.AFFIRM) and not acknowledged)
     in_progress = step in qualify.QUESTION_STEPS or state.stage in (Stage.QUALIFYING, Stage.BOOKING, Stage.RESCHEDULING)
     child_facts = any(c.name or c.age or c.school_year for c in u.facts.children) or bool(u.facts.parent_name)
-    if u.when is not None and (wants or in_progress or flow.offered or child_facts or _asks_for_time(turn, u)):
+    # "a Alice é aluna aí e amanhã não vai": a student's family speaks of lessons, not a first visit.
+    student = u.facts.enrolled and not u.has(Intent.BOOK)
+    # A day said beside facts is a wish only when the sentence asks for a time ("Pedro, 6, quinta
+    # 15h?"), not "meu filho de 3 anos já pode? vcs abrem sábado?".
+    if u.when is not None and not student and (wants or in_progress or flow.offered or _asks_for_time(turn, u)):
         # A family with a visit booked asks for a time: moving it is the visits' decision, a
         # second visit is never booked by mistake.
         if not flow.rescheduling and _already_booked(turn):
             return
         pursue(turn, u.when)
         return
-    volunteered = changed and child_facts and not u.questions  # "ele tem 7 anos" — not "pegam criança de 4 anos?"
+    volunteered = changed and child_facts and not u.questions and not student  # "ele tem 7 anos" — not "pegam criança de 4 anos?"
     if wants or step in qualify.QUESTION_STEPS or volunteered or (flow.selected and changed):
         if wants and not flow.rescheduling and _already_booked(turn):
             return

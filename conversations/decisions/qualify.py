@@ -80,6 +80,7 @@ def merge(turn: Turn, u: Understood) -> bool:
             facts.children.append(ChildFacts())
         for child_facts in facts.children:
             child_facts.name = child_facts.name or lead.parent_name
+    used: list[Child] = []  # the children this message's facts went to
     for child_facts in facts.children:
         if child_facts.empty:
             continue
@@ -107,6 +108,13 @@ def merge(turn: Turn, u: Understood) -> bool:
                     lead.children.append(child)
         else:
             child = _target(lead, turn.state.step)
+            if any(child is c for c in used):
+                # A second unnamed child in one message ("gêmeos de 8"): the next one, not the same.
+                child = next((c for c in lead.children if not c.name and not any(c is u for u in used)), None)
+                if child is None:
+                    child = Child()
+                    lead.children.append(child)
+        used.append(child)
         changed |= _apply(child, child_facts, correction=facts.correction)
     if facts.respelt:
         changed |= _respell(lead, facts.respelt)

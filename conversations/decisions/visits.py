@@ -136,10 +136,18 @@ def _wish_apart_from(turn: Turn, text: str, appointment: Appointment) -> When | 
     manhã. tem algo à tarde na mesma semana?" — the last sentence with a time that is not the
     visit's own (never a mix of the two sentences' day and time)."""
     own = appointment.start.astimezone(turn.tz)
-    for clause in reversed(clauses(text)):
-        other = parse_when(prepare(clause), today=turn.local_now.date())
-        if not other.empty and not (other.day == own.date() and other.time in (None, own.time())):
-            return other
+    parsed = [parse_when(prepare(clause), today=turn.local_now.date()) for clause in clauses(text)]
+    for n in range(len(parsed) - 1, -1, -1):
+        other = parsed[n]
+        if other.empty or (other.day == own.date() and other.time in (None, own.time())):
+            continue
+        before = parsed[n - 1] if n else None
+        if other.time is not None and other.day is None and other.days is None and before is not None and (
+            before.day is not None and before.day != own.date() and before.time is None
+        ):
+            # "tem sábado cedinho? tipo 8h30": the day of one sentence, the time of the next (neither the visit's).
+            return When(day=before.day, weekday=before.weekday, time=other.time)
+        return other
     return None
 
 

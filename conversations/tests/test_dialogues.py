@@ -436,3 +436,26 @@ def test_an_only_child_asking_the_price_hears_only_the_price(demo) -> None:
     replies = chat(demo, PHONE, "oi, quanto custa a mensalidade pro meu filho de 7?", at=TUESDAY_10())
     text = " ".join(replies)
     assert PRICE in text and "desconto família" not in text
+
+
+def test_twins_whose_age_comes_first_are_two_children_of_that_age_when_named(demo) -> None:
+    at = TUESDAY_10()
+    chat(demo, PHONE, "oi, tenho gêmeos de 8 anos e queria agendar uma visita", at=at)
+    chat(demo, PHONE, "são o Bento e o Joaquim", at=at)
+    assert [(c.name, c.age) for c in lead(demo).children] == [("Bento", 8), ("Joaquim", 8)]
+
+
+def test_a_student_already_is_not_offered_a_first_visit(demo) -> None:
+    at = TUESDAY_10()
+    replies = chat(demo, PHONE, "oi, a Alice é aluna aí e amanhã não vai, pode avisar a orientadora?", at=at)
+    # Not "Nesse período tenho horários livres" nor "Quantos anos Alice tem": she is no new lead.
+    assert not any(word in r for r in replies for word in ("horários", "visita", "Quantos anos"))
+    assert not Appointment.objects.filter(unit=demo).exists()
+
+
+def test_an_afternoon_wish_on_a_morning_only_day_says_so(demo) -> None:
+    at = TUESDAY_10()
+    qualify(demo, at)
+    reply = chat(demo, PHONE, "pode ser sábado às 15h?", at=at)[0]
+    assert reply.startswith("Nesse horário não consigo: sábado a unidade abre só de manhã (à tarde fica fechada)")
+    assert not Appointment.objects.filter(unit=demo).exists()

@@ -390,3 +390,52 @@ def test_a_count_before_a_colon_is_no_time_and_a_topic_word_is_no_name() -> None
     assert parse_when(prepare("Sou a Cláudia. Tenho 3: os gêmeos Miguel e Rafael"), today=THURSDAY).time is None
     assert parse_when(prepare("pode ser 15:30?"), today=THURSDAY).time == dt.time(15, 30)
     assert extract("e a matricula, paga dos dois?", step=Step.NONE).parent_name == ""
+
+
+def test_what_twins_share_is_each_childs_and_a_student_already_is_no_new_lead() -> None:
+    twins = extract("tenho gemeos de 8 anos", step=Step.NONE)
+    both = extract("os dois tem 8", step=Step.ASK_CHILD_AGE)
+    assert (twins.children_count, [c.age for c in twins.children]) == (2, [8, 8])
+    assert (both.children_count, [c.age for c in both.children]) == (2, [8, 8])
+    assert extract("a Alice é aluna aí e amanhã não vai", step=Step.NONE).enrolled
+    assert extract("ele ja estuda ai faz um ano", step=Step.NONE).enrolled
+    assert not extract("ele estuda no colegio aqui perto", step=Step.NONE).enrolled
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["corrigindo: é Ana Luiza", "desculpa, o corretor trocou, é Ana Luiza", "na verdade é Ana Luiza o nome dela"],
+)
+def test_a_name_set_right_is_a_correction_of_the_childs_name(text) -> None:
+    facts = extract(text, step=Step.NONE)
+    assert (facts.correction, [c.name for c in facts.children]) == (True, ["Ana Luiza"])
+
+
+def test_a_language_the_child_speaks_is_not_a_subject_wanted() -> None:
+    for text in ("ela ainda nao habla bien portugues", "ele fala ingles em casa"):
+        assert [c.subjects for c in extract(text, step=Step.NONE).children] in ([], [[]])
+    assert extract("ele quer fazer ingles", step=Step.NONE).children[0].subjects == ["Inglês"]
+
+
+def test_a_complaint_about_the_unit_not_about_the_child_and_desmarcar_is_only_a_cancel() -> None:
+    def intents(text: str) -> set[Intent]:
+        return understand(text, step=Step.BOOKED, today=THURSDAY, use_model=True).intents
+
+    assert Intent.COMPLAINT not in intents("a professora reclamou da letra dele, vcs trabalham caligrafia?")
+    assert Intent.COMPLAINT in intents("o boleto veio com valor errado de novo")
+    assert Intent.COMPLAINT in intents("debitaram 2 vezes no cartao, quero estorno")
+    desmarcar = intents("pode desmarcar a visita de sexta?")
+    assert (Intent.CANCEL in desmarcar, Intent.RESCHEDULE in desmarcar) == (True, False)
+    assert Intent.RESCHEDULE in intents("da pra passar pra mesma quarta mas de tarde?")
+
+
+def test_a_deferral_is_not_a_question_and_an_opening_question_is() -> None:
+    later = understand("vou conversar com meu marido e depois te chamo, tá?", today=THURSDAY, use_model=False)
+    opening = understand("tao funcionando hj?", today=THURSDAY, use_model=False)
+    assert (later.defers, later.questions) == (True, [])
+    assert opening.questions == ["tao funcionando hj?"]
+
+
+def test_moving_from_one_time_to_another_wants_the_second() -> None:
+    assert parse_when(prepare("consegue passar das 9h pras 10h?"), today=THURSDAY).time == dt.time(10)
+    assert parse_when(prepare("mudar de 14h pra 16h sexta"), today=THURSDAY).time == dt.time(16)

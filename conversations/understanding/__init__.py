@@ -58,7 +58,14 @@ _COMPLAINT = re.compile(
     r"|chatead[oa]|revoltad[oa]|indignad[oa]|constrangid|humilhad|quero (uma )?explica|brigou com|gritou com|maltrat"
     r"|quero (isso |isto |o problema )?(resolvid|solucionad)|(quero|exijo|preciso de) uma solucao|resolvam (isso|logo|o problema)"
     r"|cobra(ram|ndo|r)\b.{0,60}\bmesmo assim|me (disseram|falaram|garantiram) que .{0,60}\bnao (pagava|pagaria|cobrava|cobraria|precisava pagar)"
+    r"|valor errad|veio errad|vem errad|cobran\w* errad|debitaram\b.{0,40}\b(duas|2) vezes|\bestorno\b|cansad[oa] (disso|dessa|desse|de)\b"
+    r"|(terceira|quarta|segunda) vez (que|q)\b.{0,40}\b(erro|errad|cobr|vem|veio|mando|ligo|peco)"
     r"|complain|terrible|awful|unacceptable|charged twice|refund|queja|reclamo|inaceptable"
+)
+# "a professora (da escola) reclamou da letra dele": a complaint about the child, not about us.
+_THIRD_PARTY_COMPLAINT = re.compile(
+    r"\b(?:a |o )?(?:professora|professor|prof|escola|coordenadora|coordenador|diretora|tia|pediatra|psicologa|fono)"
+    r"(?: d[aeo] escola| dele| dela| da escola dele| da escola dela)? (?:reclamou|reclama|reclamando|vive reclamando|ja reclamou)\b"
 )
 _INJECTION = re.compile(
     r"ignor\w* (as |todas |all |previous |suas |the |tudo |o que |your |tus |las )|instruc\w* (anterior|do sistema|iniciais|previas)"
@@ -69,7 +76,7 @@ _INJECTION = re.compile(
 )
 _RESCHEDULE = re.compile(
     r"remarc|reagend|mudar (o |a )?(horario|dia|data|visita|agendamento)|trocar (o |a )?(horario|dia|data|visita)"
-    r"|passar (a visita |o horario |para |pra )(outro|outra|pra|para|semana|amanha|segunda|terca|quarta|quinta|sexta|sabado)"
+    r"|passar (a visita |o horario |para |pra )(?:a |o |mesma |mesmo |proxima |proximo )?(outro|outra|pra|para|semana|amanha|segunda|terca|quarta|quinta|sexta|sabado)"
     r"|(outro|outra) (horario|dia|data)|nao vou (poder|conseguir) (ir|comparecer|levar)|adiar|reschedul|change the (time|date|day)"
     r"|move (it|the visit)|cambiar (la|el) (hora|cita|dia|horario)|surgiu um (imprevisto|compromisso)"
 )
@@ -316,7 +323,7 @@ def understand(
         u.intents.add(Intent.OPT_OUT)
     if _HUMAN.search(_TALK_AT_HOME.sub(" ", t)):
         u.intents.add(Intent.HUMAN)
-    if _COMPLAINT.search(t):
+    if _COMPLAINT.search(_THIRD_PARTY_COMPLAINT.sub(" ", t)):
         u.intents.add(Intent.COMPLAINT)
     if _INJECTION.search(t):
         u.intents.add(Intent.INJECTION)
@@ -358,6 +365,12 @@ def understand(
             guessed.discard(Intent.RESCHEDULE)
         if Intent.HUMAN not in u.intents and _TALK_AT_HOME.search(t):
             guessed.discard(Intent.HUMAN)
+        if Intent.COMPLAINT not in u.intents and _THIRD_PARTY_COMPLAINT.search(t):
+            guessed.discard(Intent.COMPLAINT)
+        # "pode desmarcar a visita de sexta?": cancelling by the rule's word is not also a move on
+        # the model's guess (the day said is the visit's own).
+        if Intent.CANCEL in u.intents and Intent.RESCHEDULE not in u.intents:
+            guessed.discard(Intent.RESCHEDULE)
         if Intent.CANCEL in u.intents and Intent.RESCHEDULE not in u.intents and u.defers:
             guessed.discard(Intent.RESCHEDULE)
         u.intents |= guessed
@@ -385,6 +398,8 @@ def understand(
             or any(ch.name or ch.age or ch.school_year for ch in told.children)
         ):
             continue  # "pode ser", "tem 8 anos": an answer, not a question
+        if DEFERS.search(c) and not _STRONG_START.match(_content(clause)):
+            continue  # "vou conversar com meu marido e depois te chamo, tá?": a deferral, not a question
         # Clauses the booking flow or the visit owns are not knowledge questions.
         if _RESCHEDULE.search(c) or (_CANCEL.search(c) and not _CANCEL_OTHER.search(c)) or _HUMAN.search(c) or _INJECTION.search(c) or _MY_VISIT.search(c):
             continue
@@ -402,8 +417,10 @@ _SLOT_WORDS = re.compile(
     r"\b(horario|horarios|vaga|vagas|visita|agend|marcar|marca|ir ai|ir conhecer|conhecer|levar|pra gente ir|dia|da pra|pode ser|pode|tem|teria"
     r"|disponivel|disponibilidade|livre|slot|time|times|available|visit|come|horas?|lugar|turno|cupo|tienen)\b"
 )
-_OPENING = re.compile(
-    r"\b(aberto|abertos|aberta|abre|abrem|funciona|funcionam|atende|atendem|open|abierto|abren|fecha|fecham)\b"
+# A question about the opening hours ("vcs abrem sábado?", "tão funcionando hj?").
+OPENING = re.compile(
+    r"\b(aberto|abertos|aberta|abertas|abre|abrem|abrindo|funciona|funcionam|funcionando|atende|atendem|atendendo"
+    r"|open|abierto|abren|fecha|fecham|fechado|fechados)\b"
     r"|\bhorarios? (?:de |da |do )?(?:voces|unidade|funcionamento|atendimento|expediente|kumon)\b|\bexpediente\b|\bopening hours\b"
 )
 
@@ -431,7 +448,7 @@ def booking_clause(clause: str, *, today: dt.date, step: Step) -> bool:
     """A clause asking for a time for the visit ("tem amanhã de manhã?", "quais horários vcs tem
     essa semana pra visita?", "dá pra fazer a visita num domingo?") belongs to the booking flow."""
     when = parse_when(clause, today=today)
-    if _OPENING.search(clause) and not re.search(r"\b(visita|agend|marcar)\b", clause):
+    if OPENING.search(clause) and not re.search(r"\b(visita|agend|marcar)\b", clause):
         return False  # "vcs abrem sábado?" is about the opening hours
     if re.search(r"\baulas?\b|\bclasses?\b|\bclases?\b", clause) and not re.search(r"\b(visita|agend|marcar|conhecer)", clause):
         return False  # "tem aula sábado?" is about the classes, not the visit

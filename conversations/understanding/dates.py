@@ -358,7 +358,7 @@ def parse_when(text: str, *, today: dt.date) -> When:
             window = (window[0] if window else dt.time(6), until)
     if window is None:
         clocks = list(_CLOCK_RE.finditer(clean))
-        if len(clocks) > 1 and re.search(r"\b(nao|em vez|ao inves|melhor|prefiro|instead|consegue|pode ser)\b", clean):
+        if len(clocks) > 1 and re.search(r"\b(nao|em vez|ao inves|melhor|prefiro|instead|consegue|pode ser|passar|mudar|trocar|so que)\b", clean):
             clocks.reverse()  # "9h não… consegue 10h?": the later time is the wish
         for m in clocks:
             if m.group(3):

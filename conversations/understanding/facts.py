@@ -12,6 +12,7 @@ judgement (is this message an answer or a question?) are the engine's, with `ste
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import unicodedata
@@ -93,6 +94,7 @@ class Facts:
     not_names: list[str] = field(default_factory=list)  # "é Gabriel, não Guilherme": a name taken back
     respelt: str = ""  # "*Lana": WhatsApp's way to correct the word just sent (a name said before, respelt)
     for_self: bool = False  # "queria fazer inglês pra mim mesma": the student is the adult writing
+    enrolled: bool = False  # "a Alice é aluna aí", "ele já estuda aí": a student already, no first visit
 
     @property
     def empty(self) -> bool:
@@ -129,6 +131,8 @@ _CHILD_CUES = re.compile(
     r"|(?:ele|ela)\s+(?:e|eh)\s+(?:o|a)|(?<![a-z] )o nome e|(?<![a-z] )o nome eh"
     r"|(?<![a-z] )se chama|o nome dele e|o nome dela e|o nome dele eh|o nome dela eh"
     r"|nome da crianca e|nome do aluno e|nome da aluna e|(?:his|her) name is|se llama|chama-se"
+    # "corrigindo: é Ana Luiza", "desculpa, o corretor trocou, é Ana Júlia": the name set right.
+    r"|(?:corrigindo|correcao|na verdade|na vdd|desculpa|desculpe|perdao|ops)\W+(?:(?:o corretor (?:trocou|mudou)|foi o corretor)\W+)?(?:e|eh)(?:\s+(?:o|a)(?=\s))?"
     r"|(?:mae|pai|avo|avo|tia|tio|responsavel|madrinha|padrinho|mom|dad|mother|father|madre|padre)\s+d[oa]s?"
     r"|(?:visita|teste|agendamento|horario|matricula|avaliacao)\s+(?:marcad[oa]\s+)?(?:d[oa]|pr[oa]|pra|para (?:o|a))"
     r")\s+(?=" + _NAME_WORD + ")"
@@ -140,7 +144,7 @@ _ABOUT_VISIT = re.compile(r"\b(?:visita|agend|marc|teste|avaliacao|conhecer|hora
 # what marks a child (an age in brackets, "meu filho" after it, an age right after a comma).
 _NAME_THEN_CHILD = re.compile(
     r"(?:^|[\s,;(])(?:[aAoO] |pro |pra |do |da |pro o |pra a |para )?(?P<name>[A-ZÀ-Ö][a-zà-ÿ'’-]+(?:\s+[A-ZÀ-Ö][a-zà-ÿ'’-]+)?)"
-    r"(?=\s*\(\s*\d{1,2}\s*(?:anos?)?\s*\)|\s*,\s*(?:meu|minha|o meu|a minha|mi|my)\s+(?:filh|net|sobrinh|enteado|enteada|hij|son|daughter)|\s*,\s*\d{1,2}\s*(?:anos|años)\b|,?\s+de\s+\d{1,2}\s+(?:anos|años)\b)"
+    r"(?=\s*\(\s*\d{1,2}\s*(?:anos?)?\s*\)|\s*,\s*(?:meu|minha|o meu|a minha|mi|my)\s+(?:filh|net|sobrinh|enteado|enteada|hij|son|daughter)|\s*,\s*\d{1,2}\s*(?:anos|años)\b|,?\s+de\s+\d{1,2}\s+(?:anos|años)\b|\s+(?:e\s+)?o nome d(?:ela|ele|a minha filha|o meu filho)\b)"
 )
 # "a Sofia tem 9 anos", "o Pedro tá no pré II": an article, a capitalised name and a fact verb.
 _ARTICLE_NAME = re.compile(
@@ -232,7 +236,11 @@ _NEGATED_SUBJECT = re.compile(
     r"|(?:^|[,;.]\s*|\b(?:e|mas)\s+)nao\s+(?:a |o |e |eh )?$"  # "é português, não mat"
 )
 # "my Portuguese is basic", "meu português é fraco": the parent's own language, not a wish.
-_OWN_LANGUAGE = re.compile(r"\b(?:my|mi|meu|nosso|our)\s+$")
+_OWN_LANGUAGE = re.compile(
+    r"\b(?:my|mi|meu|nosso|our)\s+$"
+    # "todavía no habla bien portugués", "ele fala inglês em casa": a language spoken, not a subject.
+    r"|\b(?:fala|falam|falar|habla|hablan|hablar|speak|speaks|speaking)\s+(?:(?:bem|bien|muito|mucho|well|good|pouco|poco|nada de|um pouco de|un poco de)\s+)?(?:o\s+|el\s+)?$"
+)
 # "faz 6 só em março", "vai fazer 7 mês que vem": a birthday to come, not the age now.
 _FUTURE_BIRTHDAY = re.compile(
     r"^\s*(?:anos?\s*)?(?:so\s+)?(?:em|no|na|agora em|ano que vem|mes que vem|semana que vem|daqui|logo|in|next)\b"
@@ -247,7 +255,7 @@ _DOES_ALREADY = re.compile(r"^[^\w.!?;]*(?:(?:ele|ela|o|a|\w+)\s+)?ja\s+(?:faz|f
 _WANTS = re.compile(r"\b(quero|queria|queremos|gostaria|inscrever|matricular|precisa|dificuldade|marcar|agendar|pra ele|pra ela|e pra|seria|want|would like|quiero|queremos)\b")
 _CORRECTION = re.compile(
     r"\b(?:na verdade|na vdd|na vrdd|pensando (?:bem|melhor)|mudei de ideia|melhor dizendo|ops|opa,? errei|errei|corrigindo|correcao"
-    r"|quis dizer|digo|me enganei|desculpa,? e|actually|i meant|en realidad|perdon,? es)\b"
+    r"|quis dizer|digo|me enganei|desculpa,? e|actually|i meant|en realidad|perdon,? es|o corretor (?:trocou|mudou)|foi o corretor)\b"
     r"|\bnao e \w+,?\s+e\b|\bnao,?\s+pera\b"
 )
 _FOR_SELF = re.compile(
@@ -466,6 +474,12 @@ def extract(text: str, *, step: Step = Step.NONE) -> Facts:
         child = _child_facts(folded)
         if not child.empty:
             facts.children.append(child)
+            each = _all_of_them_count(folded)
+            if each and (facts.children_count or each) > 1:
+                # "tenho gêmeos de 8", "os dois querem matemática": the facts are each child's,
+                # whose names come later ("são o Bento e o Joaquim" then finds both aged 8).
+                facts.children_count = max(facts.children_count or 0, each)
+                facts.children.extend(copy.deepcopy(child) for _ in range(facts.children_count - 1))
 
     # The question just asked has first claim on a bare answer.
     first = facts.children[0] if facts.children else None
@@ -501,6 +515,7 @@ def extract(text: str, *, step: Step = Step.NONE) -> Facts:
     if m:
         facts.heard_from = m.group(1)
     facts.for_self = bool(_FOR_SELF.search(folded)) and not mentions
+    facts.enrolled = bool(_ENROLLED.search(folded))
     star = _STAR_CORRECTION.match(original)
     if star and fold(star.group(1)) not in not_names():
         facts.respelt, facts.correction = star.group(1)[0].upper() + star.group(1)[1:], True
@@ -585,6 +600,23 @@ _ALL_OF_THEM = re.compile(
     r"\b(?:os dois|as duas|os 2|as 2|ambos|ambas|os tres|as tres|todos eles|os gemeos|as gemeas|gemeos|gemeas"
     r"|both|twins|los dos|las dos|mellizos|gemelos)\b"
 )
+
+
+# A child who studies at the unit already (their family asks about lessons, not a first visit).
+_ENROLLED = re.compile(
+    r"\b(?:e|eh|ja e|sao|ja sao)\s+(?:seu |sua |teu |tua )?alun[oa]s?\s+(?:ai|daqui|dai|da unidade|de voces|de vcs|do kumon|da kumon|da tia|da orientadora|ha)\b"
+    r"|\b(?:ja )?(?:estuda|estudam|faz|fazem)\s+(?:o )?(?:kumon\s+)?(?:ai|aqui|com voces|com vcs|na unidade)\b"
+    r"|\bja (?:e|eh|sao) alun[oa]s?\b|\b(?:is|are) (?:a )?students? (?:there|at your|with you)"
+)
+
+# How many "all of them" are, when the words say it.
+_ALL_COUNT = {"dois": 2, "duas": 2, "2": 2, "ambos": 2, "ambas": 2, "gemeos": 2, "gemeas": 2, "both": 2, "twins": 2,
+              "dos": 2, "mellizos": 2, "gemelos": 2, "tres": 3, "3": 3}
+
+
+def _all_of_them_count(folded: str) -> int | None:
+    match = _ALL_OF_THEM.search(folded)
+    return _ALL_COUNT.get(match.group(0).split()[-1]) if match else None
 
 
 def _share(*, into: ChildFacts, source: ChildFacts) -> None:

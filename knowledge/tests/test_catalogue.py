@@ -576,3 +576,21 @@ def test_admin_test_search_shows_the_answer_the_bot_would_send(add_faq, client) 
         '<blockquote id="test-search-answer">Há um estacionamento conveniado na esquina.</blockquote>' in html
     )
     assert "estacionamento" in html.split('id="test-search-results"')[1].split("</tr>")[1]
+
+
+@pytest.mark.parametrize(
+    ("query", "reason"),
+    [
+        # A place that begins with a word of our own address is still another place.
+        ("o kumon do setor marista é mais barato?", "other_unit"),
+        ("a mensalidade do kumon do setor bueno mudou?", None),
+        # Another school asked about in lower case, as parents type it.
+        ("qto ta a mensalidade do colegio militar?", "other_school"),
+        ("qual a mensalidade da escola dela? quero comparar", None),
+    ],
+)
+def test_guard_reads_places_and_schools_named_in_lower_case(query: str, reason: str | None) -> None:
+    from knowledge.guard import refusal_reason
+
+    unit = UnitFactory.build(name="Kumon Setor Bueno", slug="kumon-setor-bueno", address="Rua T-30, 100 – Setor Bueno")
+    assert refusal_reason(query=query, unit=unit) == reason
