@@ -134,6 +134,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "That time doesn't work: on {weekday} the unit is open only in the afternoon (closed in the morning); visits start between {first} and {last}.",
         "es": "Ese horario no es posible: el {weekday} la unidad abre solo por la tarde (por la mañana está cerrada); las visitas empiezan entre las {first} y las {last}.",
     },
+    "subject_not_offered": {
+        "pt": "{subjects} não é oferecido nesta unidade; aqui temos {options}.",
+        "en": "{subjects} is not offered at this unit; here we have {options}.",
+        "es": "{subjects} no se ofrece en esta unidad; aquí tenemos {options}.",
+    },
     "why_soon": {
         "pt": "Esse horário está muito em cima da hora para eu reservar.",
         "en": "That time is too soon for me to book.",

@@ -13,7 +13,7 @@ from conversations import texts
 from conversations.state import Child, Lead, Stage, Step
 from conversations.turn import Turn
 from conversations.understanding import Understood
-from conversations.understanding.facts import ChildFacts
+from conversations.understanding.facts import ChildFacts, subjects_in
 from conversations.understanding.text import edit_distance, fold
 from scheduling.models import Appointment
 from scheduling.services import update_appointment_details
@@ -65,10 +65,21 @@ def merge(turn: Turn, u: Understood) -> bool:
     lead, facts = turn.lead, u.facts
     changed = False
     offered = set(turn.unit.offered_subjects)
+    missing: list[str] = []
     for child_facts in facts.children:
         # "vcs têm japonês?" where the unit has none: the knowledge says so; the lead keeps only
         # what this unit teaches.
+        missing += [s for s in child_facts.subjects if s not in offered and s not in missing]
         child_facts.subjects = [s for s in child_facts.subjects if s in offered]
+    asked = subjects_in(" ".join(fold(q) for q in u.questions))[0]
+    missing = [s for s in missing if s not in asked]
+    if missing:
+        # "queria japonês" said, not asked (the knowledge answers a question): the parent hears it
+        # is not taught here, and what is.
+        turn.answers.append(turn.say(
+            "subject_not_offered", subjects=texts.subject_options(missing, turn.lang),
+            options=texts.subject_options(turn.unit.offered_subjects, turn.lang),
+        ))
     if facts.parent_name and fold(facts.parent_name) != fold(lead.parent_name):
         if not any(fold(c.name) == fold(facts.parent_name) for c in lead.children):
             lead.parent_name, changed = facts.parent_name, True

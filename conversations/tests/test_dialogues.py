@@ -459,3 +459,11 @@ def test_an_afternoon_wish_on_a_morning_only_day_says_so(demo) -> None:
     reply = chat(demo, PHONE, "pode ser sábado às 15h?", at=at)[0]
     assert reply.startswith("Nesse horário não consigo: sábado a unidade abre só de manhã (à tarde fica fechada)")
     assert not Appointment.objects.filter(unit=demo).exists()
+
+
+def test_a_subject_the_unit_does_not_teach_is_said_and_the_others_offered(demo) -> None:
+    demo.subjects = ["Matemática", "Português", "Inglês"]
+    demo.save(update_fields=["subjects"])
+    replies = chat(demo, PHONE, "oi, sou a Akemi, meu filho Kenji tem 8 anos e queria japones", at=TUESDAY_10())
+    assert "Japonês não é oferecido nesta unidade; aqui temos Matemática, Português ou Inglês." in " / ".join(replies)
+    assert lead(demo).first_child.subjects == []

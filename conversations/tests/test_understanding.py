@@ -439,3 +439,32 @@ def test_a_deferral_is_not_a_question_and_an_opening_question_is() -> None:
 def test_moving_from_one_time_to_another_wants_the_second() -> None:
     assert parse_when(prepare("consegue passar das 9h pras 10h?"), today=THURSDAY).time == dt.time(10)
     assert parse_when(prepare("mudar de 14h pra 16h sexta"), today=THURSDAY).time == dt.time(16)
+
+
+def test_regional_interjections_before_a_question_and_facts_after_it() -> None:
+    u = understand("oxe, quero saber qnto ta o kumon de portugues, minha menina tem 7 anos e ta lendo bem devagarzinho",
+                   today=THURSDAY, use_model=False)
+    assert u.questions == ["oxe, quero saber qnto ta o kumon de portugues"]
+    assert [(c.age, c.subjects) for c in u.facts.children] == [(7, ["Português"])]
+
+
+def test_an_elliptical_question_carries_the_sentence_it_leans_on() -> None:
+    told = understand("meu filho tem autismo. vcs trabalham com isso?", today=THURSDAY, use_model=False)
+    two = understand("tem estacionamento? aceitam pix?", today=THURSDAY, use_model=False)
+    price = understand("como funciona e quanto é?", today=THURSDAY, use_model=False)
+    assert told.questions == ["meu filho tem autismo. vcs trabalham com isso?"]
+    assert two.questions == ["tem estacionamento?", "aceitam pix?"]
+    assert len(price.questions) == 2
+
+
+def test_moving_a_lesson_is_a_question_not_a_visit_reschedule() -> None:
+    lesson = understand("da pra ela repor outro dia?", step=Step.BOOKED, today=THURSDAY, use_model=True)
+    visit = understand("preciso remarcar a visita pra outro dia", step=Step.BOOKED, today=THURSDAY, use_model=True)
+    assert (Intent.RESCHEDULE in lesson.intents, lesson.questions) == (False, ["da pra ela repor outro dia?"])
+    assert (Intent.RESCHEDULE in visit.intents, visit.questions) == (True, [])
+
+
+def test_a_sentence_that_begins_with_and_names_no_one() -> None:
+    assert extract("e a sala tem ar condicionado?", step=Step.NONE).parent_name == ""
+    assert extract("oi, e a patricia aqui", step=Step.NONE).parent_name == "Patricia"
+    assert extract("é a Sala", step=Step.NONE).parent_name == "Sala"

@@ -100,6 +100,9 @@ _TALK_AT_HOME = re.compile(
 )
 _CANCEL = re.compile(r"\b(?:cancel\w*|desmarc\w*|cancell?\w*)\b")
 _CANCEL_OTHER = re.compile(r"\b(?:matricula|inscricao|curso|mensalidade|plano|contrato|aulas|kumon|assinatura|cartao|boleto)\b")
+# "dá pra ela repor outro dia?", "trocar o dia da aula": a student's lessons move, not a first visit.
+_LESSON_MOVE = re.compile(r"\b(?:aula|aulas|repor|reposicao|repoe|reponho|falta|faltas|faltar|faltou|licao|licoes|classe|clase|class)\b")
+_VISIT_WORD = re.compile(r"\b(?:visita|agend\w*|avaliacao|teste|diagnostico|conhecer)\b")
 _MY_VISIT = re.compile(
     r"esqueci (o |a |que )?(horario|dia|data|hora)|(que|qual) (horas?|dia|horario|data) (e|eh|ficou|sera|era) (a |o )?(minha |nossa )?(visita|agendamento)"
     r"|quando (e|eh|sera|ficou) (a |o )?(minha |nossa )?(visita|agendamento)|(ja |to )?marquei.*(esqueci|nao lembro)|nao lembro (o |a |do |da )?(horario|dia|data)"
@@ -174,7 +177,14 @@ _FILLER_START = re.compile(
     r"^(?:(?:oi|ola|oie|bom dia|boa tarde|boa noite|tudo bem|tudo bom|hello|hi|hola|buenas|ah|ahn|ops|ok|entao|e ai|opa|mo[cç]a"
     r"|ta bom|esta bom|ah ta|ah esta|entendi|beleza|blz|certo|kk+|brincadeira|hmm+"
     r"|ah sim|tenho algumas duvidas|tenho uma duvida|uma duvida|outra coisa|alem disso|also|tambem|mais uma coisa|e"
-    r"|so pra saber|so para saber|pra saber|para saber|so uma pergunta|uma pergunta|algumas duvidas( antes de marcar)?|umas duvidas( rapidas)?)\b[\s,!.:;-]*)+"
+    r"|so pra saber|so para saber|pra saber|para saber|so uma pergunta|uma pergunta|algumas duvidas( antes de marcar)?|umas duvidas( rapidas)?"
+    r"|" + "|".join(facts_module.interjections()) + r")\b[\s,!.:;-]*)+"
+)
+# What an elliptical question leans on ("tem TDAH. vcs aceitam?", "vcs trabalham com isso?"):
+# pronouns, places and "isso" say nothing of the topic.
+_DEICTIC = frozenset(
+    "voces voce vc vcs ai aqui isso isto esse essa disso nisso com de tambem entao ne sim la a o e "
+    "you it this that there do does ustedes eso esto alli".split()
 )
 EN_WORDS = set(
     "the my is can how much what hello hi son daughter does do you price cost please want schedule years old visit book "
@@ -283,6 +293,26 @@ def _content(clause: str) -> str:
     return _FILLER_START.sub("", prepare(clause)).strip(" ,!.:;-")
 
 
+def _without_told_facts(clause: str, *, step: Step) -> str:
+    """"qnto tá o de português, minha menina tem 7 anos e tá lendo devagar": the question without
+    the sentence after it that only tells about the child (the facts are read from the whole)."""
+    parts = re.split(r"(?<=[,.;!])\s+", clause)
+    if len(parts) < 2:
+        return clause
+    kept = [parts[0]]
+    for part in parts[1:]:
+        told = facts_module.extract(part, step=step)
+        if "?" in part or is_question(part) or not any(ch.age or ch.school_year for ch in told.children):
+            kept.append(part)
+    return " ".join(kept).rstrip(" ,;")
+
+
+def _elliptical(clause: str) -> bool:
+    """A question whose only word of substance is its verb ("vcs aceitam?", "atendem?")."""
+    words = [w for w in _content(clause).strip(" ?!.").split() if w not in _DEICTIC]
+    return len(words) <= 1 and not (words and _STRONG_START.match(words[0]))  # "quanto é?" asks the price
+
+
 def is_question(clause: str) -> bool:
     if _GREETING.match(prepare(clause)) and not _GREETING.sub("", prepare(clause)).strip(" ,!.?"):
         return False  # "alô?", "oi?": a greeting
@@ -333,7 +363,8 @@ def understand(
         u.intents.add(Intent.CANCEL)
     u.defers = bool(DEFERS.search(t))
     # "cancelar a visita… depois eu remarco": a cancellation now, a new time some other day.
-    if _RESCHEDULE.search(DEFERS.sub(" ", t) if Intent.CANCEL in u.intents else t):
+    lessons = bool(_LESSON_MOVE.search(t)) and not _VISIT_WORD.search(t)
+    if _RESCHEDULE.search(DEFERS.sub(" ", t) if Intent.CANCEL in u.intents else t) and not lessons:
         u.intents.add(Intent.RESCHEDULE)
     if _BOOK.search(t) and not u.intents & {Intent.RESCHEDULE, Intent.CANCEL, Intent.MY_VISIT}:
         u.intents.add(Intent.BOOK)
@@ -365,6 +396,8 @@ def understand(
             guessed.discard(Intent.RESCHEDULE)
         if Intent.HUMAN not in u.intents and _TALK_AT_HOME.search(t):
             guessed.discard(Intent.HUMAN)
+        if lessons:
+            guessed.discard(Intent.RESCHEDULE)
         if Intent.COMPLAINT not in u.intents and _THIRD_PARTY_COMPLAINT.search(t):
             guessed.discard(Intent.COMPLAINT)
         # "pode desmarcar a visita de sexta?": cancelling by the rule's word is not also a move on
@@ -388,7 +421,8 @@ def understand(
             u.choice = next(v for k, v in _CHOICE_WORDS.items() if fold(m.group(1)).startswith(k))
         if u.choice is not None:
             u.intents.add(Intent.CHOOSE)
-    for clause in clauses(text):
+    previous = ""
+    for clause, previous in zip(clauses(text), ["", *clauses(text)]):
         if not is_question(clause):
             continue
         c = prepare(clause)
@@ -401,12 +435,15 @@ def understand(
         if DEFERS.search(c) and not _STRONG_START.match(_content(clause)):
             continue  # "vou conversar com meu marido e depois te chamo, tá?": a deferral, not a question
         # Clauses the booking flow or the visit owns are not knowledge questions.
-        if _RESCHEDULE.search(c) or (_CANCEL.search(c) and not _CANCEL_OTHER.search(c)) or _HUMAN.search(c) or _INJECTION.search(c) or _MY_VISIT.search(c):
+        if (_RESCHEDULE.search(c) and not (_LESSON_MOVE.search(c) and not _VISIT_WORD.search(c))) or (_CANCEL.search(c) and not _CANCEL_OTHER.search(c)) or _HUMAN.search(c) or _INJECTION.search(c) or _MY_VISIT.search(c):
             continue
         if booking_clause(c, today=today, step=step) or booking_request(c):
             continue
         if u.choice is not None and _CHOICE_WORD.search(c):
             continue  # "troca pro segundo que vc mandou?": an option of the offer, not the FAQ's
+        clause = _without_told_facts(clause, step=step)
+        if previous and not is_question(previous) and _elliptical(clause):
+            clause = f"{previous.rstrip(' ,;.!')}. {clause}"  # "meu filho tem TDAH. vcs aceitam?": the topic is before
         u.questions.append(clause)
     if u.questions:
         u.intents.add(Intent.QUESTION)

@@ -48,6 +48,11 @@ def _lexicon() -> dict[str, Any]:
     return json.loads((DATA / "lexicon.json").read_text(encoding="utf-8"))
 
 
+def interjections() -> list[str]:
+    """"oxe", "uai", "bah", "égua": what parents say before the sentence (data/lexicon.json)."""
+    return list(_lexicon()["interjections"])
+
+
 @cache
 def subject_patterns() -> dict[str, re.Pattern[str]]:
     subjects: dict[str, list[str]] = _lexicon()["subjects"]
@@ -390,6 +395,13 @@ def extract(text: str, *, step: Step = Step.NONE) -> Facts:
             r"\W*(?:oi|ola|bom dia|boa tarde|boa noite)?[\s,!]*(?:e|eh) (?:a|o)\s*", fold(m.group(0))
         ):
             name = ""  # "é a Helena" answers the question about the child
+        if name and re.fullmatch(r"\W*(?:oi|ola|bom dia|boa tarde|boa noite)?[\s,!]*(?:e|eh) (?:a|o)\s*", fold(m.group(0))):
+            # "e a sala tem ar?" begins with "and", not "é a Sala": a name there is one we know of,
+            # or written with a capital.
+            given, also_words = given_names()
+            word = fold(name.split()[0])
+            if not original[m.end():].lstrip()[:1].isupper() and (word not in given or word in also_words):
+                name = ""
         if name:
             facts.parent_name = name
             break
