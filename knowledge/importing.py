@@ -9,6 +9,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from django.utils.text import slugify
+
 from kumon.exceptions import DomainError
 
 
@@ -105,7 +107,6 @@ _ID_COMMENT = re.compile(r"<!--\s*id:\s*([\w.-]+)\s*-->")
 
 
 def _slug(text: str) -> str:
-    from django.utils.text import slugify
 
     return slugify(text)[:100] or "entry"
 

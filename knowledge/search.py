@@ -283,7 +283,7 @@ def analyse(
     rank_rows, scores = rank_rows[order], scores[order]
     for cand, row, score in zip(candidates, rank_rows, scores, strict=True):
         cand.features, cand.score = row, float(score)
-    linked = [float(c.features[1]) for c in candidates if c.topic]
+    linked = [float(c.features[1]) for c in candidates if c.topic and c.features is not None]
     # The classifier's best topic that none of the candidates answers: a message confidently
     # about a topic the unit has no entry for (class size, CNPJ) must not get the nearest entry.
     answered_topics = {t for c in candidates if c.topic for t in topics.covered(c.topic, linked_topics)}

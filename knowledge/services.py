@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.conf import settings
+from django.core.files.base import ContentFile
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -107,7 +108,7 @@ def generate_phrasings(*, source_id: int) -> list[Phrasing]:
     entry goes back to pending and is re-indexed after commit.
     Raises knowledge.generation.GenerationError (TransientGenerationError is worth a retry).
     """
-    from knowledge import generation
+    from knowledge import generation  # noqa: PLC0415 -- the LLM client loads only where phrasings are generated
 
     source = Source.objects.filter(pk=source_id, kind=Source.Kind.FAQ).first()
     if source is None or source.phrasings.filter(generated=True).exists():
@@ -200,7 +201,6 @@ def create_document(
     (never in the request: a crafted PDF can take seconds), which marks the source failed with
     the reason when the file cannot be read; indexing is queued after commit.
     """
-    from django.core.files.base import ContentFile
 
     check_document(filename=filename, size=len(data))
     source = Source(unit=unit, kind=Source.Kind.DOCUMENT, title=title, external_id=external_id, answer="")
@@ -215,7 +215,7 @@ def _extract_document(source: Source) -> None:
     """The text of a document source's file, stored as its body (in the index task)."""
     with source.document.open("rb") as handle:
         data = handle.read()
-    source.answer = extract_text(filename=source.document.name, data=data)
+    source.answer = extract_text(filename=source.document.name or "", data=data)
     Source.objects.filter(pk=source.pk).update(answer=source.answer)
 
 
@@ -274,7 +274,7 @@ def index_source(*, source_id: int, embedder: Embedder | None = None, force: boo
         digest = _content_hash(embedder.name, [(p.role, p.text) for p in pieces], source.published)
         if not force and source.index_status == Source.IndexStatus.INDEXED and source.content_hash == digest:
             return source
-        vectors = embedder.embed_documents(normalised) if normalised else []
+        vectors: Any = embedder.embed_documents(normalised) if normalised else []  # an array, or none
         found = None
         relink = source.kind == Source.Kind.FAQ and source.topic_origin not in (
             TopicOrigin.STAFF,
@@ -347,7 +347,7 @@ def index_sources(
     *, source_ids: Sequence[int], embedder: Embedder | None = None, progress: bool = False
 ) -> int:
     """Index several sources in-process (import, seed). Returns how many were (re)built."""
-    from tqdm import tqdm
+    from tqdm import tqdm  # noqa: PLC0415 -- tqdm only for a progress bar on a terminal
 
     if not source_ids:
         return 0
@@ -392,7 +392,7 @@ def reembed_all(*, embedder: Embedder, progress: bool = True, batch_size: int = 
     Side effects: while it runs, searches with the new model only see chunks already converted
     (they filter on embedding_model), and searches with the old model fail once it is recorded.
     """
-    from tqdm import tqdm
+    from tqdm import tqdm  # noqa: PLC0415 -- tqdm only for a progress bar on a terminal
 
     dims = embedder.dimensions()
     ids = list(Chunk.objects.order_by("pk").values_list("pk", flat=True))

@@ -139,7 +139,7 @@ class TopicScores:
     texts: tuple[str, ...]  # the index's phrasings (as written), by row
     best: np.ndarray  # per topic: the similarity of its most similar phrasing
     # per topic: the classifier's score (≈ P(topic | message), a linear model: not clipped to [0, 1])
-    classifier: np.ndarray | None = None
+    classifier: np.ndarray
 
     def best_phrasing(self, slug: str) -> str:
         index = _INDEX_OF.get(slug)
@@ -171,18 +171,14 @@ class TopicScores:
 
     def classified(self, slug: str) -> float:
         index = _INDEX_OF.get(slug)
-        return float(self.classifier[index]) if index is not None and self.classifier is not None else 0.0
+        return float(self.classifier[index]) if index is not None else 0.0
 
     def classifier_best(self, *, out_of_scope: bool = False) -> float:
-        if self.classifier is None:
-            return 0.0
         values = self.classifier[~_ANSWERABLE] if out_of_scope else self.classifier
         return float(values.max()) if len(values) else 0.0
 
     def classifier_ranked(self, n: int) -> list[str]:
         """The n answerable topics the classifier scores highest."""
-        if self.classifier is None:
-            return []
         order = np.argsort(-self.classifier, kind="stable")
         return [_SLUGS[i] for i in order[_ANSWERABLE[order]][:n]]
 

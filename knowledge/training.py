@@ -85,11 +85,11 @@ def load_unit(*, slug: str, entries: list[Entry]) -> Unit:
 def catalogue_cases(unit: Unit, *, source: str) -> list[EvalCase]:
     """Every catalogue phrasing as a message to `unit`, labelled by the unit's topic links."""
     linked: dict[str, list[str]] = {}
-    for topic, external_id in Source.objects.filter(
+    for slug, external_id in Source.objects.filter(
         unit=unit, kind=Source.Kind.FAQ, published=True
     ).values_list("topic", "external_id"):
-        if topic:
-            linked.setdefault(topic, []).append(external_id)
+        if slug:
+            linked.setdefault(slug, []).append(external_id)
     cases = []
     for topic in topics.catalogue():
         ids = linked.get(topic.slug, []) if topic.answerable else []

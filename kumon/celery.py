@@ -14,7 +14,7 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 # The beat schedule: names are the tasks' stable names.
-app.conf.beat_schedule: dict[str, dict[str, Any]] = {
+BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "heartbeat": {"task": "kumon.heartbeat", "schedule": 60.0},
     "conversations.send_due_reminders": {"task": "conversations.send_due_reminders", "schedule": 60.0},
     "conversations.send_due_followups": {"task": "conversations.send_due_followups", "schedule": 60.0},
@@ -26,11 +26,12 @@ app.conf.beat_schedule: dict[str, dict[str, Any]] = {
     "whatsapp-sweep-stuck": {"task": "whatsapp.sweep_stuck_messages", "schedule": 15.0},
     "release-idle-handoffs": {"task": "conversations.release_idle_handoffs", "schedule": 60.0},
 }
+app.conf.beat_schedule = BEAT_SCHEDULE
 
 
 @signals.before_task_publish.connect
 def _propagate_correlation_id(headers: dict[str, Any] | None = None, **_: Any) -> None:
-    from kumon.logging import correlation_id
+    from kumon.logging import correlation_id  # noqa: PLC0415 -- kumon.logging reads settings: not at Celery app creation
 
     if headers is not None and "kumon_correlation_id" not in headers:
         headers["kumon_correlation_id"] = correlation_id.get()
@@ -38,7 +39,7 @@ def _propagate_correlation_id(headers: dict[str, Any] | None = None, **_: Any) -
 
 @signals.task_prerun.connect
 def _adopt_correlation_id(task: Any = None, **_: Any) -> None:
-    from kumon.logging import correlation_id, new_correlation_id
+    from kumon.logging import correlation_id, new_correlation_id  # noqa: PLC0415 -- kumon.logging reads settings: not at Celery app creation
 
     incoming = getattr(task.request, "kumon_correlation_id", None) if task else None
     correlation_id.set(incoming if incoming and incoming != "-" else new_correlation_id())
@@ -47,8 +48,8 @@ def _adopt_correlation_id(task: Any = None, **_: Any) -> None:
 @signals.setup_logging.connect
 def _use_django_logging(**_: Any) -> None:
     # Keep Django's LOGGING (JSON, masking) in the worker instead of Celery's own handlers.
-    import logging.config
+    import logging.config  # noqa: PLC0415 -- configured once the worker's Django is set up
 
-    from django.conf import settings
+    from django.conf import settings  # noqa: PLC0415 -- configured once the worker's Django is set up
 
     logging.config.dictConfig(settings.LOGGING)

@@ -18,12 +18,12 @@ def insert_unless_conflict(obj: Model, *, conflict: str) -> bool:
     fields = [f for f in meta.concrete_fields if not f.primary_key]
     values = [f.get_db_prep_save(f.pre_save(obj, add=True), connection) for f in fields]
     table = connection.ops.quote_name(meta.db_table)
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    columns = ", ".join(connection.ops.quote_name(str(f.column)) for f in fields)
     placeholders = ", ".join(["%s"] * len(fields))
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) "
-            f"ON CONFLICT {conflict} DO NOTHING RETURNING {connection.ops.quote_name(meta.pk.column)}",
+            f"ON CONFLICT {conflict} DO NOTHING RETURNING {connection.ops.quote_name(str(meta.pk.column))}",
             values,
         )
         row = cursor.fetchone()

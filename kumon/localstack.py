@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import time
+from pathlib import Path
 from urllib.parse import urlparse
 
 import redis
@@ -52,14 +53,13 @@ def ensure_redis(url: str) -> None:
 
 
 def main() -> None:
-    from pathlib import Path
 
-    import environ
+    import environ  # noqa: PLC0415 -- the environment is read after .env is written
 
     environ.Env.read_env(Path(__file__).resolve().parent.parent / ".env")  # env vars still win
     ensure_redis(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
     if not os.environ.get("DATABASE_URL"):
-        from kumon.embedded_db import database_url
+        from kumon.embedded_db import database_url  # noqa: PLC0415 -- imported after the environment is set
 
         print("embedded PostgreSQL ready:", database_url().split("?")[0], flush=True)
 

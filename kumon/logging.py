@@ -50,7 +50,7 @@ class ContextFilter(logging.Filter):
         record.args = None
         # Django's request logger attaches the request: its repr carries the path (phones).
         if getattr(record, "request", None) is not None:
-            record.request = mask_phones_in_text(repr(record.request))
+            record.request = mask_phones_in_text(repr(record.request))  # type: ignore[attr-defined]  # Django's extra
         return True
 
 
@@ -114,7 +114,7 @@ def logging_config(*, debug: bool, level: str) -> dict[str, Any]:
 
 
 def _gunicorn_logger_base() -> type:
-    from gunicorn.glogging import Logger
+    from gunicorn.glogging import Logger  # noqa: PLC0415 -- gunicorn only in the web process
 
     return Logger
 

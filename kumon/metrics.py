@@ -102,7 +102,7 @@ def register_scrape_collector(factory: Callable[[], Collector]) -> None:
 
 def _process_registry() -> CollectorRegistry:
     if MULTIPROCESS:
-        from prometheus_client import multiprocess
+        from prometheus_client import multiprocess  # noqa: PLC0415 -- multiprocess mode only with PROMETHEUS_MULTIPROC_DIR
 
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
@@ -131,8 +131,8 @@ def request_allowed(*, authorization: str | None, remote_addr: str | None, token
 
 
 def metrics_view(request: Any) -> Any:
-    from django.conf import settings
-    from django.http import HttpResponse, JsonResponse
+    from django.conf import settings  # noqa: PLC0415 -- the view loads Django's HTTP layer, the metrics module must not (worker import)
+    from django.http import HttpResponse, JsonResponse  # noqa: PLC0415 -- the view loads Django's HTTP layer, the metrics module must not (worker import)
 
     if not request_allowed(
         authorization=request.headers.get("Authorization"),
@@ -176,7 +176,7 @@ def _serve_worker_metrics(**_: Any) -> None:
     port = int(os.environ.get("CELERY_METRICS_PORT") or 0)
     if not port:
         return
-    from prometheus_client import start_http_server
+    from prometheus_client import start_http_server  # noqa: PLC0415 -- the worker's own metrics server, started only there
 
     start_http_server(port, addr=os.environ.get("CELERY_METRICS_ADDR", "127.0.0.1"), registry=_process_registry())
     logger.info("worker metrics on port %s", port)

@@ -33,7 +33,7 @@ def client_ip(request: Any) -> str | None:
 def lockout_response(request: Any, original_response: Any = None, credentials: Any = None) -> Any:
     """django-axes' answer to a locked-out login (AXES_LOCKOUT_CALLABLE): the admin's look,
     status 429 with Retry-After, the cool-off in minutes."""
-    from django.shortcuts import render
+    from django.shortcuts import render  # noqa: PLC0415 -- axes calls this during a request, after apps are loaded
 
     cooloff = settings.AXES_COOLOFF_TIME
     seconds = int(cooloff.total_seconds())

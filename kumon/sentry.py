@@ -9,9 +9,9 @@ from __future__ import annotations
 
 
 def init_sentry(*, dsn: str, environment: str, release: str, traces_sample_rate: float) -> None:
-    import sentry_sdk
-    from sentry_sdk.integrations.celery import CeleryIntegration
-    from sentry_sdk.integrations.django import DjangoIntegration
+    import sentry_sdk  # noqa: PLC0415 -- sentry_sdk loads only with SENTRY_DSN
+    from sentry_sdk.integrations.celery import CeleryIntegration  # noqa: PLC0415 -- sentry_sdk loads only with SENTRY_DSN
+    from sentry_sdk.integrations.django import DjangoIntegration  # noqa: PLC0415 -- sentry_sdk loads only with SENTRY_DSN
 
     sentry_sdk.init(
         dsn=dsn,

@@ -83,7 +83,9 @@ ASGI_APPLICATION = "kumon.asgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        # kumon/templates: the admin's base_site.html override (badge, language switcher) must win
+        # over django.contrib.admin's own, which the app loader would find first.
+        "DIRS": [BASE_DIR / "templates", BASE_DIR / "kumon" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -338,9 +340,6 @@ LOGGING = logging_config(debug=DEBUG, level=env.str("LOG_LEVEL", default="INFO")
 HANDOFF_IDLE_MINUTES = env.int("HANDOFF_IDLE_MINUTES", default=120)
 # Seconds between refreshes of an open conversation page in the admin.
 INBOX_REFRESH_SECONDS = env.int("INBOX_REFRESH_SECONDS", default=5)
-# The admin's base_site.html override (badge, language switcher) must win over
-# django.contrib.admin's own, which the app loader would find first.
-TEMPLATES[0]["DIRS"] = [*TEMPLATES[0]["DIRS"], BASE_DIR / "kumon" / "templates"]
 
 # Operations: the Celery task metrics signals (kumon/metrics.py) in every process, and Sentry.
 import kumon.metrics  # noqa: E402,F401

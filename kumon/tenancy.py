@@ -184,19 +184,20 @@ class UnitScopedAdmin(MemberPermissions, admin.ModelAdmin):
         def clean(form_self: Any) -> Any:
             # Rows of one unit only point at rows of the same unit (a contact of unit B on an
             # appointment of unit A is refused even for someone who works in both).
-            data = original_clean(form_self)
+            data = original_clean(form_self) or {}
             unit = data.get("unit")
             if unit is None and getattr(form_self.instance, "unit_id", None):
                 unit = form_self.instance.unit
             if unit is not None:
                 for name, value in list(data.items()):
                     if isinstance(value, Model) and not isinstance(value, Unit) and _has_unit(type(value)):
-                        if value.unit_id is not None and value.unit_id != unit.pk:
+                        value_unit = getattr(value, "unit_id", None)
+                        if value_unit is not None and value_unit != unit.pk:
                             form_self.add_error(name, _("This belongs to another unit."))
             return data
 
-        form.clean = clean
-        return form
+        # A subclass with the check (the admin builds the form class per request).
+        return type(form.__name__, (form,), {"clean": clean})
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         related = db_field.related_model

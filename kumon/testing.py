@@ -114,7 +114,7 @@ class WorkerProcess:
             cwd=BASE_DIR, env=child_env(**self.env), stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        from kumon.celery import app
+        from kumon.celery import app  # noqa: PLC0415 -- the Celery app needs Django settings, set up by the caller
 
         def ready() -> bool:
             assert self.running, f"worker exited, see {self.log_path}"

@@ -37,7 +37,7 @@ class _Throttle:
             return True
 
     def get_ident(self, request: Any) -> str:
-        from kumon.security import client_ip
+        from kumon.security import client_ip  # noqa: PLC0415 -- kumon.security imports the throttles' settings at load
 
         return client_ip(request) or "unknown"
 

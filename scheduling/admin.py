@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar, cast
 from zoneinfo import ZoneInfo
 
 from django import forms
@@ -111,7 +111,7 @@ class AppointmentEventInline(admin.TabularInline):
     model = AppointmentEvent
     extra = 0
     can_delete = False
-    fields = ["at", "kind", "from_status", "to_status", "old_start", "new_start", "changed_by", "by_parent"]
+    fields: ClassVar[tuple[str, ...]] = ("at", "kind", "from_status", "to_status", "old_start", "new_start", "changed_by", "by_parent")
     readonly_fields = fields
     verbose_name = _("history entry")
     verbose_name_plural = _("history")
@@ -128,7 +128,7 @@ class AppointmentEventInline(admin.TabularInline):
 
 class ReminderInline(AppointmentEventInline):
     model = Reminder  # type: ignore[assignment]
-    fields = ["kind_label", "due_at", "status", "attempts", "sent_at", "reason"]
+    fields = ("kind_label", "due_at", "status", "attempts", "sent_at", "reason")
     readonly_fields = fields
     verbose_name = _("reminder")
     verbose_name_plural = _("reminders")
@@ -152,7 +152,8 @@ class AppointmentAddForm(forms.ModelForm):
     request: HttpRequest
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if self.errors:
             return data
         try:
@@ -199,10 +200,11 @@ class RescheduleForm(forms.Form):
             days.setdefault(f"{WEEKDAYS[start.weekday()]} {start:%d/%m}", []).append(
                 (slot.start.isoformat(), hour_pt(start))
             )
-        self.fields["slot"].choices = list(days.items())
+        cast(forms.ChoiceField, self.fields["slot"]).choices = list(days.items())
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         other = data.get("other")
         if other is not None:
             # Typed as the unit's wall-clock time, whatever zone the form parsed it in.
@@ -234,19 +236,19 @@ class AppointmentAdmin(UnitScopedAdmin):
     readonly = ["unit", "family", "start", "end", "seat", "status", "source", "phone", "calendar_event_id",
                 "calendar_sync_status", "calendar_sync_error", "changed_by", "changed_at", "created_at"]
 
-    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
         if obj is None:
-            return list(AppointmentAddForm.Meta.fields)
-        return self.readonly[:8] + self.lead_fields + self.readonly[8:]
+            return tuple(AppointmentAddForm.Meta.fields)
+        return (*self.readonly[:8], *self.lead_fields, *self.readonly[8:])
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return [] if obj is None else self.readonly
 
-    def get_list_display(self, request: HttpRequest) -> list[str]:
+    def get_list_display(self, request: HttpRequest) -> tuple[str | Callable[[Any], str | bool], ...]:
         ids = unit_ids_for(request.user)
         if ids is not None and len(ids) <= 1:
-            return [name for name in self.list_display if name != "unit_name"]
-        return list(self.list_display)
+            return tuple(name for name in self.list_display if name != "unit_name")
+        return tuple(self.list_display)
 
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
         if obj is None:
@@ -454,8 +456,8 @@ class ReminderAdmin(UnitScopedAdmin):
     list_filter = ["status", ReminderKindFilter, ReminderUnitFilter]
     search_fields = ["appointment__phone", "appointment__child_name", "appointment__parent_name"]
     list_select_related = ["appointment", "appointment__unit"]
-    readonly_fields = ["appointment", "kind_label", "due_at", "status", "attempts", "reason", "claimed_at",
-                       "sent_at", "message_id", "created_at"]
+    readonly_fields = ("appointment", "kind_label", "due_at", "status", "attempts", "reason", "claimed_at",
+                       "sent_at", "message_id", "created_at")
     fields = readonly_fields
     actions = ["retry"]
     date_hierarchy = "due_at"

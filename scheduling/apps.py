@@ -7,4 +7,4 @@ class SchedulingConfig(AppConfig):
     verbose_name = _("Scheduling")
 
     def ready(self) -> None:
-        from scheduling import checks  # noqa: F401  (registers the system checks)
+        from scheduling import checks  # noqa: F401, PLC0415 -- registers the system checks once the app registry is ready

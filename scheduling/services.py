@@ -95,6 +95,7 @@ def book_appointment(
             slot = None
         appointment = None
         for seat in _seats_to_try(unit=unit, slot=slot) if slot else []:
+            assert slot is not None  # seats are tried only for a free slot
             try:
                 with transaction.atomic():  # a savepoint per attempt: a refused insert is undone alone
                     appointment = Appointment.objects.create(
@@ -178,6 +179,7 @@ def reschedule_appointment(
         if _slot_at(unit=unit, start=start, now=now, holder=holder, busy=busy, exclude_appointment_id=current.pk) is None:
             slot = None
         for seat in _seats_to_try(unit=unit, slot=slot, prefer=current.seat) if slot else []:
+            assert slot is not None  # seats are tried only for a free slot
             try:
                 with transaction.atomic():
                     current.start, current.end, current.seat = slot.start, slot.end, seat

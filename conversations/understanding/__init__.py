@@ -421,8 +421,8 @@ def understand(
             u.choice = next(v for k, v in _CHOICE_WORDS.items() if fold(m.group(1)).startswith(k))
         if u.choice is not None:
             u.intents.add(Intent.CHOOSE)
-    previous = ""
-    for clause, previous in zip(clauses(text), ["", *clauses(text)]):
+    parts = clauses(text)
+    for clause, previous in zip(parts, ["", *parts[:-1]], strict=True):
         if not is_question(clause):
             continue
         c = prepare(clause)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json as _json_module
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -87,7 +88,7 @@ class Command(BaseCommand):
         return unit
 
     def _import(self, *, file: Path, unit: str | None, create_unit: bool, shared: bool, **_: Any) -> None:
-        from knowledge.importing import read_faq_file
+        from knowledge.importing import read_faq_file  # noqa: PLC0415 -- each subcommand loads what it needs (manage.py --help stays fast)
 
         if not file.exists():
             raise CommandError(f"{file} does not exist")
@@ -114,7 +115,7 @@ class Command(BaseCommand):
         self.stdout.write(f"{len(rows)} entries for {where}: {changed} new or changed, {built} embedded")
 
     def _search(self, *, query: str, unit: str, limit: int, json: bool, **_: Any) -> None:
-        from knowledge.search import query_problem, search
+        from knowledge.search import query_problem, search  # noqa: PLC0415 -- each subcommand loads what it needs (manage.py --help stays fast)
 
         problem = query_problem(query)
         if problem is not None:
@@ -141,7 +142,7 @@ class Command(BaseCommand):
             self.stdout.write(f"\n{result.hits[0].answer}")
 
     def _cases(self, files: list[Path], part: str) -> list:
-        from knowledge.evaluation import read_cases
+        from knowledge.evaluation import read_cases  # noqa: PLC0415 -- each subcommand loads what it needs (manage.py --help stays fast)
 
         cases = []
         for path in files:
@@ -154,7 +155,7 @@ class Command(BaseCommand):
         return cases
 
     def _eval(self, *, file: list[Path], unit: str, json: bool, misses: bool, part: str, **_: Any) -> None:
-        from knowledge.evaluation import metrics, miss_kind, run_cases
+        from knowledge.evaluation import metrics, miss_kind, run_cases  # noqa: PLC0415 -- each subcommand loads what it needs (manage.py --help stays fast)
 
         target = self._unit(unit)
         outcomes = run_cases(unit=target, cases=self._cases(file, part))
@@ -187,10 +188,9 @@ class Command(BaseCommand):
         extra: list[Path],
         **_: Any,
     ) -> None:
-        from dataclasses import replace
 
-        from knowledge import decision, fitting, training
-        from knowledge.embeddings import get_embedder
+        from knowledge import decision, fitting, training  # noqa: PLC0415 -- each subcommand loads what it needs (manage.py --help stays fast)
+        from knowledge.embeddings import get_embedder  # noqa: PLC0415 -- each subcommand loads what it needs (manage.py --help stays fast)
 
         target = self._unit(unit)
         names = tuple(s for s in sources.split(",") if s)
