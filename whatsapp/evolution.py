@@ -136,10 +136,6 @@ def _is_pn(jid: Any) -> bool:
     return isinstance(jid, str) and jid.endswith("@s.whatsapp.net")
 
 
-def _is_lid(jid: Any) -> bool:
-    return isinstance(jid, str) and jid.endswith("@lid")
-
-
 def sender_phone(key: dict[str, Any]) -> str | None:
     """The parent's phone digits from a 1:1 message key (REFERENCE.md §2.2): the PN JID among
     remoteJid, remoteJidAlt (LID addressing), senderPn and previousRemoteJid (2.3.1–2.3.2)."""
