@@ -31,7 +31,6 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from celery import current_app
 from django.conf import settings
 from django.db.models import Exists, F, OuterRef, Q, Subquery
 from django.db.models.expressions import RawSQL
@@ -41,6 +40,7 @@ from conversations import followups, proactive, state
 from conversations import services as conversation_services
 from conversations.inbound import InboundMessage, StatusUpdate
 from conversations.models import Message
+from kumon import queue
 from kumon.models import Unit
 from kumon.phones import mask_phone
 from whatsapp import pacing, selectors
@@ -395,11 +395,8 @@ def sweep_stuck_messages(*, now: dt.datetime | None = None) -> SweepResult:
         .values_list("pk", flat=True)[:500]
     )
     for message_id in ids:
-        try:
-            current_app.send_task("whatsapp.send_message", kwargs={"message_id": message_id})
-        except Exception as exc:  # broker still down: stop, the next sweep retries
-            logger.warning("sweeper could not enqueue message %s: %s", message_id, type(exc).__name__)
-            break
+        if not queue.publish("whatsapp.send_message", message_id=message_id):
+            break  # broker still down: stop, the next sweep retries
         result.requeued += 1
     if result.requeued or result.abandoned:
         logger.info("sweeper: %s re-enqueued, %s abandoned claims", result.requeued, result.abandoned)
