@@ -12,12 +12,12 @@ services for every inbound write and own only the send state machine of outbound
                          └ claim expired during the provider call: failed, "outcome unknown"
 
 Double-send policy: at most once, and nothing lost that certainly was not sent. A claim is one
-atomic UPDATE queued→sending; only the worker that made it may call the provider, and it marks
-the row `in_flight` just before the call. A worker that died before that point certainly sent
-nothing: the sweeper puts the message back in the queue. One that died during the call (between
-the request and our UPDATE) leaves an unknowable outcome (neither Evolution nor Meta accepts an
-idempotency key): that message is marked failed with "outcome unknown" for staff to check,
-rather than risking a second copy to a parent.
+atomic UPDATE queued→sending (with the lease `claimed_until`); only the worker that made it may
+call the provider, and it marks the row `in_flight` just before the call. A worker that died
+before that point certainly sent nothing: the sweeper puts the message back in the queue. One
+that died during the call (between the request and our UPDATE) leaves an unknowable outcome
+(neither Evolution nor Meta accepts an idempotency key): that message is marked failed with
+"outcome unknown" for staff to check, rather than risking a second copy to a parent.
 """
 
 from __future__ import annotations
@@ -131,6 +131,10 @@ def _meta_merge(values: dict[str, Any]) -> RawSQL:
     return RawSQL("meta || %s::jsonb", (json.dumps(values),))
 
 
+def _moment(epoch: float) -> dt.datetime:
+    return dt.datetime.fromtimestamp(epoch, tz=dt.UTC)
+
+
 def backoff_seconds(attempt: int) -> float:
     """Exponential backoff with ±25 % jitter: base·2^(attempt-1), capped."""
     base = settings.WHATSAPP_SEND_RETRY_BASE_SECONDS * (2 ** max(0, attempt - 1))
@@ -238,7 +242,7 @@ def _paced(message: Message, *, key: str) -> SendOutcome | None:
     if at <= epoch + 0.05:
         return None
     Message.objects.filter(pk=message.pk, status=Message.Status.SENDING).update(
-        status=Message.Status.QUEUED, attempts=F("attempts") - 1, meta=_meta_merge({"retry_at": at})
+        status=Message.Status.QUEUED, attempts=F("attempts") - 1, retry_at=_moment(at)
     )
     return SendOutcome("retry", retry_in=at - epoch, reason="paced")
 
@@ -256,7 +260,7 @@ def send_message(*, message_id: int, now: dt.datetime | None = None) -> SendOutc
     ).update(
         status=Message.Status.SENDING,
         attempts=F("attempts") + 1,
-        meta=_meta_merge({"claimed_until": time.time() + CLAIM_SECONDS}),
+        claimed_until=timezone.now() + dt.timedelta(seconds=CLAIM_SECONDS),
     )
     if claimed != 1:
         return SendOutcome("not_claimed")  # gone, already sent, or another worker has it
@@ -282,7 +286,7 @@ def send_message(*, message_id: int, now: dt.datetime | None = None) -> SendOutc
                 return wait
         part_ids: list[str] = list(message.meta.get("part_ids") or [])
         # From here on a lost worker leaves an unknown outcome (see the module docstring).
-        Message.objects.filter(pk=message_id).update(meta=_meta_merge({"in_flight": True}))
+        Message.objects.filter(pk=message_id).update(in_flight=True)
         if template:
             sent = gateway.send_template(
                 unit=unit, to=contact.phone, template=template, parameters=parameters, language=language
@@ -306,7 +310,8 @@ def send_message(*, message_id: int, now: dt.datetime | None = None) -> SendOutc
         Message.objects.filter(pk=message_id, status=Message.Status.SENDING).update(
             status=Message.Status.QUEUED,
             last_error=exc.reason[:500],
-            meta=_meta_merge({"retry_at": time.time() + delay, "in_flight": False}),
+            retry_at=timezone.now() + dt.timedelta(seconds=delay),
+            in_flight=False,
         )
         logger.info("message %s: %s; retry %s in %.1fs", message_id, exc.reason, message.attempts, delay)
         return SendOutcome("retry", retry_in=delay, reason=exc.reason)
@@ -317,10 +322,8 @@ def send_message(*, message_id: int, now: dt.datetime | None = None) -> SendOutc
         provider_id=part_ids[-1] if part_ids else None,
         sent_at=now,
         last_error="",
-        meta=_meta_merge(
-            {"part_ids": part_ids, "gateway": gateway.name, "in_flight": False,
-             **({"template": template} if template else {})}
-        ),
+        in_flight=False,
+        meta=_meta_merge({"part_ids": part_ids, "gateway": gateway.name, **({"template": template} if template else {})}),
     )
     logger.info("message %s sent to %s via %s", message_id, mask_phone(contact.phone), gateway.name)
     return SendOutcome("sent")
@@ -362,12 +365,14 @@ def sweep_stuck_messages(*, now: dt.datetime | None = None) -> SweepResult:
     """
     now = now or timezone.now()
     after = settings.WHATSAPP_SWEEP_AFTER_SECONDS
-    epoch = time.time()
+    wall = timezone.now()  # leases and retry times are wall-clock moments, whatever `now` says
     result = SweepResult()
+    # Both scans below read the partial indexes of conversations.Message (msg_claim_expiry_idx,
+    # msg_retry_due_idx).
     expired = Message.objects.filter(
-        direction=Message.Direction.OUT, status=Message.Status.SENDING, meta__claimed_until__lt=epoch
+        direction=Message.Direction.OUT, status=Message.Status.SENDING, claimed_until__lt=wall
     )
-    result.abandoned = expired.filter(meta__in_flight=True).update(
+    result.abandoned = expired.filter(in_flight=True).update(
         status=Message.Status.FAILED,
         last_error="send interrupted, outcome unknown: not re-sent to avoid a duplicate",
     )
@@ -379,7 +384,7 @@ def sweep_stuck_messages(*, now: dt.datetime | None = None) -> SweepResult:
             status=Message.Status.QUEUED,
             created_at__lte=now - dt.timedelta(seconds=after),
         )
-        .filter(Q(meta__retry_at__isnull=True) | Q(meta__retry_at__lte=epoch - after))
+        .filter(Q(retry_at__isnull=True) | Q(retry_at__lte=wall - dt.timedelta(seconds=after)))
         # A later part of a reply waits for the earlier ones (their sender sends it next).
         .exclude(
             Exists(

@@ -122,7 +122,7 @@ def test_evolution_transient_error_requeues_with_backoff(fake_evolution: FakeEvo
         return
     assert (outcome.status, message.status, message.attempts) == ("retry", "queued", 1)
     assert 0 < outcome.retry_in <= 5 * 1.25
-    assert message.meta["retry_at"] > time.time()
+    assert message.retry_at > timezone.now()
     assert message.last_error.startswith(f"HTTP {reply.status}")
 
 
@@ -374,7 +374,7 @@ def test_sweeper_requeues_old_queued_messages_and_fails_lost_claims(settings: An
         sender="bot",
         body="c",
         status="queued",
-        meta={"retry_at": time.time() + 120},
+        retry_at=timezone.now() + dt.timedelta(seconds=120),
     )
     lost = Message.objects.create(
         unit=unit,
@@ -383,7 +383,8 @@ def test_sweeper_requeues_old_queued_messages_and_fails_lost_claims(settings: An
         sender="bot",
         body="d",
         status="sending",
-        meta={"claimed_until": time.time() - 1, "in_flight": True},
+        claimed_until=timezone.now() - dt.timedelta(seconds=1),
+        in_flight=True,
     )
     lost_before_call = Message.objects.create(
         unit=unit,
@@ -392,7 +393,7 @@ def test_sweeper_requeues_old_queued_messages_and_fails_lost_claims(settings: An
         sender="bot",
         body="f",
         status="sending",
-        meta={"claimed_until": time.time() - 1},
+        claimed_until=timezone.now() - dt.timedelta(seconds=1),
     )
     live = Message.objects.create(
         unit=unit,
@@ -401,7 +402,7 @@ def test_sweeper_requeues_old_queued_messages_and_fails_lost_claims(settings: An
         sender="bot",
         body="e",
         status="sending",
-        meta={"claimed_until": time.time() + 100},
+        claimed_until=timezone.now() + dt.timedelta(seconds=100),
     )
     Message.objects.filter(pk__in=[stuck.pk, backing_off.pk, lost.pk, live.pk, lost_before_call.pk]).update(created_at=old)
     result = services.sweep_stuck_messages()
@@ -411,6 +412,40 @@ def test_sweeper_requeues_old_queued_messages_and_fails_lost_claims(settings: An
     assert statuses == {stuck.body: "queued", "b": "queued", "c": "queued", "d": "failed", "e": "sending", "f": "queued"}
     assert Message.objects.get(pk=lost.pk).last_error.startswith("send interrupted, outcome unknown")
     assert fresh.pk and live.pk
+
+
+@pytest.mark.django_db
+def test_the_migration_moves_send_state_from_meta_into_columns() -> None:
+    import importlib
+
+    from django.db import connection
+
+    forward = importlib.import_module("conversations.migrations.0005_send_state_columns").FORWARD
+    unit = UnitFactory()
+    epoch = 1_796_000_000.5
+    lost = queued(unit, "a")
+    backing_off = Message.objects.create(
+        unit=unit, conversation=lost.conversation, direction="out", sender="bot", body="b", status="queued"
+    )
+    untouched = Message.objects.create(
+        unit=unit, conversation=lost.conversation, direction="out", sender="bot", body="c", status="sent"
+    )
+    Message.objects.filter(pk=lost.pk).update(
+        status="sending", meta={"claimed_until": epoch, "in_flight": True, "part_ids": ["3EB0A"], "kind": "reminder"}
+    )
+    Message.objects.filter(pk=backing_off.pk).update(
+        meta={"claimed_until": epoch, "in_flight": False, "retry_at": epoch + 60}
+    )
+    Message.objects.filter(pk=untouched.pk).update(meta={"gateway": "console"})
+    with connection.cursor() as cursor:
+        cursor.execute(forward)
+    at = dt.datetime.fromtimestamp(epoch, tz=dt.UTC)
+    rows = Message.objects.order_by("body").values_list("claimed_until", "in_flight", "retry_at", "meta")
+    assert list(rows) == [
+        (at, True, None, {"part_ids": ["3EB0A"], "kind": "reminder"}),
+        (at, False, at + dt.timedelta(seconds=60), {}),
+        (None, False, None, {"gateway": "console"}),
+    ]
 
 
 # --- the task on a real worker (private queue, providers = the fakes) ------------------------
@@ -524,7 +559,7 @@ def test_sweeper_leaves_a_later_part_to_the_sender_of_the_earlier_one() -> None:
     first, second = reply_parts(UnitFactory(), "Olá!", "Qual é o seu nome?")
     old = timezone.now() - dt.timedelta(minutes=5)
     Message.objects.filter(pk__in=[first.pk, second.pk]).update(created_at=old)
-    Message.objects.filter(pk=first.pk).update(meta={"retry_at": time.time() + 120})  # backing off
+    Message.objects.filter(pk=first.pk).update(retry_at=timezone.now() + dt.timedelta(seconds=120))  # backing off
 
     assert services.sweep_stuck_messages().requeued == 0  # sending "second" now would overtake "first"
 
