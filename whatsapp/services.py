@@ -36,10 +36,11 @@ from django.db.models import Exists, F, OuterRef, Q, Subquery
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from conversations import followups, proactive, state
+from conversations import followups, state
 from conversations import services as conversation_services
 from conversations.inbound import InboundMessage, StatusUpdate
 from conversations.models import Message
+from conversations.signals import send_failed
 from kumon import queue
 from kumon.models import Unit
 from kumon.phones import mask_phone
@@ -51,6 +52,7 @@ from whatsapp.gateways import Gateway, gateway_for, gateway_named
 logger = logging.getLogger(__name__)
 
 SIMULATOR_PREFIX = "sim-"
+SENDER = "whatsapp"  # the sender of the signals this module sends
 # Longer than the send task's hard time limit: a live claim is never taken for a lost one.
 CLAIM_SECONDS = 150
 # Meta's customer-service window, with a margin for clock skew and queueing.
@@ -176,24 +178,12 @@ def _finish(message_id: int, status: str, reason: str) -> SendOutcome:
     )
     logger.warning("message %s %s: %s", message_id, status, reason)
     if finished:
-        _report_reminder_failure(message_id, reason)
-        message = Message.objects.filter(pk=message_id).first()
-        if message is not None:
-            proactive.report_message_outcome(message=message, status=status, reason=reason)
+        # What the message was for (a reminder, a follow-up) is for the receivers to know.
+        meta = Message.objects.filter(pk=message_id).values_list("meta", flat=True).first() or {}
+        send_failed.send(
+            sender=SENDER, message_id=message_id, status=status, reason=reason, kind=meta.get("kind") or ""
+        )
     return SendOutcome(status, reason=reason)
-
-
-def _report_reminder_failure(message_id: int, reason: str) -> None:
-    """A reminder that could not be sent shows its reason on the reminder in the admin."""
-    from scheduling import services as scheduling_services
-    from scheduling.models import Reminder
-
-    meta = Message.objects.filter(pk=message_id).values_list("meta", flat=True).first() or {}
-    if meta.get("kind") not in ("reminder", "no_show") or not meta.get("reminder_id"):
-        return
-    reminder = Reminder.objects.filter(pk=meta["reminder_id"]).first()
-    if reminder is not None:
-        scheduling_services.mark_reminder_failed(reminder=reminder, error=f"WhatsApp: {reason}")
 
 
 PROACTIVE_KINDS = frozenset({"reminder", "no_show", "followup"})

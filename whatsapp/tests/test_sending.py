@@ -328,6 +328,19 @@ def test_meta_outside_the_window_without_template_is_skipped_with_the_reason(fak
 
 
 @pytest.mark.django_db
+def test_a_reminders_message_that_cannot_go_fails_the_reminder_with_the_reason(fake_meta: FakeMeta) -> None:
+    from scheduling.tests.factories import ReminderFactory
+
+    unit = meta_unit()
+    message = queued(unit, last_inbound=timezone.now() - dt.timedelta(hours=25))
+    reminder = ReminderFactory(appointment__unit=unit, status="sent")
+    Message.objects.filter(pk=message.pk).update(meta={"reminder_id": reminder.pk, "kind": "reminder"})
+    assert services.send_message(message_id=message.pk).status == "skipped"
+    reminder.refresh_from_db()
+    assert (reminder.status, reminder.last_error) == ("failed", "WhatsApp: outside the 24h window")
+
+
+@pytest.mark.django_db
 def test_meta_error_fails_with_the_graph_reason(fake_meta: FakeMeta) -> None:
     fake_meta.script(Reply(400, payload("meta_error_response.json")))
     message = queued(meta_unit())
