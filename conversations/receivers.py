@@ -28,7 +28,9 @@ def send_due_reminders_now(sender: Any, **kwargs: Any) -> None:
     publish("conversations.send_due_reminders")
 
 
-def report_send_failure(sender: Any, *, message_id: int, status: str, reason: str, kind: str, **_: Any) -> None:
+def report_send_failure(
+    sender: Any, *, message_id: int, status: str, reason: str, kind: str, **_: Any
+) -> None:
     """conversations.signals.send_failed: the row the message was sent for says why it did not go
     (a reminder in the admin, a follow-up), with the channel's reason."""
     message = Message.objects.filter(pk=message_id).first()

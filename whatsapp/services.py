@@ -47,7 +47,7 @@ from kumon.phones import mask_phone
 from whatsapp import pacing, selectors
 from whatsapp.events import ConnectionChange, Event, Ignored
 from whatsapp.exceptions import PermanentError, TransientError
-from whatsapp.gateways import Gateway, gateway_for, gateway_named
+from whatsapp.gateways import SIMULATOR, Provider, provider_for
 
 logger = logging.getLogger(__name__)
 
@@ -55,8 +55,6 @@ SIMULATOR_PREFIX = "sim-"
 SENDER = "whatsapp"  # the sender of the signals this module sends
 # Longer than the send task's hard time limit: a live claim is never taken for a lost one.
 CLAIM_SECONDS = 150
-# Meta's customer-service window, with a margin for clock skew and queueing.
-META_WINDOW = dt.timedelta(hours=24) - dt.timedelta(minutes=5)
 OUTSIDE_WINDOW = "outside the 24h window"
 
 
@@ -163,13 +161,14 @@ def split_bubbles(text: str, limit: int) -> list[str]:
     return [p for p in parts if p] or [""]
 
 
-def _gateway(message: Message) -> Gateway:
+def _provider(message: Message) -> Provider:
     # A simulator contact must never reach a real phone, whatever the unit's gateway. The flag is
     # the contact's, not "a simulator message somewhere in the conversation": one simulator
     # message used to reroute a real family's replies (issue #11 M4).
-    if message.unit.gateway != "console" and message.conversation.contact.simulated:
-        return gateway_named("console")
-    return gateway_for(message.unit)
+    provider = provider_for(message.unit)
+    if provider.reaches_phones and message.conversation.contact.simulated:
+        return SIMULATOR
+    return provider
 
 
 def _finish(message_id: int, status: str, reason: str) -> SendOutcome:
@@ -262,15 +261,17 @@ def send_message(*, message_id: int, now: dt.datetime | None = None) -> SendOutc
         # Checked again at send time: the family may have opted out after it was queued.
         return _finish(message_id, Message.Status.SKIPPED, "contact opted out")
     try:
-        gateway = _gateway(message)
+        provider = _provider(message)
+        gateway = provider.gateway()
         template, language, parameters = "", "", [message.body]
-        if gateway.has_service_window:
+        if provider.service_window is not None:
             last_inbound = message.conversation.last_inbound_at
-            if last_inbound is None or now - last_inbound > META_WINDOW:
-                template, language, parameters = _template_for(message, contact=contact, ours=ours)
+            if last_inbound is None or now - last_inbound > provider.service_window:
+                if provider.supports_templates:
+                    template, language, parameters = _template_for(message, contact=contact, ours=ours)
                 if not template:
                     return _finish(message_id, Message.Status.SKIPPED, OUTSIDE_WINDOW)
-        if ours and gateway.paced and not message.meta.get("part_ids"):
+        if ours and provider.paced and not message.meta.get("part_ids"):
             wait = _paced(message, key=unit.evolution_instance or unit.slug)
             if wait is not None:
                 return wait
@@ -313,7 +314,9 @@ def send_message(*, message_id: int, now: dt.datetime | None = None) -> SendOutc
         sent_at=now,
         last_error="",
         in_flight=False,
-        meta=_meta_merge({"part_ids": part_ids, "gateway": gateway.name, **({"template": template} if template else {})}),
+        meta=_meta_merge(
+            {"part_ids": part_ids, "gateway": gateway.name, **({"template": template} if template else {})}
+        ),
     )
     logger.info("message %s sent to %s via %s", message_id, mask_phone(contact.phone), gateway.name)
     return SendOutcome("sent")
