@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.db import OperationalError
 from django.db.models import Exists, F, OuterRef, Q, Subquery
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
@@ -340,6 +341,40 @@ def next_part(*, message_id: int) -> int | None:
         .values_list("pk", flat=True)
         .first()
     )
+
+
+@dataclass(frozen=True)
+class ReplyProgress:
+    """How far send_reply got: the status of the message it was given (sent, failed, skipped,
+    not_claimed; "" if that one must wait), and the part still to send, if any, with the
+    backoff its send chose or the database error that stopped it."""
+
+    status: str
+    pending: int | None = None
+    retry_in: float | None = None
+    error: OperationalError | None = None
+
+
+def send_reply(*, message_id: int) -> ReplyProgress:
+    """Deliver one outbound message, then the later parts of the same reply, in order; stop at
+    the first part that must wait (a transient error, pacing) or that the database refused (a
+    deadlock, a dropped connection: returned, not raised, so the caller can retry that part;
+    a claim left behind is repaired by the sweeper).
+
+    Side effects: those of send_message, for each part sent.
+    """
+    current: int | None = message_id
+    status = ""
+    while current is not None:
+        try:
+            outcome = send_message(message_id=current)
+        except OperationalError as exc:
+            return ReplyProgress(status, pending=current, error=exc)
+        if outcome.status == "retry":
+            return ReplyProgress(status, pending=current, retry_in=outcome.retry_in)
+        status = status or outcome.status
+        current = next_part(message_id=current)
+    return ReplyProgress(status)
 
 
 @dataclass

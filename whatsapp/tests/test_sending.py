@@ -568,6 +568,17 @@ def test_one_task_sends_every_part_of_a_reply_in_order(fake_evolution: FakeEvolu
 
 
 @pytest.mark.django_db
+def test_send_reply_stops_at_the_part_that_must_wait(fake_evolution: FakeEvolution) -> None:
+    fake_evolution.script(Reply(), Reply.server_error())  # part 1 goes, part 2 fails once
+    parts = reply_parts(evolution_unit(), "Olá!", "Qual é o seu nome?", "E o da criança?")
+    progress = services.send_reply(message_id=parts[0].pk)
+    assert (progress.status, progress.pending, progress.error) == ("sent", parts[1].pk, None)
+    assert 0 < progress.retry_in <= 5 * 1.25
+    assert [t for _, _, t in fake_evolution.sent_texts()] == ["Olá!", "Qual é o seu nome?"]
+    assert [Message.objects.get(pk=p.pk).status for p in parts] == ["sent", "queued", "queued"]
+
+
+@pytest.mark.django_db
 def test_sweeper_leaves_a_later_part_to_the_sender_of_the_earlier_one() -> None:
     first, second = reply_parts(UnitFactory(), "Olá!", "Qual é o seu nome?")
     old = timezone.now() - dt.timedelta(minutes=5)
