@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
 from typing import Any
 
 import pytest
@@ -13,7 +12,7 @@ from django.utils import timezone
 from conversations.models import Conversation, Message
 from conversations.tests.factories import ContactFactory, ConversationFactory
 from kumon.models import Contact, Unit
-from kumon.testing import wait_for
+from kumon.testing import wait_for, wait_until_drained
 from kumon.tests.factories import UnitFactory
 from whatsapp import services
 from whatsapp.tests.conftest import SEND_QUEUE, payload
@@ -482,7 +481,7 @@ def test_worker_500_twice_then_201_delivers_once(send_worker: Any, fake_evolutio
     assert (message.status, message.attempts, message.provider_id) == ("sent", 3, "3EB0FAKE00000000000003")
     assert len(fake_evolution.sent_texts()) == 3
     enqueue(message)  # a redelivered task: nothing is sent again
-    time.sleep(1.0)
+    wait_until_drained(queues=SEND_QUEUE, what="the redelivered task done")
     assert len(fake_evolution.requests) == 3
 
 
@@ -494,7 +493,7 @@ def test_worker_400_fails_with_the_reason_and_no_retry(
     message = queued(evolution_unit())
     enqueue(message)
     wait_for(lambda: settled(message), timeout=20)
-    time.sleep(1.0)  # a retry would have come by now (backoff 0.2 s)
+    wait_until_drained(queues=SEND_QUEUE, what="the task done, no retry held")  # a retry would be held
     assert (message.status, message.attempts, len(fake_evolution.requests)) == ("failed", 1, 1)
     assert '"exists": false' in message.last_error
 
