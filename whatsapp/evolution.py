@@ -150,7 +150,7 @@ def _upsert(data: dict[str, Any], envelope: dict[str, Any]) -> Event:
     if chat.endswith("@newsletter"):
         return Ignored("newsletter")
     message = parsing.obj(data.get("message"), "data.message")
-    kind, text, media = _content(message)
+    content = _content(message)
     digits = sender_phone(key)
     if digits is None:
         # Only a LID and no phone anywhere (#1872, #2337): a contact needs a phone. Acknowledge
@@ -158,12 +158,10 @@ def _upsert(data: dict[str, Any], envelope: dict[str, Any]) -> Event:
         return Ignored("no phone number in the key (LID only)")
     push_name = data.get("pushName")
     return parsing.inbound_message(
-        sender=digits,
+        digits,
+        provider_id,
+        content,
         where="data.key.remoteJid",
-        provider_id=provider_id,
-        kind=kind,
-        text=text,
-        media=media,
         push_name=push_name[:120] if isinstance(push_name, str) and not from_me else "",
         sent_at=_timestamp(data.get("messageTimestamp")),
         from_me=from_me,

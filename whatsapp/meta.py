@@ -97,14 +97,11 @@ def _message(message: dict[str, Any], names: dict[str, str], payload: dict[str, 
     if not sender:
         # A username-only user (BSUID, 2026) without a phone: no contact can be made yet.
         return Ignored("no phone number (username-only user)")
-    kind, text, media = _content(message, kind_name)
     return parsing.inbound_message(
-        sender=sender,
+        sender,
+        provider_id,
+        _content(message, kind_name),
         where="messages[].from",
-        provider_id=provider_id,
-        kind=kind,
-        text=text,
-        media=media,
         push_name=names.get(sender, ""),
         sent_at=parsing.epoch_datetime(message.get("timestamp")),
         raw=payload,

@@ -49,12 +49,19 @@ def epoch_datetime(value: Any) -> dt.datetime | None:
     return None
 
 
-def inbound_message(*, sender: str, where: str, **fields: Any) -> InboundMessage:
+# (kind, text, media) of a message's content, as each provider's _content reads it.
+Content = tuple[str, str, dict[str, Any]]
+
+
+def inbound_message(
+    sender: str, provider_id: str, content: Content, *, where: str, **fields: Any
+) -> InboundMessage:
     """The InboundMessage of a parent's (or the unit's own) message: `sender` is the phone as
     the provider spells it, normalised here to E.164 (PayloadError naming `where` if it is not
-    a phone number); `fields` are InboundMessage's other fields."""
+    a phone number); `fields` are InboundMessage's other fields (push_name, sent_at, raw…)."""
     try:
         phone = normalize_phone(sender)
     except InvalidPhone as exc:
         raise PayloadError(f"{where}: not a phone number") from exc
-    return InboundMessage(phone=phone, **fields)
+    kind, text, media = content
+    return InboundMessage(phone=phone, provider_id=provider_id, kind=kind, text=text, media=media, **fields)
