@@ -119,6 +119,12 @@ class Message(models.Model):
     seq = models.PositiveSmallIntegerField(_("part"), default=0)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     last_error = models.CharField(_("last error"), max_length=500, blank=True)
+    # The send state machine of an outbound message (whatsapp/services.py), in columns the
+    # sweeper indexes: the claim's lease, whether the provider call has started (a lost worker
+    # then leaves an unknown outcome), and when a backed-off or paced send is due again.
+    claimed_until = models.DateTimeField(_("claimed until"), null=True, blank=True)
+    in_flight = models.BooleanField(_("provider call started"), default=False)
+    retry_at = models.DateTimeField(_("retry at"), null=True, blank=True)
     raw = models.JSONField(_("raw payload"), null=True, blank=True)
     meta = models.JSONField(_("details"), default=dict, blank=True)
     tokens_in = models.PositiveIntegerField(_("LLM tokens in"), default=0)
@@ -161,6 +167,10 @@ class Message(models.Model):
                 name="msg_pending_idx",
                 condition=Q(status__in=["received", "queued", "sending"]),
             ),
+            # The sweeper's two send scans: claims whose lease ran out, and queued rows whose
+            # retry time has come (or that have none).
+            models.Index(fields=["claimed_until"], name="msg_claim_expiry_idx", condition=Q(status="sending")),
+            models.Index(fields=["retry_at"], name="msg_retry_due_idx", condition=Q(status="queued")),
         ]
 
     def __str__(self) -> str:

@@ -3,6 +3,7 @@ HTTP server the fakes of the network boundary run on."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -151,14 +152,38 @@ def flush_test_redis() -> None:
     redis.Redis.from_url(settings.REDIS_URL).flushdb()
 
 
-def queues_idle(client: redis.Redis) -> bool:
+def queues_idle(client: redis.Redis, queues: str = ALL_QUEUES) -> bool:
     """No task waiting in a queue and none taken by a worker (every task is `acks_late`, so a
-    task being run stays in kombu's `unacked` hash until it finishes)."""
+    task being run stays in kombu's `unacked` hash until it finishes). With `queues` other than
+    every queue, only the tasks taken from those count (kombu keeps [message, exchange, routing
+    key] per unacked task; a queue's routing key is its name)."""
+    names = queues.split(",")
     pipe = client.pipeline()
-    for queue in ALL_QUEUES.split(","):
+    for queue in names:
         pipe.llen(queue)
-    pipe.hlen("unacked")
-    return not any(pipe.execute())
+    if queues == ALL_QUEUES:
+        pipe.hlen("unacked")
+    else:
+        pipe.hvals("unacked")
+    *lengths, unacked = pipe.execute()
+    if queues != ALL_QUEUES:
+        unacked = sum(1 for value in unacked if json.loads(value)[2] in names)
+    return not any(lengths) and not unacked
+
+
+def wait_until_drained(*, queues: str = ALL_QUEUES, timeout: float = 15.0, what: str = "") -> None:
+    """Wait for the event that proves the workers are done with what the test started: no task
+    of `queues` waiting, held for a later retry (countdown) or running. Raises WaitTimeout.
+    Idle at two looks in a row: a worker takes a message (BRPOP) and records it unacked in a
+    second command, and one look can fall between the two."""
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    looks = [0]
+
+    def drained() -> bool:
+        looks[0] = looks[0] + 1 if queues_idle(client, queues) else 0
+        return looks[0] >= 2
+
+    wait_for(drained, timeout=timeout, what=what or f"queues {queues} drained")
 
 
 def wait_until_queues_idle(timeout: float = 30.0) -> bool:

@@ -9,7 +9,9 @@ class WhatsappConfig(AppConfig):
     def ready(self) -> None:
         from conversations.media import register_fetcher
         from whatsapp import checks  # noqa: F401  (registers the system checks)
-        from whatsapp.gateways import fetch_evolution_media
+        from whatsapp.gateways import PROVIDERS
 
         # The engine asks conversations.media for a voice note's bytes; the channel knows how.
-        register_fetcher("evolution", fetch_evolution_media)
+        for provider in PROVIDERS.values():
+            if provider.fetch_media is not None:
+                register_fetcher(provider.name, provider.fetch_media)

@@ -7,23 +7,22 @@ from typing import Any
 from django.conf import settings
 from django.core.checks import Error, Warning, register
 
-REQUIRED = {
-    "evolution": ["EVOLUTION_API_URL", "EVOLUTION_API_KEY"],
-    "meta": ["META_ACCESS_TOKEN", "META_APP_SECRET", "META_VERIFY_TOKEN", "META_GRAPH_URL"],
-    "console": [],
-}
+from whatsapp.gateways import PROVIDERS
 
 
 @register()
 def whatsapp_settings(app_configs: Any = None, **kwargs: Any) -> list[Any]:
     gateway = settings.WHATSAPP_GATEWAY
-    if gateway not in REQUIRED:
+    if gateway not in PROVIDERS:
         return [
-            Error(f"WHATSAPP_GATEWAY={gateway!r} is not one of console, evolution, meta", id="whatsapp.E001")
+            Error(
+                f"WHATSAPP_GATEWAY={gateway!r} is not one of {', '.join(sorted(PROVIDERS))}",
+                id="whatsapp.E001",
+            )
         ]
     problems: list[Any] = [
         Error(f"{name} is required when WHATSAPP_GATEWAY={gateway}", id="whatsapp.E002")
-        for name in REQUIRED[gateway]
+        for name in PROVIDERS[gateway].required_settings
         if not getattr(settings, name, "")
     ]
     if gateway != "meta" and settings.META_ACCESS_TOKEN and not settings.META_APP_SECRET:

@@ -12,8 +12,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from conversations.inbound import InboundMessage, StatusUpdate
-from kumon.phones import InvalidPhone, normalize_phone
+from conversations.inbound import StatusUpdate
+from whatsapp import parsing
 from whatsapp.events import ConnectionChange, Event, Ignored
 from whatsapp.exceptions import PayloadError
 from whatsapp.text import valid_json, valid_text
@@ -87,8 +87,8 @@ def parse_envelope(payload: Any, *, event_suffix: str = "") -> EvolutionWebhook:
     elif name == "connection.update":
         events = [_connection(data, instance)]
     elif name == "status.instance":
-        d = _dict(data, "data")
-        status = _opt_str(d, "status", "data.status") or "unknown"
+        d = parsing.obj(data, "data")
+        status = parsing.string(d, "status", "data.status") or "unknown"
         code = d.get("disconnectionReasonCode")
         events = [
             ConnectionChange(
@@ -108,36 +108,8 @@ def _items(data: Any) -> list[dict[str, Any]]:
     raise PayloadError("data must be an object")
 
 
-def _dict(value: Any, where: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise PayloadError(f"{where} must be an object")
-    return value
-
-
-def _opt_str(d: dict[str, Any], key: str, where: str) -> str:
-    value = d.get(key)
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise PayloadError(f"{where} must be a string")
-    return value
-
-
-def _req_str(d: dict[str, Any], key: str, where: str) -> str:
-    value = _opt_str(d, key, where)
-    if not value.strip():
-        raise PayloadError(f"missing field: {where}")
-    if len(value) > 128 and key in ("id", "keyId"):
-        raise PayloadError(f"{where}: too long")
-    return value
-
-
 def _is_pn(jid: Any) -> bool:
     return isinstance(jid, str) and jid.endswith("@s.whatsapp.net")
-
-
-def _is_lid(jid: Any) -> bool:
-    return isinstance(jid, str) and jid.endswith("@lid")
 
 
 def sender_phone(key: dict[str, Any]) -> str | None:
@@ -161,17 +133,13 @@ def _timestamp(value: Any) -> dt.datetime | None:
         low, high = value.get("low"), value.get("high")
         if isinstance(low, int) and isinstance(high, int) and not isinstance(low, bool):
             value = (high << 32) + (low & 0xFFFFFFFF)
-    if isinstance(value, str) and value.isdigit() and len(value) <= 12:
-        value = int(value)
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < 32503680000:
-        return dt.datetime.fromtimestamp(value, tz=dt.UTC)
-    return None
+    return parsing.epoch_datetime(value)
 
 
 def _upsert(data: dict[str, Any], envelope: dict[str, Any]) -> Event:
-    key = _dict(data.get("key"), "data.key")
-    provider_id = _req_str(key, "id", "data.key.id")
-    chat = _req_str(key, "remoteJid", "data.key.remoteJid")
+    key = parsing.obj(data.get("key"), "data.key")
+    provider_id = parsing.string(key, "id", "data.key.id", required=True, max_length=128)
+    chat = parsing.string(key, "remoteJid", "data.key.remoteJid", required=True)
     from_me = key.get("fromMe", False)
     if not isinstance(from_me, bool):
         raise PayloadError("data.key.fromMe must be a boolean")
@@ -181,24 +149,19 @@ def _upsert(data: dict[str, Any], envelope: dict[str, Any]) -> Event:
         return Ignored("status broadcast")
     if chat.endswith("@newsletter"):
         return Ignored("newsletter")
-    message = _dict(data.get("message"), "data.message")
-    kind, text, media = _content(message)
+    message = parsing.obj(data.get("message"), "data.message")
+    content = _content(message)
     digits = sender_phone(key)
     if digits is None:
         # Only a LID and no phone anywhere (#1872, #2337): a contact needs a phone. Acknowledge
         # so Evolution does not retry for 20 minutes; the log tells support.
         return Ignored("no phone number in the key (LID only)")
-    try:
-        phone = normalize_phone(digits)
-    except InvalidPhone as exc:
-        raise PayloadError("data.key.remoteJid: not a phone number") from exc
     push_name = data.get("pushName")
-    return InboundMessage(
-        phone=phone,
-        provider_id=provider_id,
-        kind=kind,
-        text=text,
-        media=media,
+    return parsing.inbound_message(
+        digits,
+        provider_id,
+        content,
+        where="data.key.remoteJid",
         push_name=push_name[:120] if isinstance(push_name, str) and not from_me else "",
         sent_at=_timestamp(data.get("messageTimestamp")),
         from_me=from_me,
@@ -212,7 +175,7 @@ def _redacted(envelope: dict[str, Any]) -> dict[str, Any]:
 
 
 def _caption(part: dict[str, Any], where: str) -> str:
-    return _opt_str(part, "caption", f"{where}.caption")
+    return parsing.string(part, "caption", f"{where}.caption")
 
 
 # A voice note of a few minutes; larger inline media are fetched by the worker instead.
@@ -222,20 +185,22 @@ MAX_INLINE_AUDIO_BASE64 = 2 * 1024 * 1024
 def _content(message: dict[str, Any], depth: int = 0) -> tuple[str, str, dict[str, Any]]:
     """(kind, text, media) of a proto.Message, in REFERENCE.md §2.3's extraction order."""
     if "conversation" in message and message["conversation"] is not None:
-        return "text", _opt_str(message, "conversation", "message.conversation"), {}
+        return "text", parsing.string(message, "conversation", "message.conversation"), {}
     ext = message.get("extendedTextMessage")
     if ext is not None:
         return (
             "text",
-            _opt_str(_dict(ext, "message.extendedTextMessage"), "text", "message.extendedTextMessage.text"),
+            parsing.string(
+                parsing.obj(ext, "message.extendedTextMessage"), "text", "message.extendedTextMessage.text"
+            ),
             {},
         )
     audio = message.get("audioMessage")
     if audio is not None:
-        part = _dict(audio, "message.audioMessage")
+        part = parsing.obj(audio, "message.audioMessage")
         seconds = part.get("seconds")
         media: dict[str, Any] = {
-            "mimetype": _opt_str(part, "mimetype", "message.audioMessage.mimetype"),
+            "mimetype": parsing.string(part, "mimetype", "message.audioMessage.mimetype"),
             "seconds": seconds if isinstance(seconds, int) and not isinstance(seconds, bool) else None,
             "voice": part.get("ptt") is True,
         }
@@ -252,10 +217,10 @@ def _content(message: dict[str, Any], depth: int = 0) -> tuple[str, str, dict[st
     ):
         value = message.get(field)
         if value is not None:
-            part = _dict(value, f"message.{field}")
-            media = {"mimetype": _opt_str(part, "mimetype", f"message.{field}.mimetype")}
+            part = parsing.obj(value, f"message.{field}")
+            media = {"mimetype": parsing.string(part, "mimetype", f"message.{field}.mimetype")}
             if field == "documentMessage":
-                media["filename"] = _opt_str(part, "fileName", "message.documentMessage.fileName")[:255]
+                media["filename"] = parsing.string(part, "fileName", "message.documentMessage.fileName")[:255]
             if field == "videoMessage":
                 media["type"] = "video"
             if isinstance(part.get("url"), str):
@@ -267,7 +232,9 @@ def _content(message: dict[str, Any], depth: int = 0) -> tuple[str, str, dict[st
     if reaction is not None:
         return (
             "reaction",
-            _opt_str(_dict(reaction, "message.reactionMessage"), "text", "message.reactionMessage.text"),
+            parsing.string(
+                parsing.obj(reaction, "message.reactionMessage"), "text", "message.reactionMessage.text"
+            ),
             {},
         )
     buttons = message.get("buttonsResponseMessage")
@@ -286,8 +253,8 @@ def _content(message: dict[str, Any], depth: int = 0) -> tuple[str, str, dict[st
 
 
 def _receipt(data: dict[str, Any]) -> Event:
-    provider_id = _req_str(data, "keyId", "data.keyId")
-    raw_status = _req_str(data, "status", "data.status")
+    provider_id = parsing.string(data, "keyId", "data.keyId", required=True, max_length=128)
+    raw_status = parsing.string(data, "status", "data.status", required=True)
     from_me = data.get("fromMe", True)
     if not isinstance(from_me, bool):
         raise PayloadError("data.fromMe must be a boolean")
@@ -304,8 +271,8 @@ def _receipt(data: dict[str, Any]) -> Event:
 
 
 def _connection(data: Any, instance: str) -> Event:
-    d = _dict(data, "data")
-    state = _req_str(d, "state", "data.state")
+    d = parsing.obj(data, "data")
+    state = parsing.string(d, "state", "data.state", required=True)
     reason = d.get("statusReason")
     return ConnectionChange(
         instance, state[:20], reason if isinstance(reason, int) and not isinstance(reason, bool) else None

@@ -1,4 +1,7 @@
-"""Where an outbound message goes: one gateway per provider, chosen by `unit.gateway`.
+"""Where an outbound message goes: the registered providers (PROVIDERS), chosen by
+`unit.gateway`. A provider is one entry: its gateway (the transport), the settings it needs and
+what it can do; the channel asks the entry (`supports_templates`, `service_window`, `paced`),
+never the provider's name.
 
 - evolution: Evolution API sendText to the unit's instance;
 - meta: Graph API messages of the unit's phone number id (templates outside the 24 h window);
@@ -8,8 +11,12 @@
 
 from __future__ import annotations
 
+import base64
+import datetime as dt
 import logging
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from django.conf import settings
@@ -24,11 +31,6 @@ logger = logging.getLogger(__name__)
 
 class Gateway(Protocol):
     name: str
-    supports_templates: bool
-    # Meta's customer-service window: outside it only a template may start a conversation.
-    has_service_window: bool
-    # Proactive sends are spaced per number (whatsapp/pacing.py): the unofficial API bans bursts.
-    paced: bool
 
     def send_text(self, *, unit: Unit, to: str, text: str) -> SentMessage: ...
 
@@ -43,9 +45,6 @@ def _digits(phone: str) -> str:
 
 class ConsoleGateway:
     name = "console"
-    supports_templates = False
-    has_service_window = False
-    paced = False
 
     def send_text(self, *, unit: Unit, to: str, text: str) -> SentMessage:
         provider_id = f"console-{uuid.uuid4().hex}"
@@ -62,9 +61,6 @@ class ConsoleGateway:
 
 class EvolutionGateway:
     name = "evolution"
-    supports_templates = False
-    has_service_window = False
-    paced = True
 
     def send_text(self, *, unit: Unit, to: str, text: str) -> SentMessage:
         if not unit.evolution_instance:
@@ -84,9 +80,6 @@ class EvolutionGateway:
 
 class MetaGateway:
     name = "meta"
-    supports_templates = True
-    has_service_window = True
-    paced = False  # the Cloud API rate-limits and rates quality by itself
 
     def _client(self) -> MetaClient:
         return MetaClient(
@@ -115,28 +108,69 @@ class MetaGateway:
         )
 
 
-GATEWAYS: dict[str, type] = {"console": ConsoleGateway, "evolution": EvolutionGateway, "meta": MetaGateway}
-
-
-def gateway_named(name: str) -> Gateway:
-    try:
-        return GATEWAYS[name]()
-    except KeyError:
-        raise PermanentError(f"unknown WhatsApp gateway {name!r}") from None
-
-
-def gateway_for(unit: Unit) -> Gateway:
-    return gateway_named(unit.gateway)
-
-
 def fetch_evolution_media(message: Any) -> bytes | None:
     """The bytes of an inbound media message, from the unit's Evolution instance (worker only:
     a network call). Registered with conversations.media at start-up."""
-    import base64
-
     unit = message.unit
     if not unit.evolution_instance or not message.provider_id:
         return None
     client = EvolutionClient(base_url=settings.EVOLUTION_API_URL, api_key=settings.EVOLUTION_API_KEY)
     encoded = client.media_base64(instance=unit.evolution_instance, message_id=message.provider_id)
     return base64.b64decode(encoded, validate=False)
+
+
+@dataclass(frozen=True)
+class Provider:
+    """One WhatsApp provider and what it can do."""
+
+    name: str  # kumon.models.Unit.Gateway's value
+    gateway: Callable[[], Gateway]
+    # Checked at start-up when it is the default gateway (whatsapp/checks.py).
+    required_settings: tuple[str, ...] = ()
+    # Approved templates (send_template): what may go outside the service window.
+    supports_templates: bool = False
+    # Meta's customer-service window (24 h, less a margin for clock skew and queueing): after it
+    # only a template may start a conversation. None: the provider has none.
+    service_window: dt.timedelta | None = None
+    # Proactive sends are spaced per number (whatsapp/pacing.py): the unofficial API bans bursts.
+    paced: bool = False
+    # False for the console: a simulator contact's messages go there, never to a real phone.
+    reaches_phones: bool = True
+    # The bytes of an inbound voice note (registered with conversations.media), if it can.
+    fetch_media: Callable[[Any], bytes | None] | None = None
+
+
+PROVIDERS: dict[str, Provider] = {
+    provider.name: provider
+    for provider in (
+        Provider(name="console", gateway=ConsoleGateway, reaches_phones=False),
+        Provider(
+            name="evolution",
+            gateway=EvolutionGateway,
+            required_settings=("EVOLUTION_API_URL", "EVOLUTION_API_KEY"),
+            paced=True,
+            fetch_media=fetch_evolution_media,
+        ),
+        Provider(
+            name="meta",
+            gateway=MetaGateway,
+            required_settings=("META_ACCESS_TOKEN", "META_APP_SECRET", "META_VERIFY_TOKEN", "META_GRAPH_URL"),
+            supports_templates=True,
+            service_window=dt.timedelta(hours=24) - dt.timedelta(minutes=5),
+            paced=False,  # the Cloud API rate-limits and rates quality by itself
+        ),
+    )
+}
+# Where a simulator contact's messages go, whatever its unit's gateway.
+SIMULATOR = PROVIDERS["console"]
+
+
+def provider_named(name: str) -> Provider:
+    try:
+        return PROVIDERS[name]
+    except KeyError:
+        raise PermanentError(f"unknown WhatsApp gateway {name!r}") from None
+
+
+def provider_for(unit: Unit) -> Provider:
+    return provider_named(unit.gateway)

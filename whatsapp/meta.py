@@ -6,13 +6,12 @@ parser returns (phone_number_id, event) pairs. Wrong shapes raise PayloadError.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import hmac
 from typing import Any
 
-from conversations.inbound import InboundMessage, StatusUpdate
-from kumon.phones import InvalidPhone, normalize_phone
+from conversations.inbound import StatusUpdate
+from whatsapp import parsing
 from whatsapp.events import Event, Ignored
 from whatsapp.exceptions import PayloadError
 from whatsapp.text import valid_json
@@ -41,31 +40,6 @@ def _list(value: Any, where: str) -> list[Any]:
     return value
 
 
-def _dict(value: Any, where: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise PayloadError(f"{where} must be an object")
-    return value
-
-
-def _str(d: dict[str, Any], key: str, where: str, *, required: bool = False) -> str:
-    value = d.get(key)
-    if value is None:
-        if required:
-            raise PayloadError(f"missing field: {where}")
-        return ""
-    if not isinstance(value, str):
-        raise PayloadError(f"{where} must be a string")
-    if required and not value.strip():
-        raise PayloadError(f"missing field: {where}")
-    return value
-
-
-def _timestamp(value: Any) -> dt.datetime | None:
-    if isinstance(value, str) and value.isdigit() and len(value) <= 12:
-        return dt.datetime.fromtimestamp(int(value), tz=dt.UTC)
-    return None
-
-
 def parse_payload(payload: Any) -> list[tuple[str, Event]]:
     payload = valid_json(payload)  # storable text: no lone surrogates, no U+0000 (whatsapp/text.py)
     if not isinstance(payload, dict):
@@ -75,23 +49,30 @@ def parse_payload(payload: Any) -> list[tuple[str, Event]]:
         return [("", Ignored(f"object {str(obj)[:40]} not handled"))]
     out: list[tuple[str, Event]] = []
     for i, entry in enumerate(_list(payload.get("entry"), "entry")):
-        entry = _dict(entry, f"entry[{i}]")
+        entry = parsing.obj(entry, f"entry[{i}]")
         for j, change in enumerate(_list(entry.get("changes"), f"entry[{i}].changes")):
-            change = _dict(change, f"entry[{i}].changes[{j}]")
+            change = parsing.obj(change, f"entry[{i}].changes[{j}]")
             where = f"entry[{i}].changes[{j}].value"
-            field = _str(change, "field", f"entry[{i}].changes[{j}].field")
-            value = _dict(change.get("value"), where)
+            field = parsing.string(change, "field", f"entry[{i}].changes[{j}].field")
+            value = parsing.obj(change.get("value"), where)
             if field != "messages":
                 out.append(("", Ignored(f"field {field[:40]} not handled")))
                 continue
-            metadata = _dict(value.get("metadata"), f"{where}.metadata")
-            number_id = _str(metadata, "phone_number_id", f"{where}.metadata.phone_number_id", required=True)
+            metadata = parsing.obj(value.get("metadata"), f"{where}.metadata")
+            number_id = parsing.string(
+                metadata, "phone_number_id", f"{where}.metadata.phone_number_id", required=True
+            )
             names = _contact_names(value, where)
             for k, message in enumerate(_list(value.get("messages"), f"{where}.messages")):
-                out.append((number_id, _message(_dict(message, f"{where}.messages[{k}]"), names, payload)))
+                out.append(
+                    (number_id, _message(parsing.obj(message, f"{where}.messages[{k}]"), names, payload))
+                )
             for k, status in enumerate(_list(value.get("statuses"), f"{where}.statuses")):
                 out.append(
-                    (number_id, _status(_dict(status, f"{where}.statuses[{k}]"), f"{where}.statuses[{k}]"))
+                    (
+                        number_id,
+                        _status(parsing.obj(status, f"{where}.statuses[{k}]"), f"{where}.statuses[{k}]"),
+                    )
                 )
     return out
 
@@ -99,8 +80,8 @@ def parse_payload(payload: Any) -> list[tuple[str, Event]]:
 def _contact_names(value: dict[str, Any], where: str) -> dict[str, str]:
     names: dict[str, str] = {}
     for i, contact in enumerate(_list(value.get("contacts"), f"{where}.contacts")):
-        contact = _dict(contact, f"{where}.contacts[{i}]")
-        wa_id = _str(contact, "wa_id", f"{where}.contacts[{i}].wa_id")
+        contact = parsing.obj(contact, f"{where}.contacts[{i}]")
+        wa_id = parsing.string(contact, "wa_id", f"{where}.contacts[{i}].wa_id")
         profile = contact.get("profile")
         if wa_id and isinstance(profile, dict) and isinstance(profile.get("name"), str):
             names[wa_id] = profile["name"][:120]
@@ -108,29 +89,21 @@ def _contact_names(value: dict[str, Any], where: str) -> dict[str, str]:
 
 
 def _message(message: dict[str, Any], names: dict[str, str], payload: dict[str, Any]) -> Event:
-    provider_id = _str(message, "id", "messages[].id", required=True)
-    if len(provider_id) > 128:
-        raise PayloadError("messages[].id: too long")
-    kind_name = _str(message, "type", "messages[].type", required=True)
-    sender = _str(message, "from", "messages[].from")
+    provider_id = parsing.string(message, "id", "messages[].id", required=True, max_length=128)
+    kind_name = parsing.string(message, "type", "messages[].type", required=True)
+    sender = parsing.string(message, "from", "messages[].from")
     if kind_name == "system":
         return Ignored("system message (identity change)")
     if not sender:
         # A username-only user (BSUID, 2026) without a phone: no contact can be made yet.
         return Ignored("no phone number (username-only user)")
-    try:
-        phone = normalize_phone(sender)
-    except InvalidPhone as exc:
-        raise PayloadError("messages[].from: not a phone number") from exc
-    kind, text, media = _content(message, kind_name)
-    return InboundMessage(
-        phone=phone,
-        provider_id=provider_id,
-        kind=kind,
-        text=text,
-        media=media,
+    return parsing.inbound_message(
+        sender,
+        provider_id,
+        _content(message, kind_name),
+        where="messages[].from",
         push_name=names.get(sender, ""),
-        sent_at=_timestamp(message.get("timestamp")),
+        sent_at=parsing.epoch_datetime(message.get("timestamp")),
         raw=payload,
     )
 
@@ -138,26 +111,34 @@ def _message(message: dict[str, Any], names: dict[str, str], payload: dict[str, 
 def _content(message: dict[str, Any], kind: str) -> tuple[str, str, dict[str, Any]]:
     body = message.get(kind) if kind in message else None
     if kind == "text":
-        return "text", _str(_dict(body, "messages[].text"), "body", "messages[].text.body"), {}
+        return (
+            "text",
+            parsing.string(parsing.obj(body, "messages[].text"), "body", "messages[].text.body"),
+            {},
+        )
     if kind in ("audio", "image", "document", "video", "sticker"):
-        part = _dict(body, f"messages[].{kind}")
+        part = parsing.obj(body, f"messages[].{kind}")
         media: dict[str, Any] = {
-            "id": _str(part, "id", f"messages[].{kind}.id"),
-            "mimetype": _str(part, "mime_type", f"messages[].{kind}.mime_type"),
+            "id": parsing.string(part, "id", f"messages[].{kind}.id"),
+            "mimetype": parsing.string(part, "mime_type", f"messages[].{kind}.mime_type"),
         }
         if kind == "audio":
             media["voice"] = part.get("voice") is True
             return "audio", "", media
         if kind == "document":
-            media["filename"] = _str(part, "filename", "messages[].document.filename")[:255]
+            media["filename"] = parsing.string(part, "filename", "messages[].document.filename")[:255]
         if kind == "sticker":
             return "sticker", "", media
         if kind == "video":
             media["type"] = "video"
-            return "other", _str(part, "caption", "messages[].video.caption"), media
-        return kind, _str(part, "caption", f"messages[].{kind}.caption"), media
+            return "other", parsing.string(part, "caption", "messages[].video.caption"), media
+        return kind, parsing.string(part, "caption", f"messages[].{kind}.caption"), media
     if kind == "reaction":
-        return "reaction", _str(_dict(body, "messages[].reaction"), "emoji", "messages[].reaction.emoji"), {}
+        return (
+            "reaction",
+            parsing.string(parsing.obj(body, "messages[].reaction"), "emoji", "messages[].reaction.emoji"),
+            {},
+        )
     if kind == "button" and isinstance(body, dict) and isinstance(body.get("text"), str):
         return "text", body["text"], {}
     if kind == "interactive" and isinstance(body, dict):
@@ -169,8 +150,8 @@ def _content(message: dict[str, Any], kind: str) -> tuple[str, str, dict[str, An
 
 
 def _status(status: dict[str, Any], where: str) -> Event:
-    provider_id = _str(status, "id", f"{where}.id", required=True)
-    raw_status = _str(status, "status", f"{where}.status", required=True)
+    provider_id = parsing.string(status, "id", f"{where}.id", required=True)
+    raw_status = parsing.string(status, "status", f"{where}.status", required=True)
     mapped = STATUS.get(raw_status.lower())
     if mapped is None:
         return Ignored(f"status {raw_status[:20]} not handled")
@@ -188,5 +169,8 @@ def _status(status: dict[str, Any], where: str) -> Event:
         ]
         error = " ".join(p for p in parts if p)[:500]
     return StatusUpdate(
-        provider_id=provider_id, status=mapped, error=error, at=_timestamp(status.get("timestamp"))
+        provider_id=provider_id,
+        status=mapped,
+        error=error,
+        at=parsing.epoch_datetime(status.get("timestamp")),
     )

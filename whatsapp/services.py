@@ -12,12 +12,12 @@ services for every inbound write and own only the send state machine of outbound
                          └ claim expired during the provider call: failed, "outcome unknown"
 
 Double-send policy: at most once, and nothing lost that certainly was not sent. A claim is one
-atomic UPDATE queued→sending; only the worker that made it may call the provider, and it marks
-the row `in_flight` just before the call. A worker that died before that point certainly sent
-nothing: the sweeper puts the message back in the queue. One that died during the call (between
-the request and our UPDATE) leaves an unknowable outcome (neither Evolution nor Meta accepts an
-idempotency key): that message is marked failed with "outcome unknown" for staff to check,
-rather than risking a second copy to a parent.
+atomic UPDATE queued→sending (with the lease `claimed_until`); only the worker that made it may
+call the provider, and it marks the row `in_flight` just before the call. A worker that died
+before that point certainly sent nothing: the sweeper puts the message back in the queue. One
+that died during the call (between the request and our UPDATE) leaves an unknowable outcome
+(neither Evolution nor Meta accepts an idempotency key): that message is marked failed with
+"outcome unknown" for staff to check, rather than risking a second copy to a parent.
 """
 
 from __future__ import annotations
@@ -31,30 +31,31 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from celery import current_app
 from django.conf import settings
+from django.db import OperationalError
 from django.db.models import Exists, F, OuterRef, Q, Subquery
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from conversations import followups, proactive, state
+from conversations import followups, state
 from conversations import services as conversation_services
 from conversations.inbound import InboundMessage, StatusUpdate
 from conversations.models import Message
+from conversations.signals import send_failed
+from kumon import queue
 from kumon.models import Unit
 from kumon.phones import mask_phone
 from whatsapp import pacing, selectors
 from whatsapp.events import ConnectionChange, Event, Ignored
 from whatsapp.exceptions import PermanentError, TransientError
-from whatsapp.gateways import Gateway, gateway_for, gateway_named
+from whatsapp.gateways import SIMULATOR, Provider, provider_for
 
 logger = logging.getLogger(__name__)
 
 SIMULATOR_PREFIX = "sim-"
+SENDER = "whatsapp"  # the sender of the signals this module sends
 # Longer than the send task's hard time limit: a live claim is never taken for a lost one.
 CLAIM_SECONDS = 150
-# Meta's customer-service window, with a margin for clock skew and queueing.
-META_WINDOW = dt.timedelta(hours=24) - dt.timedelta(minutes=5)
 OUTSIDE_WINDOW = "outside the 24h window"
 
 
@@ -131,6 +132,10 @@ def _meta_merge(values: dict[str, Any]) -> RawSQL:
     return RawSQL("meta || %s::jsonb", (json.dumps(values),))
 
 
+def _moment(epoch: float) -> dt.datetime:
+    return dt.datetime.fromtimestamp(epoch, tz=dt.UTC)
+
+
 def backoff_seconds(attempt: int) -> float:
     """Exponential backoff with ±25 % jitter: base·2^(attempt-1), capped."""
     base = settings.WHATSAPP_SEND_RETRY_BASE_SECONDS * (2 ** max(0, attempt - 1))
@@ -157,13 +162,14 @@ def split_bubbles(text: str, limit: int) -> list[str]:
     return [p for p in parts if p] or [""]
 
 
-def _gateway(message: Message) -> Gateway:
+def _provider(message: Message) -> Provider:
     # A simulator contact must never reach a real phone, whatever the unit's gateway. The flag is
     # the contact's, not "a simulator message somewhere in the conversation": one simulator
     # message used to reroute a real family's replies (issue #11 M4).
-    if message.unit.gateway != "console" and message.conversation.contact.simulated:
-        return gateway_named("console")
-    return gateway_for(message.unit)
+    provider = provider_for(message.unit)
+    if provider.reaches_phones and message.conversation.contact.simulated:
+        return SIMULATOR
+    return provider
 
 
 def _finish(message_id: int, status: str, reason: str) -> SendOutcome:
@@ -172,24 +178,12 @@ def _finish(message_id: int, status: str, reason: str) -> SendOutcome:
     )
     logger.warning("message %s %s: %s", message_id, status, reason)
     if finished:
-        _report_reminder_failure(message_id, reason)
-        message = Message.objects.filter(pk=message_id).first()
-        if message is not None:
-            proactive.report_message_outcome(message=message, status=status, reason=reason)
+        # What the message was for (a reminder, a follow-up) is for the receivers to know.
+        meta = Message.objects.filter(pk=message_id).values_list("meta", flat=True).first() or {}
+        send_failed.send(
+            sender=SENDER, message_id=message_id, status=status, reason=reason, kind=meta.get("kind") or ""
+        )
     return SendOutcome(status, reason=reason)
-
-
-def _report_reminder_failure(message_id: int, reason: str) -> None:
-    """A reminder that could not be sent shows its reason on the reminder in the admin."""
-    from scheduling import services as scheduling_services
-    from scheduling.models import Reminder
-
-    meta = Message.objects.filter(pk=message_id).values_list("meta", flat=True).first() or {}
-    if meta.get("kind") not in ("reminder", "no_show") or not meta.get("reminder_id"):
-        return
-    reminder = Reminder.objects.filter(pk=meta["reminder_id"]).first()
-    if reminder is not None:
-        scheduling_services.mark_reminder_failed(reminder=reminder, error=f"WhatsApp: {reason}")
 
 
 PROACTIVE_KINDS = frozenset({"reminder", "no_show", "followup"})
@@ -238,7 +232,7 @@ def _paced(message: Message, *, key: str) -> SendOutcome | None:
     if at <= epoch + 0.05:
         return None
     Message.objects.filter(pk=message.pk, status=Message.Status.SENDING).update(
-        status=Message.Status.QUEUED, attempts=F("attempts") - 1, meta=_meta_merge({"retry_at": at})
+        status=Message.Status.QUEUED, attempts=F("attempts") - 1, retry_at=_moment(at)
     )
     return SendOutcome("retry", retry_in=at - epoch, reason="paced")
 
@@ -256,7 +250,7 @@ def send_message(*, message_id: int, now: dt.datetime | None = None) -> SendOutc
     ).update(
         status=Message.Status.SENDING,
         attempts=F("attempts") + 1,
-        meta=_meta_merge({"claimed_until": time.time() + CLAIM_SECONDS}),
+        claimed_until=timezone.now() + dt.timedelta(seconds=CLAIM_SECONDS),
     )
     if claimed != 1:
         return SendOutcome("not_claimed")  # gone, already sent, or another worker has it
@@ -268,21 +262,23 @@ def send_message(*, message_id: int, now: dt.datetime | None = None) -> SendOutc
         # Checked again at send time: the family may have opted out after it was queued.
         return _finish(message_id, Message.Status.SKIPPED, "contact opted out")
     try:
-        gateway = _gateway(message)
+        provider = _provider(message)
+        gateway = provider.gateway()
         template, language, parameters = "", "", [message.body]
-        if gateway.has_service_window:
+        if provider.service_window is not None:
             last_inbound = message.conversation.last_inbound_at
-            if last_inbound is None or now - last_inbound > META_WINDOW:
-                template, language, parameters = _template_for(message, contact=contact, ours=ours)
+            if last_inbound is None or now - last_inbound > provider.service_window:
+                if provider.supports_templates:
+                    template, language, parameters = _template_for(message, contact=contact, ours=ours)
                 if not template:
                     return _finish(message_id, Message.Status.SKIPPED, OUTSIDE_WINDOW)
-        if ours and gateway.paced and not message.meta.get("part_ids"):
+        if ours and provider.paced and not message.meta.get("part_ids"):
             wait = _paced(message, key=unit.evolution_instance or unit.slug)
             if wait is not None:
                 return wait
         part_ids: list[str] = list(message.meta.get("part_ids") or [])
         # From here on a lost worker leaves an unknown outcome (see the module docstring).
-        Message.objects.filter(pk=message_id).update(meta=_meta_merge({"in_flight": True}))
+        Message.objects.filter(pk=message_id).update(in_flight=True)
         if template:
             sent = gateway.send_template(
                 unit=unit, to=contact.phone, template=template, parameters=parameters, language=language
@@ -306,7 +302,8 @@ def send_message(*, message_id: int, now: dt.datetime | None = None) -> SendOutc
         Message.objects.filter(pk=message_id, status=Message.Status.SENDING).update(
             status=Message.Status.QUEUED,
             last_error=exc.reason[:500],
-            meta=_meta_merge({"retry_at": time.time() + delay, "in_flight": False}),
+            retry_at=timezone.now() + dt.timedelta(seconds=delay),
+            in_flight=False,
         )
         logger.info("message %s: %s; retry %s in %.1fs", message_id, exc.reason, message.attempts, delay)
         return SendOutcome("retry", retry_in=delay, reason=exc.reason)
@@ -317,9 +314,9 @@ def send_message(*, message_id: int, now: dt.datetime | None = None) -> SendOutc
         provider_id=part_ids[-1] if part_ids else None,
         sent_at=now,
         last_error="",
+        in_flight=False,
         meta=_meta_merge(
-            {"part_ids": part_ids, "gateway": gateway.name, "in_flight": False,
-             **({"template": template} if template else {})}
+            {"part_ids": part_ids, "gateway": gateway.name, **({"template": template} if template else {})}
         ),
     )
     logger.info("message %s sent to %s via %s", message_id, mask_phone(contact.phone), gateway.name)
@@ -346,6 +343,40 @@ def next_part(*, message_id: int) -> int | None:
     )
 
 
+@dataclass(frozen=True)
+class ReplyProgress:
+    """How far send_reply got: the status of the message it was given (sent, failed, skipped,
+    not_claimed; "" if that one must wait), and the part still to send, if any, with the
+    backoff its send chose or the database error that stopped it."""
+
+    status: str
+    pending: int | None = None
+    retry_in: float | None = None
+    error: OperationalError | None = None
+
+
+def send_reply(*, message_id: int) -> ReplyProgress:
+    """Deliver one outbound message, then the later parts of the same reply, in order; stop at
+    the first part that must wait (a transient error, pacing) or that the database refused (a
+    deadlock, a dropped connection: returned, not raised, so the caller can retry that part;
+    a claim left behind is repaired by the sweeper).
+
+    Side effects: those of send_message, for each part sent.
+    """
+    current: int | None = message_id
+    status = ""
+    while current is not None:
+        try:
+            outcome = send_message(message_id=current)
+        except OperationalError as exc:
+            return ReplyProgress(status, pending=current, error=exc)
+        if outcome.status == "retry":
+            return ReplyProgress(status, pending=current, retry_in=outcome.retry_in)
+        status = status or outcome.status
+        current = next_part(message_id=current)
+    return ReplyProgress(status)
+
+
 @dataclass
 class SweepResult:
     requeued: int = 0
@@ -362,12 +393,14 @@ def sweep_stuck_messages(*, now: dt.datetime | None = None) -> SweepResult:
     """
     now = now or timezone.now()
     after = settings.WHATSAPP_SWEEP_AFTER_SECONDS
-    epoch = time.time()
+    wall = timezone.now()  # leases and retry times are wall-clock moments, whatever `now` says
     result = SweepResult()
+    # Both scans below read the partial indexes of conversations.Message (msg_claim_expiry_idx,
+    # msg_retry_due_idx).
     expired = Message.objects.filter(
-        direction=Message.Direction.OUT, status=Message.Status.SENDING, meta__claimed_until__lt=epoch
+        direction=Message.Direction.OUT, status=Message.Status.SENDING, claimed_until__lt=wall
     )
-    result.abandoned = expired.filter(meta__in_flight=True).update(
+    result.abandoned = expired.filter(in_flight=True).update(
         status=Message.Status.FAILED,
         last_error="send interrupted, outcome unknown: not re-sent to avoid a duplicate",
     )
@@ -379,7 +412,7 @@ def sweep_stuck_messages(*, now: dt.datetime | None = None) -> SweepResult:
             status=Message.Status.QUEUED,
             created_at__lte=now - dt.timedelta(seconds=after),
         )
-        .filter(Q(meta__retry_at__isnull=True) | Q(meta__retry_at__lte=epoch - after))
+        .filter(Q(retry_at__isnull=True) | Q(retry_at__lte=wall - dt.timedelta(seconds=after)))
         # A later part of a reply waits for the earlier ones (their sender sends it next).
         .exclude(
             Exists(
@@ -395,11 +428,8 @@ def sweep_stuck_messages(*, now: dt.datetime | None = None) -> SweepResult:
         .values_list("pk", flat=True)[:500]
     )
     for message_id in ids:
-        try:
-            current_app.send_task("whatsapp.send_message", kwargs={"message_id": message_id})
-        except Exception as exc:  # broker still down: stop, the next sweep retries
-            logger.warning("sweeper could not enqueue message %s: %s", message_id, type(exc).__name__)
-            break
+        if not queue.publish("whatsapp.send_message", message_id=message_id):
+            break  # broker still down: stop, the next sweep retries
         result.requeued += 1
     if result.requeued or result.abandoned:
         logger.info("sweeper: %s re-enqueued, %s abandoned claims", result.requeued, result.abandoned)

@@ -10,6 +10,7 @@ figures where noted; a smaller value for quick local runs). The module takes ~5 
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import json
@@ -270,9 +271,8 @@ def test_worker_killed_mid_batch_then_replaced_answers_every_message_exactly_onc
             held_turns = Conversation.objects.filter(turn_lease_until__gt=timezone.now()).update(
                 turn_lease_until=timezone.now())
             held_sends = list(Message.objects.filter(direction="out", status="sending"))
-            for message in held_sends:
-                message.meta = {**(message.meta or {}), "claimed_until": time.time() - 1}
-                message.save(update_fields=["meta"])
+            Message.objects.filter(pk__in=[m.pk for m in held_sends]).update(
+                claimed_until=timezone.now() - dt.timedelta(seconds=1))
             print(f"killed with {n - handled_at_kill} turns unanswered, {held_turns} turn leases and "
                   f"{len(held_sends)} send claims held")
             beat = Beat(redis_server.url)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from typing import Any
 
 import pytest
@@ -13,7 +12,7 @@ from django.db import connection
 from django.test import Client
 
 from conversations.models import Message
-from kumon.testing import wait_for
+from kumon.testing import wait_for, wait_until_drained
 from kumon.tests.factories import MembershipFactory, UnitFactory
 from whatsapp.tests.conftest import payload
 
@@ -58,7 +57,7 @@ def test_same_webhook_delivered_three_times_concurrently_gives_one_message_and_o
     first = wait_for(
         lambda: replies() and all(r.status == "sent" for r in replies()) and replies(), timeout=30
     )
-    time.sleep(1.5)  # a second turn or a second send would show up by now
+    wait_until_drained(what="the turn and its sends done")  # a second turn or send would be a task
     answer = replies()
     # One answer: the engine may split it into parts (seq 0..n-1), each sent exactly once.
     assert [r.pk for r in answer] == [r.pk for r in first]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
 from typing import Any
 
 import pytest
@@ -13,7 +12,7 @@ from django.utils import timezone
 from conversations.models import Conversation, Message
 from conversations.tests.factories import ContactFactory, ConversationFactory
 from kumon.models import Contact, Unit
-from kumon.testing import wait_for
+from kumon.testing import wait_for, wait_until_drained
 from kumon.tests.factories import UnitFactory
 from whatsapp import services
 from whatsapp.tests.conftest import SEND_QUEUE, payload
@@ -122,7 +121,7 @@ def test_evolution_transient_error_requeues_with_backoff(fake_evolution: FakeEvo
         return
     assert (outcome.status, message.status, message.attempts) == ("retry", "queued", 1)
     assert 0 < outcome.retry_in <= 5 * 1.25
-    assert message.meta["retry_at"] > time.time()
+    assert message.retry_at > timezone.now()
     assert message.last_error.startswith(f"HTTP {reply.status}")
 
 
@@ -328,6 +327,19 @@ def test_meta_outside_the_window_without_template_is_skipped_with_the_reason(fak
 
 
 @pytest.mark.django_db
+def test_a_reminders_message_that_cannot_go_fails_the_reminder_with_the_reason(fake_meta: FakeMeta) -> None:
+    from scheduling.tests.factories import ReminderFactory
+
+    unit = meta_unit()
+    message = queued(unit, last_inbound=timezone.now() - dt.timedelta(hours=25))
+    reminder = ReminderFactory(appointment__unit=unit, status="sent")
+    Message.objects.filter(pk=message.pk).update(meta={"reminder_id": reminder.pk, "kind": "reminder"})
+    assert services.send_message(message_id=message.pk).status == "skipped"
+    reminder.refresh_from_db()
+    assert (reminder.status, reminder.last_error) == ("failed", "WhatsApp: outside the 24h window")
+
+
+@pytest.mark.django_db
 def test_meta_error_fails_with_the_graph_reason(fake_meta: FakeMeta) -> None:
     fake_meta.script(Reply(400, payload("meta_error_response.json")))
     message = queued(meta_unit())
@@ -374,7 +386,7 @@ def test_sweeper_requeues_old_queued_messages_and_fails_lost_claims(settings: An
         sender="bot",
         body="c",
         status="queued",
-        meta={"retry_at": time.time() + 120},
+        retry_at=timezone.now() + dt.timedelta(seconds=120),
     )
     lost = Message.objects.create(
         unit=unit,
@@ -383,7 +395,8 @@ def test_sweeper_requeues_old_queued_messages_and_fails_lost_claims(settings: An
         sender="bot",
         body="d",
         status="sending",
-        meta={"claimed_until": time.time() - 1, "in_flight": True},
+        claimed_until=timezone.now() - dt.timedelta(seconds=1),
+        in_flight=True,
     )
     lost_before_call = Message.objects.create(
         unit=unit,
@@ -392,7 +405,7 @@ def test_sweeper_requeues_old_queued_messages_and_fails_lost_claims(settings: An
         sender="bot",
         body="f",
         status="sending",
-        meta={"claimed_until": time.time() - 1},
+        claimed_until=timezone.now() - dt.timedelta(seconds=1),
     )
     live = Message.objects.create(
         unit=unit,
@@ -401,7 +414,7 @@ def test_sweeper_requeues_old_queued_messages_and_fails_lost_claims(settings: An
         sender="bot",
         body="e",
         status="sending",
-        meta={"claimed_until": time.time() + 100},
+        claimed_until=timezone.now() + dt.timedelta(seconds=100),
     )
     Message.objects.filter(pk__in=[stuck.pk, backing_off.pk, lost.pk, live.pk, lost_before_call.pk]).update(created_at=old)
     result = services.sweep_stuck_messages()
@@ -411,6 +424,40 @@ def test_sweeper_requeues_old_queued_messages_and_fails_lost_claims(settings: An
     assert statuses == {stuck.body: "queued", "b": "queued", "c": "queued", "d": "failed", "e": "sending", "f": "queued"}
     assert Message.objects.get(pk=lost.pk).last_error.startswith("send interrupted, outcome unknown")
     assert fresh.pk and live.pk
+
+
+@pytest.mark.django_db
+def test_the_migration_moves_send_state_from_meta_into_columns() -> None:
+    import importlib
+
+    from django.db import connection
+
+    forward = importlib.import_module("conversations.migrations.0005_send_state_columns").FORWARD
+    unit = UnitFactory()
+    epoch = 1_796_000_000.5
+    lost = queued(unit, "a")
+    backing_off = Message.objects.create(
+        unit=unit, conversation=lost.conversation, direction="out", sender="bot", body="b", status="queued"
+    )
+    untouched = Message.objects.create(
+        unit=unit, conversation=lost.conversation, direction="out", sender="bot", body="c", status="sent"
+    )
+    Message.objects.filter(pk=lost.pk).update(
+        status="sending", meta={"claimed_until": epoch, "in_flight": True, "part_ids": ["3EB0A"], "kind": "reminder"}
+    )
+    Message.objects.filter(pk=backing_off.pk).update(
+        meta={"claimed_until": epoch, "in_flight": False, "retry_at": epoch + 60}
+    )
+    Message.objects.filter(pk=untouched.pk).update(meta={"gateway": "console"})
+    with connection.cursor() as cursor:
+        cursor.execute(forward)
+    at = dt.datetime.fromtimestamp(epoch, tz=dt.UTC)
+    rows = Message.objects.order_by("body").values_list("claimed_until", "in_flight", "retry_at", "meta")
+    assert list(rows) == [
+        (at, True, None, {"part_ids": ["3EB0A"], "kind": "reminder"}),
+        (at, False, at + dt.timedelta(seconds=60), {}),
+        (None, False, None, {"gateway": "console"}),
+    ]
 
 
 # --- the task on a real worker (private queue, providers = the fakes) ------------------------
@@ -434,7 +481,7 @@ def test_worker_500_twice_then_201_delivers_once(send_worker: Any, fake_evolutio
     assert (message.status, message.attempts, message.provider_id) == ("sent", 3, "3EB0FAKE00000000000003")
     assert len(fake_evolution.sent_texts()) == 3
     enqueue(message)  # a redelivered task: nothing is sent again
-    time.sleep(1.0)
+    wait_until_drained(queues=SEND_QUEUE, what="the redelivered task done")
     assert len(fake_evolution.requests) == 3
 
 
@@ -446,7 +493,7 @@ def test_worker_400_fails_with_the_reason_and_no_retry(
     message = queued(evolution_unit())
     enqueue(message)
     wait_for(lambda: settled(message), timeout=20)
-    time.sleep(1.0)  # a retry would have come by now (backoff 0.2 s)
+    wait_until_drained(queues=SEND_QUEUE, what="the task done, no retry held")  # a retry would be held
     assert (message.status, message.attempts, len(fake_evolution.requests)) == ("failed", 1, 1)
     assert '"exists": false' in message.last_error
 
@@ -520,11 +567,22 @@ def test_one_task_sends_every_part_of_a_reply_in_order(fake_evolution: FakeEvolu
 
 
 @pytest.mark.django_db
+def test_send_reply_stops_at_the_part_that_must_wait(fake_evolution: FakeEvolution) -> None:
+    fake_evolution.script(Reply(), Reply.server_error())  # part 1 goes, part 2 fails once
+    parts = reply_parts(evolution_unit(), "Olá!", "Qual é o seu nome?", "E o da criança?")
+    progress = services.send_reply(message_id=parts[0].pk)
+    assert (progress.status, progress.pending, progress.error) == ("sent", parts[1].pk, None)
+    assert 0 < progress.retry_in <= 5 * 1.25
+    assert [t for _, _, t in fake_evolution.sent_texts()] == ["Olá!", "Qual é o seu nome?"]
+    assert [Message.objects.get(pk=p.pk).status for p in parts] == ["sent", "queued", "queued"]
+
+
+@pytest.mark.django_db
 def test_sweeper_leaves_a_later_part_to_the_sender_of_the_earlier_one() -> None:
     first, second = reply_parts(UnitFactory(), "Olá!", "Qual é o seu nome?")
     old = timezone.now() - dt.timedelta(minutes=5)
     Message.objects.filter(pk__in=[first.pk, second.pk]).update(created_at=old)
-    Message.objects.filter(pk=first.pk).update(meta={"retry_at": time.time() + 120})  # backing off
+    Message.objects.filter(pk=first.pk).update(retry_at=timezone.now() + dt.timedelta(seconds=120))  # backing off
 
     assert services.sweep_stuck_messages().requeued == 0  # sending "second" now would overtake "first"
 
