@@ -62,7 +62,7 @@ run: services collectstatic
 	@echo
 	DEBUG=$${DEBUG:-1} $(PY) -m kumon.supervisor Procfile.dev
 
-test: services collectstatic browser-deps
+test: lint services collectstatic browser-deps
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # The load generator is wrk (Debian/Ubuntu package; elsewhere install it yourself).
@@ -73,5 +73,8 @@ bench: services collectstatic
 	$(PY) manage.py migrate --noinput -v 0
 	$(PY) bench/run_all.py
 
+# ruff (with PLC0415: an inline import says why it waits), the formatter, and mypy on the apps.
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy kumon conversations knowledge scheduling whatsapp

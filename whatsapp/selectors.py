@@ -10,8 +10,11 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
+from django.utils import timezone
 
+from conversations.models import Conversation, Message
 from kumon.models import Unit
+from kumon.phones import normalize_phone
 from kumon.services import UNITS_VERSION_KEY
 from kumon.tenancy import units_for
 from whatsapp.client import EvolutionClient
@@ -157,8 +160,6 @@ def simulator_transcript(
 ) -> list[dict[str, Any]]:
     """Messages of the simulated parent's conversations with `unit`, oldest first, after an id
     (a simulator contact's only: the page never shows a real family's messages)."""
-    from conversations.models import Message
-    from kumon.phones import normalize_phone
 
     rows = (
         Message.objects.filter(
@@ -184,10 +185,7 @@ def simulator_transcript(
 def simulator_conversation(*, unit: Unit, phone: str) -> tuple[int | None, bool]:
     """The simulated parent's open conversation with `unit` and whether the bot is "typing": a
     turn is pending (the debounce runs, `reply_due_at`) or being computed (`turn_lease_until`)."""
-    from django.utils import timezone
 
-    from conversations.models import Conversation
-    from kumon.phones import normalize_phone
 
     row = (
         Conversation.objects.filter(unit=unit, contact__phone=normalize_phone(phone), contact__simulated=True)

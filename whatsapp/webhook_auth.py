@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import json
 import time
+from typing import TypeGuard
 
 JWT_LEEWAY_SECONDS = 30
 # Evolution's tokens live 600 s (exp = iat + 600). A signed token claiming years (a leaked or
@@ -17,7 +18,7 @@ JWT_LEEWAY_SECONDS = 30
 JWT_MAX_LIFETIME_SECONDS = 900
 
 
-def _number(value: object) -> bool:
+def _number(value: object) -> TypeGuard[int | float]:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
