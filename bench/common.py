@@ -45,6 +45,7 @@ signal.signal(signal.SIGTERM, _interrupt)
 
 # --- numbers and output -----------------------------------------------------------------------
 
+
 def percentile(values: list[float], pct: float) -> float:
     if not values:
         return float("nan")
@@ -81,11 +82,15 @@ def write_results(name: str, results: dict[str, Any]) -> Path:
 
 
 def machine() -> dict[str, Any]:
-    return {"cpus": os.cpu_count(), "load_average_1m": round(os.getloadavg()[0], 2),
-            "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    return {
+        "cpus": os.cpu_count(),
+        "load_average_1m": round(os.getloadavg()[0], 2),
+        "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
 
 
 # --- processes --------------------------------------------------------------------------------
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -118,9 +123,14 @@ class Process:
     def start(self) -> Process:
         LOG_DIR.mkdir(parents=True, exist_ok=True)
         env = {**self.env, "PATH": f"{VENV_BIN}:{self.env.get('PATH', os.environ.get('PATH', ''))}"}
-        self.proc = subprocess.Popen(["sh", "-c", "exec " + self.command], cwd=BASE_DIR, env=env,
-                                     stdout=self.log_path.open("wb"), stderr=subprocess.STDOUT,
-                                     start_new_session=True)
+        self.proc = subprocess.Popen(
+            ["sh", "-c", "exec " + self.command],
+            cwd=BASE_DIR,
+            env=env,
+            stdout=self.log_path.open("wb"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         return self
 
     @property
@@ -148,7 +158,9 @@ class Process:
 class Redis(Process):
     def __init__(self) -> None:
         self.port = free_port()
-        super().__init__("redis", f"redis-server --port {self.port} --bind 127.0.0.1 --save '' --appendonly no", {})
+        super().__init__(
+            "redis", f"redis-server --port {self.port} --bind 127.0.0.1 --save '' --appendonly no", {}
+        )
 
     @property
     def url(self) -> str:
@@ -158,11 +170,14 @@ class Redis(Process):
         super().start()
         import redis
 
-        wait_for(lambda: redis.Redis(port=self.port, socket_connect_timeout=0.2).ping(), timeout=10, what="redis")
+        wait_for(
+            lambda: redis.Redis(port=self.port, socket_connect_timeout=0.2).ping(), timeout=10, what="redis"
+        )
         return self
 
 
 # --- the bench database and the production environment ---------------------------------------
+
 
 def _admin_dsn(url: str) -> str:
     parts = urlsplit(url)
@@ -202,8 +217,13 @@ def bench_database(name: str) -> Iterator[str]:
 
 def in_process_django(database_url: str) -> None:
     """Point this process's Django at a bench database (before django.setup())."""
-    os.environ.update(DATABASE_URL=database_url, DJANGO_SETTINGS_MODULE="kumon.settings", HTTPS_ONLY="0",
-                      SECRET_KEY=os.environ.get("SECRET_KEY", "bench-only-secret"), CONN_MAX_AGE="0")
+    os.environ.update(
+        DATABASE_URL=database_url,
+        DJANGO_SETTINGS_MODULE="kumon.settings",
+        HTTPS_ONLY="0",
+        SECRET_KEY=os.environ.get("SECRET_KEY", "bench-only-secret"),
+        CONN_MAX_AGE="0",
+    )
 
 
 @contextlib.contextmanager
@@ -275,9 +295,22 @@ def production_env(database_url: str, redis_url: str, **extra: str) -> dict[str,
 
 def setup_django(env: dict[str, str]) -> None:
     """Make this process a Django process on the bench database (to seed and read results)."""
-    os.environ.update({k: env[k] for k in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL", "REDIS_URL", "SECRET_KEY",
-                                           "DEBUG", "HTTPS_ONLY", "ALLOWED_HOSTS", "WHATSAPP_GATEWAY",
-                                           "CONVERSATION_DEBOUNCE_SECONDS")})
+    os.environ.update(
+        {
+            k: env[k]
+            for k in (
+                "DJANGO_SETTINGS_MODULE",
+                "DATABASE_URL",
+                "REDIS_URL",
+                "SECRET_KEY",
+                "DEBUG",
+                "HTTPS_ONLY",
+                "ALLOWED_HOSTS",
+                "WHATSAPP_GATEWAY",
+                "CONVERSATION_DEBOUNCE_SECONDS",
+            )
+        }
+    )
     os.environ["LOG_LEVEL"] = "WARNING"
     import django
 
@@ -293,12 +326,23 @@ def migrate_and_seed(*, knowledge: bool = False) -> Any:
 
     call_command("migrate", verbosity=0, interactive=False)
     unit, _ = Unit.objects.update_or_create(
-        slug="bench", defaults={"name": "Kumon Bench", "evolution_instance": BENCH_INSTANCE,
-                                "webhook_secret": BENCH_SECRET, "timezone": "America/Sao_Paulo"},
+        slug="bench",
+        defaults={
+            "name": "Kumon Bench",
+            "evolution_instance": BENCH_INSTANCE,
+            "webhook_secret": BENCH_SECRET,
+            "timezone": "America/Sao_Paulo",
+        },
     )
     if knowledge:
-        call_command("knowledge", "import", str(BASE_DIR / "knowledge" / "eval" / "faq.json"), "--unit", "bench",
-                     verbosity=0)
+        call_command(
+            "knowledge",
+            "import",
+            str(BASE_DIR / "knowledge" / "eval" / "faq.json"),
+            "--unit",
+            "bench",
+            verbosity=0,
+        )
     return unit
 
 
@@ -328,6 +372,7 @@ def worker(env: dict[str, str], *, name: str = "worker") -> Process:
 
     probe = Celery(broker=env["REDIS_URL"], set_as_current=False)
     try:
+
         def ready() -> bool:
             assert proc.alive(), f"worker exited, see {proc.log_path}"
             return bool(probe.control.ping(timeout=0.5))
@@ -355,5 +400,3 @@ def children(pid: int) -> list[Any]:
         return psutil.Process(pid).children(recursive=True)
     except psutil.NoSuchProcess:
         return []
-
-

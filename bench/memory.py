@@ -34,15 +34,25 @@ def run() -> dict:
     with common.production_stack("kumon_bench_memory") as (web, url, worker):
         from conversations.models import Message
 
-        questions = ["Quanto custa a mensalidade?", "Qual o horário de funcionamento?",
-                     "Como funciona o método Kumon?", "Tem aula de inglês?"]
+        questions = [
+            "Quanto custa a mensalidade?",
+            "Qual o horário de funcionamento?",
+            "Como funciona o método Kumon?",
+            "Tem aula de inglês?",
+        ]
         with httpx.Client(base_url=url, timeout=10) as http:
             for i in range(60):
-                http.post("/api/v1/evolution/webhook",
-                          content=common.evolution_body(f"MEM{i:04d}", f"5511955{i:06d}", questions[i % 4]),
-                          headers={"Content-Type": "application/json", "X-Webhook-Secret": common.BENCH_SECRET})
-        common.wait_for(lambda: Message.objects.filter(direction="out", status="sent", seq=0).count() >= 60,
-                        timeout=180, interval=0.5, what="60 replies")
+                http.post(
+                    "/api/v1/evolution/webhook",
+                    content=common.evolution_body(f"MEM{i:04d}", f"5511955{i:06d}", questions[i % 4]),
+                    headers={"Content-Type": "application/json", "X-Webhook-Secret": common.BENCH_SECRET},
+                )
+        common.wait_for(
+            lambda: Message.objects.filter(direction="out", status="sent", seq=0).count() >= 60,
+            timeout=180,
+            interval=0.5,
+            what="60 replies",
+        )
         time.sleep(1)
         web_master = psutil.Process(web.pid)
         web_workers = list(common.children(web.pid))
@@ -69,11 +79,19 @@ def run() -> dict:
 def report(r: dict) -> None:
     print("\nmemory (RSS)")
     rows = [
-        [f"web: gunicorn worker (max of {len(r['web_workers_mb'])})", r["web_worker_max_mb"], f"< {TARGET_WEB_MB:.0f}",
-         common.verdict(r["met"]["web"])],
+        [
+            f"web: gunicorn worker (max of {len(r['web_workers_mb'])})",
+            r["web_worker_max_mb"],
+            f"< {TARGET_WEB_MB:.0f}",
+            common.verdict(r["met"]["web"]),
+        ],
         ["web: gunicorn master", r["web_master_mb"], "", ""],
-        ["worker: celery process (max, model loaded)", r["worker_process_max_mb"], f"< {TARGET_WORKER_MB:.0f}",
-         common.verdict(r["met"]["worker"])],
+        [
+            "worker: celery process (max, model loaded)",
+            r["worker_process_max_mb"],
+            f"< {TARGET_WORKER_MB:.0f}",
+            common.verdict(r["met"]["worker"]),
+        ],
         [f"worker: master + {len(r['worker_children_mb'])} children, total", r["worker_total_mb"], "", ""],
     ]
     print(common.table(["process", "RSS MB", "target MB", ""], rows))

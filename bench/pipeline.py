@@ -46,9 +46,11 @@ class Sender:
 
     def _post(self, message_id: str, phone: str) -> None:
         try:
-            status = self.http.post("/api/v1/evolution/webhook", content=common.evolution_body(message_id, phone),
-                                    headers={"Content-Type": "application/json",
-                                             "X-Webhook-Secret": common.BENCH_SECRET}).status_code
+            status = self.http.post(
+                "/api/v1/evolution/webhook",
+                content=common.evolution_body(message_id, phone),
+                headers={"Content-Type": "application/json", "X-Webhook-Secret": common.BENCH_SECRET},
+            ).status_code
         except Exception:
             status = 0
         with self.lock:
@@ -75,22 +77,32 @@ def phase_figures(prefix: str) -> dict:
 
     from conversations.models import Message
 
-    inbound = dict(Message.objects.filter(direction="in", provider_id__startswith=prefix)
-                   .values_list("pk", "created_at"))
-    replies = (Message.objects.filter(direction="out", in_reply_to_id__in=list(inbound), status="sent")
-               .values("in_reply_to_id").annotate(first=Min("sent_at")))
+    inbound = dict(
+        Message.objects.filter(direction="in", provider_id__startswith=prefix).values_list("pk", "created_at")
+    )
+    replies = (
+        Message.objects.filter(direction="out", in_reply_to_id__in=list(inbound), status="sent")
+        .values("in_reply_to_id")
+        .annotate(first=Min("sent_at"))
+    )
     latencies = [(r["first"] - inbound[r["in_reply_to_id"]]).total_seconds() * 1000 for r in replies]
-    return {"inbound": len(inbound), "answered": len(latencies),
-            "p50_ms": common.percentile(latencies, 50), "p95_ms": common.percentile(latencies, 95),
-            "p99_ms": common.percentile(latencies, 99), "max_ms": max(latencies, default=float("nan"))}
+    return {
+        "inbound": len(inbound),
+        "answered": len(latencies),
+        "p50_ms": common.percentile(latencies, 50),
+        "p95_ms": common.percentile(latencies, 95),
+        "p99_ms": common.percentile(latencies, 99),
+        "max_ms": max(latencies, default=float("nan")),
+    }
 
 
 def unanswered(prefix: str) -> int:
     from conversations.models import Message
 
     inbound = Message.objects.filter(direction="in", provider_id__startswith=prefix)
-    answered = Message.objects.filter(direction="out", status="sent", seq=0,
-                                      in_reply_to__provider_id__startswith=prefix)
+    answered = Message.objects.filter(
+        direction="out", status="sent", seq=0, in_reply_to__provider_id__startswith=prefix
+    )
     return inbound.count() - answered.count()
 
 
@@ -99,8 +111,12 @@ def drain(prefix: str, expected: int, timeout: float) -> float:
     from conversations.models import Message
 
     def done() -> bool:
-        return Message.objects.filter(direction="out", status="sent", seq=0,
-                                      in_reply_to__provider_id__startswith=prefix).count() >= expected
+        return (
+            Message.objects.filter(
+                direction="out", status="sent", seq=0, in_reply_to__provider_id__startswith=prefix
+            ).count()
+            >= expected
+        )
 
     try:
         common.wait_for(done, timeout=timeout, interval=0.5)
@@ -114,8 +130,10 @@ def settle(timeout: float) -> None:
     from conversations.models import Message
 
     def quiet() -> bool:
-        return not Message.objects.filter(direction="in", status="received").exists() and \
-            not Message.objects.filter(direction="out", status__in=["queued", "sending"]).exists()
+        return (
+            not Message.objects.filter(direction="in", status="received").exists()
+            and not Message.objects.filter(direction="out", status__in=["queued", "sending"]).exists()
+        )
 
     try:
         common.wait_for(quiet, timeout=timeout, interval=0.5)
@@ -132,18 +150,32 @@ def run_phase(sender: Sender, *, label: str, rate: float, duration: float, phone
     backlog = unanswered(prefix)
     from conversations.models import Message
 
-    answered_in_window = Message.objects.filter(direction="out", status="sent", seq=0,
-                                                in_reply_to__provider_id__startswith=prefix).count()
+    answered_in_window = Message.objects.filter(
+        direction="out", status="sent", seq=0, in_reply_to__provider_id__startswith=prefix
+    ).count()
     drain_s = drain(prefix, int(rate * duration), timeout=30.0)
     figures = phase_figures(prefix)
     reply_rate = answered_in_window / window
-    sustained = backlog <= max(5, rate * 0.5) and reply_rate >= 0.95 * rate * (duration / window) and late < 1.0
-    row = {"phase": label, "rate": rate, "duration_s": duration, "sender_late_s": round(late, 2),
-           "backlog_at_end": backlog, "reply_rate": reply_rate, "drain_s": round(drain_s, 1),
-           "sustained": sustained, **figures}
-    print(f"  {label:10} {rate:5.0f}/s  answered {figures['answered']}/{figures['inbound']}  "
-          f"p50 {figures['p50_ms']:.0f} p95 {figures['p95_ms']:.0f} p99 {figures['p99_ms']:.0f} ms  "
-          f"backlog {backlog}  {'sustained' if sustained else 'NOT sustained'}", flush=True)
+    sustained = (
+        backlog <= max(5, rate * 0.5) and reply_rate >= 0.95 * rate * (duration / window) and late < 1.0
+    )
+    row = {
+        "phase": label,
+        "rate": rate,
+        "duration_s": duration,
+        "sender_late_s": round(late, 2),
+        "backlog_at_end": backlog,
+        "reply_rate": reply_rate,
+        "drain_s": round(drain_s, 1),
+        "sustained": sustained,
+        **figures,
+    }
+    print(
+        f"  {label:10} {rate:5.0f}/s  answered {figures['answered']}/{figures['inbound']}  "
+        f"p50 {figures['p50_ms']:.0f} p95 {figures['p95_ms']:.0f} p99 {figures['p99_ms']:.0f} ms  "
+        f"backlog {backlog}  {'sustained' if sustained else 'NOT sustained'}",
+        flush=True,
+    )
     return row
 
 
@@ -159,16 +191,23 @@ def run(rate: float, duration: float, steps: list[float], step_duration: float) 
             step_rows = []
             for i, step in enumerate(ladder):
                 settle(timeout=120)
-                row = run_phase(sender, label=f"step{i + 1}", rate=step, duration=step_duration,
-                                phone_base=(i + 2) * 100_000)
+                row = run_phase(
+                    sender,
+                    label=f"step{i + 1}",
+                    rate=step,
+                    duration=step_duration,
+                    phone_base=(i + 2) * 100_000,
+                )
                 step_rows.append(row)
                 if row["sustained"] != sustained["sustained"]:
                     break
         finally:
             sender.close()
         statuses = dict(sender.statuses)
-    best = max([sustained["rate"]] * sustained["sustained"] + [r["rate"] for r in step_rows if r["sustained"]],
-               default=0)
+    best = max(
+        [sustained["rate"]] * sustained["sustained"] + [r["rate"] for r in step_rows if r["sustained"]],
+        default=0,
+    )
     return {
         "server": {"web": common.procfile_command("web"), "worker": common.procfile_command("worker")},
         "sustained": sustained,
@@ -182,16 +221,33 @@ def run(rate: float, duration: float, steps: list[float], step_duration: float) 
 
 def report(results: dict) -> None:
     s = results["sustained"]
-    print(f"\ninbound → reply handed to the gateway (debounce 0, no LLM, console gateway), "
-          f"{s['rate']:.0f}/s for {s['duration_s']:.0f} s")
+    print(
+        f"\ninbound → reply handed to the gateway (debounce 0, no LLM, console gateway), "
+        f"{s['rate']:.0f}/s for {s['duration_s']:.0f} s"
+    )
     headers = ["phase", "offered/s", "answered", "p50 ms", "p95 ms", "p99 ms", "backlog at end", "sustained"]
-    rows = [[r["phase"], r["rate"], f"{r['answered']}/{r['inbound']}", r["p50_ms"], r["p95_ms"], r["p99_ms"],
-             r["backlog_at_end"], "yes" if r["sustained"] else "no"] for r in [s, *results["steps"]]]
+    rows = [
+        [
+            r["phase"],
+            r["rate"],
+            f"{r['answered']}/{r['inbound']}",
+            r["p50_ms"],
+            r["p95_ms"],
+            r["p99_ms"],
+            r["backlog_at_end"],
+            "yes" if r["sustained"] else "no",
+        ]
+        for r in [s, *results["steps"]]
+    ]
     print(common.table(headers, rows))
-    print(f"target p95 < {TARGET_P95_MS:.0f} ms at {s['rate']:.0f}/s: {s['p95_ms']:.0f} ms → "
-          f"{common.verdict(results['met']['p95'])}")
-    print(f"highest sustained rate: {results['highest_sustained_rate']:.0f} messages/s "
-          f"(HTTP statuses {results['http_statuses']})")
+    print(
+        f"target p95 < {TARGET_P95_MS:.0f} ms at {s['rate']:.0f}/s: {s['p95_ms']:.0f} ms → "
+        f"{common.verdict(results['met']['p95'])}"
+    )
+    print(
+        f"highest sustained rate: {results['highest_sustained_rate']:.0f} messages/s "
+        f"(HTTP statuses {results['http_statuses']})"
+    )
     path = common.write_results(NAME, results)
     print(f"→ {path.relative_to(common.BASE_DIR)}")
 

@@ -35,12 +35,6 @@ BENCH_DB = "kumon_bench_reports"
 TARGET_P95_MS = 500.0
 
 
-
-
-
-
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--units", type=int, default=100)
@@ -151,19 +145,30 @@ def run(n_units: int, per_day: int, runs: int) -> dict[str, object]:
         for statement in GENERATE.split(";\n"):
             if statement.strip():
                 # Literal values, no parameters: the SQL is ours, and its % are modulo operators.
-                cursor.execute(statement.replace("{days}", str(days)).replace("{per_day}", str(per_day))
-                               .replace("{start}", start_at.isoformat()))
+                cursor.execute(
+                    statement.replace("{days}", str(days))
+                    .replace("{per_day}", str(per_day))
+                    .replace("{start}", start_at.isoformat())
+                )
     rng = random.Random(7)
     KnowledgeGap.objects.bulk_create(
         KnowledgeGap(unit=unit, text=f"pergunta {n}") for unit in units for n in range(50)
     )
     with connection.cursor() as cursor:
-        cursor.execute("UPDATE knowledge_knowledgegap SET created_at = %s::timestamptz + (id %% 365) * interval '1 day'",
-                       [start_at])
+        cursor.execute(
+            "UPDATE knowledge_knowledgegap SET created_at = %s::timestamptz + (id %% 365) * interval '1 day'",
+            [start_at],
+        )
         cursor.execute("VACUUM ANALYZE")  # hint bits and statistics, as on a database in service
         counts = {}
-        for table in ("kumon_contact", "conversations_conversation", "conversations_message", "scheduling_appointment",
-                      "scheduling_visitoutcome", "knowledge_knowledgegap"):
+        for table in (
+            "kumon_contact",
+            "conversations_conversation",
+            "conversations_message",
+            "scheduling_appointment",
+            "scheduling_visitoutcome",
+            "knowledge_knowledgegap",
+        ):
             cursor.execute(f"SELECT count(*) FROM {table}")
             counts[table] = cursor.fetchone()[0]
     generate_s = time.perf_counter() - started
@@ -184,26 +189,46 @@ def run(n_units: int, per_day: int, runs: int) -> dict[str, object]:
                 build(chosen)
             values.append((time.perf_counter() - began) * 1000)
             queries = counter.count
-        return {"case": case, "runs": runs, "queries": queries, "p50_ms": round(statistics.median(values), 1),
-                "p95_ms": round(percentile(values, 95), 1), "max_ms": round(max(values), 1)}
+        return {
+            "case": case,
+            "runs": runs,
+            "queries": queries,
+            "p50_ms": round(statistics.median(values), 1),
+            "p95_ms": round(percentile(values, 95), 1),
+            "max_ms": round(max(values), 1),
+        }
 
     if os.environ.get("BENCH_REPORTS_EXPLAIN"):
         from conversations.models import Conversation, Message
         from kumon.models import Contact
 
-        sql = reports.CONVERSATION_SQL.format(message=Message._meta.db_table, conversation=Conversation._meta.db_table,
-                                              contact=Contact._meta.db_table)
+        sql = reports.CONVERSATION_SQL.format(
+            message=Message._meta.db_table,
+            conversation=Conversation._meta.db_table,
+            contact=Contact._meta.db_table,
+        )
         lo = dt.datetime.combine(first, dt.time.min, tzinfo=timezone.get_current_timezone())
-        hi = dt.datetime.combine(today + dt.timedelta(days=1), dt.time.min, tzinfo=timezone.get_current_timezone())
+        hi = dt.datetime.combine(
+            today + dt.timedelta(days=1), dt.time.min, tzinfo=timezone.get_current_timezone()
+        )
         with connection.cursor() as cursor:
             for attempt in ("cold", "warm"):
-                cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, {"units": [u.pk for u in units[:20]], "lo": lo,
-                                                                     "hi": hi, "period": "month",
-                                                                     "tz": "America/Sao_Paulo"})
+                cursor.execute(
+                    "EXPLAIN (ANALYZE, BUFFERS) " + sql,
+                    {
+                        "units": [u.pk for u in units[:20]],
+                        "lo": lo,
+                        "hi": hi,
+                        "period": "month",
+                        "tz": "America/Sao_Paulo",
+                    },
+                )
                 print(f"--- {attempt}")
                 print("\n".join(r[0] for r in cursor.fetchall()))
-            cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + funnel.FUNNEL_SQL,
-                           {"units": [u.pk for u in units[:20]], "lo": lo, "hi": hi})
+            cursor.execute(
+                "EXPLAIN (ANALYZE, BUFFERS) " + funnel.FUNNEL_SQL,
+                {"units": [u.pk for u in units[:20]], "lo": lo, "hi": hi},
+            )
             print("--- funnel, 20 units, 1 year")
             print("\n".join(r[0] for r in cursor.fetchall()))
 
@@ -217,13 +242,31 @@ def run(n_units: int, per_day: int, runs: int) -> dict[str, object]:
     cases = [
         timed("1 unit, 30 days by day", lambda: [rng.choice(units)], today - dt.timedelta(days=29), "day"),
         timed("1 unit, 1 year by month", lambda: [rng.choice(units)], first, "month"),
-        timed("5 units side by side, 90 days by week", lambda: rng.sample(units, min(5, len(units))),
-              today - dt.timedelta(days=89), "week"),
-        timed("20 units side by side, 1 year by month", lambda: rng.sample(units, min(20, len(units))), first, "month"),
-        timed("funnel: 1 unit, 90-day cohort", lambda: [rng.choice(units)], today - dt.timedelta(days=89), "funnel"),
+        timed(
+            "5 units side by side, 90 days by week",
+            lambda: rng.sample(units, min(5, len(units))),
+            today - dt.timedelta(days=89),
+            "week",
+        ),
+        timed(
+            "20 units side by side, 1 year by month",
+            lambda: rng.sample(units, min(20, len(units))),
+            first,
+            "month",
+        ),
+        timed(
+            "funnel: 1 unit, 90-day cohort",
+            lambda: [rng.choice(units)],
+            today - dt.timedelta(days=89),
+            "funnel",
+        ),
         timed("funnel: 1 unit, 1-year cohort", lambda: [rng.choice(units)], first, "funnel"),
-        timed("funnel: 20 units side by side, 1-year cohort", lambda: rng.sample(units, min(20, len(units))), first,
-              "funnel"),
+        timed(
+            "funnel: 20 units side by side, 1-year cohort",
+            lambda: rng.sample(units, min(20, len(units))),
+            first,
+            "funnel",
+        ),
     ]
     return {
         "units": n_units,
@@ -259,16 +302,22 @@ class CountQueries:
 
 def report(results: dict[str, object]) -> None:
     rows = results["rows"]
-    print(f"reports: {results['units']} units × {results['days']} days — "
-          + ", ".join(f"{v} {k.split('_', 1)[1]}" for k, v in rows.items())  # type: ignore[attr-defined]
-          + f" (generated in {results['generate_s']} s)")
+    print(
+        f"reports: {results['units']} units × {results['days']} days — "
+        + ", ".join(f"{v} {k.split('_', 1)[1]}" for k, v in rows.items())  # type: ignore[attr-defined]
+        + f" (generated in {results['generate_s']} s)"
+    )
     print(f"{'case':<42} {'runs':>5} {'queries':>8} {'p50 ms':>9} {'p95 ms':>9} {'max ms':>9}")
     for case in results["cases"]:  # type: ignore[attr-defined]
-        print(f"{case['case']:<42} {case['runs']:>5} {case['queries']:>8} {case['p50_ms']:>9.1f} "
-              f"{case['p95_ms']:>9.1f} {case['max_ms']:>9.1f}")
+        print(
+            f"{case['case']:<42} {case['runs']:>5} {case['queries']:>8} {case['p50_ms']:>9.1f} "
+            f"{case['p95_ms']:>9.1f} {case['max_ms']:>9.1f}"
+        )
     worst = max(case["p95_ms"] for case in results["cases"])  # type: ignore[attr-defined]
-    print(f"target p95 < {TARGET_P95_MS:.0f} ms: {'met' if worst < TARGET_P95_MS else 'NOT met'} "
-          f"(worst p95 {worst} ms; load average {results['load_average_1m']} on {results['cpu_count']} CPUs)")
+    print(
+        f"target p95 < {TARGET_P95_MS:.0f} ms: {'met' if worst < TARGET_P95_MS else 'NOT met'} "
+        f"(worst p95 {worst} ms; load average {results['load_average_1m']} on {results['cpu_count']} CPUs)"
+    )
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
 

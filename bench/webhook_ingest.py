@@ -38,9 +38,25 @@ def wrk(url: str, *, connections: int, duration: float, body_path: Path, run: st
     threads = min(connections, 2)
     env = {**os.environ, "BENCH_BODY": str(body_path), "BENCH_SECRET": common.BENCH_SECRET, "BENCH_RUN": run}
     out = subprocess.run(
-        ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{max(1, round(duration))}s", "--timeout", "5s",
-         "-s", str(Path(__file__).with_name("webhook.lua")), url],
-        env=env, capture_output=True, text=True, timeout=duration + 60, check=True,
+        [
+            "wrk",
+            "-t",
+            str(threads),
+            "-c",
+            str(connections),
+            "-d",
+            f"{max(1, round(duration))}s",
+            "--timeout",
+            "5s",
+            "-s",
+            str(Path(__file__).with_name("webhook.lua")),
+            url,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=duration + 60,
+        check=True,
     ).stdout
     line = next(ln for ln in out.splitlines() if ln.startswith("{"))
     raw = json.loads(line)
@@ -82,8 +98,10 @@ def run(duration: float, connection_levels: list[int]) -> dict:
             from conversations.models import Message
 
             with connection.cursor() as cursor:
-                cursor.execute(f"CREATE TABLE IF NOT EXISTS {SCRATCH_TABLE} (provider_id text PRIMARY KEY, "
-                               "phone text NOT NULL, body text NOT NULL, created_at timestamptz DEFAULT now())")
+                cursor.execute(
+                    f"CREATE TABLE IF NOT EXISTS {SCRATCH_TABLE} (provider_id text PRIMARY KEY, "
+                    "phone text NOT NULL, body text NOT NULL, created_at timestamptz DEFAULT now())"
+                )
             connection.close()
             web, url = common.web(env)
             with tempfile.TemporaryDirectory() as tmp:
@@ -96,11 +114,19 @@ def run(duration: float, connection_levels: list[int]) -> dict:
                 rows = []
                 for connections in connection_levels:
                     for view in (BARE, MINIMAL, OURS):
-                        figures = wrk(url + PATHS[view], connections=connections, duration=duration,
-                                      body_path=body_path, run=f"C{connections}{view[0]}")
+                        figures = wrk(
+                            url + PATHS[view],
+                            connections=connections,
+                            duration=duration,
+                            body_path=body_path,
+                            run=f"C{connections}{view[0]}",
+                        )
                         rows.append({"view": view, "connections": connections, **figures})
-                        print(f"  {view:8} c={connections:<3} {figures['rps']:8.0f} req/s  "
-                              f"p50 {figures['p50_ms']:.1f} ms  p99 {figures['p99_ms']:.1f} ms", flush=True)
+                        print(
+                            f"  {view:8} c={connections:<3} {figures['rps']:8.0f} req/s  "
+                            f"p50 {figures['p50_ms']:.1f} ms  p99 {figures['p99_ms']:.1f} ms",
+                            flush=True,
+                        )
                         time.sleep(1)
                 stored = Message.objects.count() - stored_before
             ours_requests = sum(r["requests"] for r in rows if r["view"] == OURS)
@@ -120,8 +146,11 @@ def run(duration: float, connection_levels: list[int]) -> dict:
                 "ours_p99_ms_at_32": p99_32,
                 "ours_requests": ours_requests,
                 "ours_messages_stored": stored,
-                "targets": {"ours_over_minimal_at_8_and_32": TARGET_RATIO, "p99_ms_at_32": TARGET_P99_MS,
-                            "seed_claim_ms": SEED_CLAIM_MS},
+                "targets": {
+                    "ours_over_minimal_at_8_and_32": TARGET_RATIO,
+                    "p99_ms_at_32": TARGET_P99_MS,
+                    "seed_claim_ms": SEED_CLAIM_MS,
+                },
                 "met": {
                     "ratio": all(ratios.get(c, 0) >= TARGET_RATIO for c in ("8", "32") if c in ratios),
                     "p99": p99_32 is not None and p99_32 < TARGET_P99_MS,
@@ -138,17 +167,34 @@ def report(results: dict) -> None:
     rows = []
     for r in results["rows"]:
         ratio = results["ours_over_minimal"][str(r["connections"])] if r["view"] == OURS else None
-        rows.append([r["view"], r["connections"], r["rps"], r["p50_ms"], r["p99_ms"], r["errors"],
-                     f"{ratio:.2f}" if ratio is not None else ""])
+        rows.append(
+            [
+                r["view"],
+                r["connections"],
+                r["rps"],
+                r["p50_ms"],
+                r["p99_ms"],
+                r["errors"],
+                f"{ratio:.2f}" if ratio is not None else "",
+            ]
+        )
     print(common.table(["view", "conns", "req/s", "p50 ms", "p99 ms", "errors", "ours÷minimal"], rows))
     ratios = results["ours_over_minimal"]
-    print(f"target ours÷minimal ≥ {TARGET_RATIO} at 8 and 32: "
-          f"{', '.join(f'{c}: {v:.2f}' for c, v in ratios.items())} → {common.verdict(results['met']['ratio'])}")
+    print(
+        f"target ours÷minimal ≥ {TARGET_RATIO} at 8 and 32: "
+        f"{', '.join(f'{c}: {v:.2f}' for c, v in ratios.items())} → {common.verdict(results['met']['ratio'])}"
+    )
     p99 = results["ours_p99_ms_at_32"]
-    print(f"target p99 < {TARGET_P99_MS:.0f} ms at 32 (seed claimed < {SEED_CLAIM_MS:.0f} ms): "
-          f"{p99:.1f} ms → {common.verdict(results['met']['p99'])}" if p99 is not None else "")
-    print(f"every accepted request stored once: {results['ours_messages_stored']} messages for "
-          f"{results['ours_requests']} requests (wrk counts requests cut at the end as sent)")
+    print(
+        f"target p99 < {TARGET_P99_MS:.0f} ms at 32 (seed claimed < {SEED_CLAIM_MS:.0f} ms): "
+        f"{p99:.1f} ms → {common.verdict(results['met']['p99'])}"
+        if p99 is not None
+        else ""
+    )
+    print(
+        f"every accepted request stored once: {results['ours_messages_stored']} messages for "
+        f"{results['ours_requests']} requests (wrk counts requests cut at the end as sent)"
+    )
     path = common.write_results(NAME, results)
     print(f"→ {path.relative_to(common.BASE_DIR)}")
 

@@ -83,8 +83,12 @@ class ContactAdmin(UnitScopedAdmin):
         for contact in contacts:
             self.log_change(request, contact, "LGPD export")
         logger.info("LGPD export of contacts %s by user %s", [c.pk for c in contacts], request.user.pk)
-        body = json.dumps(payload[0] if len(payload) == 1 else payload, cls=privacy.json_encoder,
-                          ensure_ascii=False, indent=2)
+        body = json.dumps(
+            payload[0] if len(payload) == 1 else payload,
+            cls=privacy.json_encoder,
+            ensure_ascii=False,
+            indent=2,
+        )
         name = f"contact-{contacts[0].pk}.json" if len(contacts) == 1 else "contacts.json"
         response = HttpResponse(body, content_type="application/json; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{name}"'
@@ -97,8 +101,13 @@ class ContactAdmin(UnitScopedAdmin):
             return TemplateResponse(
                 request,
                 "admin/kumon/contact/erase_confirm.html",
-                {**self.admin_site.each_context(request), "contacts": contacts, "opts": self.model._meta,
-                 "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME, "title": _("Erase family data")},
+                {
+                    **self.admin_site.each_context(request),
+                    "contacts": contacts,
+                    "opts": self.model._meta,
+                    "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+                    "title": _("Erase family data"),
+                },
             )
         for contact in contacts:
             erased = privacy.erase_contact(contact=contact)
@@ -149,7 +158,15 @@ def _local(moment: dt.datetime | None, unit: Any) -> str:
 class ConversationAdmin(UnitScopedAdmin):
     member_can = frozenset({"view", "change"})
     owner_can = frozenset({"view", "change"})
-    list_display = ["state_badge", "family", "waiting_for", "stage_label", "assigned", "last_activity", "unit_name"]
+    list_display = [
+        "state_badge",
+        "family",
+        "waiting_for",
+        "stage_label",
+        "assigned",
+        "last_activity",
+        "unit_name",
+    ]
     list_display_links = None
     list_filter = [StateFilter, UnitListFilter, StageFilter]
     search_fields = ["contact__phone", "contact__name"]
@@ -245,13 +262,29 @@ class ConversationAdmin(UnitScopedAdmin):
             path("reports/funnel.csv", wrap(self.funnel_csv_view), name="conversations_funnel_csv"),
             path("gaps/", wrap(self.gaps_view), name="conversations_gaps"),
             path("gaps/answer/", wrap(require_POST(self.gaps_answer_view)), name="conversations_gaps_answer"),
-            path("family/<int:contact_id>/", wrap(self.family_view), name="conversations_conversation_family"),
-            path("<path:object_id>/transcript/", wrap(self.transcript_view), name="conversations_conversation_transcript"),
-            path("<path:object_id>/take-over/", wrap(require_POST(self.take_over_view)),
-                 name="conversations_conversation_take_over"),
-            path("<path:object_id>/reply/", wrap(require_POST(self.reply_view)), name="conversations_conversation_reply"),
-            path("<path:object_id>/hand-back/", wrap(require_POST(self.hand_back_view)),
-                 name="conversations_conversation_hand_back"),
+            path(
+                "family/<int:contact_id>/", wrap(self.family_view), name="conversations_conversation_family"
+            ),
+            path(
+                "<path:object_id>/transcript/",
+                wrap(self.transcript_view),
+                name="conversations_conversation_transcript",
+            ),
+            path(
+                "<path:object_id>/take-over/",
+                wrap(require_POST(self.take_over_view)),
+                name="conversations_conversation_take_over",
+            ),
+            path(
+                "<path:object_id>/reply/",
+                wrap(require_POST(self.reply_view)),
+                name="conversations_conversation_reply",
+            ),
+            path(
+                "<path:object_id>/hand-back/",
+                wrap(require_POST(self.hand_back_view)),
+                name="conversations_conversation_hand_back",
+            ),
             *super().get_urls(),
         ]
 
@@ -259,12 +292,16 @@ class ConversationAdmin(UnitScopedAdmin):
         obj = self.get_object(request, unquote(object_id))
         if obj is None:
             raise Http404
-        allowed = self.has_change_permission(request, obj) if change else self.has_view_permission(request, obj)
+        allowed = (
+            self.has_change_permission(request, obj) if change else self.has_view_permission(request, obj)
+        )
         if not allowed:
             raise DjangoPermissionDenied
         return obj
 
-    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None) -> HttpResponse:
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
+    ) -> HttpResponse:
         conversation = self._conversation(request, object_id)
         page = inbox.conversation_page(conversation)
         waited = inbox.waited(conversation, timezone.now())
@@ -286,7 +323,9 @@ class ConversationAdmin(UnitScopedAdmin):
         conversation = self._conversation(request, object_id)
         page = inbox.conversation_page(conversation)
         with timezone.override(ZoneInfo(conversation.unit.timezone)):
-            html = render_to_string("admin/conversations/conversation/_transcript.html", {"page": page}, request)
+            html = render_to_string(
+                "admin/conversations/conversation/_transcript.html", {"page": page}, request
+            )
         return JsonResponse(
             {
                 "state": page.state,
@@ -305,8 +344,10 @@ class ConversationAdmin(UnitScopedAdmin):
         if not self.has_view_permission(request):
             raise DjangoPermissionDenied
         conversation = (
-            self.get_queryset(request).filter(contact_id=contact_id)
-            .order_by("state_order", "-last_activity_at").first()
+            self.get_queryset(request)
+            .filter(contact_id=contact_id)
+            .order_by("state_order", "-last_activity_at")
+            .first()
         )
         if conversation is None:
             raise Http404
@@ -325,21 +366,27 @@ class ConversationAdmin(UnitScopedAdmin):
     def reply_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         conversation = self._conversation(request, object_id, change=True)
         try:
-            services.send_staff_reply(conversation=conversation, user=request.user, body=request.POST.get("body", ""))
+            services.send_staff_reply(
+                conversation=conversation, user=request.user, body=request.POST.get("body", "")
+            )
         except DomainError as exc:
             self.message_user(request, exc.message, messages.ERROR)
         return self._back(conversation)
 
     def hand_back_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         conversation = self._conversation(request, object_id, change=True)
-        services.hand_back(conversation=conversation, user=request.user, note=request.POST.get("note", "").strip())
+        services.hand_back(
+            conversation=conversation, user=request.user, note=request.POST.get("note", "").strip()
+        )
         self.log_change(request, conversation, "hand back")
         self.message_user(request, _("Handed back to the bot."), messages.SUCCESS)
         return self._back(conversation)
 
     # -- reports --
 
-    def _report_params(self, request: HttpRequest) -> tuple[list[Any], dt.date, dt.date, str, list[Any], bool]:
+    def _report_params(
+        self, request: HttpRequest
+    ) -> tuple[list[Any], dt.date, dt.date, str, list[Any], bool]:
         if not self.has_view_permission(request):
             raise DjangoPermissionDenied
         available = list(units_for(request.user).order_by("name"))
@@ -369,7 +416,8 @@ class ConversationAdmin(UnitScopedAdmin):
             for m in reports.METRICS
         ]
         rows = [
-            {"fold": r} if isinstance(r, reports.Fold)
+            {"fold": r}
+            if isinstance(r, reports.Fold)
             else {"row": r, "cells": [reports.format_value(m, r.values[m.key]) for m in reports.METRICS]}
             for r in reports.fold_empty_rows(report.rows)
         ]
@@ -398,8 +446,14 @@ class ConversationAdmin(UnitScopedAdmin):
         units, start, end, period, _available, _compare = self._report_params(request)
         report = reports.build_report(units=units, start=start, end=end, period=period)
         language = "en" if request.GET.get("lang") == "en" else "pt"
-        response = HttpResponse(reports.report_csv(report, language=language), content_type="text/csv; charset=utf-8")
-        name = f"report-{start}-{end}-{period}.csv" if language == "en" else f"relatorio-{start}-{end}-{period}.csv"
+        response = HttpResponse(
+            reports.report_csv(report, language=language), content_type="text/csv; charset=utf-8"
+        )
+        name = (
+            f"report-{start}-{end}-{period}.csv"
+            if language == "en"
+            else f"relatorio-{start}-{end}-{period}.csv"
+        )
         response["Content-Disposition"] = f'attachment; filename="{name}"'
         return response
 
@@ -414,14 +468,23 @@ class ConversationAdmin(UnitScopedAdmin):
             "opts": self.model._meta,
             "title": _("Funnel by cohort"),
             "funnel": result,
-            "table": [{"line": line, "cells": [funnel.format_cell(line, t.values[line.key]) for t in result.totals]}
-                      for line in funnel.LINES],
-            "sources": [{"row": r, "label": funnel.source_label(r.source),
-                         "cells": [funnel.format_cell(line, r.values[line.key]) for line in funnel.LINES[:5]]
-                         + [funnel.format_cell(funnel.LINES[9], r.values["overall_rate"])]}
-                        for r in result.by_source],
-            "losses": [{"label": label, "cells": [result.loss_count(u.pk, label) for u in result.units]}
-                       for label in result.loss_reasons],
+            "table": [
+                {"line": line, "cells": [funnel.format_cell(line, t.values[line.key]) for t in result.totals]}
+                for line in funnel.LINES
+            ],
+            "sources": [
+                {
+                    "row": r,
+                    "label": funnel.source_label(r.source),
+                    "cells": [funnel.format_cell(line, r.values[line.key]) for line in funnel.LINES[:5]]
+                    + [funnel.format_cell(funnel.LINES[9], r.values["overall_rate"])],
+                }
+                for r in result.by_source
+            ],
+            "losses": [
+                {"label": label, "cells": [result.loss_count(u.pk, label) for u in result.units]}
+                for label in result.loss_reasons
+            ],
             "lines": funnel.LINES,
             "available": available,
             "selected": {u.pk for u in units},
@@ -436,7 +499,9 @@ class ConversationAdmin(UnitScopedAdmin):
         units, start, end, _period, _available, _compare = self._report_params(request)
         result = funnel.build_funnel(units=units, start=start, end=end)
         language = "en" if request.GET.get("lang") == "en" else "pt"
-        response = HttpResponse(funnel.funnel_csv(result, language=language), content_type="text/csv; charset=utf-8")
+        response = HttpResponse(
+            funnel.funnel_csv(result, language=language), content_type="text/csv; charset=utf-8"
+        )
         name = f"funnel-{start}-{end}.csv" if language == "en" else f"funil-{start}-{end}.csv"
         response["Content-Disposition"] = f'attachment; filename="{name}"'
         return response
@@ -447,7 +512,9 @@ class ConversationAdmin(UnitScopedAdmin):
         if not self.has_view_permission(request):
             raise DjangoPermissionDenied
         unit_id = request.GET.get("unit")
-        groups = gap_service.gap_groups(user=request.user, unit_id=int(unit_id) if unit_id and unit_id.isdigit() else None)
+        groups = gap_service.gap_groups(
+            user=request.user, unit_id=int(unit_id) if unit_id and unit_id.isdigit() else None
+        )
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
@@ -477,7 +544,8 @@ class ConversationAdmin(UnitScopedAdmin):
             self.message_user(request, exc.message, messages.ERROR)
         else:
             self.message_user(
-                request, _("FAQ entry “%(q)s” created; it is being indexed.") % {"q": source.question[:60]},
+                request,
+                _("FAQ entry “%(q)s” created; it is being indexed.") % {"q": source.question[:60]},
                 messages.SUCCESS,
             )
         return redirect("admin:conversations_gaps")

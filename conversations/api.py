@@ -46,8 +46,20 @@ class ConversationOutput(serializers.ModelSerializer):
     class Meta:
         model = Conversation
         fields = [
-            "id", "unit", "phone", "name", "mode", "state", "stage", "step", "data", "handoff_at",
-            "handoff_reason", "assigned_to", "last_activity_at", "created_at",
+            "id",
+            "unit",
+            "phone",
+            "name",
+            "mode",
+            "state",
+            "stage",
+            "step",
+            "data",
+            "handoff_at",
+            "handoff_reason",
+            "assigned_to",
+            "last_activity_at",
+            "created_at",
         ]
 
     @extend_schema_field(serializers.DictField())
@@ -72,7 +84,9 @@ class ConversationDetailOutput(ConversationOutput):
 
 
 def _conversations(request: Request) -> QuerySet[Conversation]:
-    return inbox.inbox(user=request.user, queryset=Conversation.objects.select_related("unit", "contact", "assigned_to"))
+    return inbox.inbox(
+        user=request.user, queryset=Conversation.objects.select_related("unit", "contact", "assigned_to")
+    )
 
 
 @extend_schema(
@@ -141,13 +155,17 @@ def conversation_for_phone(*, user: Any, phone: str, unit_slug: str | None) -> C
     if not unit_ids:
         raise NotFound(gettext("No conversation for this phone."))
     if len(unit_ids) > 1:
-        raise DomainError(gettext("This phone wrote to several of your units: choose one with ?unit=<slug>."),
-                          extra={"units": sorted(units_for(user).filter(pk__in=unit_ids).values_list("slug", flat=True))})
+        raise DomainError(
+            gettext("This phone wrote to several of your units: choose one with ?unit=<slug>."),
+            extra={"units": sorted(units_for(user).filter(pk__in=unit_ids).values_list("slug", flat=True))},
+        )
     conversation = (
         Conversation.objects.filter(contact__in=contacts)
         .select_related("unit", "contact", "assigned_to")
         # The open conversation first, else the latest closed one.
-        .order_by(Case(When(mode=Conversation.Mode.CLOSED, then=Value(1)), default=Value(0)), "-last_activity_at")
+        .order_by(
+            Case(When(mode=Conversation.Mode.CLOSED, then=Value(1)), default=Value(0)), "-last_activity_at"
+        )
         .first()
     )
     if conversation is None:
@@ -166,7 +184,9 @@ def conversation_for_phone(*, user: Any, phone: str, unit_slug: str | None) -> C
 )
 class ConversationByPhone(APIView):
     def get(self, request: Request, phone: str) -> Response:
-        conversation = conversation_for_phone(user=request.user, phone=phone, unit_slug=request.query_params.get("unit"))
+        conversation = conversation_for_phone(
+            user=request.user, phone=phone, unit_slug=request.query_params.get("unit")
+        )
         messages = inbox.transcript(conversation, limit=MESSAGE_LIMIT)
         return Response(
             {
@@ -182,8 +202,13 @@ class ConversationByPhone(APIView):
                 "handoff_at": conversation.handoff_at,
                 "assigned_to": conversation.assigned_to.get_username() if conversation.assigned_to else None,
                 "messages": [
-                    {"direction": m.direction, "sender": m.sender, "body": m.body, "status": m.status,
-                     "created_at": m.created_at}
+                    {
+                        "direction": m.direction,
+                        "sender": m.sender,
+                        "body": m.body,
+                        "status": m.status,
+                        "created_at": m.created_at,
+                    }
                     for m in messages
                 ],
             }
@@ -202,8 +227,12 @@ class _ConversationAction(APIView):
         return Response(ConversationOutput(conversation).data)
 
 
-@extend_schema(tags=["conversations"], summary="Take over: the bot stops at once", request=None,
-               responses={200: ConversationOutput})
+@extend_schema(
+    tags=["conversations"],
+    summary="Take over: the bot stops at once",
+    request=None,
+    responses={200: ConversationOutput},
+)
 class TakeOver(_ConversationAction):
     def post(self, request: Request, pk: int) -> Response:
         conversation = self.conversation(request, pk)
@@ -215,14 +244,20 @@ class HandBackInput(serializers.Serializer):
     note = serializers.CharField(required=False, allow_blank=True, max_length=500)
 
 
-@extend_schema(tags=["conversations"], summary="Hand back to the bot (optional note for its context)",
-               request=HandBackInput, responses={200: ConversationOutput})
+@extend_schema(
+    tags=["conversations"],
+    summary="Hand back to the bot (optional note for its context)",
+    request=HandBackInput,
+    responses={200: ConversationOutput},
+)
 class HandBack(_ConversationAction):
     def post(self, request: Request, pk: int) -> Response:
         conversation = self.conversation(request, pk)
         data = HandBackInput(data=request.data)
         data.is_valid(raise_exception=True)
-        services.hand_back(conversation=conversation, user=request.user, note=data.validated_data.get("note", ""))
+        services.hand_back(
+            conversation=conversation, user=request.user, note=data.validated_data.get("note", "")
+        )
         return self.done(conversation)
 
 
@@ -230,14 +265,20 @@ class ReplyInput(serializers.Serializer):
     body = serializers.CharField(max_length=4000)
 
 
-@extend_schema(tags=["conversations"], summary="Reply as staff (takes the conversation over)",
-               request=ReplyInput, responses={201: MessageOutput})
+@extend_schema(
+    tags=["conversations"],
+    summary="Reply as staff (takes the conversation over)",
+    request=ReplyInput,
+    responses={201: MessageOutput},
+)
 class Reply(_ConversationAction):
     def post(self, request: Request, pk: int) -> Response:
         conversation = self.conversation(request, pk)
         data = ReplyInput(data=request.data)
         data.is_valid(raise_exception=True)
-        message = services.send_staff_reply(conversation=conversation, user=request.user, body=data.validated_data["body"])
+        message = services.send_staff_reply(
+            conversation=conversation, user=request.user, body=data.validated_data["body"]
+        )
         return Response(MessageOutput(message).data, status=201)
 
 
@@ -247,8 +288,12 @@ class ReportOutput(serializers.Serializer):
     period = serializers.ChoiceField(choices=reports.PERIODS)
     metrics = inline_serializer(
         "ReportMetric",
-        fields={"key": serializers.CharField(), "label": serializers.CharField(),
-                "definition": serializers.CharField(), "kind": serializers.CharField()},
+        fields={
+            "key": serializers.CharField(),
+            "label": serializers.CharField(),
+            "definition": serializers.CharField(),
+            "kind": serializers.CharField(),
+        },
         many=True,
     )
     totals = inline_serializer(
@@ -256,7 +301,11 @@ class ReportOutput(serializers.Serializer):
     )
     rows = inline_serializer(
         "ReportRow",
-        fields={"unit": serializers.CharField(), "period": serializers.DateField(), "values": serializers.DictField()},
+        fields={
+            "unit": serializers.CharField(),
+            "period": serializers.DateField(),
+            "values": serializers.DictField(),
+        },
         many=True,
     )
 
@@ -311,9 +360,13 @@ class ReportView(APIView):
                 "start": report.start,
                 "end": report.end,
                 "period": report.period,
-                "metrics": [{"key": m.key, "label": str(m.label), "definition": str(m.definition), "kind": m.kind}
-                            for m in reports.METRICS],
+                "metrics": [
+                    {"key": m.key, "label": str(m.label), "definition": str(m.definition), "kind": m.kind}
+                    for m in reports.METRICS
+                ],
                 "totals": [{"unit": slug[t.unit_id], "values": t.values} for t in report.totals],
-                "rows": [{"unit": slug[r.unit_id], "period": r.period, "values": r.values} for r in report.rows],
+                "rows": [
+                    {"unit": slug[r.unit_id], "period": r.period, "values": r.values} for r in report.rows
+                ],
             }
         )

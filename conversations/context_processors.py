@@ -17,6 +17,8 @@ def _waiting_count(request: HttpRequest) -> int:
 def admin_badges(request: HttpRequest) -> dict[str, Any]:
     """`waiting_count`, lazy: the COUNT query runs only if a template shows the badge."""
     user = getattr(request, "user", None)
-    if not (user is not None and user.is_authenticated and user.is_staff and request.path.startswith("/admin/")):
+    if not (
+        user is not None and user.is_authenticated and user.is_staff and request.path.startswith("/admin/")
+    ):
         return {}
     return {"waiting_count": SimpleLazyObject(lambda: _waiting_count(request))}

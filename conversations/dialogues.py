@@ -108,7 +108,9 @@ def parse_dialogues(data: Any) -> list[Dialogue]:
     for n, item in enumerate(data):
         try:
             turns = [
-                Turn(at=dt.datetime.fromisoformat(t["at"]), text=t.get("parent", ""), media=t.get("media", ""))
+                Turn(
+                    at=dt.datetime.fromisoformat(t["at"]), text=t.get("parent", ""), media=t.get("media", "")
+                )
                 for t in item["turns"]
             ]
             dialogues.append(
@@ -191,7 +193,9 @@ def _lead_checks(expected: dict[str, Any], lead: state.Lead) -> list[Check]:
     checks = []
     if "parent_name" in expected:
         ok = _same_name(expected["parent_name"], lead.parent_name)
-        checks.append(Check("lead.parent_name", ok, f"{lead.parent_name!r}, want {expected['parent_name']!r}"))
+        checks.append(
+            Check("lead.parent_name", ok, f"{lead.parent_name!r}, want {expected['parent_name']!r}")
+        )
     child_keys = [k for k in ("child_name", "child_age", "school_year", "subjects") if k in expected]
     if not child_keys:
         return checks
@@ -208,7 +212,12 @@ def _lead_checks(expected: dict[str, Any], lead: state.Lead) -> list[Check]:
 
     # Several children: the expectation holds for one of them.
     best = max(lead.children or [state.Child()], key=lambda c: sum(matches(c, k) for k in child_keys))
-    shown = {"child_name": best.name, "child_age": best.age, "school_year": best.school_year, "subjects": best.subjects}
+    shown = {
+        "child_name": best.name,
+        "child_age": best.age,
+        "school_year": best.school_year,
+        "subjects": best.subjects,
+    }
     for key in child_keys:
         checks.append(Check(f"lead.{key}", matches(best, key), f"{shown[key]!r}, want {expected[key]!r}"))
     return checks
@@ -218,7 +227,9 @@ def check(*, unit: Unit, dialogue: Dialogue, phone: str, replies: list[list[dict
     e = dialogue.expect
     contact = Contact.objects.filter(unit=unit, phone=phone).first()
     conversation = (
-        Conversation.objects.filter(contact=contact).exclude(mode=Conversation.Mode.CLOSED).first() if contact else None
+        Conversation.objects.filter(contact=contact).exclude(mode=Conversation.Mode.CLOSED).first()
+        if contact
+        else None
     )
     checks: list[Check] = []
     if "lead" in e:
@@ -227,7 +238,9 @@ def check(*, unit: Unit, dialogue: Dialogue, phone: str, replies: list[list[dict
     offered = [start for burst in replies for reply in burst for start in reply["offered"]]
     if "appointments" in e:
         live = sorted(
-            Appointment.objects.filter(unit=unit, phone=phone, status__in=Appointment.LIVE).values_list("start", flat=True)
+            Appointment.objects.filter(unit=unit, phone=phone, status__in=Appointment.LIVE).values_list(
+                "start", flat=True
+            )
         )
         wanted: list[dt.datetime | None] = []
         for item in e["appointments"]:
@@ -239,7 +252,9 @@ def check(*, unit: Unit, dialogue: Dialogue, phone: str, replies: list[list[dict
                 wanted.append(dt.datetime.fromisoformat(start))
         ok = None not in wanted and sorted(w for w in wanted if w) == live
         tz = unit.timezone
-        checks.append(Check("appointments", ok, f"{_iso(live, tz)}, want {e['appointments']} = {_iso(wanted, tz)}"))
+        checks.append(
+            Check("appointments", ok, f"{_iso(live, tz)}, want {e['appointments']} = {_iso(wanted, tz)}")
+        )
     if "mode" in e:
         mode = conversation.mode if conversation else "none"
         checks.append(Check("mode", mode == e["mode"], f"{mode}, want {e['mode']}"))
@@ -260,8 +275,13 @@ def check(*, unit: Unit, dialogue: Dialogue, phone: str, replies: list[list[dict
         checks.append(Check("silent_turns", not loud, f"turns {loud} got a reply" if loud else ""))
     if "max_replies_per_burst" in e:
         most = max((len(b) for b in replies), default=0)
-        checks.append(Check("max_replies_per_burst", most <= e["max_replies_per_burst"],
-                            f"{most}, max {e['max_replies_per_burst']}"))
+        checks.append(
+            Check(
+                "max_replies_per_burst",
+                most <= e["max_replies_per_burst"],
+                f"{most}, max {e['max_replies_per_burst']}",
+            )
+        )
     return checks
 
 
@@ -270,7 +290,10 @@ def _iso(values: list[Any], tz: str) -> list[str]:
 
 
 def run_all(
-    *, unit: Unit, dialogues: list[Dialogue], timeout: float = REPLY_TIMEOUT,
+    *,
+    unit: Unit,
+    dialogues: list[Dialogue],
+    timeout: float = REPLY_TIMEOUT,
     progress: Callable[[Outcome], None] | None = None,
 ) -> list[Outcome]:
     reset_unit(unit)
@@ -310,7 +333,9 @@ def transcript(outcome: Outcome) -> list[str]:
         if not got:
             lines.append("              bot: (nada)")
     for c in outcome.checks:
-        lines.append(f"  {'✓' if c.ok else '✗'} {c.name}" + (f": {c.detail}" if c.detail and not c.ok else ""))
+        lines.append(
+            f"  {'✓' if c.ok else '✗'} {c.name}" + (f": {c.detail}" if c.detail and not c.ok else "")
+        )
     for sentence in d.judge:
         lines.append(f"  ? {sentence}")
     return lines

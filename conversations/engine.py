@@ -44,7 +44,9 @@ def respond(*, conversation: Conversation, messages: list[Message], now: dt.date
     """The replies and state changes for the parent's new messages (one turn)."""
     now = _clock(messages, now)
     state = State.of(conversation)
-    turn = Turn(conversation=conversation, now=now, state=state, lang=state.lead.language or "pt", usage=llm.Usage())
+    turn = Turn(
+        conversation=conversation, now=now, state=state, lang=state.lead.language or "pt", usage=llm.Usage()
+    )
     turn.llm = llm.configured() and budget.allowed(unit=conversation.unit, now=now)
     appointment = booking.future_appointment(turn)
     if appointment is not None:
@@ -120,7 +122,12 @@ def respond(*, conversation: Conversation, messages: list[Message], now: dt.date
     if changed and not turn.flow and not turn.answers:
         turn.answers.append(turn.say("noted"))
     if not turn.flow and not turn.handoff and turn.state.step != Step.CLARIFY:
-        if answered and turn.sources and not turn.state.flow.cta_offered and turn.state.step in (Step.NONE, Step.CTA):
+        if (
+            answered
+            and turn.sources
+            and not turn.state.flow.cta_offered
+            and turn.state.step in (Step.NONE, Step.CTA)
+        ):
             turn.state.flow.cta_offered = True
             turn.set_step(Step.CTA)
             turn.flow.append(turn.say("cta_visit"))
@@ -141,8 +148,14 @@ _COURTESY = frozenset({Intent.THANKS, Intent.AFFIRM, Intent.GREETING, Intent.SMA
 
 
 def _only_courtesy(u: Understood) -> bool:
-    return bool(u.intents) and u.intents <= _COURTESY and not u.questions and not u.facts.children \
-        and u.when is None and len(u.text) <= 60
+    return (
+        bool(u.intents)
+        and u.intents <= _COURTESY
+        and not u.questions
+        and not u.facts.children
+        and u.when is None
+        and len(u.text) <= 60
+    )
 
 
 # --- reading the turn ---------------------------------------------------------------------------
@@ -209,8 +222,13 @@ def _understand(turn: Turn, text: str) -> Understood:
     if turn.llm:
         try:
             proposed, usage = llm.understand(
-                text, step=str(turn.state.step), language=turn.lang, today=today, tz=turn.unit.timezone,
-                known=turn.lead.to_data(), offered=[turn.slot_text(s) for s in turn.state.flow.offered],
+                text,
+                step=str(turn.state.step),
+                language=turn.lang,
+                today=today,
+                tz=turn.unit.timezone,
+                known=turn.lead.to_data(),
+                offered=[turn.slot_text(s) for s in turn.state.flow.offered],
                 hours=_hours_text(turn),
             )
             turn.usage += usage
@@ -222,7 +240,7 @@ def _understand(turn: Turn, text: str) -> Understood:
 
 
 def _hours_text(turn: Turn) -> str:
-    """"mon 08:00-12:00, 13:30-19:00; sat 08:00-11:30" for the language model's context."""
+    """ "mon 08:00-12:00, 13:30-19:00; sat 08:00-11:30" for the language model's context."""
     rules = slots_selectors.unit_rules(turn.unit)
     names = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
     return "; ".join(
@@ -232,4 +250,6 @@ def _hours_text(turn: Turn) -> str:
 
 
 def _first_turn(conversation: Conversation) -> bool:
-    return not conversation.messages.filter(direction=Message.Direction.OUT, sender=Message.Sender.BOT).exists()
+    return not conversation.messages.filter(
+        direction=Message.Direction.OUT, sender=Message.Sender.BOT
+    ).exists()

@@ -141,13 +141,22 @@ def schedule_after_turn(*, conversation: Conversation, last: Message, now: dt.da
     anchor = _clock(last)
     created = []
     for seq, hours in enumerate(options.hours[: options.followups_max], 1):
-        due = next_send_moment(unit=conversation.unit, options=options, moment=anchor + dt.timedelta(hours=hours))
+        due = next_send_moment(
+            unit=conversation.unit, options=options, moment=anchor + dt.timedelta(hours=hours)
+        )
         if due is None:
             break
         followup, made = Followup.objects.get_or_create(
-            conversation=conversation, kind=Followup.Kind.QUIET, anchor_message=last, seq=seq,
-            defaults={"unit_id": conversation.unit_id, "contact_id": conversation.contact_id, "anchor_at": anchor,
-                      "due_at": due},
+            conversation=conversation,
+            kind=Followup.Kind.QUIET,
+            anchor_message=last,
+            seq=seq,
+            defaults={
+                "unit_id": conversation.unit_id,
+                "contact_id": conversation.contact_id,
+                "anchor_at": anchor,
+                "due_at": due,
+            },
         )
         if made:
             created.append(followup)
@@ -155,7 +164,11 @@ def schedule_after_turn(*, conversation: Conversation, last: Message, now: dt.da
 
 
 def cancel_pending(
-    *, conversation_id: int, reason: str, now: dt.datetime | None = None, kind: str | None = None,
+    *,
+    conversation_id: int,
+    reason: str,
+    now: dt.datetime | None = None,
+    kind: str | None = None,
     user: Any | None = None,
 ) -> int:
     """Cancel the conversation's follow-ups not sent yet, with the reason; returns how many."""
@@ -176,7 +189,9 @@ def cancel_followup(*, followup: Followup, user: Any | None) -> bool:
 def has_live_visit(conversation: Conversation, *, now: dt.datetime) -> bool:
     contact = conversation.contact
     return Appointment.objects.filter(
-        Q(contact=contact) | Q(phone=contact.phone), unit_id=conversation.unit_id, status__in=Appointment.LIVE,
+        Q(contact=contact) | Q(phone=contact.phone),
+        unit_id=conversation.unit_id,
+        status__in=Appointment.LIVE,
         start__gt=now,
     ).exists()
 
@@ -192,7 +207,9 @@ def void_reason(followup: Followup, *, now: dt.datetime) -> str:
         if has_live_visit(conversation, now=now):
             return BOOKED
         if Message.objects.filter(
-            conversation__contact_id=followup.contact_id, direction=Message.Direction.IN, created_at__gt=followup.created_at
+            conversation__contact_id=followup.contact_id,
+            direction=Message.Direction.IN,
+            created_at__gt=followup.created_at,
         ).exists():
             return REPLIED
         return ""
@@ -261,8 +278,16 @@ TEXTS: dict[str, dict[str, str]] = {
 
 MISSING = {
     "child_name": {"pt": "o nome da criança", "en": "the child's name", "es": "el nombre del niño"},
-    "child_age": {"pt": "a idade ou o ano escolar", "en": "the age or school year", "es": "la edad o el año escolar"},
-    "subject": {"pt": "a matéria de interesse ({subjects})", "en": "the subject ({subjects})", "es": "la materia ({subjects})"},
+    "child_age": {
+        "pt": "a idade ou o ano escolar",
+        "en": "the age or school year",
+        "es": "la edad o el año escolar",
+    },
+    "subject": {
+        "pt": "a matéria de interesse ({subjects})",
+        "en": "the subject ({subjects})",
+        "es": "la materia ({subjects})",
+    },
     "parent_name": {"pt": "o seu nome", "en": "your name", "es": "tu nombre"},
 }
 
@@ -312,7 +337,9 @@ def write_followup(*, followup: Followup, now: dt.datetime) -> Written:
     hello = _t("hello", lang, name=f", {first}" if first else "")
     last = followup.seq >= options_for(unit).followups_max
     if followup.kind == Followup.Kind.AFTER_VISIT:
-        return Written(text=f"{hello} {_t('after_visit', lang, child=child, unit=unit.name.removeprefix('Kumon ').strip())}")
+        return Written(
+            text=f"{hello} {_t('after_visit', lang, child=child, unit=unit.name.removeprefix('Kumon ').strip())}"
+        )
     step = Step.parse(conversation.step)
     written = Written(text="")
     if step in OFFER_STEPS or (step == Step.CTA and lead.qualified):
@@ -324,7 +351,9 @@ def write_followup(*, followup: Followup, now: dt.datetime) -> Written:
             slots = []  # calendar unreadable: ask for a day instead
         if slots:
             tz = ZoneInfo(unit.timezone)
-            options = "\n".join(f"{i}) {format_slot(s.start.astimezone(tz), lang=lang)}" for i, s in enumerate(slots, 1))
+            options = "\n".join(
+                f"{i}) {format_slot(s.start.astimezone(tz), lang=lang)}" for i, s in enumerate(slots, 1)
+            )
             body = _t("slots", lang, child=child, options=options)
             st.flow.offered = [s.start for s in slots]
             st.flow.selected = None
@@ -341,9 +370,13 @@ def write_followup(*, followup: Followup, now: dt.datetime) -> Written:
             body = _t("cta", lang)
         else:
             subjects = subject_options(conversation.unit.offered_subjects, lang)
-            body = _t("missing", lang, missing=join(
-                [MISSING[m].get(lang, MISSING[m]["pt"]).format(subjects=subjects) for m in missing], lang
-            ))
+            body = _t(
+                "missing",
+                lang,
+                missing=join(
+                    [MISSING[m].get(lang, MISSING[m]["pt"]).format(subjects=subjects) for m in missing], lang
+                ),
+            )
     else:
         body = _t("cta", lang)
     text = f"{hello} {body}"

@@ -37,37 +37,95 @@ class Line:
 
 
 LINES: tuple[Line, ...] = (
-    Line("first_seen", _("First seen"), _("Families (contacts) whose first message to the unit is in the period: the cohort. "
-                                          "Every line below follows these families, whenever the later step happened.")),
-    Line("qualified", _("Qualified"), _("Families of the cohort whose child's age or school year and subject are known, "
-                                        "who were offered visit times, or who booked a visit.")),
-    Line("booked", _("Visit booked"), _("Families of the cohort with a first visit booked (chat, staff or API), whatever "
-                                        "its later status.")),
+    Line(
+        "first_seen",
+        _("First seen"),
+        _(
+            "Families (contacts) whose first message to the unit is in the period: the cohort. "
+            "Every line below follows these families, whenever the later step happened."
+        ),
+    ),
+    Line(
+        "qualified",
+        _("Qualified"),
+        _(
+            "Families of the cohort whose child's age or school year and subject are known, "
+            "who were offered visit times, or who booked a visit."
+        ),
+    ),
+    Line(
+        "booked",
+        _("Visit booked"),
+        _(
+            "Families of the cohort with a first visit booked (chat, staff or API), whatever "
+            "its later status."
+        ),
+    ),
     Line("attended", _("Attended"), _("Families of the cohort with a visit marked attended.")),
-    Line("enrolled", _("Enrolled"), _("Families of the cohort whose visit outcome is \"enrolled\".")),
+    Line("enrolled", _("Enrolled"), _('Families of the cohort whose visit outcome is "enrolled".')),
     Line("qualified_rate", _("First seen → qualified"), _("Qualified ÷ first seen."), "rate"),
     Line("booked_rate", _("Qualified → booked"), _("Visit booked ÷ qualified."), "rate"),
     Line("attended_rate", _("Booked → attended"), _("Attended ÷ visit booked."), "rate"),
     Line("enrolled_rate", _("Attended → enrolled"), _("Enrolled ÷ attended."), "rate"),
     Line("overall_rate", _("First seen → enrolled"), _("Enrolled ÷ first seen."), "rate"),
-    Line("to_qualified_p50", _("Median time to qualified"), _("From the first message to the first offer of visit "
-                                                            "times (or the booking, if earlier)."), "seconds"),
-    Line("to_booked_p50", _("Median time qualified → booked"), _("From qualified (as above) to the first booking."),
-         "seconds"),
-    Line("to_attended_p50", _("Median time booked → attended"), _("From the booking to the start of the attended "
-                                                                "visit."), "seconds"),
-    Line("to_enrolled_p50", _("Median time attended → enrolled"), _("From the attended visit's start to when the "
-                                                                  "enrolment was recorded."), "seconds"),
-    Line("frt_p50", _("First response p50"), _("Median time from a new family's first message to the first answer "
-                                              "(bot or staff), at any hour: nights and weekends count."), "seconds"),
-    Line("frt_bot_p50", _("First response p50, bot"), _("The same, for families answered first by the bot."), "seconds"),
-    Line("frt_staff_p50", _("First response p50, staff"), _("The same, for families answered first by staff."),
-         "seconds"),
-    Line("frt_off_hours_p50", _("First response p50, nights and weekends"),
-         _("The same, for first messages sent before 08:00, from 20:00, on Saturday or on Sunday (unit's time)."),
-         "seconds"),
-    Line("lost", _("Did not enrol"), _("Families of the cohort whose visit outcome is \"did not enrol\"; their "
-                                       "reasons are counted below.")),
+    Line(
+        "to_qualified_p50",
+        _("Median time to qualified"),
+        _("From the first message to the first offer of visit times (or the booking, if earlier)."),
+        "seconds",
+    ),
+    Line(
+        "to_booked_p50",
+        _("Median time qualified → booked"),
+        _("From qualified (as above) to the first booking."),
+        "seconds",
+    ),
+    Line(
+        "to_attended_p50",
+        _("Median time booked → attended"),
+        _("From the booking to the start of the attended visit."),
+        "seconds",
+    ),
+    Line(
+        "to_enrolled_p50",
+        _("Median time attended → enrolled"),
+        _("From the attended visit's start to when the enrolment was recorded."),
+        "seconds",
+    ),
+    Line(
+        "frt_p50",
+        _("First response p50"),
+        _(
+            "Median time from a new family's first message to the first answer "
+            "(bot or staff), at any hour: nights and weekends count."
+        ),
+        "seconds",
+    ),
+    Line(
+        "frt_bot_p50",
+        _("First response p50, bot"),
+        _("The same, for families answered first by the bot."),
+        "seconds",
+    ),
+    Line(
+        "frt_staff_p50",
+        _("First response p50, staff"),
+        _("The same, for families answered first by staff."),
+        "seconds",
+    ),
+    Line(
+        "frt_off_hours_p50",
+        _("First response p50, nights and weekends"),
+        _(
+            "The same, for first messages sent before 08:00, from 20:00, on Saturday or on Sunday (unit's time)."
+        ),
+        "seconds",
+    ),
+    Line(
+        "lost",
+        _("Did not enrol"),
+        _('Families of the cohort whose visit outcome is "did not enrol"; their reasons are counted below.'),
+    ),
 )
 LINE_KEYS = [line.key for line in LINES]
 
@@ -212,7 +270,11 @@ def build_funnel(*, units: Iterable[Unit], start: dt.date, end: dt.date) -> Funn
         columns = [c.name for c in cursor.description]
         for raw in cursor.fetchall():
             values = dict(zip(columns, raw, strict=True))
-            unit_id, source, is_total = values.pop("unit_id"), values.pop("heard_from"), values.pop("is_total")
+            unit_id, source, is_total = (
+                values.pop("unit_id"),
+                values.pop("heard_from"),
+                values.pop("is_total"),
+            )
             row = FunnelRow(unit_id, names[unit_id], None if is_total else source, _finish(values))
             if is_total:
                 totals[unit_id] = row
@@ -223,11 +285,16 @@ def build_funnel(*, units: Iterable[Unit], start: dt.date, end: dt.date) -> Funn
             losses.setdefault(unit_id, []).append((label, count))
     order = [u.pk for u in units]
     # Per unit, the biggest sources first; "not told" last among equals.
-    by_source.sort(key=lambda r: (order.index(r.unit_id), -r.values["first_seen"], not r.source, r.source or ""))
+    by_source.sort(
+        key=lambda r: (order.index(r.unit_id), -r.values["first_seen"], not r.source, r.source or "")
+    )
     return Funnel(
-        start=start, end=end, units=units,
+        start=start,
+        end=end,
+        units=units,
         totals=[totals.get(u.pk) or FunnelRow(u.pk, u.name, None, empty_values()) for u in units],
-        by_source=by_source, losses=losses,
+        by_source=by_source,
+        losses=losses,
     )
 
 
@@ -264,8 +331,10 @@ def funnel_csv(funnel: Funnel, *, language: str = "pt") -> str:
         writer = csv.writer(buffer)
         writer.writerow(["unit", "heard_from", *LINE_KEYS])
         for row in rows:
-            writer.writerow([csv_text(row.unit_name), "all" if row.source is None else csv_text(row.source)]
-                            + ["" if row.values[k] is None else _en(row.values[k]) for k in LINE_KEYS])
+            writer.writerow(
+                [csv_text(row.unit_name), "all" if row.source is None else csv_text(row.source)]
+                + ["" if row.values[k] is None else _en(row.values[k]) for k in LINE_KEYS]
+            )
         writer.writerow([])
         writer.writerow(["unit", "loss_reason", "families"])
         for unit in funnel.units:
@@ -274,11 +343,21 @@ def funnel_csv(funnel: Funnel, *, language: str = "pt") -> str:
         return buffer.getvalue()
     with translation.override("pt-br"):
         writer = csv.writer(buffer, delimiter=";")
-        writer.writerow([str(_("Unit")), str(_("heard from")),
-                         *(f"{line.label}{ {'rate': ' (%)', 'seconds': ' (s)'}.get(line.kind, '')}" for line in LINES)])
+        writer.writerow(
+            [
+                str(_("Unit")),
+                str(_("heard from")),
+                *(
+                    f"{line.label}{ {'rate': ' (%)', 'seconds': ' (s)'}.get(line.kind, '') }"
+                    for line in LINES
+                ),
+            ]
+        )
         for row in rows:
-            writer.writerow([csv_text(row.unit_name), csv_text(source_label(row.source))]
-                            + [_pt(line, row.values[line.key]) for line in LINES])
+            writer.writerow(
+                [csv_text(row.unit_name), csv_text(source_label(row.source))]
+                + [_pt(line, row.values[line.key]) for line in LINES]
+            )
         writer.writerow([])
         writer.writerow([str(_("Unit")), str(_("reason for not enrolling")), str(_("families"))])
         for unit in funnel.units:
@@ -304,6 +383,9 @@ def _pt(line: Line, value: Any) -> str:
 def chart_data(funnel: Funnel) -> dict[str, Any]:
     """Chart.js: the five steps per unit (bars), side by side."""
     labels = [str(line.label) for line in LINES[:5]]
-    return {"labels": labels, "series": [{"unit": row.unit_name, "values": [row.values[k] for k in STEPS]}
-                                         for row in funnel.totals]}
-
+    return {
+        "labels": labels,
+        "series": [
+            {"unit": row.unit_name, "values": [row.values[k] for k in STEPS]} for row in funnel.totals
+        ],
+    }

@@ -30,7 +30,25 @@ from kumon.tenancy import is_franchise_admin, scope
 SIMILARITY = 0.5
 MAX_GAPS = 400
 _WORD = re.compile(r"\w+")
-STOPWORDS = {"a", "o", "as", "os", "de", "da", "do", "das", "dos", "e", "em", "um", "uma", "para", "com", "que", "se"}
+STOPWORDS = {
+    "a",
+    "o",
+    "as",
+    "os",
+    "de",
+    "da",
+    "do",
+    "das",
+    "dos",
+    "e",
+    "em",
+    "um",
+    "uma",
+    "para",
+    "com",
+    "que",
+    "se",
+}
 
 
 @dataclass

@@ -19,7 +19,9 @@ def closed_days_ahead(*, unit: Unit, first: dt.date) -> set[dt.date]:
     closures = Closure.objects.filter(unit=unit, end_date__gte=first, start_date__lte=last).values_list(
         "start_date", "end_date"
     )
-    return set(closed_dates(first=first, last=last, closures=list(closures), state=unit.state, city=unit.city))
+    return set(
+        closed_dates(first=first, last=last, closures=list(closures), state=unit.state, city=unit.city)
+    )
 
 
 def opening_state(*, unit: Unit, now: dt.datetime) -> tuple[bool, dt.datetime | None]:

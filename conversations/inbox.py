@@ -103,7 +103,7 @@ def family_name(conversation: Conversation) -> str:
 
 
 def duration_text(delta: dt.timedelta) -> str:
-    """"menos de 1 minuto", "5 minutos", "2 h 05 min", "3 dias": a wait as staff read it (never
+    """ "menos de 1 minuto", "5 minutos", "2 h 05 min", "3 dias": a wait as staff read it (never
     "0 minuto": Portuguese plural rules make 0 singular, so under a minute has its own words)."""
     minutes = int(delta.total_seconds() // 60)
     if minutes < 1:
@@ -122,7 +122,11 @@ def waited(conversation: Conversation, now: dt.datetime) -> dt.timedelta | None:
     if state_of(conversation) == "waiting" and conversation.handoff_at:
         return now - conversation.handoff_at
     last_at = getattr(conversation, "last_at", None)
-    if conversation.mode != Conversation.Mode.CLOSED and last_at and getattr(conversation, "last_direction", None) == "in":
+    if (
+        conversation.mode != Conversation.Mode.CLOSED
+        and last_at
+        and getattr(conversation, "last_direction", None) == "in"
+    ):
         return now - last_at
     return None
 
@@ -142,7 +146,6 @@ def with_last_message(queryset: QuerySet[Conversation]) -> QuerySet[Conversation
     )
 
 
-
 def family_conversations(queryset: QuerySet[Conversation] | None = None) -> QuerySet[Conversation]:
     """Conversations with families: the unit's own staff phone (hand-off notices) is left out."""
     queryset = Conversation.objects.all() if queryset is None else queryset
@@ -152,7 +155,9 @@ def family_conversations(queryset: QuerySet[Conversation] | None = None) -> Quer
 def inbox(*, user: Any, queryset: QuerySet[Conversation] | None = None) -> QuerySet[Conversation]:
     """The user's conversations, waiting first (oldest hand-off first), then with staff, bot, closed."""
     qs = scope(family_conversations(queryset), user)
-    return qs.annotate(state_order=STATE_ORDER).order_by("state_order", "handoff_at", "-last_activity_at", "-pk")
+    return qs.annotate(state_order=STATE_ORDER).order_by(
+        "state_order", "handoff_at", "-last_activity_at", "-pk"
+    )
 
 
 def filter_state(queryset: QuerySet[Conversation], state: str) -> QuerySet[Conversation]:
@@ -224,7 +229,9 @@ def lead_rows(lead: state.Lead) -> dict[str, Any]:
 def conversation_page(conversation: Conversation) -> ConversationPage:
     current = state.State.of(conversation)
     lead = lead_rows(current.lead)
-    appointments = list(Appointment.objects.filter(contact_id=conversation.contact_id).order_by("-start")[:20])
+    appointments = list(
+        Appointment.objects.filter(contact_id=conversation.contact_id).order_by("-start")[:20]
+    )
     return ConversationPage(
         conversation=conversation,
         messages=transcript(conversation),
@@ -235,5 +242,7 @@ def conversation_page(conversation: Conversation) -> ConversationPage:
         name=current.lead.parent_name if not conversation.contact.name else conversation.contact.name,
         stage=stage_label(conversation.stage),
         step=step_label(conversation.step),
-        handoff_reason=handoff_reason_label(conversation.handoff_reason) if conversation.handoff_reason else "",
+        handoff_reason=handoff_reason_label(conversation.handoff_reason)
+        if conversation.handoff_reason
+        else "",
     )

@@ -25,7 +25,8 @@ class DatabaseCollector(Collector):
     def collect(self) -> Iterator[GaugeMetricFamily]:
         now = timezone.now()
         messages = GaugeMetricFamily(
-            "kumon_messages_last_24h", "Messages created in the last 24 h, by direction and status.",
+            "kumon_messages_last_24h",
+            "Messages created in the last 24 h, by direction and status.",
             labels=["direction", "status"],
         )
         failures = GaugeMetricFamily(

@@ -16,7 +16,9 @@ class Conversation(models.Model):
         HUMAN = "human", _("with staff")
         CLOSED = "closed", _("closed")
 
-    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="conversations", verbose_name=_("unit"))
+    unit = models.ForeignKey(
+        Unit, on_delete=models.CASCADE, related_name="conversations", verbose_name=_("unit")
+    )
     contact = models.ForeignKey(
         Contact, on_delete=models.CASCADE, related_name="conversations", verbose_name=_("family")
     )
@@ -113,7 +115,11 @@ class Message(models.Model):
     # A bot reply is part `seq` of the answer to the turn ending at `in_reply_to`: the unique
     # pair makes a re-run turn unable to store a second answer.
     in_reply_to = models.ForeignKey(
-        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="replies",
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="replies",
         verbose_name=_("in reply to"),
     )
     seq = models.PositiveSmallIntegerField(_("part"), default=0)
@@ -131,7 +137,11 @@ class Message(models.Model):
     tokens_out = models.PositiveIntegerField(_("LLM tokens out"), default=0)
     cost_usd = models.DecimalField(_("estimated LLM cost (USD)"), max_digits=10, decimal_places=6, default=0)
     staff_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
         verbose_name=_("staff member"),
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
@@ -169,7 +179,9 @@ class Message(models.Model):
             ),
             # The sweeper's two send scans: claims whose lease ran out, and queued rows whose
             # retry time has come (or that have none).
-            models.Index(fields=["claimed_until"], name="msg_claim_expiry_idx", condition=Q(status="sending")),
+            models.Index(
+                fields=["claimed_until"], name="msg_claim_expiry_idx", condition=Q(status="sending")
+            ),
             models.Index(fields=["retry_at"], name="msg_retry_due_idx", condition=Q(status="queued")),
         ]
 
@@ -187,7 +199,9 @@ class ProactiveOptions(models.Model):
     )
     followups_max = models.PositiveSmallIntegerField(_("follow-ups of a quiet family (0 = none)"), default=2)
     followup_hours = models.CharField(
-        _("follow-up delays (hours after their last message)"), max_length=60, default="3,22",
+        _("follow-up delays (hours after their last message)"),
+        max_length=60,
+        default="3,22",
         help_text=_("Comma separated, e.g. 3,22. Only the first N are used."),
     )
     window_start = models.TimeField(_("send from (local time)"), default="08:00")
@@ -199,15 +213,22 @@ class ProactiveOptions(models.Model):
     meta_template_name = models.CharField(_("Meta template name"), max_length=120, blank=True)
     meta_template_language = models.CharField(_("Meta template language"), max_length=12, default="pt_BR")
     meta_template_parameters = models.CharField(
-        _("Meta template parameters"), max_length=255, blank=True, default="{parent_name}|{text}",
-        help_text=_("The template's {{1}}, {{2}}… separated by |, from {parent_name}, {child_name}, {unit}, {text}."),
+        _("Meta template parameters"),
+        max_length=255,
+        blank=True,
+        default="{parent_name}|{text}",
+        help_text=_(
+            "The template's {{1}}, {{2}}… separated by |, from {parent_name}, {child_name}, {unit}, {text}."
+        ),
     )
 
     class Meta:
         verbose_name = _("proactive messages")
         verbose_name_plural = _("proactive messages")
         constraints = [
-            models.CheckConstraint(condition=Q(window_start__lt=models.F("window_end")), name="proactive_window_order"),
+            models.CheckConstraint(
+                condition=Q(window_start__lt=models.F("window_end")), name="proactive_window_order"
+            ),
             models.CheckConstraint(condition=Q(followups_max__lte=5), name="proactive_followups_max_5"),
         ]
 
@@ -236,14 +257,21 @@ class Followup(models.Model):
     conversation = models.ForeignKey(
         Conversation, on_delete=models.CASCADE, related_name="followups", verbose_name=_("conversation")
     )
-    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="followups", verbose_name=_("family"))
+    contact = models.ForeignKey(
+        Contact, on_delete=models.CASCADE, related_name="followups", verbose_name=_("family")
+    )
     kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices, default=Kind.QUIET)
     seq = models.PositiveSmallIntegerField(_("number"), default=1)
     # The family's message this follows up (QUIET), or the visit's time (AFTER_VISIT): a newer
     # message from them cancels it.
     anchor_at = models.DateTimeField(_("their last message"))
     anchor_message = models.ForeignKey(
-        Message, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("their message")
+        Message,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("their message"),
     )
     due_at = models.DateTimeField(_("due at"))
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
@@ -256,7 +284,11 @@ class Followup(models.Model):
         Message, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("message")
     )
     cancelled_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
         verbose_name=_("cancelled by"),
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
@@ -268,7 +300,8 @@ class Followup(models.Model):
         constraints = [
             # Scheduling twice after the same message (a re-run turn) creates nothing new.
             models.UniqueConstraint(
-                fields=["conversation", "anchor_message", "seq"], condition=Q(kind="quiet"),
+                fields=["conversation", "anchor_message", "seq"],
+                condition=Q(kind="quiet"),
                 name="followup_unique_per_message",
             ),
             models.UniqueConstraint(
@@ -276,7 +309,9 @@ class Followup(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["due_at"], name="followup_due_idx", condition=Q(status__in=["pending", "sending"])),
+            models.Index(
+                fields=["due_at"], name="followup_due_idx", condition=Q(status__in=["pending", "sending"])
+            ),
             models.Index(fields=["conversation", "status"], name="followup_conv_status_idx"),
         ]
 

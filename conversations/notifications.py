@@ -21,6 +21,7 @@ from kumon.services import get_or_create_contact
 
 logger = logging.getLogger(__name__)
 
+
 def lead_lines(lead: Lead) -> list[str]:
     """The family in a few lines, for staff (Portuguese, like the bot's texts to families)."""
     lines = []
@@ -43,7 +44,9 @@ def lead_summary(conversation: Conversation, *, title: str = "", question: str =
     answer (`question`)."""
     contact = conversation.contact
     last = question or (
-        conversation.messages.filter(direction=Message.Direction.IN).order_by("-created_at").values_list("body", flat=True)
+        conversation.messages.filter(direction=Message.Direction.IN)
+        .order_by("-created_at")
+        .values_list("body", flat=True)
         .first()
     )
     lines = [title or f"🔔 Atendimento humano solicitado – {conversation.unit.name}"]
@@ -53,8 +56,11 @@ def lead_summary(conversation: Conversation, *, title: str = "", question: str =
         lines.append(f"Motivo: {inbox.handoff_reason_label(conversation.handoff_reason)}")
     if last:
         lines.append(f"{'Pergunta' if question else 'Última mensagem'}: {last[:300]}")
-    lines.append("Responda pela caixa de entrada do painel." if not question else
-                 "O robô disse que a equipe vai confirmar: responda pela caixa de entrada do painel.")
+    lines.append(
+        "Responda pela caixa de entrada do painel."
+        if not question
+        else "O robô disse que a equipe vai confirmar: responda pela caixa de entrada do painel."
+    )
     return "\n".join(lines)
 
 
@@ -82,7 +88,11 @@ def notify_handoff(*, conversation_id: int) -> Message | None:
     bot never answers it; one outbound message queued for sending.
     """
     conversation = Conversation.objects.select_related("unit", "contact").filter(pk=conversation_id).first()
-    if conversation is None or conversation.mode != Conversation.Mode.HUMAN or conversation.handoff_at is None:
+    if (
+        conversation is None
+        or conversation.mode != Conversation.Mode.HUMAN
+        or conversation.handoff_at is None
+    ):
         return None
     with transaction.atomic():
         contact = staff_contact(unit=conversation.unit)
@@ -93,8 +103,12 @@ def notify_handoff(*, conversation_id: int) -> Message | None:
             return None
         staff_conversation = services.open_conversation(contact=contact)
         if staff_conversation.mode == Conversation.Mode.BOT:
-            staff_conversation = services.take_over(conversation=staff_conversation, user=None, reason="staff_phone")
-        message = services.queue_outbound(conversation=staff_conversation, body=lead_summary(conversation), meta=marker)
+            staff_conversation = services.take_over(
+                conversation=staff_conversation, user=None, reason="staff_phone"
+            )
+        message = services.queue_outbound(
+            conversation=staff_conversation, body=lead_summary(conversation), meta=marker
+        )
     logger.info("hand-off of conversation %s notified to %s", conversation.pk, mask_phone(contact.phone))
     return message
 
@@ -123,10 +137,16 @@ def notify_question(*, conversation_id: int, message_id: int) -> Message | None:
             return None
         staff_conversation = services.open_conversation(contact=contact)
         if staff_conversation.mode == Conversation.Mode.BOT:
-            staff_conversation = services.take_over(conversation=staff_conversation, user=None, reason="staff_phone")
+            staff_conversation = services.take_over(
+                conversation=staff_conversation, user=None, reason="staff_phone"
+            )
         body = lead_summary(
-            conversation, title=f"❓ Pergunta sem resposta – {conversation.unit.name}", question=" / ".join(questions)
+            conversation,
+            title=f"❓ Pergunta sem resposta – {conversation.unit.name}",
+            question=" / ".join(questions),
         )
         notice = services.queue_outbound(conversation=staff_conversation, body=body, meta=marker)
-    logger.info("unanswered question of conversation %s notified to %s", conversation.pk, mask_phone(contact.phone))
+    logger.info(
+        "unanswered question of conversation %s notified to %s", conversation.pk, mask_phone(contact.phone)
+    )
     return notice

@@ -54,18 +54,26 @@ def export_contact(*, contact: Contact) -> dict[str, Any]:
         ]
         conversations.append(
             model_to_dict(conversation, exclude=["unit", "contact"])
-            | {"created_at": conversation.created_at, "last_activity_at": conversation.last_activity_at,
-               "messages": messages}
+            | {
+                "created_at": conversation.created_at,
+                "last_activity_at": conversation.last_activity_at,
+                "messages": messages,
+            }
         )
     appointments = [
-        model_to_dict(a, exclude=["unit", "contact"]) | {"created_at": a.created_at} for a in _appointments(contact)
+        model_to_dict(a, exclude=["unit", "contact"]) | {"created_at": a.created_at}
+        for a in _appointments(contact)
     ]
     gaps = [
         {"text": g.text, "reason": g.reason, "created_at": g.created_at}
         for g in KnowledgeGap.objects.filter(contact=contact).order_by("created_at")
     ]
-    logger.info("contact %s exported (%s conversations, %s appointments)", contact.pk, len(conversations),
-                len(appointments))
+    logger.info(
+        "contact %s exported (%s conversations, %s appointments)",
+        contact.pk,
+        len(conversations),
+        len(appointments),
+    )
     return {
         "contact": model_to_dict(contact, exclude=["unit"])
         | {"unit": contact.unit.slug, "created_at": contact.created_at, "updated_at": contact.updated_at},
@@ -111,17 +119,31 @@ def erase_contact(*, contact: Contact, now: Any = None) -> Contact:
         sources = _erase_words_in_knowledge(contact=contact, texts=list(gaps.values_list("text", flat=True)))
         gaps.delete()  # their questions, in their words
         Contact.objects.filter(pk=contact.pk).update(
-            phone=token, name="", data={}, erased_at=contact.erased_at or now,
-            opted_out_at=contact.opted_out_at or now, consent_at=None, updated_at=now,
+            phone=token,
+            name="",
+            data={},
+            erased_at=contact.erased_at or now,
+            opted_out_at=contact.opted_out_at or now,
+            consent_at=None,
+            updated_at=now,
         )
         # The admin history names rows by str(row): the family's name or phone.
-        for model, ids in ((Contact, [contact.pk]), (Conversation, conversation_ids), (Appointment, appointment_ids)):
+        for model, ids in (
+            (Contact, [contact.pk]),
+            (Conversation, conversation_ids),
+            (Appointment, appointment_ids),
+        ):
             LogEntry.objects.filter(
                 content_type=ContentType.objects.get_for_model(model), object_id__in=[str(i) for i in ids]
             ).update(object_repr=f"{model._meta.model_name} {token}", change_message="")
     logger.info(
         "contact %s erased: %s conversations, %s appointments, %s staff notices anonymised, %s knowledge "
-        "entries rewritten", contact.pk, len(conversation_ids), len(appointment_ids), notices, len(sources),
+        "entries rewritten",
+        contact.pk,
+        len(conversation_ids),
+        len(appointment_ids),
+        notices,
+        len(sources),
     )
     contact.refresh_from_db()
     return contact
@@ -131,7 +153,9 @@ def _erase_staff_notices(*, conversation_ids: list[int]) -> int:
     """The messages to the unit's staff phone about these conversations (conversations/
     notifications.py marks them `handoff_notice`: the family's phone, name, children, last
     message). Emptied like the family's own; one still queued is not sent at all."""
-    notices = Message.objects.filter(meta__handoff_notice__in=conversation_ids, direction=Message.Direction.OUT)
+    notices = Message.objects.filter(
+        meta__handoff_notice__in=conversation_ids, direction=Message.Direction.OUT
+    )
     notices.filter(status=Message.Status.QUEUED).update(status=Message.Status.SKIPPED)
     return notices.update(body=ERASED_BODY, raw=None, last_error="")
 
@@ -146,7 +170,8 @@ def _erase_words_in_knowledge(*, contact: Contact, texts: list[str]) -> list[int
     wordings = {t.strip()[:500] for t in texts if t.strip()}
     also_asked = set(
         KnowledgeGap.objects.filter(unit_id=contact.unit_id, contact__erased_at__isnull=True)
-        .exclude(contact=contact).values_list("text", flat=True)
+        .exclude(contact=contact)
+        .values_list("text", flat=True)
     )
     wordings -= {t.strip()[:500] for t in also_asked}
     if not wordings:

@@ -69,7 +69,10 @@ def claim_due_followups(*, now: dt.datetime, limit: int = 100) -> list[Followup]
             Followup.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("conversation", "conversation__unit", "conversation__contact", "contact", "unit")
             .filter(due_at__lte=now)
-            .filter(Q(status=Followup.Status.PENDING) | Q(status=Followup.Status.SENDING, claimed_at__lt=now - STALE_CLAIM))
+            .filter(
+                Q(status=Followup.Status.PENDING)
+                | Q(status=Followup.Status.SENDING, claimed_at__lt=now - STALE_CLAIM)
+            )
             .order_by("due_at", "seq")[:limit]
         )
         sent_today: dict[int, int] = {}
@@ -100,7 +103,9 @@ def claim_due_followups(*, now: dt.datetime, limit: int = 100) -> list[Followup]
                 sent_today[unit.pk] = _sent_today(unit_id=unit.pk, tz=unit.timezone, now=now)
             if sent_today[unit.pk] >= options.daily_cap:
                 tomorrow = followups.next_send_moment(
-                    unit=unit, options=options, moment=_local_midnight(now, unit.timezone) + dt.timedelta(days=1)
+                    unit=unit,
+                    options=options,
+                    moment=_local_midnight(now, unit.timezone) + dt.timedelta(days=1),
                 )
                 followup.due_at, followup.reason = tomorrow or now + dt.timedelta(days=1), followups.DAILY_CAP
                 followup.save(update_fields=["due_at", "reason"])
@@ -114,7 +119,9 @@ def claim_due_followups(*, now: dt.datetime, limit: int = 100) -> list[Followup]
     return claimed
 
 
-def _previous_due(followup: Followup, *, options: followups.Options, claimed: list[Followup]) -> dt.datetime | None:
+def _previous_due(
+    followup: Followup, *, options: followups.Options, claimed: list[Followup]
+) -> dt.datetime | None:
     """When a follow-up may go at the earliest given the one before it (same family): the gap
     between their delays after the earlier one went out. None: no earlier one in the way."""
     if followup.seq <= 1:
@@ -126,7 +133,9 @@ def _previous_due(followup: Followup, *, options: followups.Options, claimed: li
         return followup.due_at + gap
     earlier = (
         Followup.objects.filter(
-            conversation_id=followup.conversation_id, kind=followup.kind, seq__lt=followup.seq,
+            conversation_id=followup.conversation_id,
+            kind=followup.kind,
+            seq__lt=followup.seq,
             anchor_message_id=followup.anchor_message_id,
         )
         .exclude(status__in=[Followup.Status.CANCELLED, Followup.Status.SKIPPED, Followup.Status.FAILED])
@@ -159,11 +168,17 @@ def send_followup(*, followup: Followup, now: dt.datetime) -> bool:
     parent's "o 2" picks one of them); `whatsapp.send_message` enqueued after commit."""
     written = followups.write_followup(followup=followup, now=now)  # reads the calendar: no lock held
     with transaction.atomic():
-        locked = Followup.objects.select_for_update().filter(pk=followup.pk, status=Followup.Status.SENDING).first()
+        locked = (
+            Followup.objects.select_for_update()
+            .filter(pk=followup.pk, status=Followup.Status.SENDING)
+            .first()
+        )
         if locked is None:
             return False  # handled meanwhile
-        conversation = Conversation.objects.select_for_update().select_related("contact", "unit").get(
-            pk=followup.conversation_id
+        conversation = (
+            Conversation.objects.select_for_update()
+            .select_related("contact", "unit")
+            .get(pk=followup.conversation_id)
         )
         locked.conversation = conversation
         reason = followups.void_reason(locked, now=now)  # the family may have written meanwhile
@@ -182,8 +197,13 @@ def send_followup(*, followup: Followup, now: dt.datetime) -> bool:
         message = conversation_services.queue_outbound(
             conversation=target,
             body=written.text,
-            meta={"kind": "followup", "followup_id": locked.pk, "followup_kind": locked.kind, "proactive": True,
-                  "offered": [s.isoformat() for s in written.offered]},
+            meta={
+                "kind": "followup",
+                "followup_id": locked.pk,
+                "followup_kind": locked.kind,
+                "proactive": True,
+                "offered": [s.isoformat() for s in written.offered],
+            },
             now=now,
         )
         if message.status == Message.Status.SKIPPED:
@@ -202,7 +222,9 @@ def report_message_outcome(*, message: Message, status: str, reason: str) -> Non
     if not followup_id:
         return
     new = Followup.Status.SKIPPED if status == Message.Status.SKIPPED else Followup.Status.FAILED
-    Followup.objects.filter(pk=followup_id, status=Followup.Status.SENT).update(status=new, reason=f"WhatsApp: {reason}"[:300])
+    Followup.objects.filter(pk=followup_id, status=Followup.Status.SENT).update(
+        status=new, reason=f"WhatsApp: {reason}"[:300]
+    )
 
 
 def schedule_after_visit_followups(*, now: dt.datetime) -> int:
@@ -217,7 +239,11 @@ def schedule_after_visit_followups(*, now: dt.datetime) -> int:
             appointment__contact__isnull=False,
             appointment__contact__opted_out_at__isnull=True,
         )
-        .exclude(appointment_id__in=Followup.objects.filter(kind=Followup.Kind.AFTER_VISIT).values("appointment_id"))
+        .exclude(
+            appointment_id__in=Followup.objects.filter(kind=Followup.Kind.AFTER_VISIT).values(
+                "appointment_id"
+            )
+        )
         .select_related("appointment", "appointment__contact", "unit")[:200]
     )
     made = 0
@@ -229,21 +255,31 @@ def schedule_after_visit_followups(*, now: dt.datetime) -> int:
         moment = max(appointment.start + dt.timedelta(days=options.after_visit_days), now)
         local = moment.astimezone(ZoneInfo(outcome.unit.timezone))
         # Mid-morning of that day, unless that is already past.
-        moment = max(moment, local.replace(hour=10, minute=0, second=0, microsecond=0)) if local.hour < 10 else moment
+        moment = (
+            max(moment, local.replace(hour=10, minute=0, second=0, microsecond=0))
+            if local.hour < 10
+            else moment
+        )
         due = followups.next_send_moment(unit=outcome.unit, options=options, moment=moment)
         if due is None:
             continue
         contact = appointment.contact
         if contact is None:  # excluded by the query; the type does not know it
             continue
-        conversation = (
-            Conversation.objects.filter(contact=contact).order_by("-last_activity_at").first()
-            or conversation_services.open_conversation(contact=contact)
-        )
+        conversation = Conversation.objects.filter(contact=contact).order_by(
+            "-last_activity_at"
+        ).first() or conversation_services.open_conversation(contact=contact)
         _, created = Followup.objects.get_or_create(
-            kind=Followup.Kind.AFTER_VISIT, appointment_id=appointment.pk,
-            defaults={"unit_id": outcome.unit_id, "conversation": conversation, "contact": contact,
-                      "anchor_at": appointment.start, "due_at": due, "seq": 1},
+            kind=Followup.Kind.AFTER_VISIT,
+            appointment_id=appointment.pk,
+            defaults={
+                "unit_id": outcome.unit_id,
+                "conversation": conversation,
+                "contact": contact,
+                "anchor_at": appointment.start,
+                "due_at": due,
+                "seq": 1,
+            },
         )
         made += int(created)
     return made

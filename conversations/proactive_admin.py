@@ -29,8 +29,23 @@ class FollowupAdmin(UnitScopedAdmin):
     list_filter = ["status", "kind", UnitListFilter]
     search_fields = ["contact__phone", "contact__name"]
     list_select_related = ["unit", "contact", "message"]
-    readonly_fields = ["unit", "conversation", "contact", "kind", "seq", "anchor_at", "due_at", "status",
-                       "reason", "attempts", "claimed_at", "sent_at", "message", "cancelled_by", "created_at"]
+    readonly_fields = [
+        "unit",
+        "conversation",
+        "contact",
+        "kind",
+        "seq",
+        "anchor_at",
+        "due_at",
+        "status",
+        "reason",
+        "attempts",
+        "claimed_at",
+        "sent_at",
+        "message",
+        "cancelled_by",
+        "created_at",
+    ]
     fields = tuple(readonly_fields)
     actions = ["cancel"]
     date_hierarchy = "due_at"
@@ -63,7 +78,8 @@ class FollowupAdmin(UnitScopedAdmin):
     def cancel(self, request: HttpRequest, queryset: QuerySet) -> None:
         count = sum(followups.cancel_followup(followup=f, user=request.user) for f in queryset)
         self.message_user(
-            request, ngettext("%(n)d follow-up cancelled", "%(n)d follow-ups cancelled", count) % {"n": count},
+            request,
+            ngettext("%(n)d follow-up cancelled", "%(n)d follow-ups cancelled", count) % {"n": count},
             messages.SUCCESS,
         )
 
@@ -72,16 +88,32 @@ class FollowupAdmin(UnitScopedAdmin):
 class ProactiveOptionsAdmin(UnitScopedAdmin):
     member_can = frozenset({"view"})
     owner_can = frozenset({"view", "add", "change"})
-    list_display = ["unit", "followups_max", "followup_hours", "window_start", "window_end", "daily_cap",
-                    "after_visit_followup_days", "meta_template_name"]
+    list_display = [
+        "unit",
+        "followups_max",
+        "followup_hours",
+        "window_start",
+        "window_end",
+        "daily_cap",
+        "after_visit_followup_days",
+        "meta_template_name",
+    ]
     list_select_related = ["unit"]
     search_fields = ["unit__name"]
 
 
 # Reasons written by the code, listed so that makemessages puts them in the catalogue.
 REASONS = [
-    _("the family wrote again"), _("the family opted out"), _("staff have the conversation"),
-    _("conversation closed"), _("visit booked"), _("nothing left to follow up"), _("cancelled by staff"),
-    _("no send window in the next 3 weeks"), _("waiting for the send window"),
-    _("the unit's daily cap was reached: tomorrow"), _("the family enrolled"), _("after the previous follow-up"),
+    _("the family wrote again"),
+    _("the family opted out"),
+    _("staff have the conversation"),
+    _("conversation closed"),
+    _("visit booked"),
+    _("nothing left to follow up"),
+    _("cancelled by staff"),
+    _("no send window in the next 3 weeks"),
+    _("waiting for the send window"),
+    _("the unit's daily cap was reached: tomorrow"),
+    _("the family enrolled"),
+    _("after the previous follow-up"),
 ]

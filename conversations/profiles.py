@@ -27,8 +27,22 @@ from kumon.models import SUBJECTS, Unit
 from scheduling.models import Closure, OpeningHours, VisitHours
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-KNOWN_KEYS = {"slug", "name", "timezone", "address", "city", "state", "opening_hours", "visit", "closures", "faq",
-              "staff_phone", "greeting", "what_to_bring", "subjects"}
+KNOWN_KEYS = {
+    "slug",
+    "name",
+    "timezone",
+    "address",
+    "city",
+    "state",
+    "opening_hours",
+    "visit",
+    "closures",
+    "faq",
+    "staff_phone",
+    "greeting",
+    "what_to_bring",
+    "subjects",
+}
 
 Periods = dict[int, list[tuple[dt.time, dt.time]]]
 
@@ -147,7 +161,9 @@ def parse_profile(data: Any) -> Profile:
         try:
             day = dt.date.fromisoformat(str(item.get("date", "")))
         except ValueError:
-            raise ProfileError(f"{path}.date", f"is not a date like 2026-12-24: {item.get('date')!r}") from None
+            raise ProfileError(
+                f"{path}.date", f"is not a date like 2026-12-24: {item.get('date')!r}"
+            ) from None
         closures.append((day, _text(item, "reason", f"{path}.reason", limit=200)))
     faq = []
     raw_faq = data.get("faq") or []
@@ -167,7 +183,11 @@ def parse_profile(data: Any) -> Profile:
             raise ProfileError(f"{path}.id", f"{entry.id!r} appears twice")
         seen.add(entry.id)
         faq.append(entry)
-    extra = {key: _text(data, key, key, limit=2000) for key in ("staff_phone", "greeting", "what_to_bring") if key in data}
+    extra = {
+        key: _text(data, key, key, limit=2000)
+        for key in ("staff_phone", "greeting", "what_to_bring")
+        if key in data
+    }
     subjects = _subjects(data["subjects"]) if "subjects" in data else subjects_in_faq(faq)
     return Profile(
         slug=slug,
@@ -203,7 +223,12 @@ def _subjects(value: Any) -> list[str]:
 
 # A sentence that denies what it names: "Japonês não temos nesta unidade", "sem inglês".
 _DENIES = re.compile(r"\b(?:nao|sem|nenhum|nenhuma|infelizmente)\b")
-_SUBJECT_WORDS = {"Matemática": r"matematica", "Português": r"portugues", "Inglês": r"ingles", "Japonês": r"japones"}
+_SUBJECT_WORDS = {
+    "Matemática": r"matematica",
+    "Português": r"portugues",
+    "Inglês": r"ingles",
+    "Japonês": r"japones",
+}
 
 
 def subjects_in_faq(faq: list[FaqEntry]) -> list[str]:
@@ -270,11 +295,16 @@ def load_profile(*, profile: Profile, slug: str | None = None, embed: bool = Tru
         if wanted_closures != current:
             Closure.objects.filter(unit=unit).delete()
             Closure.objects.bulk_create(
-                Closure(unit=unit, start_date=day, end_date=day, reason=reason) for day, reason in wanted_closures
+                Closure(unit=unit, start_date=day, end_date=day, reason=reason)
+                for day, reason in wanted_closures
             )
         for entry in profile.faq:
             source, changed = knowledge_services.upsert_faq(
-                unit=unit, external_id=entry.id, question=entry.question, answer=entry.answer, enqueue=not embed
+                unit=unit,
+                external_id=entry.id,
+                question=entry.question,
+                answer=entry.answer,
+                enqueue=not embed,
             )
             if changed:
                 changed_ids.append(source.pk)

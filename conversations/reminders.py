@@ -45,7 +45,9 @@ def send_reminder(*, reminder: Reminder, now: dt.datetime) -> bool:
     if contact is None:
         scheduling_reminders.mark_reminder_failed(reminder=reminder, error="appointment has no contact")
         return False
-    open_conversation = Conversation.objects.filter(contact=contact).exclude(mode=Conversation.Mode.CLOSED).first()
+    open_conversation = (
+        Conversation.objects.filter(contact=contact).exclude(mode=Conversation.Mode.CLOSED).first()
+    )
     if open_conversation is not None and open_conversation.mode == Conversation.Mode.HUMAN:
         # Staff are talking with the family (admin or the unit's phone): the bot stays quiet;
         # the reminder waits and goes once they hand back (or is skipped when the visit starts).
@@ -56,18 +58,28 @@ def send_reminder(*, reminder: Reminder, now: dt.datetime) -> bool:
         tomorrow = _slots_today(reminder, now=now)
     body = texts.reminder_body(reminder, tomorrow_slots=tomorrow)
     with transaction.atomic():
-        locked = Reminder.objects.select_for_update().filter(pk=reminder.pk, status=Reminder.Status.SENDING).first()
+        locked = (
+            Reminder.objects.select_for_update()
+            .filter(pk=reminder.pk, status=Reminder.Status.SENDING)
+            .first()
+        )
         if locked is None:
             return False  # handled meanwhile by another run
         message = conversation_services.queue_outbound(
             conversation=None,
             contact=contact,
             body=body,
-            meta={"reminder_id": reminder.pk, "kind": "reminder", "reminder_kind": reminder.kind,
-                  "appointment_id": appointment.pk},
+            meta={
+                "reminder_id": reminder.pk,
+                "kind": "reminder",
+                "reminder_kind": reminder.kind,
+                "appointment_id": appointment.pk,
+            },
         )
         if message.status == Message.Status.SKIPPED:
-            scheduling_reminders.mark_reminder_skipped(reminder=locked, reason=message.last_error or "not sent")
+            scheduling_reminders.mark_reminder_skipped(
+                reminder=locked, reason=message.last_error or "not sent"
+            )
             return False
         scheduling_reminders.mark_reminder_sent(reminder=locked, message_id=message.pk, now=now)
     return True

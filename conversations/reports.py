@@ -55,16 +55,26 @@ METRICS: tuple[Metric, ...] = (
     Metric(
         "conversations",
         _("Conversations"),
-        _("Conversations started in the period (first message of a family). Messages, tokens and cost "
-          "below are those of these conversations."),
+        _(
+            "Conversations started in the period (first message of a family). Messages, tokens and cost "
+            "below are those of these conversations."
+        ),
     ),
-    Metric("new_leads", _("New leads"), _("Families (contacts) who wrote to the unit for the first time in the period.")),
+    Metric(
+        "new_leads",
+        _("New leads"),
+        _("Families (contacts) who wrote to the unit for the first time in the period."),
+    ),
     Metric(
         "qualified_leads",
         _("Qualified leads"),
         _("New leads for whom the child's age or school year and the subject of interest are known."),
     ),
-    Metric("visits_booked", _("Visits booked"), _("First visits booked in the period (by chat, staff or API), whatever their later status.")),
+    Metric(
+        "visits_booked",
+        _("Visits booked"),
+        _("First visits booked in the period (by chat, staff or API), whatever their later status."),
+    ),
     Metric("attended", _("Attended"), _("Visits scheduled in the period and marked attended.")),
     Metric("no_shows", _("No-shows"), _("Visits scheduled in the period and marked as no-show.")),
     Metric(
@@ -76,38 +86,64 @@ METRICS: tuple[Metric, ...] = (
     Metric(
         "bot_resolution",
         _("Bot-only resolution"),
-        _("Share of the period's conversations answered by the bot that never went to staff "
-          "(no hand-off, no staff message)."),
+        _(
+            "Share of the period's conversations answered by the bot that never went to staff "
+            "(no hand-off, no staff message)."
+        ),
         "rate",
     ),
     Metric(
         "handoff_rate",
         _("Hand-off rate"),
-        _("Share of the period's conversations that went to staff (hand-off requested, taken over or "
-          "answered by staff). Bot-only resolution + hand-off rate never exceed 100%."),
+        _(
+            "Share of the period's conversations that went to staff (hand-off requested, taken over or "
+            "answered by staff). Bot-only resolution + hand-off rate never exceed 100%."
+        ),
         "rate",
     ),
     Metric(
         "bot_frt_p50",
         _("Bot first response p50"),
-        _("Median time from the family's first message to the bot's first reply (sent, or queued if not yet sent)."),
+        _(
+            "Median time from the family's first message to the bot's first reply (sent, or queued if not yet sent)."
+        ),
         "seconds",
     ),
     Metric("bot_frt_p90", _("Bot first response p90"), _("90th percentile of the same time."), "seconds"),
     Metric(
         "staff_frt_p50",
         _("Staff first response p50"),
-        _("Median time from the hand-off request to the first staff message after it (conversations still "
-          "with staff or closed by staff)."),
+        _(
+            "Median time from the hand-off request to the first staff message after it (conversations still "
+            "with staff or closed by staff)."
+        ),
         "seconds",
     ),
     Metric("staff_frt_p90", _("Staff first response p90"), _("90th percentile of the same time."), "seconds"),
-    Metric("messages_in", _("Messages in"), _("Messages received from families in the period's conversations.")),
-    Metric("messages_out", _("Messages out"), _("Messages sent to families in the period's conversations (bot and staff).")),
+    Metric(
+        "messages_in", _("Messages in"), _("Messages received from families in the period's conversations.")
+    ),
+    Metric(
+        "messages_out",
+        _("Messages out"),
+        _("Messages sent to families in the period's conversations (bot and staff)."),
+    ),
     Metric("opted_out", _("Opted out"), _("Families who asked not to receive messages, in the period.")),
-    Metric("unanswered", _("Unanswered questions"), _("Questions the bot could not answer from the knowledge (knowledge gaps).")),
-    Metric("tokens_in", _("LLM tokens in"), _("Prompt tokens sent to the language model in the period's conversations.")),
-    Metric("tokens_out", _("LLM tokens out"), _("Completion tokens received from the language model in the period's conversations.")),
+    Metric(
+        "unanswered",
+        _("Unanswered questions"),
+        _("Questions the bot could not answer from the knowledge (knowledge gaps)."),
+    ),
+    Metric(
+        "tokens_in",
+        _("LLM tokens in"),
+        _("Prompt tokens sent to the language model in the period's conversations."),
+    ),
+    Metric(
+        "tokens_out",
+        _("LLM tokens out"),
+        _("Completion tokens received from the language model in the period's conversations."),
+    ),
     Metric(
         "cost_usd",
         _("Estimated LLM cost (USD)"),
@@ -156,7 +192,9 @@ def _bounds(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
     )
 
 
-def _grouped(qs: QuerySet, column: str, period: str | None, **aggregates: Any) -> dict[tuple[int, Any], dict[str, Any]]:
+def _grouped(
+    qs: QuerySet, column: str, period: str | None, **aggregates: Any
+) -> dict[tuple[int, Any], dict[str, Any]]:
     """{(unit_id, bucket): {name: value}}: one GROUP BY query."""
     if period:
         qs = qs.annotate(_bucket=Trunc(column, period, output_field=DateTimeField(), tzinfo=_tz()))
@@ -238,9 +276,17 @@ def _conversation_metrics(
     Raw SQL: each conversation's messages are read once (LATERAL) and both groupings come from
     one scan (GROUPING SETS), which the ORM cannot express; percentile_cont does the medians."""
     sql = CONVERSATION_SQL.format(
-        message=Message._meta.db_table, conversation=Conversation._meta.db_table, contact=Contact._meta.db_table
+        message=Message._meta.db_table,
+        conversation=Conversation._meta.db_table,
+        contact=Contact._meta.db_table,
     )
-    params: dict[str, Any] = {"units": list(unit_ids), "lo": lo, "hi": hi, "period": period, "tz": settings.TIME_ZONE}
+    params: dict[str, Any] = {
+        "units": list(unit_ids),
+        "lo": lo,
+        "hi": hi,
+        "period": period,
+        "tz": settings.TIME_ZONE,
+    }
     per_period: dict[tuple[int, Any], dict[str, Any]] = {}
     whole: dict[tuple[int, Any], dict[str, Any]] = {}
     with connection.cursor() as cursor:
@@ -258,7 +304,9 @@ def _conversation_metrics(
     return per_period, whole
 
 
-def _compute(unit_ids: Sequence[int], start: dt.date, end: dt.date, period: str | None) -> dict[tuple[int, Any], dict[str, Any]]:
+def _compute(
+    unit_ids: Sequence[int], start: dt.date, end: dt.date, period: str | None
+) -> dict[tuple[int, Any], dict[str, Any]]:
     lo, hi = _bounds(start, end)
     results: dict[tuple[int, Any], dict[str, Any]] = {}
 
@@ -267,10 +315,14 @@ def _compute(unit_ids: Sequence[int], start: dt.date, end: dt.date, period: str 
             results.setdefault(key, {}).update(values)
 
     # Leads: contacts first seen in the period.
-    live_visit = Appointment.objects.filter(contact=OuterRef("pk")).exclude(status=Appointment.Status.CANCELLED)
+    live_visit = Appointment.objects.filter(contact=OuterRef("pk")).exclude(
+        status=Appointment.Status.CANCELLED
+    )
     # conversations.state.Lead.qualified, in SQL on the lead data the engine keeps on the contact.
     qualified = (Q(data__has_key="child_age") | Q(data__has_key="school_year")) & Q(data__has_key="subjects")
-    leads = Contact.objects.filter(unit_id__in=unit_ids, created_at__gte=lo, created_at__lt=hi).exclude(STAFF_CONTACT)
+    leads = Contact.objects.filter(unit_id__in=unit_ids, created_at__gte=lo, created_at__lt=hi).exclude(
+        STAFF_CONTACT
+    )
     merge(
         _grouped(
             leads.annotate(_visit=Exists(live_visit)),
@@ -281,19 +333,28 @@ def _compute(unit_ids: Sequence[int], start: dt.date, end: dt.date, period: str 
             _converted=Count("pk", filter=Q(_visit=True)),
         )
     )
-    opted = Contact.objects.filter(unit_id__in=unit_ids, opted_out_at__gte=lo, opted_out_at__lt=hi).exclude(STAFF_CONTACT)
+    opted = Contact.objects.filter(unit_id__in=unit_ids, opted_out_at__gte=lo, opted_out_at__lt=hi).exclude(
+        STAFF_CONTACT
+    )
     merge(_grouped(opted, "opted_out_at", period, opted_out=Count("pk")))
 
     # Visits: booked by creation time; attended / no-show by the visit's time.
     appointments = Appointment.objects.filter(unit_id__in=unit_ids)
     merge(
-        _grouped(appointments.filter(created_at__gte=lo, created_at__lt=hi), "created_at", period,
-                 visits_booked=Count("pk"))
+        _grouped(
+            appointments.filter(created_at__gte=lo, created_at__lt=hi),
+            "created_at",
+            period,
+            visits_booked=Count("pk"),
+        )
     )
     merge(
         _grouped(
-            appointments.filter(start__gte=lo, start__lt=hi, status__in=[Appointment.Status.ATTENDED,
-                                                                          Appointment.Status.NO_SHOW]),
+            appointments.filter(
+                start__gte=lo,
+                start__lt=hi,
+                status__in=[Appointment.Status.ATTENDED, Appointment.Status.NO_SHOW],
+            ),
             "start",
             period,
             attended=Count("pk", filter=Q(status=Appointment.Status.ATTENDED)),
@@ -365,9 +426,7 @@ def build_report(*, units: Iterable[Unit], start: dt.date, end: dt.date, period:
                 total[name] = total.get(name, 0) + (value or 0)
     buckets = _buckets(start, end, period)
     rows = [
-        ReportRow(u.pk, u.name, b, _finish(per_period.get((u.pk, b), {})))
-        for u in unit_list
-        for b in buckets
+        ReportRow(u.pk, u.name, b, _finish(per_period.get((u.pk, b), {}))) for u in unit_list for b in buckets
     ]
     totals = [ReportRow(u.pk, u.name, None, _finish(whole.get((u.pk, None), {}))) for u in unit_list]
     return Report(start=start, end=end, period=period, units=unit_list, rows=rows, totals=totals)

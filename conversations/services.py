@@ -50,8 +50,13 @@ def _bounded_raw(raw: dict[str, Any] | None) -> dict[str, Any] | None:
 def _from_provider(message: InboundMessage, *, conversation: Conversation, **fields: Any) -> Message:
     """The (unsaved) row of a message the provider delivered, a parent's or staff's."""
     return Message(
-        unit_id=conversation.unit_id, conversation=conversation, kind=message.kind, body=message.text,
-        provider_id=message.provider_id, raw=_bounded_raw(message.raw), **fields,
+        unit_id=conversation.unit_id,
+        conversation=conversation,
+        kind=message.kind,
+        body=message.text,
+        provider_id=message.provider_id,
+        raw=_bounded_raw(message.raw),
+        **fields,
     )
 
 
@@ -80,7 +85,10 @@ def open_conversation(*, contact: Contact) -> Conversation:
 def _lock_open_conversation(contact: Contact) -> Conversation:
     """The contact's open conversation, locked (FOR UPDATE) for this transaction."""
     conversation = (
-        Conversation.objects.select_for_update().filter(contact=contact).exclude(mode=Conversation.Mode.CLOSED).first()
+        Conversation.objects.select_for_update()
+        .filter(contact=contact)
+        .exclude(mode=Conversation.Mode.CLOSED)
+        .first()
     )
     if conversation is None:
         conversation = open_conversation(contact=contact)
@@ -93,7 +101,11 @@ def _make_real(contact: Contact, *, name: str = "", now: dt.datetime) -> None:
     simulator's conversations are closed and what it made up about the family (name, lead) is
     forgotten, so the family starts afresh and every reply goes through the unit's gateway."""
     Conversation.objects.filter(contact=contact).exclude(mode=Conversation.Mode.CLOSED).update(
-        mode=Conversation.Mode.CLOSED, closed_at=now, reply_due_at=None, turn_started_at=None, turn_lease_until=None
+        mode=Conversation.Mode.CLOSED,
+        closed_at=now,
+        reply_due_at=None,
+        turn_started_at=None,
+        turn_lease_until=None,
     )
     contact.simulated, contact.name, contact.data = False, name[:120], {}
     contact.save(update_fields=["simulated", "name", "data", "updated_at"])
@@ -138,16 +150,24 @@ def record_inbound(*, unit: Unit, message: InboundMessage, now: dt.datetime | No
         else:
             conversation = _lock_open_conversation(contact)
         stored = _from_provider(
-            message, conversation=conversation, direction=Message.Direction.IN, sender=Message.Sender.PARENT,
-            status=Message.Status.RECEIVED, meta=_inbound_meta(message),
+            message,
+            conversation=conversation,
+            direction=Message.Direction.IN,
+            sender=Message.Sender.PARENT,
+            status=Message.Status.RECEIVED,
+            meta=_inbound_meta(message),
         )
-        if not insert_unless_conflict(stored, conflict="(unit_id, provider_id) WHERE provider_id IS NOT NULL"):
+        if not insert_unless_conflict(
+            stored, conflict="(unit_id, provider_id) WHERE provider_id IS NOT NULL"
+        ):
             logger.info("duplicate inbound %s ignored", message.provider_id)
             return None
         conversation.last_inbound_at = now
         conversation.last_activity_at = now
         if conversation.mode == Conversation.Mode.BOT or (
-            conversation.mode == Conversation.Mode.HUMAN and conversation.assigned_to_id is None and not contact.is_unit_staff
+            conversation.mode == Conversation.Mode.HUMAN
+            and conversation.assigned_to_id is None
+            and not contact.is_unit_staff
         ):
             # With staff, the parent's messages wait for them; a family still waiting for someone
             # gets a turn too, which may only tell them the team knows (turns._waiting_notice).
@@ -155,9 +175,14 @@ def record_inbound(*, unit: Unit, message: InboundMessage, now: dt.datetime | No
             if not conversation.reply_due_at:
                 conversation.turn_started_at = now
             conversation.reply_due_at = due
-            enqueue("conversations.handle_turn", conversation_id=conversation.pk,
-                    countdown=max(0.0, (due - now).total_seconds()))
-        conversation.save(update_fields=["reply_due_at", "turn_started_at", "last_inbound_at", "last_activity_at"])
+            enqueue(
+                "conversations.handle_turn",
+                conversation_id=conversation.pk,
+                countdown=max(0.0, (due - now).total_seconds()),
+            )
+        conversation.save(
+            update_fields=["reply_due_at", "turn_started_at", "last_inbound_at", "last_activity_at"]
+        )
     logger.info("inbound %s from %s stored as message %s", message.kind, mask_phone(contact.phone), stored.pk)
     return stored
 
@@ -170,14 +195,18 @@ def answer_turn_now(*, conversation_id: int, now: dt.datetime | None = None) -> 
     now = now or timezone.now()
     with transaction.atomic():
         moved = Conversation.objects.filter(
-            pk=conversation_id, mode__in=[Conversation.Mode.BOT, Conversation.Mode.HUMAN], reply_due_at__gt=now
+            pk=conversation_id,
+            mode__in=[Conversation.Mode.BOT, Conversation.Mode.HUMAN],
+            reply_due_at__gt=now,
         ).update(reply_due_at=now)
         if moved:
             enqueue("conversations.handle_turn", conversation_id=conversation_id)
     return bool(moved)
 
 
-def record_staff_message(*, unit: Unit, message: InboundMessage, now: dt.datetime | None = None) -> Message | None:
+def record_staff_message(
+    *, unit: Unit, message: InboundMessage, now: dt.datetime | None = None
+) -> Message | None:
     """A message typed by staff on the unit's own phone (Evolution `fromMe`).
 
     Our own sent messages come back as fromMe upserts too: when the provider id is one of ours,
@@ -196,8 +225,12 @@ def record_staff_message(*, unit: Unit, message: InboundMessage, now: dt.datetim
         try:
             with transaction.atomic():
                 stored = _from_provider(
-                    message, conversation=conversation, direction=Message.Direction.OUT,
-                    sender=Message.Sender.STAFF, status=Message.Status.SENT, sent_at=message.sent_at or now,
+                    message,
+                    conversation=conversation,
+                    direction=Message.Direction.OUT,
+                    sender=Message.Sender.STAFF,
+                    status=Message.Status.SENT,
+                    sent_at=message.sent_at or now,
                     meta={"typed_on_phone": True},
                 )
                 stored.save(force_insert=True)
@@ -207,7 +240,9 @@ def record_staff_message(*, unit: Unit, message: InboundMessage, now: dt.datetim
     return stored
 
 
-def take_over(*, conversation: Conversation, user: Any | None, now: dt.datetime | None = None, reason: str = "staff") -> Conversation:
+def take_over(
+    *, conversation: Conversation, user: Any | None, now: dt.datetime | None = None, reason: str = "staff"
+) -> Conversation:
     """Staff take the conversation: the bot is silent from now on, even for a turn being
     computed right now (the turn re-checks the mode under the row lock before storing replies).
 
@@ -229,8 +264,13 @@ def take_over(*, conversation: Conversation, user: Any | None, now: dt.datetime 
         locked.last_activity_at = now
         locked.save(
             update_fields=[
-                "mode", "assigned_to", "handoff_at", "handoff_reason", "reply_due_at",
-                "turn_started_at", "last_activity_at",
+                "mode",
+                "assigned_to",
+                "handoff_at",
+                "handoff_reason",
+                "reply_due_at",
+                "turn_started_at",
+                "last_activity_at",
             ]
         )
     return locked
@@ -291,7 +331,9 @@ def update_delivery_status(*, unit: Unit, update: StatusUpdate) -> bool:
     """Apply a delivery receipt to our outbound message. Never moves a status backwards;
     `failed` is recorded unless the message was already delivered or read. Returns whether
     anything changed."""
-    message = Message.objects.filter(unit=unit, provider_id=update.provider_id, direction=Message.Direction.OUT).first()
+    message = Message.objects.filter(
+        unit=unit, provider_id=update.provider_id, direction=Message.Direction.OUT
+    ).first()
     if message is None:
         return False
     at = update.at or timezone.now()
@@ -323,17 +365,21 @@ def expire_idle_conversations(*, now: dt.datetime | None = None, limit: int = 50
     now = now or timezone.now()
     cutoff = now - dt.timedelta(hours=settings.CONVERSATION_EXPIRY_HOURS)
     ids = list(
-        Conversation.objects.filter(mode=Conversation.Mode.BOT, last_activity_at__lt=cutoff, reply_due_at__isnull=True)
+        Conversation.objects.filter(
+            mode=Conversation.Mode.BOT, last_activity_at__lt=cutoff, reply_due_at__isnull=True
+        )
         # A follow-up still to come keeps the conversation (and its offer) open until it is sent.
         .exclude(followups__status__in=["pending", "sending"])
         .values_list("pk", flat=True)[:limit]
     )
-    return Conversation.objects.filter(pk__in=ids, mode=Conversation.Mode.BOT, reply_due_at__isnull=True).update(
-        mode=Conversation.Mode.CLOSED, closed_at=now
-    )
+    return Conversation.objects.filter(
+        pk__in=ids, mode=Conversation.Mode.BOT, reply_due_at__isnull=True
+    ).update(mode=Conversation.Mode.CLOSED, closed_at=now)
 
 
-def hand_back(*, conversation: Conversation, user: Any | None = None, note: str = "", now: dt.datetime | None = None) -> Conversation:
+def hand_back(
+    *, conversation: Conversation, user: Any | None = None, note: str = "", now: dt.datetime | None = None
+) -> Conversation:
     """Give the conversation back to the bot. The next parent message is answered by it.
 
     Side effects: the optional note is kept in the conversation's state (`Flow.staff_note`) for
@@ -359,7 +405,9 @@ def hand_back(*, conversation: Conversation, user: Any | None = None, note: str 
     return locked
 
 
-def send_staff_reply(*, conversation: Conversation, user: Any, body: str, now: dt.datetime | None = None) -> Message:
+def send_staff_reply(
+    *, conversation: Conversation, user: Any, body: str, now: dt.datetime | None = None
+) -> Message:
     """Staff answer from the admin: sent through the unit's gateway, recorded as staff.
 
     Side effects: the conversation is (or stays) with staff, assigned to this user — replying
@@ -373,4 +421,6 @@ def send_staff_reply(*, conversation: Conversation, user: Any, body: str, now: d
         locked = take_over(conversation=conversation, user=user, now=now, reason="staff")
         if locked.assigned_to_id is None:
             Conversation.objects.filter(pk=locked.pk).update(assigned_to=user)
-        return queue_outbound(conversation=locked, body=body, sender=Message.Sender.STAFF, staff_user=user, now=now)
+        return queue_outbound(
+            conversation=locked, body=body, sender=Message.Sender.STAFF, staff_user=user, now=now
+        )

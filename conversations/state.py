@@ -92,7 +92,9 @@ class Child:
     age: int | None = None
     school_year: str = ""
     subjects: list[str] = field(default_factory=list)
-    subjects_tentative: bool = False  # only asked about so far: a subject the parent then states replaces them
+    subjects_tentative: bool = (
+        False  # only asked about so far: a subject the parent then states replaces them
+    )
 
     @property
     def empty(self) -> bool:
@@ -310,7 +312,9 @@ class Flow:
             offered=offered,
             selected=_when(data.get("selected")),
             rescheduling=bool(data.get("rescheduling")),
-            appointment_id=int(data["appointment_id"]) if str(data.get("appointment_id") or "").isdigit() else None,
+            appointment_id=int(data["appointment_id"])
+            if str(data.get("appointment_id") or "").isdigit()
+            else None,
             cta_offered=bool(data.get("cta_offered")),
             failed_turns=int(data.get("failed_turns") or 0),
             clarify=clarify,

@@ -17,7 +17,12 @@ logger = logging.getLogger(__name__)
 
 
 @shared_task(
-    name="conversations.handle_turn", bind=True, acks_late=True, soft_time_limit=60, time_limit=80, max_retries=3
+    name="conversations.handle_turn",
+    bind=True,
+    acks_late=True,
+    soft_time_limit=60,
+    time_limit=80,
+    max_retries=3,
 )
 def handle_turn(self: Any, *, conversation_id: int) -> int:
     """Answer the conversation's due turn (idempotent: a re-run stores nothing twice).
@@ -25,7 +30,7 @@ def handle_turn(self: Any, *, conversation_id: int) -> int:
     try:
         return len(turns.answer_turn(conversation_id=conversation_id))
     except OperationalError as exc:
-        raise self.retry(exc=exc, countdown=2 ** self.request.retries) from exc
+        raise self.retry(exc=exc, countdown=2**self.request.retries) from exc
 
 
 @shared_task(name="conversations.expire_idle", acks_late=True)

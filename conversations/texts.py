@@ -72,8 +72,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "es": "¿Y cuál es tu nombre?",
     },
     "noted": {"pt": "Anotado! 👍", "en": "Noted! 👍", "es": "¡Anotado! 👍"},
-    "noted_name": {"pt": "Obrigada, {name}! Anotei aqui. 😊", "en": "Thank you, {name}! Noted. 😊",
-                   "es": "¡Gracias, {name}! Lo anoté. 😊"},
+    "noted_name": {
+        "pt": "Obrigada, {name}! Anotei aqui. 😊",
+        "en": "Thank you, {name}! Noted. 😊",
+        "es": "¡Gracias, {name}! Lo anoté. 😊",
+    },
     "offer_slots_any": {
         "pt": "Tenho estes horários para a visita:\n{options}\nQual fica melhor? Pode responder com o número ou sugerir outro dia e horário.",
         "en": "These times are free for the visit:\n{options}\nWhich works best? Reply with the number or suggest another day and time.",
@@ -414,7 +417,7 @@ def subject_options(subjects: list[str], lang: str = "pt") -> str:
 
 
 def join(items: list[str], lang: str = "pt") -> str:
-    """"A, B e C"."""
+    """ "A, B e C"."""
     items = [i for i in items if i]
     if len(items) <= 1:
         return "".join(items)

@@ -59,11 +59,15 @@ def _lease_kept(conversation_id: int) -> Iterator[None]:
                     with transaction.atomic():
                         with connection.cursor() as cursor:  # never wait long behind a row lock
                             cursor.execute("SET LOCAL lock_timeout = '2s'")
-                        Conversation.objects.filter(pk=conversation_id, turn_lease_until__isnull=False).update(
+                        Conversation.objects.filter(
+                            pk=conversation_id, turn_lease_until__isnull=False
+                        ).update(
                             turn_lease_until=F("turn_lease_until") + dt.timedelta(seconds=LEASE_RENEW_SECONDS)
                         )
                 except DatabaseError as exc:  # the next beat tries again; the lease has 10 s left
-                    logger.warning("lease of conversation %s not renewed: %s", conversation_id, type(exc).__name__)
+                    logger.warning(
+                        "lease of conversation %s not renewed: %s", conversation_id, type(exc).__name__
+                    )
         finally:
             connection.close()  # this thread's own connection, if it opened one
 
@@ -80,11 +84,17 @@ def _pending(conversation: Conversation) -> list[Message]:
     # In arrival order: a conversation's inbound rows are inserted under its row lock
     # (record_inbound), so their ids are the order they came in; created_at is a wall clock that
     # can step back between two messages of a burst.
-    return list(conversation.messages.filter(direction=Message.Direction.IN, status=Message.Status.RECEIVED).order_by("pk"))
+    return list(
+        conversation.messages.filter(direction=Message.Direction.IN, status=Message.Status.RECEIVED).order_by(
+            "pk"
+        )
+    )
 
 
 def _close_turn(conversation: Conversation, messages: list[Message], now: dt.datetime) -> None:
-    Message.objects.filter(pk__in=[m.pk for m in messages]).update(status=Message.Status.HANDLED, handled_at=now)
+    Message.objects.filter(pk__in=[m.pk for m in messages]).update(
+        status=Message.Status.HANDLED, handled_at=now
+    )
     conversation.reply_due_at = None
     conversation.turn_started_at = None
     conversation.turn_lease_until = None
@@ -106,15 +116,22 @@ def _waiting_notice(conversation: Conversation, pending: list[Message], now: dt.
     moment = dt.datetime.fromisoformat(clock) if clock else now
     current = state.State.of(conversation)
     asks_again = any(HUMAN_REQUEST.search(prepare(m.body or "")) for m in pending)
-    if not waiting_notice_due(last_notice_at=current.flow.waiting_notice_at, now=moment, asks_for_person=asks_again):
+    if not waiting_notice_due(
+        last_notice_at=current.flow.waiting_notice_at, now=moment, asks_for_person=asks_again
+    ):
         return None
     current.flow.waiting_notice_at = moment
     conversation.data = current.to_data()
     try:
         with transaction.atomic():
             return queue_outbound(
-                conversation=conversation, body=say("waiting_notice", current.lead.language or "pt"),
-                in_reply_to=pending[-1], seq=0, meta={"kind": "waiting_notice"}, now=now, touch=False,
+                conversation=conversation,
+                body=say("waiting_notice", current.lead.language or "pt"),
+                in_reply_to=pending[-1],
+                seq=0,
+                meta={"kind": "waiting_notice"},
+                now=now,
+                touch=False,
             )
     except IntegrityError:
         return None  # a re-run claim already sent it
@@ -127,8 +144,10 @@ def claim_turn(*, conversation_id: int, now: dt.datetime) -> tuple[Conversation,
         # hold off every insert that references the unit (messages, contacts: FOR KEY SHARE)
         # until the claim commits — every other family of the unit waited (issue #16).
         conversation = (
-            Conversation.objects.select_for_update(of=("self",)).select_related("unit", "contact")
-            .filter(pk=conversation_id).first()
+            Conversation.objects.select_for_update(of=("self",))
+            .select_related("unit", "contact")
+            .filter(pk=conversation_id)
+            .first()
         )
         if conversation is None or conversation.reply_due_at is None or conversation.reply_due_at > now:
             return None  # gone, answered, or a newer message moved the turn later
@@ -168,17 +187,22 @@ def answer_turn(*, conversation_id: int, now: dt.datetime | None = None) -> list
     except Exception:
         # Release the lease at once so a retry (or the due-turns sweeper) answers the parent
         # without waiting the lease out; the messages are still `received`.
-        Conversation.objects.filter(pk=conversation_id, turn_lease_until__isnull=False).update(turn_lease_until=None)
+        Conversation.objects.filter(pk=conversation_id, turn_lease_until__isnull=False).update(
+            turn_lease_until=None
+        )
         raise
 
 
-def commit_turn(*, conversation_id: int, last: Message, result: TurnResult, now: dt.datetime) -> list[Message]:
+def commit_turn(
+    *, conversation_id: int, last: Message, result: TurnResult, now: dt.datetime
+) -> list[Message]:
     """Phase 3: store the replies if the turn is still current (bot mode, no newer message)."""
     with transaction.atomic():
         # The conversation and its contact are locked (the turn writes both); the unit is only
         # read (gaps, budget): joined, not locked (see claim_turn).
         current = (
-            Conversation.objects.select_for_update(of=("self", "contact")).select_related("contact", "unit")
+            Conversation.objects.select_for_update(of=("self", "contact"))
+            .select_related("contact", "unit")
             .get(pk=conversation_id)
         )
         newest = _pending(current)
@@ -204,7 +228,12 @@ def commit_turn(*, conversation_id: int, last: Message, result: TurnResult, now:
                     if seq == 0 and result.questions_for_staff:
                         meta["questions_for_staff"] = result.questions_for_staff
                     message = queue_outbound(
-                        conversation=current, body=reply.text, in_reply_to=last, seq=seq, meta=meta, now=now,
+                        conversation=current,
+                        body=reply.text,
+                        in_reply_to=last,
+                        seq=seq,
+                        meta=meta,
+                        now=now,
                         touch=False,  # the conversation is saved once below
                         # One send task per turn: it sends the parts one after the other, so
                         # the parent reads them in order (two tasks on two workers could swap them).
@@ -235,7 +264,11 @@ def commit_turn(*, conversation_id: int, last: Message, result: TurnResult, now:
         # Only the turn that is sent records its gaps: a superseded computation recorded nothing.
         for gap in result.gaps:
             knowledge_services.record_gap(
-                unit=current.unit, contact=contact, text=gap.text, confidence=gap.confidence, reason=gap.reason,
+                unit=current.unit,
+                contact=contact,
+                text=gap.text,
+                confidence=gap.confidence,
+                reason=gap.reason,
                 candidates=gap.candidates,
             )
         if result.release_holds:
@@ -248,12 +281,24 @@ def commit_turn(*, conversation_id: int, last: Message, result: TurnResult, now:
             current.handoff_reason = result.handoff[:40]
         current.last_activity_at = now
         # One UPDATE for the state and the end of the turn.
-        Message.objects.filter(pk__in=[m.pk for m in newest]).update(status=Message.Status.HANDLED, handled_at=now)
+        Message.objects.filter(pk__in=[m.pk for m in newest]).update(
+            status=Message.Status.HANDLED, handled_at=now
+        )
         current.reply_due_at = current.turn_started_at = current.turn_lease_until = None
-        current.save(update_fields=[
-            "stage", "step", "data", "mode", "handoff_at", "handoff_reason", "last_activity_at",
-            "reply_due_at", "turn_started_at", "turn_lease_until",
-        ])
+        current.save(
+            update_fields=[
+                "stage",
+                "step",
+                "data",
+                "mode",
+                "handoff_at",
+                "handoff_reason",
+                "last_activity_at",
+                "reply_due_at",
+                "turn_started_at",
+                "turn_lease_until",
+            ]
+        )
         # The family wrote: their pending follow-ups are void; a question left open schedules new ones.
         followups.schedule_after_turn(conversation=current, last=last, now=now)
         if result.handoff:
@@ -267,7 +312,9 @@ def due_conversation_ids(*, now: dt.datetime, limit: int = 200) -> list[int]:
     """Conversations whose turn is due and not being computed: the durable half of the
     debounce (a lost or crashed task is picked up here)."""
     return list(
-        Conversation.objects.filter(reply_due_at__lte=now, mode__in=[Conversation.Mode.BOT, Conversation.Mode.HUMAN])
+        Conversation.objects.filter(
+            reply_due_at__lte=now, mode__in=[Conversation.Mode.BOT, Conversation.Mode.HUMAN]
+        )
         .filter(Q(turn_lease_until__isnull=True) | Q(turn_lease_until__lte=now))
         .order_by("reply_due_at")
         .values_list("pk", flat=True)[:limit]

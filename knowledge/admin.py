@@ -198,16 +198,25 @@ class SourceAdmin(UnitScopedAdmin):
 
     # What the test search page shows for the search's codes (staff read labels, not codes).
     REFUSAL_LABELS = {
-        "empty": _("the message is empty"), "too_long": _("the message is too long"),
-        "invalid_text": _("the message has no readable text"), "no_match": _("nothing in the knowledge matches"),
-        "uncovered_topic": _("a topic this unit has no entry for"), "low_confidence": _("not sure enough"),
-        "prompt_injection": _("an attempt to change the bot's rules"), "student_record": _("a question about one student's record"),
-        "other_unit": _("it names another unit"), "other_school": _("it is about another school"),
+        "empty": _("the message is empty"),
+        "too_long": _("the message is too long"),
+        "invalid_text": _("the message has no readable text"),
+        "no_match": _("nothing in the knowledge matches"),
+        "uncovered_topic": _("a topic this unit has no entry for"),
+        "low_confidence": _("not sure enough"),
+        "prompt_injection": _("an attempt to change the bot's rules"),
+        "student_record": _("a question about one student's record"),
+        "other_unit": _("it names another unit"),
+        "other_school": _("it is about another school"),
         "personal_data": _("it asks for someone's personal data"),
     }
     MATCHED_LABELS = {
-        "entry": _("entry"), "question": _("question"), "phrasing": _("phrasing"), "answer": _("answer"),
-        "chunk": _("part of the answer"), "topic": _("catalogue topic"),
+        "entry": _("entry"),
+        "question": _("question"),
+        "phrasing": _("phrasing"),
+        "answer": _("answer"),
+        "chunk": _("part of the answer"),
+        "topic": _("catalogue topic"),
     }
 
     def test_search_view(self, request: HttpRequest) -> HttpResponse:
@@ -231,8 +240,12 @@ class SourceAdmin(UnitScopedAdmin):
             "title": _("Test search"),
             "form": form,
             "result": result,
-            "refusal_label": self.REFUSAL_LABELS.get(result.refusal_reason or "", result.refusal_reason) if result else "",
-            "hit_rows": [(h, self.MATCHED_LABELS.get(h.matched, h.matched)) for h in result.hits] if result else [],
+            "refusal_label": self.REFUSAL_LABELS.get(result.refusal_reason or "", result.refusal_reason)
+            if result
+            else "",
+            "hit_rows": [(h, self.MATCHED_LABELS.get(h.matched, h.matched)) for h in result.hits]
+            if result
+            else [],
         }
         return TemplateResponse(request, "admin/knowledge/source/test_search.html", context)
 

@@ -129,7 +129,12 @@ def refusal_reason(*, query: str, unit: Unit) -> str | None:
             continue
         named_district = match.group(1).split()[2] in {"bairro", "barrio"}
         preposition = match.group(1).split()[1]
-        if match.group(1).startswith("kumon") and preposition == "da" and not named_district and _known_word(words[0]):
+        if (
+            match.group(1).startswith("kumon")
+            and preposition == "da"
+            and not named_district
+            and _known_word(words[0])
+        ):
             continue  # "o kumon da medalha?": "dá", a verb, before a word of the catalogue ("do água verde" is a place)
         if _TRANSFER.search(text):
             return None  # a transfer between units: answerable here

@@ -261,7 +261,8 @@ def analyse(
         "qt": normalised,
         "k": CANDIDATES,
         "topics": _with_broader(
-            [slug for slug, _ in answerable[:TOPIC_CANDIDATES]] + topic_scores.classifier_ranked(CLASSIFIER_TOPICS)
+            [slug for slug, _ in answerable[:TOPIC_CANDIDATES]]
+            + topic_scores.classifier_ranked(CLASSIFIER_TOPICS)
         ),
         "kt": TOPIC_ENTRIES,
     }
@@ -287,7 +288,11 @@ def analyse(
     # The classifier's best topic that none of the candidates answers: a message confidently
     # about a topic the unit has no entry for (class size, CNPJ) must not get the nearest entry.
     answered_topics = {t for c in candidates if c.topic for t in topics.covered(c.topic, linked_topics)}
-    first_covers = set(topics.covered(candidates[0].topic, linked_topics)) if candidates and candidates[0].topic else set()
+    first_covers = (
+        set(topics.covered(candidates[0].topic, linked_topics))
+        if candidates and candidates[0].topic
+        else set()
+    )
     classifier_top = topic_scores.classifier_ranked(CLASSIFIER_TOPICS)
     uncovered = next((t for t in classifier_top if t not in answered_topics), "")
     # The nearest topic and the classifier agree on a topic no candidate answers, by this much

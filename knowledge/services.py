@@ -97,8 +97,6 @@ def llm_configured() -> bool:
     return bool(settings.OPENAI_API_KEY)
 
 
-
-
 def generate_phrasings(*, source_id: int) -> list[Phrasing]:
     """Ask the language model for parent-style phrasings of an FAQ entry and store them marked
     `generated` (reviewed and deletable in the admin). Idempotent: an entry that already has

@@ -248,7 +248,9 @@ class TopicIndex:
             owner = self.owners[row]
             if score > lex[owner]:
                 lex[owner] = score
-        classifier = np.einsum("ij,j->i", self.classifier[:, :-1], vector.astype(np.float32)) + self.classifier[:, -1]
+        classifier = (
+            np.einsum("ij,j->i", self.classifier[:, :-1], vector.astype(np.float32)) + self.classifier[:, -1]
+        )
         return TopicScores(
             vector=vec, lexical=lex, best_row=best_row, texts=self.texts, best=best, classifier=classifier
         )

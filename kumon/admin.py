@@ -81,10 +81,17 @@ class UnitAdmin(UnitScopedAdmin):
         return ["webhook_secret"] if obj is not None else []
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        readonly = [] if request.user.is_superuser else [
-            # Channel secrets and routing are set up by the operator, not by the unit.
-            "slug", "whatsapp_gateway", "evolution_instance", "meta_phone_number_id",
-        ]
+        readonly = (
+            []
+            if request.user.is_superuser
+            else [
+                # Channel secrets and routing are set up by the operator, not by the unit.
+                "slug",
+                "whatsapp_gateway",
+                "evolution_instance",
+                "meta_phone_number_id",
+            ]
+        )
         if not is_franchise_admin(request.user):
             # Every unit's calendar is reached with one service account: pointing a unit at
             # another unit's calendar would read and write its appointments (issue #11 M8).
@@ -99,8 +106,11 @@ class UnitAdmin(UnitScopedAdmin):
         return "•" * 12 + secret[-4:] if len(secret) > 8 else "•" * 12
 
     def has_rotate_permission(self, request: HttpRequest) -> bool:
-        return bool(request.user.is_active and request.user.is_staff and (
-            request.user.is_superuser or owner_unit_ids(request.user)))
+        return bool(
+            request.user.is_active
+            and request.user.is_staff
+            and (request.user.is_superuser or owner_unit_ids(request.user))
+        )
 
     @admin.action(description=_("Rotate the webhook secret (shown once)"), permissions=["rotate"])
     def rotate_webhook_secret(self, request: HttpRequest, queryset: QuerySet) -> Any:
@@ -112,13 +122,22 @@ class UnitAdmin(UnitScopedAdmin):
         for unit in units:
             rotated.append((unit, services.rotate_webhook_secret(unit=unit)))
             self.log_change(request, unit, "Webhook secret rotated")
-        self.message_user(request, ngettext("%(n)d webhook secret rotated.", "%(n)d webhook secrets rotated.",
-                                            len(rotated)) % {"n": len(rotated)})
+        self.message_user(
+            request,
+            ngettext("%(n)d webhook secret rotated.", "%(n)d webhook secrets rotated.", len(rotated))
+            % {"n": len(rotated)},
+        )
         # The admin's views are never_cache: this page (it holds the secrets) is not stored either.
-        return TemplateResponse(request, "admin/kumon/unit/rotated_secrets.html", {
-            **self.admin_site.each_context(request), "title": _("New webhook secrets"), "opts": self.model._meta,
-            "rotated": rotated,
-        })
+        return TemplateResponse(
+            request,
+            "admin/kumon/unit/rotated_secrets.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": _("New webhook secrets"),
+                "opts": self.model._meta,
+                "rotated": rotated,
+            },
+        )
 
 
 @admin.register(Membership)

@@ -30,6 +30,8 @@ ADMIN_MESSAGES = [
 ]
 ADMIN_PLURAL_MESSAGES = [
     ngettext_lazy(
-        "%(count)s %(name)s was changed successfully.", "%(count)s %(name)s were changed successfully.", "count"
+        "%(count)s %(name)s was changed successfully.",
+        "%(count)s %(name)s were changed successfully.",
+        "count",
     ),
 ]

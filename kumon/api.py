@@ -26,7 +26,17 @@ class ContactOutput(serializers.ModelSerializer):
 
     class Meta:
         model = Contact
-        fields = ["id", "unit", "phone", "name", "data", "opted_out_at", "consent_at", "erased_at", "created_at"]
+        fields = [
+            "id",
+            "unit",
+            "phone",
+            "name",
+            "data",
+            "opted_out_at",
+            "consent_at",
+            "erased_at",
+            "created_at",
+        ]
 
 
 UNIT_PARAM = OpenApiParameter("unit", OpenApiTypes.STR, description="unit slug (one of yours)")
@@ -60,7 +70,9 @@ class UnitDetail(generics.RetrieveAPIView):
     parameters=[
         UNIT_PARAM,
         OpenApiParameter("phone", OpenApiTypes.STR, description="phone contains (digits)"),
-        OpenApiParameter("opted_out", OpenApiTypes.BOOL, description="only families who opted out (true) or not"),
+        OpenApiParameter(
+            "opted_out", OpenApiTypes.BOOL, description="only families who opted out (true) or not"
+        ),
     ],
 )
 class ContactList(generics.ListAPIView):

@@ -53,7 +53,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
 
 
 def _first_problem(fields: dict[str, Any]) -> str:
-    """"to: deve ser depois de from." — the first field's first message, for a one-line answer."""
+    """ "to: deve ser depois de from." — the first field's first message, for a one-line answer."""
     for name, problems in fields.items():
         while isinstance(problems, (list, dict)) and problems:
             problems = problems[0] if isinstance(problems, list) else next(iter(problems.values()))

@@ -41,8 +41,19 @@ def ensure_redis(url: str) -> None:
     port = str(parsed.port or 6379)
     print(f"starting redis-server on 127.0.0.1:{port}", flush=True)
     subprocess.run(
-        [binary, "--daemonize", "yes", "--bind", "127.0.0.1", "--port", port,
-         "--save", "", "--appendonly", "no"],
+        [
+            binary,
+            "--daemonize",
+            "yes",
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            port,
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
         check=True,
     )
     deadline = time.monotonic() + 10

@@ -76,9 +76,12 @@ LLM_LATENCY = Histogram(
     ["kind", "outcome"],
     buckets=LLM_BUCKETS,
 )
-LLM_TOKENS = Counter("kumon_llm_tokens", "Language-model tokens used, by direction (input/output).", ["direction"])
+LLM_TOKENS = Counter(
+    "kumon_llm_tokens", "Language-model tokens used, by direction (input/output).", ["direction"]
+)
 LLM_BUDGET_EXHAUSTED = Counter(
-    "kumon_llm_budget_exhausted_turns", "Turns answered by the rules because the unit spent its daily LLM budget."
+    "kumon_llm_budget_exhausted_turns",
+    "Turns answered by the rules because the unit spent its daily LLM budget.",
 )
 EMBEDDING_LATENCY = Histogram(
     "kumon_embedding_duration_seconds",
@@ -178,5 +181,7 @@ def _serve_worker_metrics(**_: Any) -> None:
         return
     from prometheus_client import start_http_server  # noqa: PLC0415 -- the worker's own metrics server, started only there
 
-    start_http_server(port, addr=os.environ.get("CELERY_METRICS_ADDR", "127.0.0.1"), registry=_process_registry())
+    start_http_server(
+        port, addr=os.environ.get("CELERY_METRICS_ADDR", "127.0.0.1"), registry=_process_registry()
+    )
     logger.info("worker metrics on port %s", port)

@@ -73,8 +73,9 @@ class DatabaseUnavailableMiddleware:
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if not isinstance(exception, OperationalError | InterfaceError):
             return None
-        logger.warning("database unavailable for %s %s: %s", request.method, request.path[:100],
-                       type(exception).__name__)
+        logger.warning(
+            "database unavailable for %s %s: %s", request.method, request.path[:100], type(exception).__name__
+        )
         response = JsonResponse({"error": "database unavailable"}, status=503)
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response

@@ -50,7 +50,9 @@ class Unit(models.Model):
     address = models.CharField(_("address"), max_length=255, blank=True)
     # Holidays: Brazilian national ones plus this state's (ISO 3166-2 subdivision, e.g. "SP").
     # "state" alone is also the inbox's conversation state ("situação"): a context keeps them apart.
-    state = models.CharField(pgettext_lazy("Brazilian state (UF)", "state"), max_length=2, blank=True, default="SP")
+    state = models.CharField(
+        pgettext_lazy("Brazilian state (UF)", "state"), max_length=2, blank=True, default="SP"
+    )
     city = models.CharField(_("city"), max_length=80, blank=True)
     staff_phone = models.CharField(_("staff WhatsApp"), max_length=20, blank=True)
     greeting = models.TextField(_("greeting"), blank=True)
@@ -87,8 +89,10 @@ class Unit(models.Model):
     # What the receptionist offers and asks about ("Matemática, Português ou Inglês?"): not every
     # unit teaches Japanese. `unit load` reads it from the profile or infers it from the FAQ.
     subjects = ArrayField(
-        models.CharField(max_length=20, choices=[(s, s) for s in SUBJECTS]), verbose_name=_("subjects offered"),
-        default=all_subjects, help_text=_("Comma-separated: Matemática, Português, Inglês, Japonês."),
+        models.CharField(max_length=20, choices=[(s, s) for s in SUBJECTS]),
+        verbose_name=_("subjects offered"),
+        default=all_subjects,
+        help_text=_("Comma-separated: Matemática, Português, Inglês, Japonês."),
     )
 
     created_at = models.DateTimeField(auto_now_add=True)
@@ -125,9 +129,7 @@ class Membership(models.Model):
         OWNER = "owner", _("owner")
         STAFF = "staff", _("staff")
 
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
-    )
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(_("role"), max_length=10, choices=Role.choices, default=Role.STAFF)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -135,9 +137,7 @@ class Membership(models.Model):
     class Meta:
         verbose_name = _("membership")
         verbose_name_plural = _("memberships")
-        constraints = [
-            models.UniqueConstraint(fields=["user", "unit"], name="membership_unique_user_unit")
-        ]
+        constraints = [models.UniqueConstraint(fields=["user", "unit"], name="membership_unique_user_unit")]
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.unit} ({self.role})"
@@ -165,9 +165,7 @@ class Contact(models.Model):
     class Meta:
         verbose_name = _("contact")
         verbose_name_plural = _("contacts")
-        constraints = [
-            models.UniqueConstraint(fields=["unit", "phone"], name="contact_unique_unit_phone")
-        ]
+        constraints = [models.UniqueConstraint(fields=["unit", "phone"], name="contact_unique_unit_phone")]
 
     def __str__(self) -> str:
         return self.name or self.phone

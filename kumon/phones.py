@@ -42,7 +42,7 @@ def normalize_phone(raw: str, *, default_region: str = "BR") -> str:
 
 
 def mask_phone(phone: str) -> str:
-    """"+5511987654321" -> "+55119*****4321": enough to tell numbers apart in support."""
+    """ "+5511987654321" -> "+55119*****4321": enough to tell numbers apart in support."""
     digits = _DIGITS.sub("", phone or "")
     if len(digits) < 8:
         return "*" * len(digits)

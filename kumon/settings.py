@@ -347,5 +347,9 @@ import kumon.metrics  # noqa: E402,F401
 if SENTRY_DSN:
     from kumon.sentry import init_sentry
 
-    init_sentry(dsn=SENTRY_DSN, environment=SENTRY_ENVIRONMENT, release=env.str("SENTRY_RELEASE", default=""),
-                traces_sample_rate=SENTRY_TRACES_SAMPLE_RATE)
+    init_sentry(
+        dsn=SENTRY_DSN,
+        environment=SENTRY_ENVIRONMENT,
+        release=env.str("SENTRY_RELEASE", default=""),
+        traces_sample_rate=SENTRY_TRACES_SAMPLE_RATE,
+    )

@@ -58,8 +58,9 @@ class Child:
 
 
 class Supervisor:
-    def __init__(self, entries: list[tuple[str, str]], *, out: IO[str] | None = None,
-                 env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, entries: list[tuple[str, str]], *, out: IO[str] | None = None, env: dict[str, str] | None = None
+    ) -> None:
         self.children = [Child(name, command) for name, command in entries]
         self.out = out or sys.stdout
         self.env = env
@@ -83,8 +84,11 @@ class Supervisor:
 
     def _start(self, child: Child) -> None:
         child.proc = subprocess.Popen(
-            ["/bin/sh", "-c", child.command], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, env=self.env,
+            ["/bin/sh", "-c", child.command],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=self.env,
             # Its own process group: Ctrl-C in the terminal reaches the supervisor only, which
             # stops the children in order, and a kill reaches the shell and what it started.
             start_new_session=True,
@@ -99,7 +103,11 @@ class Supervisor:
     def _on_exit(self, child: Child, code: int) -> None:
         ran = time.monotonic() - child.started_at
         child.failures_in_a_row = 0 if ran >= STABLE_SECONDS else child.failures_in_a_row + 1
-        delay = 0.0 if child.failures_in_a_row <= 1 else min(BACKOFF_MAX_SECONDS, 2.0 ** (child.failures_in_a_row - 2))
+        delay = (
+            0.0
+            if child.failures_in_a_row <= 1
+            else min(BACKOFF_MAX_SECONDS, 2.0 ** (child.failures_in_a_row - 2))
+        )
         if code < 0:
             how = f"killed by signal {-code}"
         elif 128 < code <= 128 + 64:  # the shell reports its command killed by signal N as 128 + N
@@ -108,8 +116,11 @@ class Supervisor:
             how = f"exited with code {code}"
         child.restarts += 1
         child.restart_at = time.monotonic() + delay
-        self.say("supervisor", f"{child.name} {how} after {ran:.0f} s; restarting it "
-                               f"{'now' if not delay else f'in {delay:.0f} s'} (restart {child.restarts})")
+        self.say(
+            "supervisor",
+            f"{child.name} {how} after {ran:.0f} s; restarting it "
+            f"{'now' if not delay else f'in {delay:.0f} s'} (restart {child.restarts})",
+        )
 
     def poll(self) -> None:
         """One round: notice exits, start what is due."""
@@ -123,7 +134,11 @@ class Supervisor:
                     if child.reader:
                         child.reader.join(timeout=1)  # its last lines before the notice
                     self._on_exit(child, code)
-            if child.restart_at is not None and time.monotonic() >= child.restart_at and not self._stopping.is_set():
+            if (
+                child.restart_at is not None
+                and time.monotonic() >= child.restart_at
+                and not self._stopping.is_set()
+            ):
                 self._start(child)
 
     def stop(self) -> None:
@@ -149,6 +164,7 @@ class Supervisor:
 
     def run(self) -> int:
         """Start everything and supervise until SIGINT/SIGTERM; then stop everything."""
+
         def request_stop(signum: int, frame: object) -> None:
             self._stopping.set()
 

@@ -138,7 +138,6 @@ class UnitListFilter(admin.SimpleListFilter):
         return queryset
 
 
-
 class UnitScopedAdmin(MemberPermissions, admin.ModelAdmin):
     """Scopes the changelist, the change form, autocompletes and FK choices to the user's units;
     permissions come from Membership (MemberPermissions); another unit's row is a 404; the
@@ -150,7 +149,9 @@ class UnitScopedAdmin(MemberPermissions, admin.ModelAdmin):
     owner_can = frozenset({"view", "add", "change", "delete"})
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
-        return scope(super().get_queryset(request), request.user, field=self.unit_field, shared=self.include_shared)
+        return scope(
+            super().get_queryset(request), request.user, field=self.unit_field, shared=self.include_shared
+        )
 
     # Times on admin pages are the unit's local time: a list in the time zone of the user's
     # units, a row's page in its own unit's. The response is rendered inside the override:
@@ -160,7 +161,11 @@ class UnitScopedAdmin(MemberPermissions, admin.ModelAdmin):
             return _rendered(super().changelist_view(request, extra_context))
 
     def changeform_view(
-        self, request: HttpRequest, object_id: str | None = None, form_url: str = "", extra_context: Any = None
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: Any = None,
     ) -> HttpResponse:
         with timezone.override(self._zone_of(request, object_id)):
             return _rendered(super().changeform_view(request, object_id, form_url, extra_context))

@@ -47,8 +47,14 @@ class WaitTimeout(AssertionError, TimeoutError):
     """A wait_for condition not met in time: a failed assertion to a test, a timeout to a bench."""
 
 
-def wait_for(predicate: Callable[[], Any], *, timeout: float = 15.0, interval: float = 0.05, what: str = "",
-             tolerate: tuple[type[Exception], ...] = ()) -> Any:
+def wait_for(
+    predicate: Callable[[], Any],
+    *,
+    timeout: float = 15.0,
+    interval: float = 0.05,
+    what: str = "",
+    tolerate: tuple[type[Exception], ...] = (),
+) -> Any:
     """Poll until `predicate()` is truthy; return its value or raise WaitTimeout. An exception of
     `tolerate` counts as not yet (a server still starting)."""
     deadline = time.monotonic() + timeout
@@ -109,10 +115,29 @@ class WorkerProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "kumon", "worker", "-l", "info",
-             "-Q", ALL_QUEUES, "-c", str(self.concurrency), "--without-gossip", "--without-mingle",
-             "--without-heartbeat", "-n", f"test-{os.getpid()}-{time.monotonic_ns()}@%h"],
-            cwd=BASE_DIR, env=child_env(**self.env), stdout=log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "kumon",
+                "worker",
+                "-l",
+                "info",
+                "-Q",
+                ALL_QUEUES,
+                "-c",
+                str(self.concurrency),
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "-n",
+                f"test-{os.getpid()}-{time.monotonic_ns()}@%h",
+            ],
+            cwd=BASE_DIR,
+            env=child_env(**self.env),
+            stdout=log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         from kumon.celery import app  # noqa: PLC0415 -- the Celery app needs Django settings, set up by the caller

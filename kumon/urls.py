@@ -14,7 +14,11 @@ urlpatterns = [
     # The split view serves Swagger UI's setup script from this URL instead of inline: the
     # Content-Security-Policy (kumon/csp.py) runs no inline script without our nonce.
     path("docs", SpectacularSwaggerSplitView.as_view(url_name="openapi"), name="docs"),
-    path("redoc", SpectacularRedocView.as_view(url_name="openapi", template_name="api/redoc.html"), name="redoc"),
+    path(
+        "redoc",
+        SpectacularRedocView.as_view(url_name="openapi", template_name="api/redoc.html"),
+        name="redoc",
+    ),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include("kumon.api")),
     path("", include("kumon.api_urls")),

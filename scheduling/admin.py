@@ -49,8 +49,13 @@ class WeekFilter(admin.SimpleListFilter):
     parameter_name = "when"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
-        return [("today", _("today")), ("week", _("this week")), ("next", _("next week")),
-                ("upcoming", _("from now on")), ("past", _("past"))]
+        return [
+            ("today", _("today")),
+            ("week", _("this week")),
+            ("next", _("next week")),
+            ("upcoming", _("from now on")),
+            ("past", _("past")),
+        ]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         now = timezone.localtime()
@@ -100,7 +105,7 @@ def reminder_reason_label(text: str) -> str:
 
 
 def local(moment: dt.datetime | None, unit: Unit) -> str:
-    """"ter 02/12/2026 14:00" in the unit's time zone (lists show units of any zone side by side)."""
+    """ "ter 02/12/2026 14:00" in the unit's time zone (lists show units of any zone side by side)."""
     if moment is None:
         return "–"
     value = moment.astimezone(ZoneInfo(unit.timezone))
@@ -111,7 +116,16 @@ class AppointmentEventInline(admin.TabularInline):
     model = AppointmentEvent
     extra = 0
     can_delete = False
-    fields: ClassVar[tuple[str, ...]] = ("at", "kind", "from_status", "to_status", "old_start", "new_start", "changed_by", "by_parent")
+    fields: ClassVar[tuple[str, ...]] = (
+        "at",
+        "kind",
+        "from_status",
+        "to_status",
+        "old_start",
+        "new_start",
+        "changed_by",
+        "by_parent",
+    )
     readonly_fields = fields
     verbose_name = _("history entry")
     verbose_name_plural = _("history")
@@ -147,7 +161,17 @@ class AppointmentAddForm(forms.ModelForm):
 
     class Meta:
         model = Appointment
-        fields = ["unit", "start", "phone", "parent_name", "child_name", "child_age", "school_year", "subject", "notes"]
+        fields = [
+            "unit",
+            "start",
+            "phone",
+            "parent_name",
+            "child_name",
+            "child_age",
+            "school_year",
+            "subject",
+            "notes",
+        ]
 
     request: HttpRequest
 
@@ -158,10 +182,17 @@ class AppointmentAddForm(forms.ModelForm):
             return data
         try:
             self.booked = services.book_appointment(
-                unit=data["unit"], start=data["start"], phone=data["phone"], parent_name=data.get("parent_name", ""),
-                child_name=data.get("child_name", ""), child_age=data.get("child_age"),
-                school_year=data.get("school_year", ""), subject=data.get("subject", ""), notes=data.get("notes", ""),
-                source=Appointment.Source.STAFF, changed_by=self.request.user,
+                unit=data["unit"],
+                start=data["start"],
+                phone=data["phone"],
+                parent_name=data.get("parent_name", ""),
+                child_name=data.get("child_name", ""),
+                child_age=data.get("child_age"),
+                school_year=data.get("school_year", ""),
+                subject=data.get("subject", ""),
+                notes=data.get("notes", ""),
+                source=Appointment.Source.STAFF,
+                changed_by=self.request.user,
             )
         except DomainError as exc:
             raise forms.ValidationError(_with_alternatives(exc, data["unit"])) from exc
@@ -169,8 +200,10 @@ class AppointmentAddForm(forms.ModelForm):
 
 
 def _with_alternatives(exc: DomainError, unit: Unit) -> str:
-    options = ", ".join(when_pt(dt.datetime.fromisoformat(a["start"]), unit.timezone)
-                        for a in exc.extra.get("alternatives", []))
+    options = ", ".join(
+        when_pt(dt.datetime.fromisoformat(a["start"]), unit.timezone)
+        for a in exc.extra.get("alternatives", [])
+    )
     next_free = _("Next free")  # outside the f-string: xgettext does not read inside one
     return f"{exc.message} {next_free}: {options}" if options else exc.message
 
@@ -184,11 +217,15 @@ class RescheduleForm(forms.Form):
 
     slot = forms.ChoiceField(label=_("Free times"), required=False, widget=forms.RadioSelect)
     other = forms.DateTimeField(
-        label=_("Or another time"), required=False, input_formats=["%Y-%m-%dT%H:%M"],
+        label=_("Or another time"),
+        required=False,
+        input_formats=["%Y-%m-%dT%H:%M"],
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
         help_text=_("In the unit's time zone. The same rules as the chat apply (hours, notice, places)."),
     )
-    notify = forms.BooleanField(label=_("Tell the family the new time on WhatsApp"), required=False, initial=True)
+    notify = forms.BooleanField(
+        label=_("Tell the family the new time on WhatsApp"), required=False, initial=True
+    )
 
     def __init__(self, *args: Any, slots: list[Slot], unit: Unit, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -220,21 +257,52 @@ class RescheduleForm(forms.Form):
 class AppointmentAdmin(UnitScopedAdmin):
     member_can = frozenset({"view", "change", "add"})
     owner_can = frozenset({"view", "change", "add"})
-    list_display = ["when", "status", "outcome_shown", "child_name", "parent_name", "phone", "unit_name", "source",
-                    "calendar_sync_status"]
+    list_display = [
+        "when",
+        "status",
+        "outcome_shown",
+        "child_name",
+        "parent_name",
+        "phone",
+        "unit_name",
+        "source",
+        "calendar_sync_status",
+    ]
     list_filter = [WeekFilter, "status", "outcome__result", "source", UnitListFilter, "calendar_sync_status"]
     search_fields = ["phone", "child_name", "parent_name", "calendar_event_id"]
     list_select_related = ["unit", "outcome", "outcome__reason"]
     date_hierarchy = "start"
     ordering = ["start"]
     inlines = [ReminderInline, AppointmentEventInline]
-    actions = ["reschedule", "mark_attended", "mark_no_show", "confirm", "cancel", "resync_calendar",
-               outcomes_admin.record_enrolled, outcomes_admin.record_not_enrolled]
+    actions = [
+        "reschedule",
+        "mark_attended",
+        "mark_no_show",
+        "confirm",
+        "cancel",
+        "resync_calendar",
+        outcomes_admin.record_enrolled,
+        outcomes_admin.record_not_enrolled,
+    ]
     action_form = outcomes_admin.OutcomeActionForm
     change_form_template = "admin/scheduling/appointment/change_form.html"
     lead_fields = list(services.LEAD_FIELDS)
-    readonly = ["unit", "family", "start", "end", "seat", "status", "source", "phone", "calendar_event_id",
-                "calendar_sync_status", "calendar_sync_error", "changed_by", "changed_at", "created_at"]
+    readonly = [
+        "unit",
+        "family",
+        "start",
+        "end",
+        "seat",
+        "status",
+        "source",
+        "phone",
+        "calendar_event_id",
+        "calendar_sync_status",
+        "calendar_sync_error",
+        "changed_by",
+        "changed_at",
+        "created_at",
+    ]
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
         if obj is None:
@@ -269,11 +337,19 @@ class AppointmentAdmin(UnitScopedAdmin):
         outcome = getattr(obj, "outcome", None)
         if outcome is None:
             return "—"
-        return f"{outcome.get_result_display()}: {outcome.reason}" if outcome.reason else outcome.get_result_display()
+        return (
+            f"{outcome.get_result_display()}: {outcome.reason}"
+            if outcome.reason
+            else outcome.get_result_display()
+        )
 
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
         response = super().changelist_view(request, extra_context)
-        form = getattr(response, "context_data", {}).get("action_form") if hasattr(response, "context_data") else None
+        form = (
+            getattr(response, "context_data", {}).get("action_form")
+            if hasattr(response, "context_data")
+            else None
+        )
         if form is not None and "reason" in form.fields:
             # The reasons of the user's own units only.
             form.fields["reason"].widget.choices = outcomes_admin.reason_choices(request)
@@ -298,14 +374,18 @@ class AppointmentAdmin(UnitScopedAdmin):
 
     def save_model(self, request: HttpRequest, obj: Appointment, form: Any, change: bool) -> None:
         if change:
-            changed = {name: form.cleaned_data[name] for name in form.changed_data if name in self.lead_fields}
+            changed = {
+                name: form.cleaned_data[name] for name in form.changed_data if name in self.lead_fields
+            }
             if changed:
                 services.update_appointment_details(appointment=obj, changed_by=request.user, **changed)
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         pass  # nothing editable inline
 
-    def render_change_form(self, request: HttpRequest, context: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+    def render_change_form(
+        self, request: HttpRequest, context: dict[str, Any], *args: Any, **kwargs: Any
+    ) -> Any:
         obj = kwargs.get("obj")
         context["can_reschedule"] = bool(
             obj is not None and obj.status in Appointment.LIVE and self.has_change_permission(request, obj)
@@ -316,8 +396,11 @@ class AppointmentAdmin(UnitScopedAdmin):
 
     def get_urls(self) -> list[Any]:
         return [
-            path("<path:object_id>/reschedule/", self.admin_site.admin_view(self.reschedule_view),
-                 name="scheduling_appointment_reschedule"),
+            path(
+                "<path:object_id>/reschedule/",
+                self.admin_site.admin_view(self.reschedule_view),
+                name="scheduling_appointment_reschedule",
+            ),
             *super().get_urls(),
         ]
 
@@ -338,8 +421,11 @@ class AppointmentAdmin(UnitScopedAdmin):
         if request.method == "POST" and form.is_valid():
             try:
                 moved = services.reschedule_appointment(
-                    appointment=appointment, start=form.cleaned_data["start"], changed_by=request.user,
-                    notify_family=form.cleaned_data["notify"], now=now,
+                    appointment=appointment,
+                    start=form.cleaned_data["start"],
+                    changed_by=request.user,
+                    notify_family=form.cleaned_data["notify"],
+                    now=now,
                 )
             except DomainError as exc:
                 form.add_error(None, _with_alternatives(exc, unit))
@@ -365,7 +451,9 @@ class AppointmentAdmin(UnitScopedAdmin):
 
     # -- actions --
 
-    def _each(self, request: HttpRequest, queryset: QuerySet, call: Callable[[Appointment], Any], done: Any) -> None:
+    def _each(
+        self, request: HttpRequest, queryset: QuerySet, call: Callable[[Appointment], Any], done: Any
+    ) -> None:
         ok = 0
         for appointment in queryset.select_related("unit"):
             try:
@@ -386,24 +474,39 @@ class AppointmentAdmin(UnitScopedAdmin):
 
     @admin.action(description=_("Mark attended"), permissions=["change"])
     def mark_attended(self, request: HttpRequest, queryset: QuerySet) -> None:
-        self._each(request, queryset, lambda a: services.mark_attended(appointment=a, changed_by=request.user),
-                   lambda n: ngettext("%(n)d visit marked attended", "%(n)d visits marked attended", n))
+        self._each(
+            request,
+            queryset,
+            lambda a: services.mark_attended(appointment=a, changed_by=request.user),
+            lambda n: ngettext("%(n)d visit marked attended", "%(n)d visits marked attended", n),
+        )
 
     @admin.action(description=_("Mark no-show"), permissions=["change"])
     def mark_no_show(self, request: HttpRequest, queryset: QuerySet) -> None:
-        self._each(request, queryset, lambda a: services.mark_no_show(appointment=a, changed_by=request.user),
-                   lambda n: ngettext("%(n)d visit marked no-show", "%(n)d visits marked no-show", n))
+        self._each(
+            request,
+            queryset,
+            lambda a: services.mark_no_show(appointment=a, changed_by=request.user),
+            lambda n: ngettext("%(n)d visit marked no-show", "%(n)d visits marked no-show", n),
+        )
 
     @admin.action(description=_("Confirm"), permissions=["change"])
     def confirm(self, request: HttpRequest, queryset: QuerySet) -> None:
-        self._each(request, queryset,
-                   lambda a: services.confirm_appointment(appointment=a, changed_by=request.user, by_parent=False),
-                   lambda n: ngettext("%(n)d visit confirmed", "%(n)d visits confirmed", n))
+        self._each(
+            request,
+            queryset,
+            lambda a: services.confirm_appointment(appointment=a, changed_by=request.user, by_parent=False),
+            lambda n: ngettext("%(n)d visit confirmed", "%(n)d visits confirmed", n),
+        )
 
     @admin.action(description=_("Cancel"), permissions=["change"])
     def cancel(self, request: HttpRequest, queryset: QuerySet) -> None:
-        self._each(request, queryset, lambda a: services.cancel_appointment(appointment=a, changed_by=request.user),
-                   lambda n: ngettext("%(n)d visit cancelled", "%(n)d visits cancelled", n))
+        self._each(
+            request,
+            queryset,
+            lambda a: services.cancel_appointment(appointment=a, changed_by=request.user),
+            lambda n: ngettext("%(n)d visit cancelled", "%(n)d visits cancelled", n),
+        )
 
     @admin.action(description=_("Sync with the calendar again"), permissions=["change"])
     def resync_calendar(self, request: HttpRequest, queryset: QuerySet) -> None:
@@ -412,7 +515,9 @@ class AppointmentAdmin(UnitScopedAdmin):
             enqueue("scheduling.sync_appointment", appointment_id=appointment_id)
         self.message_user(
             request,
-            ngettext("%(n)d visit queued for calendar sync", "%(n)d visits queued for calendar sync", len(ids))
+            ngettext(
+                "%(n)d visit queued for calendar sync", "%(n)d visits queued for calendar sync", len(ids)
+            )
             % {"n": len(ids)},
             messages.SUCCESS,
         )
@@ -440,7 +545,10 @@ class ReminderKindFilter(admin.SimpleListFilter):
     parameter_name = "kind"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        kinds = [f"{hours:g}h" for hours in settings.REMINDER_OFFSETS_HOURS] + [Reminder.NO_SHOW, Reminder.RESCHEDULED]
+        kinds = [f"{hours:g}h" for hours in settings.REMINDER_OFFSETS_HOURS] + [
+            Reminder.NO_SHOW,
+            Reminder.RESCHEDULED,
+        ]
         return [(kind, reminder_kind_label(kind)) for kind in kinds]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
@@ -456,8 +564,18 @@ class ReminderAdmin(UnitScopedAdmin):
     list_filter = ["status", ReminderKindFilter, ReminderUnitFilter]
     search_fields = ["appointment__phone", "appointment__child_name", "appointment__parent_name"]
     list_select_related = ["appointment", "appointment__unit"]
-    readonly_fields = ("appointment", "kind_label", "due_at", "status", "attempts", "reason", "claimed_at",
-                       "sent_at", "message_id", "created_at")
+    readonly_fields = (
+        "appointment",
+        "kind_label",
+        "due_at",
+        "status",
+        "attempts",
+        "reason",
+        "claimed_at",
+        "sent_at",
+        "message_id",
+        "created_at",
+    )
     fields = readonly_fields
     actions = ["retry"]
     date_hierarchy = "due_at"
@@ -488,7 +606,8 @@ class ReminderAdmin(UnitScopedAdmin):
             services.retry_reminder(reminder=reminder)
             count += 1
         self.message_user(
-            request, ngettext("%(n)d reminder queued again", "%(n)d reminders queued again", count) % {"n": count},
+            request,
+            ngettext("%(n)d reminder queued again", "%(n)d reminders queued again", count) % {"n": count},
             messages.SUCCESS,
         )
 

@@ -76,9 +76,26 @@ class AppointmentOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Appointment
-        fields = ["id", "unit", "start", "end", "status", "seat", "source", "phone", "parent_name",
-                  "child_name", "child_age", "school_year", "subject", "notes", "calendar_sync_status",
-                  "created_at", "changed_at", "outcome"]
+        fields = [
+            "id",
+            "unit",
+            "start",
+            "end",
+            "status",
+            "seat",
+            "source",
+            "phone",
+            "parent_name",
+            "child_name",
+            "child_age",
+            "school_year",
+            "subject",
+            "notes",
+            "calendar_sync_status",
+            "created_at",
+            "changed_at",
+            "outcome",
+        ]
 
     @extend_schema_field(VisitOutcomeSerializer(allow_null=True))
     def get_outcome(self, obj: Appointment) -> dict[str, Any] | None:
@@ -106,15 +123,24 @@ class SlotListApi(APIView):
         parameters=[
             OpenApiParameter("unit", str, required=True, description="unit slug"),
             OpenApiParameter("from", OpenApiTypes.DATETIME, required=True, description="ISO-8601"),
-            OpenApiParameter("to", OpenApiTypes.DATETIME, required=True, description="ISO-8601, at most 62 days after from"),
+            OpenApiParameter(
+                "to", OpenApiTypes.DATETIME, required=True, description="ISO-8601, at most 62 days after from"
+            ),
         ],
-        responses={200: SlotSerializer(many=True), 400: SchedulingErrorSerializer, 404: SchedulingErrorSerializer, 503: SchedulingErrorSerializer},
+        responses={
+            200: SlotSerializer(many=True),
+            400: SchedulingErrorSerializer,
+            404: SchedulingErrorSerializer,
+            503: SchedulingErrorSerializer,
+        },
         tags=["scheduling"],
     )
     def get(self, request: Request) -> Response:
         # Only the parameters given: a missing one is "required", not "may not be null".
         query = request.query_params
-        params = SlotQuerySerializer(data={name: query[name] for name in ("unit", "from", "to") if name in query})
+        params = SlotQuerySerializer(
+            data={name: query[name] for name in ("unit", "from", "to") if name in query}
+        )
         params.is_valid(raise_exception=True)
         unit = unit_for(request.user, params.validated_data["unit"])
         start = aware(params.validated_data["from"], unit)
@@ -150,16 +176,18 @@ class AppointmentListCreateApi(ListAPIView):
         start = LocalDateTimeField()
         parent_name = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
         child_name = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
-        child_age = serializers.IntegerField(min_value=1, max_value=99, required=False, allow_null=True, default=None)
+        child_age = serializers.IntegerField(
+            min_value=1, max_value=99, required=False, allow_null=True, default=None
+        )
         school_year = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
         subject = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
         notes = serializers.CharField(required=False, allow_blank=True, default="")
         idempotency_key = serializers.CharField(max_length=100, required=False, allow_null=True, default=None)
 
     def get_queryset(self) -> Any:
-        qs = scope(Appointment.objects.select_related("unit", "outcome", "outcome__reason"), self.request.user).order_by(
-            "start", "id"
-        )
+        qs = scope(
+            Appointment.objects.select_related("unit", "outcome", "outcome__reason"), self.request.user
+        ).order_by("start", "id")
         slug = self.request.query_params.get("unit")
         if slug:
             qs = qs.filter(unit=unit_for(self.request.user, slug))
@@ -193,16 +221,33 @@ class AppointmentListCreateApi(ListAPIView):
         summary="Book a slot",
         description=(
             "Books through the same service as the chat. 409 when the place is taken or the time "
-            "breaks a rule: `extra.reason` is \"taken\" or \"rules\", `extra.alternatives` the next "
+            'breaks a rule: `extra.reason` is "taken" or "rules", `extra.alternatives` the next '
             "free slots. A retried request (same phone and slot, or same idempotency_key) returns "
             "the appointment it made."
         ),
         request=BookingInputSerializer,
-        responses={201: AppointmentOutputSerializer, 400: SchedulingErrorSerializer, 404: SchedulingErrorSerializer,
-                   409: SchedulingErrorSerializer, 503: SchedulingErrorSerializer},
-        examples=[OpenApiExample("booking", request_only=True, value={
-            "unit": "demo", "phone": "+5511987654321", "parent_name": "Ana", "child_name": "Pedro",
-            "child_age": 7, "subject": "Matemática", "start": "2026-12-07T14:00:00-03:00"})],
+        responses={
+            201: AppointmentOutputSerializer,
+            400: SchedulingErrorSerializer,
+            404: SchedulingErrorSerializer,
+            409: SchedulingErrorSerializer,
+            503: SchedulingErrorSerializer,
+        },
+        examples=[
+            OpenApiExample(
+                "booking",
+                request_only=True,
+                value={
+                    "unit": "demo",
+                    "phone": "+5511987654321",
+                    "parent_name": "Ana",
+                    "child_name": "Pedro",
+                    "child_age": 7,
+                    "subject": "Matemática",
+                    "start": "2026-12-07T14:00:00-03:00",
+                },
+            )
+        ],
         tags=["scheduling"],
     )
     def post(self, request: Request) -> Response:
@@ -232,8 +277,12 @@ class AppointmentDetailApi(APIView):
         start = LocalDateTimeField(required=False, help_text="reschedule to this slot")
         status = serializers.ChoiceField(
             required=False,
-            choices=[Appointment.Status.CONFIRMED, Appointment.Status.CANCELLED,
-                     Appointment.Status.ATTENDED, Appointment.Status.NO_SHOW],
+            choices=[
+                Appointment.Status.CONFIRMED,
+                Appointment.Status.CANCELLED,
+                Appointment.Status.ATTENDED,
+                Appointment.Status.NO_SHOW,
+            ],
         )
 
         def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -247,18 +296,26 @@ class AppointmentDetailApi(APIView):
             raise NotFound(gettext("Appointment not found."), extra={"id": pk})
         return appointment
 
-    @extend_schema(summary="One appointment", responses={200: AppointmentOutputSerializer, 404: SchedulingErrorSerializer},
-                   tags=["scheduling"])
+    @extend_schema(
+        summary="One appointment",
+        responses={200: AppointmentOutputSerializer, 404: SchedulingErrorSerializer},
+        tags=["scheduling"],
+    )
     def get(self, request: Request, pk: int) -> Response:
         return Response(AppointmentOutputSerializer(self._get(request, pk)).data)
 
     @extend_schema(
         summary="Reschedule or change status",
-        description="`{\"start\"}` moves the appointment (409 with alternatives if taken); "
-        "`{\"status\"}` confirms, cancels or marks attended / no-show.",
+        description='`{"start"}` moves the appointment (409 with alternatives if taken); '
+        '`{"status"}` confirms, cancels or marks attended / no-show.',
         request=AppointmentPatchSerializer,
-        responses={200: AppointmentOutputSerializer, 400: SchedulingErrorSerializer, 404: SchedulingErrorSerializer,
-                   409: SchedulingErrorSerializer, 503: SchedulingErrorSerializer},
+        responses={
+            200: AppointmentOutputSerializer,
+            400: SchedulingErrorSerializer,
+            404: SchedulingErrorSerializer,
+            409: SchedulingErrorSerializer,
+            503: SchedulingErrorSerializer,
+        },
         tags=["scheduling"],
     )
     def patch(self, request: Request, pk: int) -> Response:
@@ -268,7 +325,9 @@ class AppointmentDetailApi(APIView):
         v = data.validated_data
         user = request.user
         if "start" in v:
-            result = services.reschedule_appointment(appointment=appointment, start=aware(v["start"], appointment.unit), changed_by=user)
+            result = services.reschedule_appointment(
+                appointment=appointment, start=aware(v["start"], appointment.unit), changed_by=user
+            )
         elif v["status"] == Appointment.Status.CONFIRMED:
             result = services.confirm_appointment(appointment=appointment, changed_by=user, by_parent=False)
         elif v["status"] == Appointment.Status.CANCELLED:
@@ -279,9 +338,16 @@ class AppointmentDetailApi(APIView):
             result = services.mark_no_show(appointment=appointment, changed_by=user)
         return Response(AppointmentOutputSerializer(result).data)
 
-    @extend_schema(summary="Cancel", description="Cancels (the row stays, status cancelled) and returns it.",
-                   responses={200: AppointmentOutputSerializer, 404: SchedulingErrorSerializer, 409: SchedulingErrorSerializer},
-                   tags=["scheduling"])
+    @extend_schema(
+        summary="Cancel",
+        description="Cancels (the row stays, status cancelled) and returns it.",
+        responses={
+            200: AppointmentOutputSerializer,
+            404: SchedulingErrorSerializer,
+            409: SchedulingErrorSerializer,
+        },
+        tags=["scheduling"],
+    )
     def delete(self, request: Request, pk: int) -> Response:
         appointment = self._get(request, pk)
         result = services.cancel_appointment(appointment=appointment, changed_by=request.user)
@@ -293,8 +359,12 @@ class AppointmentOutcomeApi(APIView):
         result = serializers.ChoiceField(choices=VisitOutcome.Result.choices)
         subjects = serializers.CharField(required=False, allow_blank=True, max_length=200)
         start_date = serializers.DateField(required=False, allow_null=True)
-        reason = serializers.CharField(required=False, allow_blank=True, max_length=80,
-                                       help_text="a reason of the unit's list (by label); unknown = the unit's \"other\"")
+        reason = serializers.CharField(
+            required=False,
+            allow_blank=True,
+            max_length=80,
+            help_text="a reason of the unit's list (by label); unknown = the unit's \"other\"",
+        )
         note = serializers.CharField(required=False, allow_blank=True, max_length=300)
 
     @extend_schema(
@@ -302,8 +372,12 @@ class AppointmentOutcomeApi(APIView):
         description="After the visit: `enrolled` (subjects, start date) or `not_enrolled` with a reason from the "
         "unit's list. Recording again corrects it. 409 for a visit not yet started, cancelled or no-show.",
         request=OutcomeInputSerializer,
-        responses={200: AppointmentOutputSerializer, 400: SchedulingErrorSerializer, 404: SchedulingErrorSerializer,
-                   409: SchedulingErrorSerializer},
+        responses={
+            200: AppointmentOutputSerializer,
+            400: SchedulingErrorSerializer,
+            404: SchedulingErrorSerializer,
+            409: SchedulingErrorSerializer,
+        },
         tags=["scheduling"],
     )
     def post(self, request: Request, pk: int) -> Response:
@@ -315,8 +389,15 @@ class AppointmentOutcomeApi(APIView):
         if v["result"] == VisitOutcome.Result.NOT_ENROLLED:
             reason = outcomes.reason_named(unit=appointment.unit, label=v.get("reason", ""))
         outcomes.record_visit_outcome(
-            appointment=appointment, result=v["result"], subjects=v.get("subjects", ""),
-            start_date=v.get("start_date"), reason=reason, note=v.get("note", ""), recorded_by=request.user,
+            appointment=appointment,
+            result=v["result"],
+            subjects=v.get("subjects", ""),
+            start_date=v.get("start_date"),
+            reason=reason,
+            note=v.get("note", ""),
+            recorded_by=request.user,
         )
-        fresh = Appointment.objects.select_related("unit", "outcome", "outcome__reason").get(pk=appointment.pk)
+        fresh = Appointment.objects.select_related("unit", "outcome", "outcome__reason").get(
+            pk=appointment.pk
+        )
         return Response(AppointmentOutputSerializer(fresh).data)

@@ -40,7 +40,9 @@ class SyncStatus:
 
 
 class CalendarBackend(Protocol):
-    def busy(self, *, unit: Unit, start: dt.datetime, end: dt.datetime) -> list[tuple[dt.datetime, dt.datetime]]: ...
+    def busy(
+        self, *, unit: Unit, start: dt.datetime, end: dt.datetime
+    ) -> list[tuple[dt.datetime, dt.datetime]]: ...
 
     def push(self, *, appointment: Appointment) -> str: ...
 
@@ -48,7 +50,9 @@ class CalendarBackend(Protocol):
 
 
 class LocalCalendar:
-    def busy(self, *, unit: Unit, start: dt.datetime, end: dt.datetime) -> list[tuple[dt.datetime, dt.datetime]]:
+    def busy(
+        self, *, unit: Unit, start: dt.datetime, end: dt.datetime
+    ) -> list[tuple[dt.datetime, dt.datetime]]:
         return []
 
     def push(self, *, appointment: Appointment) -> str:
@@ -59,7 +63,9 @@ class LocalCalendar:
 
 
 class GoogleCalendar:
-    def busy(self, *, unit: Unit, start: dt.datetime, end: dt.datetime) -> list[tuple[dt.datetime, dt.datetime]]:
+    def busy(
+        self, *, unit: Unit, start: dt.datetime, end: dt.datetime
+    ) -> list[tuple[dt.datetime, dt.datetime]]:
         try:
             if not unit.google_calendar_id:
                 raise PermanentError("unit has no google_calendar_id")
@@ -74,7 +80,9 @@ class GoogleCalendar:
     def push(self, *, appointment: Appointment) -> str:
         unit = appointment.unit
         return google_client().upsert_event(
-            calendar_id=unit.google_calendar_id, event=event_data(appointment), known=bool(appointment.calendar_event_id)
+            calendar_id=unit.google_calendar_id,
+            event=event_data(appointment),
+            known=bool(appointment.calendar_event_id),
         )
 
     def remove(self, *, appointment: Appointment) -> None:
@@ -96,12 +104,14 @@ _local = threading.local()
 def google_client() -> GoogleCalendarClient:
     """One client per thread and configuration (httplib2 is not thread-safe; building the
     service parses the discovery document, so it is reused)."""
-    key = (settings.GOOGLE_SERVICE_ACCOUNT_FILE, settings.GOOGLE_CALENDAR_API_URL, settings.GOOGLE_CALENDAR_TIMEOUT)
+    key = (
+        settings.GOOGLE_SERVICE_ACCOUNT_FILE,
+        settings.GOOGLE_CALENDAR_API_URL,
+        settings.GOOGLE_CALENDAR_TIMEOUT,
+    )
     cached = getattr(_local, "client", None)
     if cached is None or cached[0] != key:
-        client = GoogleCalendarClient(
-            service_account_file=key[0], api_url=key[1], timeout=key[2]
-        )
+        client = GoogleCalendarClient(service_account_file=key[0], api_url=key[1], timeout=key[2])
         _local.client = cached = (key, client)
     return cached[1]
 
@@ -151,7 +161,9 @@ def sync_appointment_calendar(*, appointment: Appointment) -> str:
             row.update(calendar_sync_status=SyncStatus.NONE, calendar_sync_error="")
             return SyncStatus.NONE
         if not a.unit.google_calendar_id:
-            row.update(calendar_sync_status=SyncStatus.FAILED, calendar_sync_error="unit has no Google calendar id")
+            row.update(
+                calendar_sync_status=SyncStatus.FAILED, calendar_sync_error="unit has no Google calendar id"
+            )
             return SyncStatus.FAILED
         backend = backend_for(a.unit)
         try:
@@ -170,6 +182,8 @@ def sync_appointment_calendar(*, appointment: Appointment) -> str:
             )
             raise
         # Only if nothing changed meanwhile (changed_at is our version); else loop and resync.
-        if row.update(calendar_event_id=event_id, calendar_sync_status=SyncStatus.SYNCED, calendar_sync_error=""):
+        if row.update(
+            calendar_event_id=event_id, calendar_sync_status=SyncStatus.SYNCED, calendar_sync_error=""
+        ):
             return SyncStatus.SYNCED
     return SyncStatus.PENDING

@@ -20,13 +20,17 @@ def check_scheduling_settings(app_configs: Any = None, **kwargs: Any) -> list[Er
             if not {"client_email", "private_key", "token_uri"} <= set(data):
                 raise ValueError("missing keys")
         except (OSError, ValueError):
-            errors.append(Error(
-                "GOOGLE_SERVICE_ACCOUNT_FILE is not a readable service-account JSON file.",
-                hint="Download the key of the service account the units share their calendars with.",
-                id="scheduling.E001",
-            ))
+            errors.append(
+                Error(
+                    "GOOGLE_SERVICE_ACCOUNT_FILE is not a readable service-account JSON file.",
+                    hint="Download the key of the service account the units share their calendars with.",
+                    id="scheduling.E001",
+                )
+            )
     if any(h <= 0 for h in settings.REMINDER_OFFSETS_HOURS):
-        errors.append(Error("REMINDER_OFFSETS_HOURS must be positive hours, e.g. 24,2.", id="scheduling.E002"))
+        errors.append(
+            Error("REMINDER_OFFSETS_HOURS must be positive hours, e.g. 24,2.", id="scheduling.E002")
+        )
     if settings.SLOT_HOLD_MINUTES <= 0:
         errors.append(Error("SLOT_HOLD_MINUTES must be positive.", id="scheduling.E003"))
     return errors

@@ -74,7 +74,9 @@ class GoogleCalendarClient:
             cache_discovery=False,
         )
 
-    def freebusy(self, *, calendar_id: str, start: dt.datetime, end: dt.datetime) -> list[tuple[dt.datetime, dt.datetime]]:
+    def freebusy(
+        self, *, calendar_id: str, start: dt.datetime, end: dt.datetime
+    ) -> list[tuple[dt.datetime, dt.datetime]]:
         body = {
             "timeMin": start.astimezone(dt.UTC).isoformat(),
             "timeMax": end.astimezone(dt.UTC).isoformat(),

@@ -26,7 +26,9 @@ class OpeningHours(models.Model):
         SATURDAY = 5, _("Saturday")
         SUNDAY = 6, _("Sunday")
 
-    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="opening_hours", verbose_name=_("unit"))
+    unit = models.ForeignKey(
+        Unit, on_delete=models.CASCADE, related_name="opening_hours", verbose_name=_("unit")
+    )
     weekday = models.PositiveSmallIntegerField(_("weekday"), choices=Weekday.choices)
     start = models.TimeField(_("from"))
     end = models.TimeField(_("until"))
@@ -49,7 +51,9 @@ class VisitHours(models.Model):
     (the visit must also end within the opening hours). A unit with no rows at all takes visits
     whenever it is open; once it has some, a weekday without rows takes none."""
 
-    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="visit_hours", verbose_name=_("unit"))
+    unit = models.ForeignKey(
+        Unit, on_delete=models.CASCADE, related_name="visit_hours", verbose_name=_("unit")
+    )
     weekday = models.PositiveSmallIntegerField(_("weekday"), choices=OpeningHours.Weekday.choices)
     start = models.TimeField(_("first start"))
     end = models.TimeField(_("last start"))
@@ -59,7 +63,9 @@ class VisitHours(models.Model):
         verbose_name_plural = _("visit hours")
         ordering = ["unit", "weekday", "start"]
         constraints = [
-            models.CheckConstraint(condition=Q(start__lte=models.F("end")), name="visithours_start_before_end"),
+            models.CheckConstraint(
+                condition=Q(start__lte=models.F("end")), name="visithours_start_before_end"
+            ),
             models.CheckConstraint(condition=Q(weekday__lte=6), name="visithours_weekday_valid"),
         ]
 
@@ -119,7 +125,9 @@ class Appointment(models.Model):
         SYNCED = "synced", _("in the calendar")
         FAILED = "failed", _("sync failed")
 
-    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="appointments", verbose_name=_("unit"))
+    unit = models.ForeignKey(
+        Unit, on_delete=models.CASCADE, related_name="appointments", verbose_name=_("unit")
+    )
     contact = models.ForeignKey(
         Contact,
         on_delete=models.SET_NULL,
@@ -148,7 +156,11 @@ class Appointment(models.Model):
     )
     calendar_sync_error = models.CharField(_("calendar sync error"), max_length=500, blank=True)
     changed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
         verbose_name=_("changed by"),
     )
     changed_at = models.DateTimeField(_("changed at"), auto_now=True)
@@ -159,7 +171,9 @@ class Appointment(models.Model):
         verbose_name_plural = _("appointments")
         ordering = ["start"]
         constraints = [
-            models.CheckConstraint(condition=Q(start__lt=models.F("end")), name="appointment_start_before_end"),
+            models.CheckConstraint(
+                condition=Q(start__lt=models.F("end")), name="appointment_start_before_end"
+            ),
             models.CheckConstraint(condition=Q(seat__gte=1), name="appointment_seat_positive"),
             # Two live appointments of one unit never hold the same place at overlapping times,
             # whatever the race: the database refuses the second.
@@ -194,12 +208,18 @@ class AppointmentEvent(models.Model):
         Appointment, on_delete=models.CASCADE, related_name="events", verbose_name=_("appointment")
     )
     kind = models.CharField(_("what"), max_length=12, choices=Kind.choices)
-    from_status = models.CharField(_("status before"), max_length=10, blank=True, choices=Appointment.Status.choices)
+    from_status = models.CharField(
+        _("status before"), max_length=10, blank=True, choices=Appointment.Status.choices
+    )
     to_status = models.CharField(_("status after"), max_length=10, choices=Appointment.Status.choices)
     old_start = models.DateTimeField(_("previous time"), null=True, blank=True)
     new_start = models.DateTimeField(_("new time"), null=True, blank=True)
     changed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
         verbose_name=_("changed by"),
     )
     by_parent = models.BooleanField(_("by the family"), default=False)
@@ -220,7 +240,9 @@ class SlotHold(models.Model):
     Holds count against capacity for every other holder; an expired row is simply ignored
     (and purged by a beat job), so a hold expires by itself."""
 
-    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="slot_holds", verbose_name=_("unit"))
+    unit = models.ForeignKey(
+        Unit, on_delete=models.CASCADE, related_name="slot_holds", verbose_name=_("unit")
+    )
     start = models.DateTimeField(_("start"))
     end = models.DateTimeField(_("end"))
     holder = models.CharField(_("held for"), max_length=120)
@@ -290,7 +312,7 @@ class Reminder(models.Model):
 
     @property
     def kind_label(self) -> str:
-        """"24h" → "24 h antes", "no_show" → "depois da falta", "rescheduled" → "aviso de novo horário"."""
+        """ "24h" → "24 h antes", "no_show" → "depois da falta", "rescheduled" → "aviso de novo horário"."""
         if self.kind == self.NO_SHOW:
             return str(_("after a missed visit"))
         if self.kind == self.RESCHEDULED:
@@ -307,9 +329,7 @@ class UnitBookingOptions(models.Model):
     unit = models.OneToOneField(
         Unit, on_delete=models.CASCADE, related_name="booking_options", verbose_name=_("unit")
     )
-    no_show_followup = models.BooleanField(
-        _("message no-shows offering a new time"), default=True
-    )
+    no_show_followup = models.BooleanField(_("message no-shows offering a new time"), default=True)
     no_show_followup_hour = models.PositiveSmallIntegerField(
         _("no-show message hour (next day, local time)"), default=10
     )
@@ -328,7 +348,9 @@ class UnitBookingOptions(models.Model):
 class LossReason(models.Model):
     """Why a visited family did not enrol: a list each unit edits (price, schedule, distance…)."""
 
-    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="loss_reasons", verbose_name=_("unit"))
+    unit = models.ForeignKey(
+        Unit, on_delete=models.CASCADE, related_name="loss_reasons", verbose_name=_("unit")
+    )
     label = models.CharField(_("reason"), max_length=80)
     position = models.PositiveSmallIntegerField(_("order"), default=0)
     active = models.BooleanField(_("active"), default=True)
@@ -353,17 +375,27 @@ class VisitOutcome(models.Model):
     appointment = models.OneToOneField(
         Appointment, on_delete=models.CASCADE, related_name="outcome", verbose_name=_("appointment")
     )
-    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="visit_outcomes", verbose_name=_("unit"))
+    unit = models.ForeignKey(
+        Unit, on_delete=models.CASCADE, related_name="visit_outcomes", verbose_name=_("unit")
+    )
     result = models.CharField(_("outcome"), max_length=12, choices=Result.choices)
     subjects = models.CharField(_("subjects"), max_length=200, blank=True)
     start_date = models.DateField(_("starts on"), null=True, blank=True)
     reason = models.ForeignKey(
-        LossReason, on_delete=models.PROTECT, null=True, blank=True, related_name="outcomes",
+        LossReason,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="outcomes",
         verbose_name=_("reason for not enrolling"),
     )
     note = models.CharField(_("note"), max_length=300, blank=True)
     recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
         verbose_name=_("recorded by"),
     )
     recorded_at = models.DateTimeField(_("recorded at"))
@@ -373,7 +405,8 @@ class VisitOutcome(models.Model):
         verbose_name_plural = _("visit outcomes")
         constraints = [
             models.CheckConstraint(
-                condition=Q(result="enrolled", reason__isnull=True) | Q(result="not_enrolled", reason__isnull=False),
+                condition=Q(result="enrolled", reason__isnull=True)
+                | Q(result="not_enrolled", reason__isnull=False),
                 name="outcome_reason_iff_not_enrolled",
             ),
         ]

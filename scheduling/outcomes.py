@@ -20,7 +20,14 @@ from scheduling import services
 from scheduling.models import Appointment, LossReason, VisitOutcome
 
 # A unit's list starts with these (the list); the unit edits, adds, deactivates.
-DEFAULT_REASONS = [_("price"), _("schedule"), _("distance"), _("child's age"), _("chose another school"), _("other")]
+DEFAULT_REASONS = [
+    _("price"),
+    _("schedule"),
+    _("distance"),
+    _("child's age"),
+    _("chose another school"),
+    _("other"),
+]
 OTHER = "other"
 
 
@@ -87,9 +94,13 @@ def record_visit_outcome(
     if reason is not None and reason.unit_id != appointment.unit_id:
         raise InvalidOutcome(gettext("That reason belongs to another unit."))
     if appointment.status in (Appointment.Status.CANCELLED, Appointment.Status.NO_SHOW):
-        raise Conflict(gettext("Only a visit that took place has an outcome."), extra={"status": appointment.status})
+        raise Conflict(
+            gettext("Only a visit that took place has an outcome."), extra={"status": appointment.status}
+        )
     if appointment.start > now:
-        raise Conflict(gettext("The visit has not started yet."), extra={"start": appointment.start.isoformat()})
+        raise Conflict(
+            gettext("The visit has not started yet."), extra={"start": appointment.start.isoformat()}
+        )
     with transaction.atomic():
         if appointment.status in Appointment.LIVE:
             appointment = services.mark_attended(appointment=appointment, changed_by=recorded_by, now=now)

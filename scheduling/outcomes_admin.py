@@ -25,9 +25,12 @@ class OutcomeActionForm(ActionForm):
     A free text field with a list of the user's units' reasons: the action resolves the label
     in each visit's own unit (another unit's reason is never used)."""
 
-    reason = forms.CharField(label=_("reason for not enrolling"), required=False,
-                             widget=forms.Select(choices=[("", "—")]))
-    starts_on = forms.DateField(label=_("starts on"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    reason = forms.CharField(
+        label=_("reason for not enrolling"), required=False, widget=forms.Select(choices=[("", "—")])
+    )
+    starts_on = forms.DateField(
+        label=_("starts on"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
 
 
 def reason_choices(request: HttpRequest) -> list[tuple[str, str]]:
@@ -50,14 +53,20 @@ def _record(model_admin: Any, request: HttpRequest, queryset: QuerySet, result: 
         if result == VisitOutcome.Result.NOT_ENROLLED:
             reason = outcomes.reason_named(unit=appointment.unit, label=label)
         try:
-            outcomes.record_visit_outcome(appointment=appointment, result=result, reason=reason,
-                                          start_date=starts_on, recorded_by=request.user)
+            outcomes.record_visit_outcome(
+                appointment=appointment,
+                result=result,
+                reason=reason,
+                start_date=starts_on,
+                recorded_by=request.user,
+            )
             done += 1
         except DomainError as exc:
             model_admin.message_user(request, f"{appointment}: {exc.message}", messages.WARNING)
     if done:
         model_admin.message_user(
-            request, ngettext("%(n)d visit outcome recorded", "%(n)d visit outcomes recorded", done) % {"n": done},
+            request,
+            ngettext("%(n)d visit outcome recorded", "%(n)d visit outcomes recorded", done) % {"n": done},
             messages.SUCCESS,
         )
 
@@ -81,7 +90,17 @@ class VisitOutcomeAdmin(UnitScopedAdmin):
     search_fields = ["appointment__phone", "appointment__child_name", "appointment__parent_name"]
     list_select_related = ["appointment", "appointment__unit", "reason", "recorded_by"]
     readonly_fields = ["appointment", "unit", "recorded_by", "recorded_at"]
-    fields = ["appointment", "unit", "result", "subjects", "start_date", "reason", "note", "recorded_by", "recorded_at"]
+    fields = [
+        "appointment",
+        "unit",
+        "result",
+        "subjects",
+        "start_date",
+        "reason",
+        "note",
+        "recorded_by",
+        "recorded_at",
+    ]
     date_hierarchy = "recorded_at"
 
     def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
@@ -94,8 +113,12 @@ class VisitOutcomeAdmin(UnitScopedAdmin):
 
     def save_model(self, request: HttpRequest, obj: VisitOutcome, form: Any, change: bool) -> None:
         outcomes.record_visit_outcome(
-            appointment=obj.appointment, result=obj.result, subjects=obj.subjects, start_date=obj.start_date,
-            reason=obj.reason if obj.result == VisitOutcome.Result.NOT_ENROLLED else None, note=obj.note,
+            appointment=obj.appointment,
+            result=obj.result,
+            subjects=obj.subjects,
+            start_date=obj.start_date,
+            reason=obj.reason if obj.result == VisitOutcome.Result.NOT_ENROLLED else None,
+            note=obj.note,
             recorded_by=request.user,
         )
 

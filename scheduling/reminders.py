@@ -40,7 +40,9 @@ def claim_due_reminders(*, now: dt.datetime | None = None, limit: int = 100) -> 
             Reminder.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("appointment", "appointment__unit", "appointment__contact")
             .filter(due_at__lte=now)
-            .filter(Q(status=Reminder.Status.PENDING) | Q(status=Reminder.Status.SENDING, claimed_at__lt=stale))
+            .filter(
+                Q(status=Reminder.Status.PENDING) | Q(status=Reminder.Status.SENDING, claimed_at__lt=stale)
+            )
             .order_by("due_at")[:limit]
         )
         for reminder in rows:
@@ -58,7 +60,9 @@ def claim_due_reminders(*, now: dt.datetime | None = None, limit: int = 100) -> 
     return claimed
 
 
-def mark_reminder_sent(*, reminder: Reminder, message_id: int | None = None, now: dt.datetime | None = None) -> Reminder:
+def mark_reminder_sent(
+    *, reminder: Reminder, message_id: int | None = None, now: dt.datetime | None = None
+) -> Reminder:
     """The reminder's message is queued for WhatsApp. Only a `sending` row changes.
     Call it in the transaction that stored the message."""
     now = now or timezone.now()
@@ -72,17 +76,17 @@ def mark_reminder_sent(*, reminder: Reminder, message_id: int | None = None, now
 def mark_reminder_failed(*, reminder: Reminder, error: str) -> Reminder:
     """The reminder could not be sent; the reason shows in the admin. Also for a `sent` one
     whose WhatsApp message failed later (the channel reports it with the provider's reason)."""
-    Reminder.objects.filter(pk=reminder.pk, status__in=[Reminder.Status.SENDING, Reminder.Status.SENT]).update(
-        status=Reminder.Status.FAILED, last_error=error[:500]
-    )
+    Reminder.objects.filter(
+        pk=reminder.pk, status__in=[Reminder.Status.SENDING, Reminder.Status.SENT]
+    ).update(status=Reminder.Status.FAILED, last_error=error[:500])
     reminder.refresh_from_db()
     return reminder
 
 
 def mark_reminder_skipped(*, reminder: Reminder, reason: str) -> Reminder:
-    Reminder.objects.filter(pk=reminder.pk, status__in=[Reminder.Status.SENDING, Reminder.Status.PENDING]).update(
-        status=Reminder.Status.SKIPPED, last_error=reason[:500]
-    )
+    Reminder.objects.filter(
+        pk=reminder.pk, status__in=[Reminder.Status.SENDING, Reminder.Status.PENDING]
+    ).update(status=Reminder.Status.SKIPPED, last_error=reason[:500])
     reminder.refresh_from_db()
     return reminder
 
@@ -112,15 +116,21 @@ def schedule_reminders(appointment: Appointment, *, now: dt.datetime) -> None:
         kind = f"{hours:g}h"
         due = appointment.start - dt.timedelta(hours=hours)
         if due <= now:
-            Reminder.objects.filter(appointment=appointment, kind=kind, status=Reminder.Status.PENDING).update(
-                status=Reminder.Status.SKIPPED, last_error="visit booked after this reminder was due"
-            )
+            Reminder.objects.filter(
+                appointment=appointment, kind=kind, status=Reminder.Status.PENDING
+            ).update(status=Reminder.Status.SKIPPED, last_error="visit booked after this reminder was due")
             continue
         Reminder.objects.update_or_create(
             appointment=appointment,
             kind=kind,
-            defaults={"due_at": due, "status": Reminder.Status.PENDING, "last_error": "", "sent_at": None,
-                      "claimed_at": None, "message_id": None},
+            defaults={
+                "due_at": due,
+                "status": Reminder.Status.PENDING,
+                "last_error": "",
+                "sent_at": None,
+                "claimed_at": None,
+                "message_id": None,
+            },
         )
 
 
@@ -132,8 +142,15 @@ def schedule_rescheduled_notice(appointment: Appointment, *, now: dt.datetime) -
     Reminder.objects.update_or_create(
         appointment=appointment,
         kind=Reminder.RESCHEDULED,
-        defaults={"due_at": now, "status": Reminder.Status.PENDING, "last_error": "", "sent_at": None,
-                  "claimed_at": None, "message_id": None, "attempts": 0},
+        defaults={
+            "due_at": now,
+            "status": Reminder.Status.PENDING,
+            "last_error": "",
+            "sent_at": None,
+            "claimed_at": None,
+            "message_id": None,
+            "attempts": 0,
+        },
     )
     transaction.on_commit(lambda: reminders_due.send(sender=Reminder), robust=True)
 

@@ -19,7 +19,12 @@ Busy = list[tuple[dt.datetime, dt.datetime]]
 
 
 def free_slots(
-    *, unit: Unit, start: dt.datetime, end: dt.datetime, now: dt.datetime | None = None, holder: str = "",
+    *,
+    unit: Unit,
+    start: dt.datetime,
+    end: dt.datetime,
+    now: dt.datetime | None = None,
+    holder: str = "",
     extra_starts: tuple[dt.datetime, ...] = (),
 ) -> list[Slot]:
     """The unit's free slots starting in [start, end), with their remaining places.
@@ -77,7 +82,9 @@ def compute_free_slots(
     if lo >= hi:
         return []
     margin = rules.buffer_before + rules.buffer_after + rules.visit
-    rules = with_closed_days(unit, rules, first=lo.astimezone(rules.tz).date(), last=hi.astimezone(rules.tz).date())
+    rules = with_closed_days(
+        unit, rules, first=lo.astimezone(rules.tz).date(), last=hi.astimezone(rules.tz).date()
+    )
     appointments = Appointment.objects.filter(
         unit=unit, status__in=Appointment.LIVE, start__lt=hi + margin, end__gt=lo - margin
     )
@@ -90,9 +97,19 @@ def compute_free_slots(
     holds = SlotHold.objects.filter(unit=unit, expires_at__gt=now, start__lt=hi + margin, end__gt=lo - margin)
     if holder:
         holds = holds.exclude(holder=holder)
-    held = [Booked(_from_epoch(s), _from_epoch(e)) for s, e in _epochs(holds, "scheduling_slothold").values_list("s", "e")]
+    held = [
+        Booked(_from_epoch(s), _from_epoch(e))
+        for s, e in _epochs(holds, "scheduling_slothold").values_list("s", "e")
+    ]
     return compute_slots(
-        rules, start=lo, end=hi, now=now, booked=booked, holds=held, busy=busy or [], extra_starts=extra_starts
+        rules,
+        start=lo,
+        end=hi,
+        now=now,
+        booked=booked,
+        holds=held,
+        busy=busy or [],
+        extra_starts=extra_starts,
     )
 
 
@@ -113,17 +130,25 @@ def with_closed_days(unit: Unit, rules: Rules, *, first: dt.date, last: dt.date)
     """`rules` with the unit's closures and public holidays between the local dates."""
     closures = Closure.objects.filter(unit=unit, start_date__lte=last, end_date__gte=first)
     closed = closed_dates(
-        first=first, last=last, closures=closures.values_list("start_date", "end_date"), state=unit.state, city=unit.city
+        first=first,
+        last=last,
+        closures=closures.values_list("start_date", "end_date"),
+        state=unit.state,
+        city=unit.city,
     )
     return replace(rules, closed=closed)
 
 
 def unit_rules(unit: Unit) -> Rules:
     periods: dict[int, list[tuple[dt.time, dt.time]]] = {}
-    for weekday, p_from, p_until in OpeningHours.objects.filter(unit=unit).values_list("weekday", "start", "end"):
+    for weekday, p_from, p_until in OpeningHours.objects.filter(unit=unit).values_list(
+        "weekday", "start", "end"
+    ):
         periods.setdefault(weekday, []).append((p_from, p_until))
     starts: dict[int, list[tuple[dt.time, dt.time]]] = {}
-    for weekday, w_from, w_until in VisitHours.objects.filter(unit=unit).values_list("weekday", "start", "end"):
+    for weekday, w_from, w_until in VisitHours.objects.filter(unit=unit).values_list(
+        "weekday", "start", "end"
+    ):
         starts.setdefault(weekday, []).append((w_from, w_until))
     return Rules(
         tz=ZoneInfo(unit.timezone),
@@ -166,10 +191,18 @@ def day_closed(unit: Unit, day: dt.date, rules: Rules | None = None) -> Unavaila
 
 def visit_times(unit: Unit, day: dt.date, rules: Rules | None = None) -> list[dt.datetime]:
     """The day's visit starts on an empty calendar (its grid), local times; [] when closed."""
-    rules = replace(rules or unit_rules(unit), min_notice=dt.timedelta(0), window=dt.timedelta(days=3660), closed=frozenset())
+    rules = replace(
+        rules or unit_rules(unit),
+        min_notice=dt.timedelta(0),
+        window=dt.timedelta(days=3660),
+        closed=frozenset(),
+    )
     tz = rules.tz
     lo = dt.datetime.combine(day, dt.time(0), tzinfo=tz)
-    return [s.start for s in compute_slots(rules, start=lo, end=lo + dt.timedelta(days=1), now=lo - dt.timedelta(days=1))]
+    return [
+        s.start
+        for s in compute_slots(rules, start=lo, end=lo + dt.timedelta(days=1), now=lo - dt.timedelta(days=1))
+    ]
 
 
 def why_unavailable(*, unit: Unit, start: dt.datetime, now: dt.datetime) -> Unavailable:
@@ -185,11 +218,16 @@ def why_unavailable(*, unit: Unit, start: dt.datetime, now: dt.datetime) -> Unav
         return Unavailable("far")
     empty = compute_slots(
         with_closed_days(unit, rules, first=local.date(), last=local.date()),
-        start=start, end=start + dt.timedelta(seconds=1), now=now, extra_starts=(start,),
+        start=start,
+        end=start + dt.timedelta(seconds=1),
+        now=now,
+        extra_starts=(start,),
     )
     if not empty:
         times = visit_times(unit, local.date(), rules)
-        return Unavailable("hours", first=times[0].time() if times else None, last=times[-1].time() if times else None)
+        return Unavailable(
+            "hours", first=times[0].time() if times else None, last=times[-1].time() if times else None
+        )
     return Unavailable("taken")
 
 
@@ -215,7 +253,12 @@ def subtract_intervals(intervals: Busy, minus: Busy) -> Busy:
 
 
 def next_free_slots(
-    *, unit: Unit, after: dt.datetime, now: dt.datetime | None = None, holder: str = "", limit: int = 3,
+    *,
+    unit: Unit,
+    after: dt.datetime,
+    now: dt.datetime | None = None,
+    holder: str = "",
+    limit: int = 3,
     busy: Busy | None = None,
 ) -> list[Slot]:
     """The first `limit` free slots from `after` on (within the booking window). With `busy`
@@ -226,11 +269,15 @@ def next_free_slots(
     if busy is None:
         slots = free_slots(unit=unit, start=after, end=end, now=now, holder=holder)
     else:
-        slots = compute_free_slots(unit=unit, start=after, end=end, now=now, holder=holder, busy=busy, rules=rules)
+        slots = compute_free_slots(
+            unit=unit, start=after, end=end, now=now, holder=holder, busy=busy, rules=rules
+        )
     return slots[:limit]
 
 
-def appointments_for_phone(*, unit: Unit, phone: str, now: dt.datetime | None = None) -> QuerySet[Appointment]:
+def appointments_for_phone(
+    *, unit: Unit, phone: str, now: dt.datetime | None = None
+) -> QuerySet[Appointment]:
     """The live, future appointments of a family (by E.164 phone or its contact): what a parent
     may confirm, reschedule or cancel from the chat."""
     now = now or timezone.now()

@@ -82,7 +82,9 @@ def book_appointment(
     if contact is None:
         contact, _ = get_or_create_contact(unit=unit, phone=e164, name=parent_name)
     # Rules and external calendar first, outside the transaction (freebusy is network I/O).
-    busy = selectors.external_busy(unit=unit, start=start, end=start + dt.timedelta(minutes=unit.visit_minutes))
+    busy = selectors.external_busy(
+        unit=unit, start=start, end=start + dt.timedelta(minutes=unit.visit_minutes)
+    )
     slot = _slot_at(unit=unit, start=start, now=now, holder=holder, busy=busy)
     if slot is None:
         _raise_unavailable(unit=unit, start=start, now=now, holder=holder, reason=_why(unit, start, now))
@@ -127,14 +129,22 @@ def book_appointment(
             if same is not None:
                 return same
         else:
-            _log_event(appointment, AppointmentEvent.Kind.BOOKED, "", changed_by=changed_by, by_parent=source == "chat")
+            _log_event(
+                appointment,
+                AppointmentEvent.Kind.BOOKED,
+                "",
+                changed_by=changed_by,
+                by_parent=source == "chat",
+            )
             reminders.schedule_reminders(appointment, now=now)
             if holder:
                 release_holds(holder=holder, unit=unit)
             _enqueue_sync(appointment)
     if appointment is None:
         _raise_unavailable(unit=unit, start=start, now=now, holder=holder, reason="taken")
-    log.info("appointment %s booked for %s at %s", appointment.pk, mask_phone(e164), appointment.start.isoformat())
+    log.info(
+        "appointment %s booked for %s at %s", appointment.pk, mask_phone(e164), appointment.start.isoformat()
+    )
     return appointment
 
 
@@ -166,8 +176,12 @@ def reschedule_appointment(
     unit = appointment.unit
     _check_change_allowed(appointment, by_parent=by_parent, contact=contact, now=now)
     start = start.astimezone(dt.UTC)
-    busy = selectors.external_busy(unit=unit, start=start, end=start + dt.timedelta(minutes=unit.visit_minutes))
-    slot = _slot_at(unit=unit, start=start, now=now, holder=holder, busy=busy, exclude_appointment_id=appointment.pk)
+    busy = selectors.external_busy(
+        unit=unit, start=start, end=start + dt.timedelta(minutes=unit.visit_minutes)
+    )
+    slot = _slot_at(
+        unit=unit, start=start, now=now, holder=holder, busy=busy, exclude_appointment_id=appointment.pk
+    )
     if slot is None:
         _raise_unavailable(unit=unit, start=start, now=now, holder=holder, reason=_why(unit, start, now))
     moved = None
@@ -176,7 +190,12 @@ def reschedule_appointment(
         current = Appointment.objects.select_for_update().get(pk=appointment.pk)
         _check_change_allowed(current, by_parent=by_parent, contact=contact, now=now)
         old_start, old_status = current.start, current.status
-        if _slot_at(unit=unit, start=start, now=now, holder=holder, busy=busy, exclude_appointment_id=current.pk) is None:
+        if (
+            _slot_at(
+                unit=unit, start=start, now=now, holder=holder, busy=busy, exclude_appointment_id=current.pk
+            )
+            is None
+        ):
             slot = None
         for seat in _seats_to_try(unit=unit, slot=slot, prefer=current.seat) if slot else []:
             assert slot is not None  # seats are tried only for a free slot
@@ -196,9 +215,14 @@ def reschedule_appointment(
                     raise
         if moved is not None:
             AppointmentEvent.objects.create(
-                appointment=moved, kind=AppointmentEvent.Kind.RESCHEDULED, from_status=old_status,
-                to_status=moved.status, old_start=old_start, new_start=moved.start,
-                changed_by=changed_by, by_parent=by_parent,
+                appointment=moved,
+                kind=AppointmentEvent.Kind.RESCHEDULED,
+                from_status=old_status,
+                to_status=moved.status,
+                old_start=old_start,
+                new_start=moved.start,
+                changed_by=changed_by,
+                by_parent=by_parent,
             )
             reminders.schedule_reminders(moved, now=now)
             if notify_family:
@@ -246,7 +270,11 @@ def cancel_appointment(
 
 
 def confirm_appointment(
-    *, appointment: Appointment, changed_by: Any = None, by_parent: bool = True, now: dt.datetime | None = None
+    *,
+    appointment: Appointment,
+    changed_by: Any = None,
+    by_parent: bool = True,
+    now: dt.datetime | None = None,
 ) -> Appointment:
     """The family confirmed (reply "1" to a reminder). Idempotent on a confirmed appointment.
     Raises AppointmentNotLive. Side effects: an AppointmentEvent, calendar sync."""
@@ -255,26 +283,42 @@ def confirm_appointment(
         if current.status == Appointment.Status.CONFIRMED:
             return current
         if current.status not in Appointment.LIVE:
-            raise AppointmentNotLive(gettext("This appointment is no longer booked."), extra={"status": current.status})
+            raise AppointmentNotLive(
+                gettext("This appointment is no longer booked."), extra={"status": current.status}
+            )
         current.status = Appointment.Status.CONFIRMED
         current.changed_by = changed_by
         current.calendar_sync_status = _initial_sync_status(current.unit)
         current.save()
-        _log_event(current, AppointmentEvent.Kind.CONFIRMED, Appointment.Status.BOOKED, changed_by=changed_by, by_parent=by_parent)
+        _log_event(
+            current,
+            AppointmentEvent.Kind.CONFIRMED,
+            Appointment.Status.BOOKED,
+            changed_by=changed_by,
+            by_parent=by_parent,
+        )
         _enqueue_sync(current)
     return current
 
 
-def mark_attended(*, appointment: Appointment, changed_by: Any = None, now: dt.datetime | None = None) -> Appointment:
+def mark_attended(
+    *, appointment: Appointment, changed_by: Any = None, now: dt.datetime | None = None
+) -> Appointment:
     """Staff: the family came. Idempotent. Raises AppointmentNotLive (cancelled) and Conflict
     for a visit that has not started. Side effects: pending reminders skipped, event, sync."""
-    return _mark_outcome(appointment, Appointment.Status.ATTENDED, changed_by=changed_by, now=now or timezone.now())
+    return _mark_outcome(
+        appointment, Appointment.Status.ATTENDED, changed_by=changed_by, now=now or timezone.now()
+    )
 
 
-def mark_no_show(*, appointment: Appointment, changed_by: Any = None, now: dt.datetime | None = None) -> Appointment:
+def mark_no_show(
+    *, appointment: Appointment, changed_by: Any = None, now: dt.datetime | None = None
+) -> Appointment:
     """Staff: the family did not come. Idempotent. Side effects as mark_attended, plus one
     "no_show" reminder offering a new time the next day (unless off for the unit)."""
-    return _mark_outcome(appointment, Appointment.Status.NO_SHOW, changed_by=changed_by, now=now or timezone.now())
+    return _mark_outcome(
+        appointment, Appointment.Status.NO_SHOW, changed_by=changed_by, now=now or timezone.now()
+    )
 
 
 def _mark_outcome(appointment: Appointment, status: str, *, changed_by: Any, now: dt.datetime) -> Appointment:
@@ -283,9 +327,13 @@ def _mark_outcome(appointment: Appointment, status: str, *, changed_by: Any, now
         if current.status == status:
             return current
         if current.status == Appointment.Status.CANCELLED:
-            raise AppointmentNotLive(gettext("A cancelled appointment cannot be marked."), extra={"status": current.status})
+            raise AppointmentNotLive(
+                gettext("A cancelled appointment cannot be marked."), extra={"status": current.status}
+            )
         if current.start > now:
-            raise Conflict(gettext("The visit has not started yet."), extra={"start": current.start.isoformat()})
+            raise Conflict(
+                gettext("The visit has not started yet."), extra={"start": current.start.isoformat()}
+            )
         old = current.status
         current.status = status
         current.changed_by = changed_by
@@ -308,12 +356,16 @@ def _mark_outcome(appointment: Appointment, status: str, *, changed_by: Any, now
 LEAD_FIELDS = ("parent_name", "child_name", "child_age", "school_year", "subject", "notes")
 
 
-def update_appointment_details(*, appointment: Appointment, changed_by: Any = None, **fields: Any) -> Appointment:
+def update_appointment_details(
+    *, appointment: Appointment, changed_by: Any = None, **fields: Any
+) -> Appointment:
     """Staff corrected the lead data (names, age, year, subject, notes); returns the appointment.
     Times and status change only through the services above. Side effects: calendar sync."""
     unknown = set(fields) - set(LEAD_FIELDS)
     if unknown:
-        raise InvalidBooking(gettext("Only lead details can be edited here."), extra={"field": sorted(unknown)[0]})
+        raise InvalidBooking(
+            gettext("Only lead details can be edited here."), extra={"field": sorted(unknown)[0]}
+        )
     with transaction.atomic():
         current = Appointment.objects.select_for_update().select_related("unit").get(pk=appointment.pk)
         _rewrite_details(current, fields, changed_by=changed_by)
@@ -323,7 +375,12 @@ def update_appointment_details(*, appointment: Appointment, changed_by: Any = No
 # What identifies the family on an appointment (LGPD erasure); status, times, age, year and
 # subject stay for the unit's statistics.
 ERASED_DETAILS = {
-    "phone": "", "parent_name": "", "child_name": "", "notes": "", "idempotency_key": None, "calendar_sync_error": "",
+    "phone": "",
+    "parent_name": "",
+    "child_name": "",
+    "notes": "",
+    "idempotency_key": None,
+    "calendar_sync_error": "",
 }
 
 
@@ -332,7 +389,9 @@ def erase_family_details(*, appointment_ids: list[int]) -> int:
     Google Calendar too, whose event is rewritten without them by the calendar sync. Returns how
     many appointments changed. Side effects: calendar sync enqueued after commit (Google units)."""
     with transaction.atomic():
-        locked = list(Appointment.objects.select_for_update().select_related("unit").filter(pk__in=appointment_ids))
+        locked = list(
+            Appointment.objects.select_for_update().select_related("unit").filter(pk__in=appointment_ids)
+        )
         for current in locked:
             _rewrite_details(current, ERASED_DETAILS, changed_by=None)
     return len(locked)
@@ -374,7 +433,9 @@ def hold_slot(
     now = now or timezone.now()
     minutes = minutes or settings.SLOT_HOLD_MINUTES
     start = start.astimezone(dt.UTC)
-    busy = selectors.external_busy(unit=unit, start=start, end=start + dt.timedelta(minutes=unit.visit_minutes))
+    busy = selectors.external_busy(
+        unit=unit, start=start, end=start + dt.timedelta(minutes=unit.visit_minutes)
+    )
     with transaction.atomic():
         _lock_unit_places(unit)
         slot = _slot_at(unit=unit, start=start, now=now, holder=holder, busy=busy)
@@ -382,7 +443,9 @@ def hold_slot(
             reason = _why(unit, start, now)
         else:
             hold, _ = SlotHold.objects.update_or_create(
-                unit=unit, holder=holder, start=slot.start,
+                unit=unit,
+                holder=holder,
+                start=slot.start,
                 defaults={"end": slot.end, "expires_at": now + dt.timedelta(minutes=minutes)},
             )
             return hold
@@ -413,7 +476,12 @@ def _e164(phone: str) -> str:
 
 
 def _slot_at(
-    *, unit: Unit, start: dt.datetime, now: dt.datetime, holder: str, busy: Any,
+    *,
+    unit: Unit,
+    start: dt.datetime,
+    now: dt.datetime,
+    holder: str,
+    busy: Any,
     exclude_appointment_id: int | None = None,
 ) -> Slot | None:
     # The time asked for need not be on the offer grid ("16h30"): it is a slot when it obeys the rules.
@@ -423,33 +491,52 @@ def _slot_at(
         # ran out while they chose (16h45 offered at 14h45, chosen at 14h47).
         rules = replace(rules, min_notice=dt.timedelta(0))
     slots = selectors.compute_free_slots(
-        unit=unit, start=start, end=start + dt.timedelta(seconds=1), now=now, holder=holder, busy=busy,
-        rules=rules, exclude_appointment_id=exclude_appointment_id, extra_starts=(start,),
+        unit=unit,
+        start=start,
+        end=start + dt.timedelta(seconds=1),
+        now=now,
+        holder=holder,
+        busy=busy,
+        rules=rules,
+        exclude_appointment_id=exclude_appointment_id,
+        extra_starts=(start,),
     )
     return slots[0] if slots and slots[0].start == start else None
 
 
 def _why(unit: Unit, start: dt.datetime, now: dt.datetime) -> str:
-    """"rules" when the time is not a slot even in an empty calendar, else "taken"."""
+    """ "rules" when the time is not a slot even in an empty calendar, else "taken"."""
     rules = selectors.unit_rules(unit)
     day = start.astimezone(rules.tz).date()
     rules = selectors.with_closed_days(unit, rules, first=day, last=day)
-    empty = compute_slots(rules, start=start, end=start + dt.timedelta(seconds=1), now=now, extra_starts=(start,))
+    empty = compute_slots(
+        rules, start=start, end=start + dt.timedelta(seconds=1), now=now, extra_starts=(start,)
+    )
     return "taken" if empty and empty[0].start == start else "rules"
 
 
-def _raise_unavailable(*, unit: Unit, start: dt.datetime, now: dt.datetime, holder: str, reason: str) -> NoReturn:
+def _raise_unavailable(
+    *, unit: Unit, start: dt.datetime, now: dt.datetime, holder: str, reason: str
+) -> NoReturn:
     # The next free slots from the time asked (or from now). For a google unit this reads its
     # calendar again (outside any transaction): alternatives are never offered from a calendar
     # we did not read; if it cannot be read, there are none.
     try:
-        alternatives = selectors.next_free_slots(unit=unit, after=max(start, now), now=now, holder=holder, limit=3)
+        alternatives = selectors.next_free_slots(
+            unit=unit, after=max(start, now), now=now, holder=holder, limit=3
+        )
         if not alternatives:
             alternatives = selectors.next_free_slots(unit=unit, after=now, now=now, holder=holder, limit=3)
     except CalendarUnavailable:
         alternatives = []
-    message = gettext("This time is no longer available.") if reason == "taken" else gettext("This time cannot be booked.")
-    raise SlotUnavailable(message, extra={"reason": reason, "alternatives": [s.as_dict() for s in alternatives]})
+    message = (
+        gettext("This time is no longer available.")
+        if reason == "taken"
+        else gettext("This time cannot be booked.")
+    )
+    raise SlotUnavailable(
+        message, extra={"reason": reason, "alternatives": [s.as_dict() for s in alternatives]}
+    )
 
 
 def _lock_unit_places(unit: Unit) -> None:
@@ -485,10 +572,17 @@ def _initial_sync_status(unit: Unit) -> str:
     return SyncStatus.PENDING if unit.calendar_backend == Unit.Calendar.GOOGLE else SyncStatus.NONE
 
 
-def _log_event(appointment: Appointment, kind: str, from_status: str, *, changed_by: Any, by_parent: bool) -> None:
+def _log_event(
+    appointment: Appointment, kind: str, from_status: str, *, changed_by: Any, by_parent: bool
+) -> None:
     AppointmentEvent.objects.create(
-        appointment=appointment, kind=kind, from_status=from_status, to_status=appointment.status,
-        new_start=appointment.start, changed_by=changed_by, by_parent=by_parent,
+        appointment=appointment,
+        kind=kind,
+        from_status=from_status,
+        to_status=appointment.status,
+        new_start=appointment.start,
+        changed_by=changed_by,
+        by_parent=by_parent,
     )
 
 
@@ -505,18 +599,28 @@ def _check_change_allowed(
     if appointment.status not in Appointment.LIVE:
         if by_parent:
             raise ChangeNotAllowed(
-                gettext("This appointment is no longer booked."), extra={"reason": "not_live", "deadline": None}
+                gettext("This appointment is no longer booked."),
+                extra={"reason": "not_live", "deadline": None},
             )
-        raise AppointmentNotLive(gettext("This appointment is no longer booked."), extra={"status": appointment.status})
+        raise AppointmentNotLive(
+            gettext("This appointment is no longer booked."), extra={"status": appointment.status}
+        )
     if not by_parent:
         return
     if contact is not None and appointment.contact_id != contact.pk and appointment.phone != contact.phone:
-        raise ChangeNotAllowed(gettext("Not your appointment."), extra={"reason": "not_owner", "deadline": None})
+        raise ChangeNotAllowed(
+            gettext("Not your appointment."), extra={"reason": "not_owner", "deadline": None}
+        )
     if appointment.start <= now:
-        raise ChangeNotAllowed(gettext("This visit has already started."), extra={"reason": "past", "deadline": None})
+        raise ChangeNotAllowed(
+            gettext("This visit has already started."), extra={"reason": "past", "deadline": None}
+        )
     deadline = appointment.start - dt.timedelta(minutes=appointment.unit.change_notice_minutes)
     if now > deadline:
         raise ChangeNotAllowed(
             gettext("Too close to the visit to change it here; staff will help."),
-            extra={"reason": "too_late", "deadline": deadline.astimezone(ZoneInfo(appointment.unit.timezone)).isoformat()},
+            extra={
+                "reason": "too_late",
+                "deadline": deadline.astimezone(ZoneInfo(appointment.unit.timezone)).isoformat(),
+            },
         )

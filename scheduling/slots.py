@@ -82,7 +82,9 @@ class Rules:
         return self.visit + self.buffer_before + self.buffer_after
 
 
-def bookable_range(rules: Rules, start: dt.datetime, end: dt.datetime, now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+def bookable_range(
+    rules: Rules, start: dt.datetime, end: dt.datetime, now: dt.datetime
+) -> tuple[dt.datetime, dt.datetime]:
     """[start, end) clipped to the minimum notice and the booking window."""
     return max(start, now + rules.min_notice), min(end, now + rules.window)
 
@@ -127,7 +129,15 @@ def compute_slots(
                     continue
                 e = s + rules.visit
                 remaining = _remaining(
-                    rules, s - bb, e + ba, occupied, occ_starts, occ_longest, busy_sorted, busy_starts, busy_longest
+                    rules,
+                    s - bb,
+                    e + ba,
+                    occupied,
+                    occ_starts,
+                    occ_longest,
+                    busy_sorted,
+                    busy_starts,
+                    busy_longest,
                 )
                 if remaining > 0:
                     seen.add(s)
@@ -233,7 +243,9 @@ def closed_dates(
         while d <= min(c_end, last):
             closed.add(d)
             d += dt.timedelta(days=1)
-    table = holiday_dates(tuple(range(first.year, last.year + 1)), holiday_subdivision(state, city), city or "")
+    table = holiday_dates(
+        tuple(range(first.year, last.year + 1)), holiday_subdivision(state, city), city or ""
+    )
     closed.update(d for d in table if first <= d <= last)
     return frozenset(closed)
 
@@ -255,7 +267,11 @@ CITY_HOLIDAYS_FILE = Path(__file__).resolve().parent / "data" / "city_holidays.j
 
 
 def _plain(text: str) -> str:
-    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)).casefold().strip()
+    return (
+        "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+        .casefold()
+        .strip()
+    )
 
 
 @lru_cache(maxsize=1)

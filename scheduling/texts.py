@@ -17,7 +17,7 @@ def hour_pt(moment: dt.datetime) -> str:
 
 
 def when_pt(start: dt.datetime, tz: str | ZoneInfo) -> str:
-    """"terça 02/12 às 16h" in the unit's time zone."""
+    """ "terça 02/12 às 16h" in the unit's time zone."""
     local = start.astimezone(ZoneInfo(tz) if isinstance(tz, str) else tz)
     return f"{WEEKDAYS[local.weekday()]} {local:%d/%m} às {hour_pt(local)}"
 

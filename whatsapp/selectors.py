@@ -163,7 +163,9 @@ def simulator_transcript(
 
     rows = (
         Message.objects.filter(
-            unit=unit, conversation__contact__phone=normalize_phone(phone), conversation__contact__simulated=True,
+            unit=unit,
+            conversation__contact__phone=normalize_phone(phone),
+            conversation__contact__simulated=True,
             pk__gt=after_id,
         )
         .order_by("pk")
@@ -186,7 +188,6 @@ def simulator_conversation(*, unit: Unit, phone: str) -> tuple[int | None, bool]
     """The simulated parent's open conversation with `unit` and whether the bot is "typing": a
     turn is pending (the debounce runs, `reply_due_at`) or being computed (`turn_lease_until`)."""
 
-
     row = (
         Conversation.objects.filter(unit=unit, contact__phone=normalize_phone(phone), contact__simulated=True)
         .exclude(mode=Conversation.Mode.CLOSED)
@@ -197,4 +198,3 @@ def simulator_conversation(*, unit: Unit, phone: str) -> tuple[int | None, bool]
         return None, False
     leased = row["turn_lease_until"] is not None and row["turn_lease_until"] > timezone.now()
     return row["pk"], row["mode"] != Conversation.Mode.HUMAN and (row["reply_due_at"] is not None or leased)
-

@@ -168,7 +168,9 @@ def _evolution(django_request: HttpRequest, event: str) -> HttpResponse:
         return _error("unauthorized", 401)
     verdict = webhook_allowed(key=f"evolution:{unit.pk}")
     if not verdict.allowed:
-        logger.warning("evolution webhook for %s over %s/min: 429", unit.slug, settings.WEBHOOK_RATE_PER_MINUTE)
+        logger.warning(
+            "evolution webhook for %s over %s/min: 429", unit.slug, settings.WEBHOOK_RATE_PER_MINUTE
+        )
         return _too_many(verdict.retry_after)
     try:
         parsed = evolution.parse_envelope(payload, event_suffix=event)
@@ -245,7 +247,11 @@ def meta_webhook(request: Any) -> HttpResponse:
         verdict = webhook_allowed(key=f"meta:{number_id}") if number_id else None
         if verdict is not None and not verdict.allowed:
             # Nothing of the batch is stored: Meta delivers it again after Retry-After.
-            logger.warning("meta webhook for number %s over %s/min: 429", number_id[:40], settings.WEBHOOK_RATE_PER_MINUTE)
+            logger.warning(
+                "meta webhook for number %s over %s/min: 429",
+                number_id[:40],
+                settings.WEBHOOK_RATE_PER_MINUTE,
+            )
             return _too_many(verdict.retry_after)
     for number_id, unit_events in by_number.items():
         unit = selectors.unit_for_meta_number(number_id) if number_id else None
@@ -278,7 +284,9 @@ def _meta_handshake(request: HttpRequest) -> HttpResponse:
 @ensure_csrf_cookie
 @require_GET
 def simulator(request: HttpRequest) -> HttpResponse:
-    units = list(units_for(request.user).filter(active=True).order_by("name").values("slug", "name", "timezone"))
+    units = list(
+        units_for(request.user).filter(active=True).order_by("name").values("slug", "name", "timezone")
+    )
     return render(request, "whatsapp/simulator.html", {"units": units})
 
 
@@ -327,7 +335,9 @@ def simulator_messages(request: HttpRequest) -> JsonResponse:
         messages = selectors.simulator_transcript(
             unit=unit, phone=request.GET.get("phone", ""), after_id=after
         )
-        _conversation_id, typing = selectors.simulator_conversation(unit=unit, phone=request.GET.get("phone", ""))
+        _conversation_id, typing = selectors.simulator_conversation(
+            unit=unit, phone=request.GET.get("phone", "")
+        )
     except (ValueError, InvalidPhone):
         return _error("parâmetros inválidos", 400)
     return JsonResponse({"messages": messages, "typing": typing})
@@ -348,9 +358,12 @@ def simulator_answer(request: HttpRequest) -> JsonResponse:
     if unit is None:
         return _error("unidade não encontrada", 404)
     try:
-        conversation_id, _typing = selectors.simulator_conversation(unit=unit, phone=str(data.get("phone", "")))
+        conversation_id, _typing = selectors.simulator_conversation(
+            unit=unit, phone=str(data.get("phone", ""))
+        )
     except InvalidPhone:
         return _error("telefone inválido", 400)
-    answered = conversation_id is not None and conversation_services.answer_turn_now(conversation_id=conversation_id)
+    answered = conversation_id is not None and conversation_services.answer_turn_now(
+        conversation_id=conversation_id
+    )
     return JsonResponse({"ok": True, "answered": answered})
-

@@ -36,7 +36,8 @@ logger = logging.getLogger(__name__)
 # Fragments that continue a question already answered ("e se fizer ingles tb", "tipo buscar na escola").
 # Words that join a question to the previous one, not part of it ("e quanto fica pra 2 matérias").
 _LEADING = re.compile(
-    r"^\W*(?:(?:e|e se|se|ah|ok|entao|tambem|tb|alem disso|outra coisa|mais uma coisa|resumindo|also|and|y|ademas)\b[\s,:]*)+", re.I
+    r"^\W*(?:(?:e|e se|se|ah|ok|entao|tambem|tb|alem disso|outra coisa|mais uma coisa|resumindo|also|and|y|ademas)\b[\s,:]*)+",
+    re.I,
 )
 _CONTINUATION = re.compile(r"^(e|e se|tipo|ou|tb|tambem|also|y)\b")
 STAFF_REASONS = {"student_record", "other_unit"}
@@ -57,8 +58,12 @@ def _record(turn: Turn, question: str, result: Any) -> None:
             confidence=float(result.confidence or 0.0),
             reason=result.refusal_reason or "",
             candidates=[
-                {"source_id": h.source_id, "external_id": h.external_id, "question": h.question,
-                 "confidence": round(h.confidence, 4)}
+                {
+                    "source_id": h.source_id,
+                    "external_id": h.external_id,
+                    "question": h.question,
+                    "confidence": round(h.confidence, 4),
+                }
                 for h in result.hits[:3]
             ],
         )
@@ -68,16 +73,29 @@ def _record(turn: Turn, question: str, result: Any) -> None:
 LLM_ENTRIES = 4  # the language model sees the best entries, so it can repair a ranking miss
 
 
-def _use(turn: Turn, question: str, hit: Any, score: float, seen: set[int], others: list[Any] | None = None) -> None:
+def _use(
+    turn: Turn, question: str, hit: Any, score: float, seen: set[int], others: list[Any] | None = None
+) -> None:
     if hit.source_id in seen:
         return
     seen.add(hit.source_id)
     turn.sources.append(
-        {"source_id": hit.source_id, "external_id": hit.external_id, "question": hit.question,
-         "score": round(score, 4), "chunk_id": hit.chunk_id}
+        {
+            "source_id": hit.source_id,
+            "external_id": hit.external_id,
+            "question": hit.question,
+            "score": round(score, 4),
+            "chunk_id": hit.chunk_id,
+        }
     )
-    text = _phrase(turn, question, [hit, *[h for h in (others or []) if h.source_id != hit.source_id]][:LLM_ENTRIES])
-    if turn.lang != "pt" and not turn.used_llm and not any(turn.say("in_portuguese") in a for a in turn.answers):
+    text = _phrase(
+        turn, question, [hit, *[h for h in (others or []) if h.source_id != hit.source_id]][:LLM_ENTRIES]
+    )
+    if (
+        turn.lang != "pt"
+        and not turn.used_llm
+        and not any(turn.say("in_portuguese") in a for a in turn.answers)
+    ):
         text = f"{turn.say('in_portuguese')}\n{text}"
     turn.answers.append(text)
 
@@ -92,8 +110,15 @@ def _add_sibling_discount(turn: Turn, u: Understood, hit: Any, seen: set[int]) -
     if entry is None or entry.pk in seen:
         return
     seen.add(entry.pk)
-    turn.sources.append({"source_id": entry.pk, "external_id": entry.external_id, "question": entry.question,
-                         "score": 0.0, "chunk_id": None})
+    turn.sources.append(
+        {
+            "source_id": entry.pk,
+            "external_id": entry.external_id,
+            "question": entry.question,
+            "score": 0.0,
+            "chunk_id": None,
+        }
+    )
     turn.answers.append(entry.answer)
 
 
@@ -105,7 +130,11 @@ def _phrase(turn: Turn, question: str, hits: list[Any]) -> str:
             family["staff_note"] = turn.state.flow.staff_note
         try:
             text, usage = llm.compose_answer(
-                unit_name=turn.unit.name, question=question, knowledge=knowledge, family=family, language=turn.lang
+                unit_name=turn.unit.name,
+                question=question,
+                knowledge=knowledge,
+                family=family,
+                language=turn.lang,
             )
             turn.usage += usage
             turn.used_llm = True
@@ -127,8 +156,13 @@ def answer(turn: Turn, u: Understood) -> bool:
         flow.clarify_question = ""
         turn.set_step(Step.NONE)
         if picked is not None:
-            result = knowledge_search.search(unit=turn.unit, query=question or picked.question, limit=10,
-                                             record_gap=False, contact=turn.contact)
+            result = knowledge_search.search(
+                unit=turn.unit,
+                query=question or picked.question,
+                limit=10,
+                record_gap=False,
+                contact=turn.contact,
+            )
             hit = next((h for h in result.hits if h.source_id == picked.source_id), None)
             if hit is not None:
                 _use(turn, question, hit, hit.confidence, seen)
@@ -140,16 +174,24 @@ def answer(turn: Turn, u: Understood) -> bool:
             said = True
             continue
         query = _LEADING.sub("", question).strip() or question
-        result = knowledge_search.search(unit=turn.unit, query=query, limit=5, record_gap=False, contact=turn.contact)
+        result = knowledge_search.search(
+            unit=turn.unit, query=query, limit=5, record_gap=False, contact=turn.contact
+        )
         decision = _decision(result)
         if decision == "clarify":
             candidates = list(getattr(result, "clarify", []) or result.hits[:2])
             busy = (
-                turn.state.stage in (Stage.QUALIFYING, Stage.BOOKING, Stage.RESCHEDULING) or turn.flow_done
-                or u.has(Intent.BOOK) or u.when is not None or not u.facts.empty or len(u.questions) > 1
+                turn.state.stage in (Stage.QUALIFYING, Stage.BOOKING, Stage.RESCHEDULING)
+                or turn.flow_done
+                or u.has(Intent.BOOK)
+                or u.when is not None
+                or not u.facts.empty
+                or len(u.questions) > 1
             )
             if busy or len(candidates) < 2 or flow.clarify:
-                _use(turn, question, candidates[0], candidates[0].confidence, seen)  # no second question mid-flow
+                _use(
+                    turn, question, candidates[0], candidates[0].confidence, seen
+                )  # no second question mid-flow
             else:
                 flow.clarify = [Candidate(h.source_id, h.question) for h in candidates[:3]]
                 flow.clarify_question = question
@@ -166,14 +208,22 @@ def answer(turn: Turn, u: Understood) -> bool:
         reason = result.refusal_reason or ""
         if reason in DECLINE_REASONS or u.has(Intent.INJECTION) or u.has(Intent.OFFTOPIC):
             if not any(turn.say("offtopic") == a or turn.say("decline") == a for a in turn.answers):
-                turn.answers.append(turn.say("decline" if "injection" in reason or u.has(Intent.INJECTION) else "offtopic"))
+                turn.answers.append(
+                    turn.say("decline" if "injection" in reason or u.has(Intent.INJECTION) else "offtopic")
+                )
             said = True
             continue
         if seen and (_CONTINUATION.match(fold(question)) or len(prepare(question).split()) < 3):
             continue  # a fragment of a question already answered
         _record(turn, question, result)
         if not turn.questions_for_staff:
-            key = "personal_data" if reason == "personal_data" else "student_record" if reason in STAFF_REASONS else "unknown_answer"
+            key = (
+                "personal_data"
+                if reason == "personal_data"
+                else "student_record"
+                if reason in STAFF_REASONS
+                else "unknown_answer"
+            )
             turn.answers.append(turn.say(key))
         turn.questions_for_staff.append(question)
         said = True
@@ -194,7 +244,7 @@ def _resolve_clarify(turn: Turn, u: Understood) -> Candidate | None:
 
 
 def _opening_question(turn: Turn, question: str) -> bool:
-    """"Vocês abrem hoje / sábado / dia 24?": answered from the unit's hours and closures."""
+    """ "Vocês abrem hoje / sábado / dia 24?": answered from the unit's hours and closures."""
     text = prepare(question)
     if not OPENING.search(text):
         return False
@@ -203,9 +253,14 @@ def _opening_question(turn: Turn, question: str) -> bool:
         return False
     day = when.day
     weekday = WEEKDAY_NAMES.get(turn.lang, WEEKDAY_NAMES["pt"])[day.weekday()]
-    name = f"{turn.say('today')} ({weekday})" if day == turn.local_now.date() else (
-        f"{turn.say('tomorrow')} ({weekday})" if day == turn.local_now.date() + dt.timedelta(days=1)
-        else format_day(day, lang=turn.lang)
+    name = (
+        f"{turn.say('today')} ({weekday})"
+        if day == turn.local_now.date()
+        else (
+            f"{turn.say('tomorrow')} ({weekday})"
+            if day == turn.local_now.date() + dt.timedelta(days=1)
+            else format_day(day, lang=turn.lang)
+        )
     )
     closed = slots_selectors.day_closed(turn.unit, day)
     rules = slots_selectors.unit_rules(turn.unit)

@@ -43,7 +43,9 @@ OFFER_STEPS = (Step.OFFER_SLOTS, Step.CONFIRM_SLOT)
 # --- reading the calendar ------------------------------------------------------------------------
 
 
-def free(turn: Turn, *, until: dt.date | None = None, extra: tuple[dt.datetime, ...] = ()) -> list[Slot] | None:
+def free(
+    turn: Turn, *, until: dt.date | None = None, extra: tuple[dt.datetime, ...] = ()
+) -> list[Slot] | None:
     """Free slots from now to OFFER_DAYS ahead (or `until`), or None when the calendar cannot be
     read (the parent is told and the team takes over)."""
     end = turn.now + dt.timedelta(days=OFFER_DAYS)
@@ -191,13 +193,20 @@ def explain(turn: Turn, day: dt.date, start: dt.datetime | None) -> str:
 # --- the decisions -------------------------------------------------------------------------------
 
 
-SAME_TIME = re.compile(r"\b(mesmo horario|mesma hora|mesmo horario de antes|same time|misma hora|mismo horario)\b")
+SAME_TIME = re.compile(
+    r"\b(mesmo horario|mesma hora|mesmo horario de antes|same time|misma hora|mismo horario)\b"
+)
 
 
 def same_time_as_the_visit(turn: Turn, u: Understood) -> When | None:
     """While a visit is being moved, "quinta no mesmo horário" is Thursday at the visit's time."""
     when = u.when
-    if when is None or when.time is not None or not turn.state.flow.rescheduling or not SAME_TIME.search(prepare(u.text)):
+    if (
+        when is None
+        or when.time is not None
+        or not turn.state.flow.rescheduling
+        or not SAME_TIME.search(prepare(u.text))
+    ):
         return when
     appointment = future_appointment(turn)
     if appointment is None:
@@ -207,7 +216,9 @@ def same_time_as_the_visit(turn: Turn, u: Understood) -> When | None:
 
 
 def future_appointment(turn: Turn) -> Appointment | None:
-    return slots_selectors.appointments_for_phone(unit=turn.unit, phone=turn.contact.phone, now=turn.now).first()
+    return slots_selectors.appointments_for_phone(
+        unit=turn.unit, phone=turn.contact.phone, now=turn.now
+    ).first()
 
 
 def _pick(turn: Turn, u: Understood) -> dt.datetime | None:
@@ -226,7 +237,8 @@ def _pick(turn: Turn, u: Understood) -> dt.datetime | None:
     if when.time is None and (when.window is not None or "?" in u.text):
         return None  # "sexta à tarde tem?" asks for the options of a period, it picks none
     matches = [
-        s for s in offered
+        s
+        for s in offered
         if (when.time is None or s.time() == when.time)
         and (when.day is None or s.date() == when.day)
         and (when.window is None or when.window[0] <= s.time() < when.window[1])
@@ -318,7 +330,12 @@ def pursue(turn: Turn, wish: When, *, again: bool = False) -> None:
             if incomplete:
                 turn.flow.append(why)
             else:
-                offer(turn, nearest(turn, slots, wish), key="offer_slots_near" if why else "offer_slots", lead_in=why)
+                offer(
+                    turn,
+                    nearest(turn, slots, wish),
+                    key="offer_slots_near" if why else "offer_slots",
+                    lead_in=why,
+                )
     missing = qualify.missing(turn)
     if missing is not None and not flow.rescheduling and not turn.handoff:
         qualify.ask(turn, missing)
@@ -343,8 +360,12 @@ def carry_on(turn: Turn) -> None:
         booked = turn.state.stage == Stage.BOOKED and flow.appointment_id and not flow.rescheduling
         qualify.ask(turn, missing, stage=Stage.BOOKED if booked else Stage.QUALIFYING)
         return
-    if turn.state.step == Step.ASK_PARENT_NAME and turn.state.stage == Stage.BOOKED and flow.appointment_id \
-            and not flow.rescheduling:
+    if (
+        turn.state.step == Step.ASK_PARENT_NAME
+        and turn.state.stage == Stage.BOOKED
+        and flow.appointment_id
+        and not flow.rescheduling
+    ):
         # The name asked after booking arrived: it goes on the visit too, and nothing is offered.
         qualify.complete_booking(turn, flow.appointment_id)
         return
@@ -366,15 +387,25 @@ def book(turn: Turn, start: dt.datetime, *, lead_in: str = "") -> None:
         if flow.rescheduling and flow.appointment_id:
             appointment = Appointment.objects.get(pk=flow.appointment_id)
             appointment = booking.reschedule_appointment(
-                appointment=appointment, start=start, by_parent=True, contact=turn.contact, holder=turn.holder, now=turn.now
+                appointment=appointment,
+                start=start,
+                by_parent=True,
+                contact=turn.contact,
+                holder=turn.holder,
+                now=turn.now,
             )
             text = turn.say(
-                "rescheduled", child=appointment.child_name or turn.child_names(), slot=turn.slot_text(appointment.start),
+                "rescheduled",
+                child=appointment.child_name or turn.child_names(),
+                slot=turn.slot_text(appointment.start),
                 address=turn.unit.address or turn.unit.name,
             )
         else:
             first = lead.first_child
-            notes = [f"{c.name or '?'}: {c.age or c.school_year or '?'} — {', '.join(c.subjects)}" for c in lead.children[1:]]
+            notes = [
+                f"{c.name or '?'}: {c.age or c.school_year or '?'} — {', '.join(c.subjects)}"
+                for c in lead.children[1:]
+            ]
             if lead.heard_from:
                 notes.append(f"Como conheceu: {lead.heard_from}")
             appointment = booking.book_appointment(
@@ -393,11 +424,16 @@ def book(turn: Turn, start: dt.datetime, *, lead_in: str = "") -> None:
                 now=turn.now,
             )
             text = turn.say(
-                "booked", slot=turn.slot_text(appointment.start), child=turn.child_names(),
-                address=turn.unit.address or turn.unit.name, bring=turn.unit.what_to_bring or "lápis e borracha",
+                "booked",
+                slot=turn.slot_text(appointment.start),
+                child=turn.child_names(),
+                address=turn.unit.address or turn.unit.name,
+                bring=turn.unit.what_to_bring or "lápis e borracha",
             )
     except SlotUnavailable as exc:
-        alternatives = [dt.datetime.fromisoformat(a["start"]) for a in exc.extra.get("alternatives", [])][:OFFER_COUNT]
+        alternatives = [dt.datetime.fromisoformat(a["start"]) for a in exc.extra.get("alternatives", [])][
+            :OFFER_COUNT
+        ]
         slots = [Slot(a, a + dt.timedelta(minutes=turn.unit.visit_minutes), 1) for a in alternatives]
         if slots:
             offer(turn, slots, key="offer_slots_near", lead_in=turn.say("slot_taken"))
@@ -457,21 +493,33 @@ def advance(turn: Turn, u: Understood, *, changed: bool) -> None:
             return  # a fact corrected while the offer stands: noted, the offer is still on the table
     # "ok obg" to "Se quiser, posso agendar…" closes the chat; "sim, obrigada" accepts.
     acknowledged = u.has(Intent.THANKS) and bool(_ACKNOWLEDGEMENT.match(prepare(u.text)))
-    wants = u.has(Intent.BOOK) or (step in (Step.CTA, Step.OFFER_REBOOK) and u.has(Intent.AFFIRM) and not acknowledged)
-    in_progress = step in qualify.QUESTION_STEPS or state.stage in (Stage.QUALIFYING, Stage.BOOKING, Stage.RESCHEDULING)
+    wants = u.has(Intent.BOOK) or (
+        step in (Step.CTA, Step.OFFER_REBOOK) and u.has(Intent.AFFIRM) and not acknowledged
+    )
+    in_progress = step in qualify.QUESTION_STEPS or state.stage in (
+        Stage.QUALIFYING,
+        Stage.BOOKING,
+        Stage.RESCHEDULING,
+    )
     child_facts = any(c.name or c.age or c.school_year for c in u.facts.children) or bool(u.facts.parent_name)
     # "a Alice é aluna aí e amanhã não vai": a student's family speaks of lessons, not a first visit.
     student = u.facts.enrolled and not u.has(Intent.BOOK)
     # A day said beside facts is a wish only when the sentence asks for a time ("Pedro, 6, quinta
     # 15h?"), not "meu filho de 3 anos já pode? vcs abrem sábado?".
-    if u.when is not None and not student and (wants or in_progress or flow.offered or _asks_for_time(turn, u)):
+    if (
+        u.when is not None
+        and not student
+        and (wants or in_progress or flow.offered or _asks_for_time(turn, u))
+    ):
         # A family with a visit booked asks for a time: moving it is the visits' decision, a
         # second visit is never booked by mistake.
         if not flow.rescheduling and _already_booked(turn):
             return
         pursue(turn, u.when)
         return
-    volunteered = changed and child_facts and not u.questions and not student  # "ele tem 7 anos" — not "pegam criança de 4 anos?"
+    volunteered = (
+        changed and child_facts and not u.questions and not student
+    )  # "ele tem 7 anos" — not "pegam criança de 4 anos?"
     if wants or step in qualify.QUESTION_STEPS or volunteered or (flow.selected and changed):
         if wants and not flow.rescheduling and _already_booked(turn):
             return

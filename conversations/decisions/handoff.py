@@ -40,17 +40,30 @@ def next_open_text(turn: Turn, next_open: dt.datetime | None) -> str:
     local = next_open.astimezone(turn.tz)
     hour = hour_pt(local)
     if local.date() == turn.local_now.date():
-        return {"pt": f"hoje a partir das {hour}", "en": f"today from {local:%H:%M}", "es": f"hoy desde las {hour}"}[turn.lang]
+        return {
+            "pt": f"hoje a partir das {hour}",
+            "en": f"today from {local:%H:%M}",
+            "es": f"hoy desde las {hour}",
+        }[turn.lang]
     if local.date() == turn.local_now.date() + dt.timedelta(days=1):
         # "amanhã, segunda, …": the weekday too, so a parent writing on Sunday night knows it is Monday.
         weekday = WEEKDAY_NAMES.get(turn.lang, WEEKDAY_NAMES["pt"])[local.weekday()]
-        return {"pt": f"amanhã, {weekday}, a partir das {hour}", "en": f"tomorrow, {weekday}, from {local:%H:%M}",
-                "es": f"mañana, {weekday}, desde las {hour}"}[turn.lang]
+        return {
+            "pt": f"amanhã, {weekday}, a partir das {hour}",
+            "en": f"tomorrow, {weekday}, from {local:%H:%M}",
+            "es": f"mañana, {weekday}, desde las {hour}",
+        }[turn.lang]
     day = format_day(local.date(), lang=turn.lang)
-    return {"pt": f"{day} a partir das {hour}", "en": f"{day} from {local:%H:%M}", "es": f"{day} desde las {hour}"}[turn.lang]
+    return {
+        "pt": f"{day} a partir das {hour}",
+        "en": f"{day} from {local:%H:%M}",
+        "es": f"{day} desde las {hour}",
+    }[turn.lang]
 
 
-def waiting_notice_due(*, last_notice_at: dt.datetime | None, now: dt.datetime, asks_for_person: bool = False) -> bool:
+def waiting_notice_due(
+    *, last_notice_at: dt.datetime | None, now: dt.datetime, asks_for_person: bool = False
+) -> bool:
     """A parent who asks for a person again ("quero falar com alguém") is answered sooner."""
     every = ASKED_AGAIN_EVERY if asks_for_person else WAITING_NOTICE_EVERY
     return last_notice_at is None or now - last_notice_at >= every

@@ -76,10 +76,13 @@ def merge(turn: Turn, u: Understood) -> bool:
     if missing:
         # "queria japonês" said, not asked (the knowledge answers a question): the parent hears it
         # is not taught here, and what is.
-        turn.answers.append(turn.say(
-            "subject_not_offered", subjects=texts.subject_options(missing, turn.lang),
-            options=texts.subject_options(turn.unit.offered_subjects, turn.lang),
-        ))
+        turn.answers.append(
+            turn.say(
+                "subject_not_offered",
+                subjects=texts.subject_options(missing, turn.lang),
+                options=texts.subject_options(turn.unit.offered_subjects, turn.lang),
+            )
+        )
     if facts.parent_name and fold(facts.parent_name) != fold(lead.parent_name):
         if not any(fold(c.name) == fold(facts.parent_name) for c in lead.children):
             lead.parent_name, changed = facts.parent_name, True
@@ -100,7 +103,9 @@ def merge(turn: Turn, u: Understood) -> bool:
             child = next((c for c in lead.children if fold(c.name) == fold(child_facts.name)), None)
             if child is None:
                 # "o nome dele é Gabriel, não Guilherme" (or a correction with one child known): a rename.
-                renamed = [c for c in lead.children if c.name and fold(c.name) in {fold(n) for n in facts.not_names}]
+                renamed = [
+                    c for c in lead.children if c.name and fold(c.name) in {fold(n) for n in facts.not_names}
+                ]
                 if not renamed and facts.correction and len(lead.children) == 1 and len(facts.children) == 1:
                     renamed = lead.children
                 if renamed:
@@ -133,7 +138,11 @@ def merge(turn: Turn, u: Understood) -> bool:
         turn.state.flow.children_expected = facts.children_count
     if facts.heard_from and not lead.heard_from:
         lead.heard_from, changed = facts.heard_from, True
-    lead.children = [c for c in lead.children if not (c.name == "" and c.age is None and not c.school_year and not c.subjects)]
+    lead.children = [
+        c
+        for c in lead.children
+        if not (c.name == "" and c.age is None and not c.school_year and not c.subjects)
+    ]
     return changed
 
 
@@ -148,7 +157,7 @@ def _was_the_parent(turn: Turn, facts: ChildFacts) -> bool:
 
 
 def _respell(lead: Lead, word: str) -> bool:
-    """"*Lana" after "minha filha Lara": the known name nearest to the respelt word (one or two
+    """ "*Lana" after "minha filha Lara": the known name nearest to the respelt word (one or two
     letters off) takes the new spelling; a word near no name is not a name correction."""
     known: list[tuple[int, str]] = []
     if lead.parent_name:
@@ -178,9 +187,9 @@ def missing(turn: Turn) -> Step | None:
         return asked.get(str(step), 0) < MAX_ASKS
 
     children = lead.children
-    if (not children or any(not c.name for c in children) or len(children) < flow.children_expected) and can_ask(
-        Step.ASK_CHILD_NAME
-    ):
+    if (
+        not children or any(not c.name for c in children) or len(children) < flow.children_expected
+    ) and can_ask(Step.ASK_CHILD_NAME):
         return Step.ASK_CHILD_NAME
     if any(c.age is None and not c.school_year for c in children) and can_ask(Step.ASK_CHILD_AGE):
         return Step.ASK_CHILD_AGE
@@ -195,15 +204,21 @@ def question(turn: Turn, step: Step) -> str:
     lead = turn.lead
     if step == Step.ASK_CHILD_NAME:
         named = [c for c in lead.children if c.name]
-        return turn.say("ask_other_child_name" if named and turn.state.flow.children_expected > len(named) else "ask_child_name")
+        return turn.say(
+            "ask_other_child_name"
+            if named and turn.state.flow.children_expected > len(named)
+            else "ask_child_name"
+        )
     if step == Step.ASK_CHILD_AGE:
         child = next((c for c in lead.children if c.age is None and not c.school_year), lead.first_child)
         return turn.say("ask_child_age", child=child.name) if child.name else turn.say("ask_child_age_any")
     if step == Step.ASK_SUBJECT:
         child = next((c for c in lead.children if not c.subjects), lead.first_child)
         options = texts.subject_options(turn.unit.offered_subjects, turn.lang)
-        return turn.say("ask_subject", child=child.name, options=options) if child.name else turn.say(
-            "ask_subject_any", options=options
+        return (
+            turn.say("ask_subject", child=child.name, options=options)
+            if child.name
+            else turn.say("ask_subject_any", options=options)
         )
     return turn.say("ask_parent_name")
 
@@ -224,7 +239,11 @@ def complete_booking(turn: Turn, appointment_id: int) -> None:
     if appointment is not None and turn.lead.parent_name and not appointment.parent_name:
         update_appointment_details(appointment=appointment, parent_name=turn.lead.parent_name)
     turn.set_step(Step.BOOKED, Stage.BOOKED)
-    turn.flow.append(turn.say("noted_name", name=turn.lead.parent_name.split()[0]) if turn.lead.parent_name else turn.say("noted"))
+    turn.flow.append(
+        turn.say("noted_name", name=turn.lead.parent_name.split()[0])
+        if turn.lead.parent_name
+        else turn.say("noted")
+    )
     turn.flow_done = True
 
 
@@ -238,7 +257,9 @@ def seed_from_appointment(turn: Turn, appointment: object) -> None:
     name = getattr(appointment, "child_name", "") or ""
     subjects = [s.strip() for s in (getattr(appointment, "subject", "") or "").split(",") if s.strip()]
     child = Child(
-        name=name, age=getattr(appointment, "child_age", None), school_year=getattr(appointment, "school_year", "") or "",
+        name=name,
+        age=getattr(appointment, "child_age", None),
+        school_year=getattr(appointment, "school_year", "") or "",
         subjects=subjects,
     )
     if not child.empty:

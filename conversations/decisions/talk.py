@@ -14,7 +14,9 @@ from conversations.understanding import Understood
 from conversations.understanding.text import prepare
 
 _IDENTITY = re.compile(r"\b(robo|bot|pessoa|humano|humana|ia|maquina|robot|person)\b")
-_HOW_ARE_YOU = re.compile(r"\b(tudo bem|tudo bom|td bem|td bom|como vai|como voce esta|e voce|e vc|how are you|como estas|tudo joia)\b")
+_HOW_ARE_YOU = re.compile(
+    r"\b(tudo bem|tudo bom|td bem|td bom|como vai|como voce esta|e voce|e vc|how are you|como estas|tudo joia)\b"
+)
 _ASK_AWAY = re.compile(r"\b(saber|perguntar|tirar|duvida|duvidas|pergunta)\b")
 
 

@@ -24,12 +24,18 @@ from scheduling import services as scheduling_services
 from scheduling.exceptions import ChangeNotAllowed
 from scheduling.models import Appointment
 
-_MOVE_TO = re.compile(r"\b(?:passar|mudar|trocar|remarcar|reagendar|adiar|move|change|cambiar|pasar)\w*\b(?:\s+\w+){0,3}?\s+(?:pra|para|pro|to|for)\b")
+_MOVE_TO = re.compile(
+    r"\b(?:passar|mudar|trocar|remarcar|reagendar|adiar|move|change|cambiar|pasar)\w*\b(?:\s+\w+){0,3}?\s+(?:pra|para|pro|to|for)\b"
+)
 # The parent's own words ask about their booked visit (the model's guess alone is not enough
 # to answer "não encontrei visita" to "tem visita quinta 17h30?").
-_MY_VISIT_WORDS = re.compile(r"\b(minha visita|nossa visita|ja marquei|marquei|agendei|esqueci|ficou marcad|esta marcad|my visit|our visit)\b")
+_MY_VISIT_WORDS = re.compile(
+    r"\b(minha visita|nossa visita|ja marquei|marquei|agendei|esqueci|ficou marcad|esta marcad|my visit|our visit)\b"
+)
 _SAME_WEEK = re.compile(r"\b(mesma semana|same week|misma semana)\b")
-_NAMES_THE_VISIT = re.compile(r"\b(visita|agendamento|horario|teste|avaliacao|marcad|agendad|appointment|visit|cita)\w*")
+_NAMES_THE_VISIT = re.compile(
+    r"\b(visita|agendamento|horario|teste|avaliacao|marcad|agendad|appointment|visit|cita)\w*"
+)
 _HAS_VISIT = re.compile(
     r"\b(tenho|tem|temos|tinha|ja) (uma )?(visita|horario|agendamento) (marcad|agendad)|\bja (marquei|agendei)|\bmarcamos\b"
 )
@@ -58,9 +64,14 @@ def handle(turn: Turn, u: Understood) -> None:
     implicit_move = appointment is not None and bool(_HAS_VISIT.search(text)) and bool(CONFLICT.search(text))
     # "9h não, desculpa… consegue 10h?" right after this chat booked 9h: the parent corrects it.
     corrects_booking = (
-        appointment is not None and state.step == Step.BOOKED and flow.appointment_id == appointment.pk
-        and u.when is not None and (
-            u.correction or u.has(Intent.DENY) or bool(re.search(r"\bnao\b", text))
+        appointment is not None
+        and state.step == Step.BOOKED
+        and flow.appointment_id == appointment.pk
+        and u.when is not None
+        and (
+            u.correction
+            or u.has(Intent.DENY)
+            or bool(re.search(r"\bnao\b", text))
             # "então quinta dia 11 às 9h" right after: another exact time for the same child
             or (u.when.exact and not any(c.name for c in u.facts.children) and not u.has(Intent.BOOK))
         )
@@ -68,14 +79,19 @@ def handle(turn: Turn, u: Understood) -> None:
     # "a visita dele terça 17h não vai dar… tem algo na quinta ou sexta de manhã?": the visit, a
     # conflict and another time in one message.
     elsewhere = (
-        appointment is not None and bool(_NAMES_A_VISIT.search(text)) and bool(CONFLICT.search(text))
+        appointment is not None
+        and bool(_NAMES_A_VISIT.search(text))
+        and bool(CONFLICT.search(text))
         and _wish_apart_from(turn, u.text, appointment) is not None
     )
     implicit_move = implicit_move or corrects_booking or elsewhere
     # "pensando bem nesse não consigo, troca pro segundo que vc mandou?" right after booking.
     if (
-        appointment is not None and state.step == Step.BOOKED and flow.appointment_id == appointment.pk
-        and flow.booked_from and u.choice is not None
+        appointment is not None
+        and state.step == Step.BOOKED
+        and flow.appointment_id == appointment.pk
+        and flow.booked_from
+        and u.choice is not None
         and (u.correction or u.has(Intent.RESCHEDULE) or u.has(Intent.DENY) or bool(_SWITCH.search(text)))
     ):
         index = u.choice - 1 if u.choice > 0 else len(flow.booked_from) - 1
@@ -127,7 +143,9 @@ def handle(turn: Turn, u: Understood) -> None:
             turn.flow_done = True
 
 
-_SWITCH = re.compile(r"\b(?:troca|trocar|troque|muda|mudar|mude|passa|passar|passe|prefiro|melhor|em vez|ao inves|instead|switch|change)\b")
+_SWITCH = re.compile(
+    r"\b(?:troca|trocar|troque|muda|mudar|mude|passa|passar|passe|prefiro|melhor|em vez|ao inves|instead|switch|change)\b"
+)
 _NAMES_A_VISIT = re.compile(r"\b(?:a|minha|nossa|essa|esta) (?:visita|entrevista|avaliacao)\b")
 
 
@@ -142,8 +160,12 @@ def _wish_apart_from(turn: Turn, text: str, appointment: Appointment) -> When | 
         if other.empty or (other.day == own.date() and other.time in (None, own.time())):
             continue
         before = parsed[n - 1] if n else None
-        if other.time is not None and other.day is None and other.days is None and before is not None and (
-            before.day is not None and before.day != own.date() and before.time is None
+        if (
+            other.time is not None
+            and other.day is None
+            and other.days is None
+            and before is not None
+            and (before.day is not None and before.day != own.date() and before.time is None)
         ):
             # "tem sábado cedinho? tipo 8h30": the day of one sentence, the time of the next (neither the visit's).
             return When(day=before.day, weekday=before.weekday, time=other.time)
@@ -158,8 +180,12 @@ def explicit_change(text: str) -> bool:
 
 def _tell(turn: Turn, appointment: Appointment) -> None:
     turn.answers.append(
-        turn.say("my_visit", child=_child(turn, appointment), slot=turn.slot_text(appointment.start),
-                 address=turn.unit.address or turn.unit.name)
+        turn.say(
+            "my_visit",
+            child=_child(turn, appointment),
+            slot=turn.slot_text(appointment.start),
+            address=turn.unit.address or turn.unit.name,
+        )
     )
     turn.state.flow.appointment_id = appointment.pk
     turn.set_step(Step.BOOKED, Stage.BOOKED)
@@ -175,7 +201,7 @@ def _move(turn: Turn, u: Understood, appointment: Appointment) -> None:
     own = appointment.start.astimezone(turn.tz)
     moved_to = _MOVE_TO.search(prepare(u.text))
     if moved_to:  # "amanhã não vai dar… passar pra terça que vem": the new day comes after the verb
-        later = parse_when(prepare(u.text)[moved_to.end():], today=turn.local_now.date())
+        later = parse_when(prepare(u.text)[moved_to.end() :], today=turn.local_now.date())
         if not later.empty:
             wish = later
     elif wish is not None:
@@ -189,7 +215,9 @@ def _move(turn: Turn, u: Understood, appointment: Appointment) -> None:
         wish = wish.on(own.date())  # "consegue 10h?": on the visit's own day
     if wish is not None and wish.time is None and booking.SAME_TIME.search(prepare(u.text)):
         wish = When(day=wish.day, weekday=wish.weekday, time=own.time(), days=wish.days)  # "no mesmo horário"
-    lead_in = turn.say("ask_reschedule_when", child=_child(turn, appointment), slot=turn.slot_text(appointment.start))
+    lead_in = turn.say(
+        "ask_reschedule_when", child=_child(turn, appointment), slot=turn.slot_text(appointment.start)
+    )
     if wish is None:
         booking.offer_default(turn, lead_in=lead_in)
     else:
@@ -203,7 +231,9 @@ def cancel_quietly(turn: Turn, u: Understood, appointment: Appointment | None) -
         return ""
     slot = turn.slot_text(appointment.start)
     try:
-        scheduling_services.cancel_appointment(appointment=appointment, by_parent=True, contact=turn.contact, now=turn.now)
+        scheduling_services.cancel_appointment(
+            appointment=appointment, by_parent=True, contact=turn.contact, now=turn.now
+        )
     except DomainError:
         return ""
     turn.state.flow.appointment_id = None
@@ -213,7 +243,9 @@ def cancel_quietly(turn: Turn, u: Understood, appointment: Appointment | None) -
 def _cancel(turn: Turn, appointment: Appointment) -> None:
     slot = turn.slot_text(appointment.start)
     try:
-        scheduling_services.cancel_appointment(appointment=appointment, by_parent=True, contact=turn.contact, now=turn.now)
+        scheduling_services.cancel_appointment(
+            appointment=appointment, by_parent=True, contact=turn.contact, now=turn.now
+        )
     except ChangeNotAllowed:
         turn.flow.append(turn.say("change_too_late"))
         hand_off(turn, "change_too_late")
@@ -232,7 +264,9 @@ def _cancel(turn: Turn, appointment: Appointment) -> None:
 def _confirm_cancel(turn: Turn, u: Understood) -> None:
     appointment_id = turn.state.flow.appointment_id
     appointment = (
-        Appointment.objects.filter(pk=appointment_id, status__in=Appointment.LIVE).first() if appointment_id else None
+        Appointment.objects.filter(pk=appointment_id, status__in=Appointment.LIVE).first()
+        if appointment_id
+        else None
     )
     if appointment is None:
         turn.set_step(Step.NONE)

@@ -38,14 +38,18 @@ def demo() -> Unit:
     return Unit.objects.get(slug="demo")
 
 
-def next_weekday_at(weekday: int, hour: int, minute: int = 0, *, tz: str = "America/Sao_Paulo") -> dt.datetime:
+def next_weekday_at(
+    weekday: int, hour: int, minute: int = 0, *, tz: str = "America/Sao_Paulo"
+) -> dt.datetime:
     """The next such weekday (at least 2 days ahead) at hour:minute, unit-local."""
     today = dt.datetime.now(ZoneInfo(tz)).date() + dt.timedelta(days=2)
     day = today + dt.timedelta(days=(weekday - today.weekday()) % 7)
     return dt.datetime(day.year, day.month, day.day, hour, minute, tzinfo=ZoneInfo(tz))
 
 
-def chat(unit: Unit, phone: str, *messages: str, at: dt.datetime | None = None, timeout: float = 40) -> list[str]:
+def chat(
+    unit: Unit, phone: str, *messages: str, at: dt.datetime | None = None, timeout: float = 40
+) -> list[str]:
     """`manage.py chat`: ingest like a webhook, the real worker answers, the console gateway
     sends; returns the replies the command printed, one per line."""
     out, err = io.StringIO(), io.StringIO()

@@ -46,13 +46,18 @@ class FakeOpenAI:
         self._server.server_close()
 
     def env(self) -> dict[str, str]:
-        return {"OPENAI_API_KEY": API_KEY, "OPENAI_BASE_URL": self.base_url, "OPENAI_MODEL": "fake-gpt",
-                "OPENAI_TIMEOUT_SECONDS": "3"}
+        return {
+            "OPENAI_API_KEY": API_KEY,
+            "OPENAI_BASE_URL": self.base_url,
+            "OPENAI_MODEL": "fake-gpt",
+            "OPENAI_TIMEOUT_SECONDS": "3",
+        }
 
     def chat_requests(self, *, kind: str) -> list[dict[str, Any]]:
         """Recorded chat requests: kind "understand" (JSON schema) or "answer"."""
         return [
-            r for r in self.requests
+            r
+            for r in self.requests
             if r["path"].endswith("/chat/completions")
             and (("response_format" in r["body"]) == (kind == "understand"))
         ]
@@ -74,26 +79,33 @@ class FakeOpenAI:
                 use_model=False,
             )
             when = u.when
-            return json.dumps({
-                "language": u.language,
-                "intents": sorted(str(i) for i in u.intents),
-                "parent_name": u.facts.parent_name or None,
-                "children": [
-                    {"name": c.name or None, "age": c.age, "school_year": c.school_year or None,
-                     "subjects": c.subjects, "not_subjects": c.not_subjects}
-                    for c in u.facts.children
-                ],
-                "heard_from": u.facts.heard_from or None,
-                "questions": u.questions,
-                "choice": u.choice,
-                "when": {
-                    "date": when.day.isoformat() if when and when.day else None,
-                    "time": when.time.strftime("%H:%M") if when and when.time else None,
-                    "window_from": when.window[0].strftime("%H:%M") if when and when.window else None,
-                    "window_until": when.window[1].strftime("%H:%M") if when and when.window else None,
-                },
-                "correction": u.correction,
-            })
+            return json.dumps(
+                {
+                    "language": u.language,
+                    "intents": sorted(str(i) for i in u.intents),
+                    "parent_name": u.facts.parent_name or None,
+                    "children": [
+                        {
+                            "name": c.name or None,
+                            "age": c.age,
+                            "school_year": c.school_year or None,
+                            "subjects": c.subjects,
+                            "not_subjects": c.not_subjects,
+                        }
+                        for c in u.facts.children
+                    ],
+                    "heard_from": u.facts.heard_from or None,
+                    "questions": u.questions,
+                    "choice": u.choice,
+                    "when": {
+                        "date": when.day.isoformat() if when and when.day else None,
+                        "time": when.time.strftime("%H:%M") if when and when.time else None,
+                        "window_from": when.window[0].strftime("%H:%M") if when and when.window else None,
+                        "window_until": when.window[1].strftime("%H:%M") if when and when.window else None,
+                    },
+                    "correction": u.correction,
+                }
+            )
         if self.mode == "hallucinate":
             return "Custa só R$ 99,00 por mês, com 50% de desconto!"
         knowledge = re.search(r"KNOWLEDGE:\n- (.+?)(?:\n\n|\nFAMILY DATA)", system, re.S)
@@ -121,7 +133,10 @@ class FakeOpenAI:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length)
                 if self.headers.get("Authorization") != f"Bearer {API_KEY}":
-                    self._json(401, {"error": {"message": "Incorrect API key provided", "type": "invalid_request_error"}})
+                    self._json(
+                        401,
+                        {"error": {"message": "Incorrect API key provided", "type": "invalid_request_error"}},
+                    )
                     return
                 is_json = (self.headers.get("Content-Type") or "").startswith("application/json")
                 body = json.loads(raw) if is_json else {}
@@ -139,15 +154,26 @@ class FakeOpenAI:
                     return
                 content = fake.complete(body)
                 prompt_tokens = sum(len(m["content"].split()) for m in body["messages"])
-                self._json(200, {
-                    "id": f"chatcmpl-{len(fake.requests)}",
-                    "object": "chat.completion",
-                    "created": int(time.time()),
-                    "model": body.get("model", "fake-gpt"),
-                    "choices": [{"index": 0, "finish_reason": "stop",
-                                 "message": {"role": "assistant", "content": content}}],
-                    "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": len(content.split()),
-                              "total_tokens": prompt_tokens + len(content.split())},
-                })
+                self._json(
+                    200,
+                    {
+                        "id": f"chatcmpl-{len(fake.requests)}",
+                        "object": "chat.completion",
+                        "created": int(time.time()),
+                        "model": body.get("model", "fake-gpt"),
+                        "choices": [
+                            {
+                                "index": 0,
+                                "finish_reason": "stop",
+                                "message": {"role": "assistant", "content": content},
+                            }
+                        ],
+                        "usage": {
+                            "prompt_tokens": prompt_tokens,
+                            "completion_tokens": len(content.split()),
+                            "total_tokens": prompt_tokens + len(content.split()),
+                        },
+                    },
+                )
 
         return Handler

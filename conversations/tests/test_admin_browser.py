@@ -11,8 +11,15 @@ from conversations.models import Conversation, Message
 from conversations.tests.workplace import make_world, waiting_conversation
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 pytestmark = [
     pytest.mark.browser,
@@ -48,7 +55,9 @@ def test_staff_takes_over_replies_and_hands_back_in_the_browser(live_server) -> 
 
             page.fill("#kr-reply-form textarea", "Olá Renata, aqui é a Ana da unidade!")
             page.click("#kr-send")
-            expect(page.locator("#kr-transcript .kr-staff")).to_contain_text("Olá Renata, aqui é a Ana da unidade!")
+            expect(page.locator("#kr-transcript .kr-staff")).to_contain_text(
+                "Olá Renata, aqui é a Ana da unidade!"
+            )
 
             page.fill("input[name=note]", "mãe prefere sábado")
             page.click("#kr-hand-back")
@@ -56,6 +65,10 @@ def test_staff_takes_over_replies_and_hands_back_in_the_browser(live_server) -> 
         finally:
             browser.close()
     conversation.refresh_from_db()
-    assert (conversation.mode, state.State.of(conversation).flow.staff_note) == (Conversation.Mode.BOT, "mãe prefere sábado")
-    assert list(Message.objects.filter(conversation=conversation, sender="staff").values_list("body", "staff_user")) == [
-        ("Olá Renata, aqui é a Ana da unidade!", w.staff_a.pk)]
+    assert (conversation.mode, state.State.of(conversation).flow.staff_note) == (
+        Conversation.Mode.BOT,
+        "mãe prefere sábado",
+    )
+    assert list(
+        Message.objects.filter(conversation=conversation, sender="staff").values_list("body", "staff_user")
+    ) == [("Olá Renata, aqui é a Ana da unidade!", w.staff_a.pk)]

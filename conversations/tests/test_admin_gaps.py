@@ -25,7 +25,10 @@ def test_gaps_grouped_by_similar_wording_most_asked_first() -> None:
     other = gap(w.unit_a, "Aceitam pix?")
     gap(w.unit_b, "Tem estacionamento?")
     groups = gaps.gap_groups(user=w.staff_a)
-    assert [sorted(g.pk for g in group.gaps) for group in groups] == [sorted([p1.pk, p2.pk, p3.pk]), [other.pk]]
+    assert [sorted(g.pk for g in group.gaps) for group in groups] == [
+        sorted([p1.pk, p2.pk, p3.pk]),
+        [other.pk],
+    ]
     assert [group.unit for group in groups] == [w.unit_a, w.unit_a]
 
 
@@ -43,12 +46,18 @@ def test_answer_this_creates_a_unit_faq_with_every_wording_and_the_group_leaves(
     g1 = gap(w.unit_a, "Tem estacionamento?")
     g2 = gap(w.unit_a, "vcs tem estacionamento")
     client.force_login(w.staff_a)
-    response = client.post(ANSWER, {"gap_ids": f"{g1.pk},{g2.pk}", "question": "Tem estacionamento?",
-                                    "answer": "Sim, na rua de trás."})
+    response = client.post(
+        ANSWER,
+        {"gap_ids": f"{g1.pk},{g2.pk}", "question": "Tem estacionamento?", "answer": "Sim, na rua de trás."},
+    )
     assert response.status_code == 302
     source = Source.objects.get(external_id=f"gap-{g1.pk}")
     assert (source.unit, source.question, source.answer, source.index_status) == (
-        w.unit_a, "Tem estacionamento?", "Sim, na rua de trás.", Source.IndexStatus.PENDING)
+        w.unit_a,
+        "Tem estacionamento?",
+        "Sim, na rua de trás.",
+        Source.IndexStatus.PENDING,
+    )
     assert list(source.phrasings.values_list("text", flat=True)) == ["vcs tem estacionamento"]
     assert gaps.gap_groups(user=w.staff_a) == []
 
@@ -65,7 +74,9 @@ def test_staff_and_owner_cannot_share_only_the_franchise_can(client) -> None:
     client.force_login(w.superuser)
     assert 'name="shared"' in client.get(GAPS).content.decode()
     client.post(ANSWER, post)
-    assert list(Source.objects.filter(unit__isnull=True).values_list("external_id", flat=True)) == [f"gap-{g.pk}"]
+    assert list(Source.objects.filter(unit__isnull=True).values_list("external_id", flat=True)) == [
+        f"gap-{g.pk}"
+    ]
 
 
 def test_answering_another_units_gap_is_404_and_creates_nothing(client) -> None:

@@ -20,8 +20,19 @@ from kumon.tests.factories import UnitFactory
 @pytest.mark.django_db
 def test_notify_handoff_sends_the_lead_summary_to_the_staff_phone() -> None:
     unit = UnitFactory(name="Kumon Centro", staff_phone="11 99999-0000")
-    conversation = waiting_conversation(unit, name="Carla", data={"lead": {"parent_name": "Carla Souza", "children": [
-        {"name": "Lia", "age": 6, "subjects": ["Matemática"]}, {"name": "Rui", "school_year": "Pré II", "subjects": ["Português"]}]}})
+    conversation = waiting_conversation(
+        unit,
+        name="Carla",
+        data={
+            "lead": {
+                "parent_name": "Carla Souza",
+                "children": [
+                    {"name": "Lia", "age": 6, "subjects": ["Matemática"]},
+                    {"name": "Rui", "school_year": "Pré II", "subjects": ["Português"]},
+                ],
+            }
+        },
+    )
     message = notifications.notify_handoff(conversation_id=conversation.pk)
     staff = Contact.objects.get(unit=unit, phone="+5511999990000")
     assert (staff.is_unit_staff, staff.data) == (True, {})
@@ -61,9 +72,12 @@ def test_release_idle_handoffs_hands_back_silently(settings) -> None:
     now = timezone.now()
     idle = waiting_conversation(unit, assigned_to=None)
     busy = waiting_conversation(unit)
-    staff_phone = ConversationFactory(contact=ContactFactory(unit=unit, is_unit_staff=True),
-                                      mode=Conversation.Mode.HUMAN, handoff_at=now)
-    Conversation.objects.filter(pk__in=[idle.pk, staff_phone.pk]).update(last_activity_at=now - dt.timedelta(minutes=121))
+    staff_phone = ConversationFactory(
+        contact=ContactFactory(unit=unit, is_unit_staff=True), mode=Conversation.Mode.HUMAN, handoff_at=now
+    )
+    Conversation.objects.filter(pk__in=[idle.pk, staff_phone.pk]).update(
+        last_activity_at=now - dt.timedelta(minutes=121)
+    )
     Conversation.objects.filter(pk=busy.pk).update(last_activity_at=now - dt.timedelta(minutes=30))
     outbound_before = Message.objects.filter(direction="out").count()
     assert handoff.release_idle_handoffs(now=now) == 1
@@ -77,16 +91,23 @@ def test_release_idle_handoffs_hands_back_silently(settings) -> None:
 def test_hand_back_then_next_parent_message_is_answered_by_the_bot(celery_worker) -> None:
     unit = UnitFactory(name="Kumon Volta")
     phone = "5511955554444"
-    first = services.record_inbound(unit=unit, message=InboundMessage(phone=phone, provider_id="HB1", text="oi"))
+    first = services.record_inbound(
+        unit=unit, message=InboundMessage(phone=phone, provider_id="HB1", text="oi")
+    )
     conversation = Conversation.objects.get(pk=first.conversation_id)
     wait_for(lambda: Message.objects.filter(in_reply_to=first).exists())
     services.take_over(conversation=conversation, user=None)
-    during = services.record_inbound(unit=unit, message=InboundMessage(phone=phone, provider_id="HB2", text="oi?"))
+    during = services.record_inbound(
+        unit=unit, message=InboundMessage(phone=phone, provider_id="HB2", text="oi?")
+    )
     services.hand_back(conversation=conversation, note="")
-    after = services.record_inbound(unit=unit, message=InboundMessage(phone=phone, provider_id="HB3",
-                                                                      text="qual o horário?"))
+    after = services.record_inbound(
+        unit=unit, message=InboundMessage(phone=phone, provider_id="HB3", text="qual o horário?")
+    )
     wait_for(lambda: Message.objects.filter(in_reply_to=after, sender="bot").exists())
-    assert not Message.objects.filter(in_reply_to=during).exists()  # what staff had is not answered by the bot
+    assert not Message.objects.filter(
+        in_reply_to=during
+    ).exists()  # what staff had is not answered by the bot
     conversation.refresh_from_db()
     assert conversation.assigned_to_id is None
 

@@ -96,15 +96,28 @@ def test_conversation_page_shows_transcript_lead_sources_and_appointments(client
     from scheduling.models import Appointment
 
     w = make_world()
-    conversation = waiting_conversation(w.unit_a, data={"child_name": "Pedro", "child_age": 8, "_failed_turns": 1})
+    conversation = waiting_conversation(
+        w.unit_a, data={"child_name": "Pedro", "child_age": 8, "_failed_turns": 1}
+    )
     MessageFactory(
-        conversation=conversation, direction="out", sender="bot", body="A mensalidade é R$ 400.", status="sent",
-        provider_id=None, meta={"sources": [{"source_id": 1, "external_id": "preco", "question": "Quanto custa?",
-                                             "score": 0.91}]},
+        conversation=conversation,
+        direction="out",
+        sender="bot",
+        body="A mensalidade é R$ 400.",
+        status="sent",
+        provider_id=None,
+        meta={
+            "sources": [{"source_id": 1, "external_id": "preco", "question": "Quanto custa?", "score": 0.91}]
+        },
     )
     start = timezone.now() + timezone.timedelta(days=2)
-    Appointment.objects.create(unit=w.unit_a, contact=conversation.contact, start=start,
-                               end=start + timezone.timedelta(hours=1), child_name="Pedro")
+    Appointment.objects.create(
+        unit=w.unit_a,
+        contact=conversation.contact,
+        start=start,
+        end=start + timezone.timedelta(hours=1),
+        child_name="Pedro",
+    )
     client.force_login(w.staff_a)
     response = client.get(page_url(conversation))
     html = response.content.decode()
@@ -139,15 +152,22 @@ def test_take_over_reply_hand_back_from_the_page(client) -> None:
 
     assert client.post(page_url(conversation, "reply"), {"body": "Olá, aqui é a Ana!"}).status_code == 302
     reply = conversation.messages.get(sender=Message.Sender.STAFF)
-    assert (reply.body, reply.status, reply.staff_user) == ("Olá, aqui é a Ana!", Message.Status.QUEUED, w.staff_a)
+    assert (reply.body, reply.status, reply.staff_user) == (
+        "Olá, aqui é a Ana!",
+        Message.Status.QUEUED,
+        w.staff_a,
+    )
     data = client.get(page_url(conversation, "transcript")).json()
     assert data["state"] == "with_staff" and data["assigned_to"] == "staff-a"
     assert "Olá, aqui é a Ana!" in data["html"]
 
     assert client.post(page_url(conversation, "hand_back"), {"note": "mãe prefere sábado"}).status_code == 302
     conversation.refresh_from_db()
-    assert (conversation.mode, conversation.assigned_to, state.Flow.from_data(conversation.data).staff_note) == (
-        Conversation.Mode.BOT, None, "mãe prefere sábado")
+    assert (
+        conversation.mode,
+        conversation.assigned_to,
+        state.Flow.from_data(conversation.data).staff_note,
+    ) == (Conversation.Mode.BOT, None, "mãe prefere sábado")
 
 
 def test_take_over_of_a_bot_conversation_silences_the_bot(client) -> None:
@@ -157,7 +177,10 @@ def test_take_over_of_a_bot_conversation_silences_the_bot(client) -> None:
     client.post(page_url(conversation, "take_over"))
     conversation.refresh_from_db()
     assert (conversation.mode, conversation.assigned_to, conversation.handoff_reason) == (
-        Conversation.Mode.HUMAN, w.staff_a, "staff")
+        Conversation.Mode.HUMAN,
+        w.staff_a,
+        "staff",
+    )
 
 
 def test_badge_counts_waiting_conversations_of_own_units(client) -> None:
@@ -193,12 +216,20 @@ def test_message_admin_is_scoped_and_read_only(client) -> None:
 
 
 @pytest.mark.parametrize("rows", [1, 3])
-def test_conversation_page_and_refresh_query_count_is_constant(client, django_assert_max_num_queries, rows: int) -> None:
+def test_conversation_page_and_refresh_query_count_is_constant(
+    client, django_assert_max_num_queries, rows: int
+) -> None:
     w = make_world()
     conversation = waiting_conversation(w.unit_a)
     for _ in range(rows):
-        MessageFactory(conversation=conversation, direction="out", sender="staff", status="sent", provider_id=None,
-                       staff_user=w.staff_a)
+        MessageFactory(
+            conversation=conversation,
+            direction="out",
+            sender="staff",
+            status="sent",
+            provider_id=None,
+            staff_user=w.staff_a,
+        )
     client.force_login(w.staff_a)
     with django_assert_max_num_queries(10):
         assert client.get(page_url(conversation)).status_code == 200
@@ -209,17 +240,26 @@ def test_conversation_page_and_refresh_query_count_is_constant(client, django_as
 def _cells(html: str, row_of: str) -> list[str]:
     """The text of each cell of the inbox row that mentions `row_of`."""
     row = next(r for r in re.findall(r"<tr[^>]*>(.*?)</tr>", html, re.S) if row_of in r)
-    return [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", cell)).strip()
-            for cell in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row, re.S)]
+    return [
+        re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", cell)).strip()
+        for cell in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row, re.S)
+    ]
 
 
 def test_inbox_row_in_portuguese_with_learned_name_preview_wait_and_local_time(client) -> None:
     w = make_world()
-    conversation = waiting_conversation(w.unit_a, name="", phone="+5511955554444", minutes_ago=0,
-                                        data={"lead": {"parent_name": "Juliana"}}, stage=state.Stage.HANDOFF)
+    conversation = waiting_conversation(
+        w.unit_a,
+        name="",
+        phone="+5511955554444",
+        minutes_ago=0,
+        data={"lead": {"parent_name": "Juliana"}},
+        stage=state.Stage.HANDOFF,
+    )
     Conversation.objects.filter(pk=conversation.pk).update(
         handoff_at=timezone.now() - timezone.timedelta(seconds=20),
-        last_activity_at=dt.datetime(2026, 12, 3, 17, 0, tzinfo=dt.UTC))
+        last_activity_at=dt.datetime(2026, 12, 3, 17, 0, tzinfo=dt.UTC),
+    )
     older = waiting_conversation(w.unit_a, name="Renata", minutes_ago=75)
     MessageFactory(conversation=older, body="Vocês abrem no sábado? " * 10)
     client.force_login(w.staff_a)
@@ -227,15 +267,29 @@ def test_inbox_row_in_portuguese_with_learned_name_preview_wait_and_local_time(c
     html = client.get(INBOX).content.decode()
 
     table = html.split('id="result_list"', 1)[1].split("</table>", 1)[0]
-    headers = re.findall(r'<th scope="col"[^>]*>.*?<(?:a|span)[^>]*>([^<]+)<', table.split("</thead>")[0], re.S)
-    assert [h.strip() for h in headers] == ["Situação", "Família", "Aguardando há", "Etapa", "Atendente responsável",
-                                            "Última atividade"]  # one unit: no unit column
+    headers = re.findall(
+        r'<th scope="col"[^>]*>.*?<(?:a|span)[^>]*>([^<]+)<', table.split("</thead>")[0], re.S
+    )
+    assert [h.strip() for h in headers] == [
+        "Situação",
+        "Família",
+        "Aguardando há",
+        "Etapa",
+        "Atendente responsável",
+        "Última atividade",
+    ]  # one unit: no unit column
     assert _cells(html, "Juliana")[1:] == [
-        "Juliana +5511955554444 família: Quero falar com uma pessoa", "menos de 1 minuto", "passada para a equipe",
-        "–", "03/12 14:00"]  # the name learned in the chat; 17:00 UTC is 14:00 in São Paulo
+        "Juliana +5511955554444 família: Quero falar com uma pessoa",
+        "menos de 1 minuto",
+        "passada para a equipe",
+        "–",
+        "03/12 14:00",
+    ]  # the name learned in the chat; 17:00 UTC is 14:00 in São Paulo
     renata = _cells(html, "Renata")
     assert renata[2] == "1 h 15 min"
-    assert renata[1].startswith("Renata") and renata[1].endswith(("Vocês abrem no sábado? " * 10)[:120].strip())
+    assert renata[1].startswith("Renata") and renata[1].endswith(
+        ("Vocês abrem no sábado? " * 10)[:120].strip()
+    )
 
 
 def test_inbox_shows_the_unit_to_someone_of_several_units(client) -> None:
@@ -252,24 +306,45 @@ def test_conversation_page_in_portuguese_links_appointments_both_ways(client) ->
     from scheduling.models import Appointment
 
     w = make_world()
-    conversation = waiting_conversation(w.unit_a, name="", data={"lead": {"parent_name": "Juliana", "children": [
-        {"name": "Pedro", "age": 7, "subjects": ["Matemática", "Português"]}]}},
-        stage=state.Stage.BOOKING, step=state.Step.CONFIRM_SLOT)
+    conversation = waiting_conversation(
+        w.unit_a,
+        name="",
+        data={
+            "lead": {
+                "parent_name": "Juliana",
+                "children": [{"name": "Pedro", "age": 7, "subjects": ["Matemática", "Português"]}],
+            }
+        },
+        stage=state.Stage.BOOKING,
+        step=state.Step.CONFIRM_SLOT,
+    )
     Conversation.objects.filter(pk=conversation.pk).update(handoff_reason="unknown_question")
     MessageFactory(conversation=conversation, body="oi")
-    Message.objects.filter(conversation=conversation).update(created_at=dt.datetime(2026, 12, 3, 17, 0, tzinfo=dt.UTC))
+    Message.objects.filter(conversation=conversation).update(
+        created_at=dt.datetime(2026, 12, 3, 17, 0, tzinfo=dt.UTC)
+    )
     start = dt.datetime(2026, 12, 10, 17, 0, tzinfo=dt.UTC)
-    appointment = Appointment.objects.create(unit=w.unit_a, contact=conversation.contact, start=start,
-                                             end=start + dt.timedelta(hours=1), child_name="Pedro")
+    appointment = Appointment.objects.create(
+        unit=w.unit_a,
+        contact=conversation.contact,
+        start=start,
+        end=start + dt.timedelta(hours=1),
+        child_name="Pedro",
+    )
     client.force_login(w.staff_a)
 
     html = client.get(page_url(conversation)).content.decode()
     back = client.get(reverse("admin:conversations_conversation_family", args=[conversation.contact_id]))
-    appointment_page = client.get(reverse("admin:scheduling_appointment_change", args=[appointment.pk])).content.decode()
+    appointment_page = client.get(
+        reverse("admin:scheduling_appointment_change", args=[appointment.pk])
+    ).content.decode()
 
     assert "<title>Juliana | Recepção Kumon</title>" in html
     assert re.search(r'id="kr-reason">([^<]+)<', html).group(1) == "pergunta que o robô não soube responder"
-    assert re.search(r'id="kr-stage">([^<]+)<', html).group(1) == "agendando visita · aguardando confirmar o horário"
+    assert (
+        re.search(r'id="kr-stage">([^<]+)<', html).group(1)
+        == "agendando visita · aguardando confirmar o horário"
+    )
     assert "disciplinas</th><td>Matemática, Português" in html and "responsável</th><td>Juliana" in html
     assert "família · 03/12 14:00" in html  # the transcript in São Paulo time
     assert f'href="/admin/scheduling/appointment/{appointment.pk}/change/">10/12/2026 14:00</a>' in html
@@ -284,29 +359,50 @@ def test_family_link_of_another_units_contact_is_404(client) -> None:
     other = waiting_conversation(w.unit_b)
     client.force_login(w.staff_a)
 
-    assert client.get(reverse("admin:conversations_conversation_family", args=[other.contact_id])).status_code == 404
+    assert (
+        client.get(reverse("admin:conversations_conversation_family", args=[other.contact_id])).status_code
+        == 404
+    )
 
 
 def test_every_code_the_engine_writes_has_a_portuguese_label() -> None:
     # Stages and steps are enums; hand-off reasons are literals of hand_off(turn, "...") and take_over.
-    source = "\n".join(p.read_text() for p in Path(settings.BASE_DIR, "conversations").rglob("*.py")
-                       if "tests" not in p.parts)
-    reasons = set(re.findall(r'hand_off\(turn, "(\w+)"\)', source)) | set(re.findall(r'reason="(\w+)"', source))
+    source = "\n".join(
+        p.read_text()
+        for p in Path(settings.BASE_DIR, "conversations").rglob("*.py")
+        if "tests" not in p.parts
+    )
+    reasons = set(re.findall(r'hand_off\(turn, "(\w+)"\)', source)) | set(
+        re.findall(r'reason="(\w+)"', source)
+    )
     with translation.override("pt-br"):
         labels = {
             "stages": {s.value: inbox.stage_label(s) for s in state.Stage},
             "steps": {s.value: inbox.step_label(s) for s in state.Step if s.value},
             "reasons": {r: inbox.handoff_reason_label(r) for r in reasons},
         }
-    untranslated = [(kind, code) for kind, table in labels.items() for code, label in table.items()
-                    if not label or label == code.replace("_", " ")]
+    untranslated = [
+        (kind, code)
+        for kind, table in labels.items()
+        for code, label in table.items()
+        if not label or label == code.replace("_", " ")
+    ]
     assert reasons >= {"requested", "complaint", "staff", "staff_phone"}
     assert untranslated == []
 
 
-@pytest.mark.parametrize(("seconds", "text"), [
-    (0, "menos de 1 minuto"), (59, "menos de 1 minuto"), (60, "1 minuto"), (120, "2 minutos"),
-    (3600, "1 h 00 min"), (86_400, "1 dia"), (3 * 86_400 + 5, "3 dias")])
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (0, "menos de 1 minuto"),
+        (59, "menos de 1 minuto"),
+        (60, "1 minuto"),
+        (120, "2 minutos"),
+        (3600, "1 h 00 min"),
+        (86_400, "1 dia"),
+        (3 * 86_400 + 5, "3 dias"),
+    ],
+)
 def test_wait_reads_in_portuguese(seconds: int, text: str) -> None:
     with translation.override("pt-br"):
         assert inbox.duration_text(dt.timedelta(seconds=seconds)) == text

@@ -23,21 +23,32 @@ def api(user) -> APIClient:
 
 def test_conversation_by_phone_in_any_brazilian_spelling() -> None:
     w = make_world()
-    conversation = ConversationFactory(contact=ContactFactory(unit=w.unit_a, phone="+5511987654321"),
-                                       stage="qualifying", data={"child_age": 7})
+    conversation = ConversationFactory(
+        contact=ContactFactory(unit=w.unit_a, phone="+5511987654321"),
+        stage="qualifying",
+        data={"child_age": 7},
+    )
     MessageFactory(conversation=conversation, body="oi")
-    MessageFactory(conversation=conversation, direction="out", sender="bot", body="Olá!", status="sent",
-                   provider_id=None)
+    MessageFactory(
+        conversation=conversation, direction="out", sender="bot", body="Olá!", status="sent", provider_id=None
+    )
     client = api(w.staff_a)
     for spelling in ["+5511987654321", "5511987654321", "11987654321", "551187654321", "(11) 98765-4321"]:
         response = client.get(f"/api/v1/conversation/{spelling}")
         assert response.status_code == 200, spelling
     body = response.json()
     assert {k: body[k] for k in ("unit", "phone", "mode", "stage", "opted_out", "data")} == {
-        "unit": "unit-a", "phone": "+5511987654321", "mode": "bot", "stage": "qualifying", "opted_out": False,
-        "data": {"child_age": 7, "children": [{"age": 7}]}}
+        "unit": "unit-a",
+        "phone": "+5511987654321",
+        "mode": "bot",
+        "stage": "qualifying",
+        "opted_out": False,
+        "data": {"child_age": 7, "children": [{"age": 7}]},
+    }
     assert [(m["direction"], m["sender"], m["body"], m["status"]) for m in body["messages"]] == [
-        ("in", "parent", "oi", "received"), ("out", "bot", "Olá!", "sent")]
+        ("in", "parent", "oi", "received"),
+        ("out", "bot", "Olá!", "sent"),
+    ]
     assert all(m["created_at"] for m in body["messages"])
 
 
@@ -54,7 +65,10 @@ def test_conversation_by_phone_of_another_unit_is_404() -> None:
     w = make_world()
     ConversationFactory(contact=ContactFactory(unit=w.unit_b, phone="+5511911112222"))
     response = api(w.staff_a).get("/api/v1/conversation/11911112222")
-    assert (response.status_code, response.json()) == (404, {"message": "Nenhuma conversa com este telefone.", "extra": {}})
+    assert (response.status_code, response.json()) == (
+        404,
+        {"message": "Nenhuma conversa com este telefone.", "extra": {}},
+    )
     assert api(w.staff_a).get("/api/v1/conversation/not-a-phone").status_code == 404
 
 
@@ -109,10 +123,18 @@ def test_take_over_reply_and_hand_back_via_api() -> None:
     conversation = waiting_conversation(w.unit_a)
     client = api(w.staff_a)
     taken = client.post(f"/api/v1/conversations/{conversation.pk}/take-over/")
-    assert (taken.status_code, taken.json()["state"], taken.json()["assigned_to"]) == (200, "with_staff", "staff-a")
-    reply = client.post(f"/api/v1/conversations/{conversation.pk}/reply/", {"body": "Oi! Sou a Ana."}, format="json")
+    assert (taken.status_code, taken.json()["state"], taken.json()["assigned_to"]) == (
+        200,
+        "with_staff",
+        "staff-a",
+    )
+    reply = client.post(
+        f"/api/v1/conversations/{conversation.pk}/reply/", {"body": "Oi! Sou a Ana."}, format="json"
+    )
     assert (reply.status_code, reply.json()["sender"], reply.json()["status"]) == (201, "staff", "queued")
-    back = client.post(f"/api/v1/conversations/{conversation.pk}/hand-back/", {"note": "ligar à tarde"}, format="json")
+    back = client.post(
+        f"/api/v1/conversations/{conversation.pk}/hand-back/", {"note": "ligar à tarde"}, format="json"
+    )
     assert (back.status_code, back.json()["mode"]) == (200, "bot")
     conversation.refresh_from_db()
     assert state.Flow.from_data(conversation.data).staff_note == "ligar à tarde"
@@ -123,7 +145,10 @@ def test_actions_on_another_units_conversation_are_404_and_change_nothing() -> N
     other = waiting_conversation(w.unit_b)
     client = api(w.staff_a)
     for action, payload in (("take-over", {}), ("reply", {"body": "x"}), ("hand-back", {})):
-        assert client.post(f"/api/v1/conversations/{other.pk}/{action}/", payload, format="json").status_code == 404
+        assert (
+            client.post(f"/api/v1/conversations/{other.pk}/{action}/", payload, format="json").status_code
+            == 404
+        )
     other.refresh_from_db()
     assert (other.mode, other.assigned_to_id) == (Conversation.Mode.HUMAN, None)
     assert Message.objects.filter(conversation=other, sender="staff").count() == 0
@@ -132,10 +157,16 @@ def test_actions_on_another_units_conversation_are_404_and_change_nothing() -> N
 def test_empty_reply_is_400_with_the_error_shape() -> None:
     w = make_world()
     conversation = waiting_conversation(w.unit_a)
-    response = api(w.staff_a).post(f"/api/v1/conversations/{conversation.pk}/reply/", {"body": ""}, format="json")
-    assert (response.status_code, response.json()) == (400, {
-        "message": "Dados inválidos. body: Este campo não pode ficar em branco.",
-        "extra": {"fields": {"body": ["Este campo não pode ficar em branco."]}}})
+    response = api(w.staff_a).post(
+        f"/api/v1/conversations/{conversation.pk}/reply/", {"body": ""}, format="json"
+    )
+    assert (response.status_code, response.json()) == (
+        400,
+        {
+            "message": "Dados inválidos. body: Este campo não pode ficar em branco.",
+            "extra": {"fields": {"body": ["Este campo não pode ficar em branco."]}},
+        },
+    )
 
 
 def test_reports_api_scoped_to_the_users_units() -> None:
@@ -166,7 +197,14 @@ def test_openapi_schema_is_valid_and_lists_our_endpoints(client) -> None:
     response = client.get("/openapi.json")
     assert response["Content-Type"].startswith("application/vnd.oai.openapi+json")
     schema = response.json()
-    for path in ("/api/v1/conversation/{phone}", "/api/v1/conversations/", "/api/v1/conversations/{id}/",
-                 "/api/v1/conversations/{id}/take-over/", "/api/v1/reports/", "/api/v1/units/", "/api/v1/contacts/"):
+    for path in (
+        "/api/v1/conversation/{phone}",
+        "/api/v1/conversations/",
+        "/api/v1/conversations/{id}/",
+        "/api/v1/conversations/{id}/take-over/",
+        "/api/v1/reports/",
+        "/api/v1/units/",
+        "/api/v1/contacts/",
+    ):
         assert path in schema["paths"], path
     assert client.get("/docs").status_code == 200 and client.get("/redoc").status_code == 200

@@ -38,7 +38,9 @@ def test_fifty_messages_in_one_burst_get_one_reply_and_a_person(demo, celery_wor
     replies = chat(demo, PHONE, *burst, at=at, timeout=60)
     conversation = Conversation.objects.get(contact__phone=PHONE)
     assert Message.objects.filter(conversation=conversation, direction="in", status="handled").count() == 50
-    assert replies == ["Olá! Aqui é a recepção virtual da Kumon Demo. 😊 / Recebi suas mensagens! Já te respondo. 🙏"]
+    assert replies == [
+        "Olá! Aqui é a recepção virtual da Kumon Demo. 😊 / Recebi suas mensagens! Já te respondo. 🙏"
+    ]
     assert (conversation.mode, conversation.handoff_reason) == ("human", "flood")
 
 
@@ -48,7 +50,19 @@ def test_a_voice_note_with_no_transcription_asks_to_write(demo, celery_worker, a
     from django.core.management import call_command
 
     out = io.StringIO()
-    call_command("chat", "--unit", "demo", "--phone", PHONE, "--media", "audio", "--at", at.isoformat(), "--json", stdout=out)
+    call_command(
+        "chat",
+        "--unit",
+        "demo",
+        "--phone",
+        PHONE,
+        "--media",
+        "audio",
+        "--at",
+        at.isoformat(),
+        "--json",
+        stdout=out,
+    )
     lines = [line for line in out.getvalue().splitlines() if line]
     assert len(lines) == 1
     assert "não consigo ouvir áudios" in lines[0] and '"offered": []' in lines[0]

@@ -16,7 +16,9 @@ FLOOR = 0.90  # dialogues that pass, of 40 (main reached 37 when this was set)
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not (EVAL_DEV / "dialogues.json").exists(), reason="../shared/eval-dev is not on this machine"),
+    pytest.mark.skipif(
+        not (EVAL_DEV / "dialogues.json").exists(), reason="../shared/eval-dev is not on this machine"
+    ),
 ]
 
 
@@ -32,12 +34,16 @@ def test_dev_dialogues_pass_at_least_the_floor(celery_worker) -> None:
     assert figures["pass_rate"] >= FLOOR, f"{figures}\n\n{failed}"
 
 
-def test_dev_dialogues_with_a_language_model_go_through_the_same_guardrails(celery_worker, fake_openai) -> None:
+def test_dev_dialogues_with_a_language_model_go_through_the_same_guardrails(
+    celery_worker, fake_openai
+) -> None:
     """The LLM path (the fake speaks the Chat Completions protocol and proposes what the rules
     read) runs the same dialogues: the engine validates its proposals, so they pass as well."""
     profile = profiles.parse_profile(json.loads((EVAL_DEV / "unit-moema.json").read_text(encoding="utf-8")))
     unit = profiles.load_profile(profile=profile, slug="eval-llm-moema").unit
-    items = dialogues.parse_dialogues(json.loads((EVAL_DEV / "dialogues.json").read_text(encoding="utf-8")))[:12]
+    items = dialogues.parse_dialogues(json.loads((EVAL_DEV / "dialogues.json").read_text(encoding="utf-8")))[
+        :12
+    ]
     fake_openai.mode = "ok"
     fake_openai.requests.clear()
     celery_worker.restart(env=fake_openai.env())
@@ -55,14 +61,24 @@ def test_dev_dialogues_with_a_language_model_go_through_the_same_guardrails(cele
 
 
 def _profile(faq: list[dict], **extra: object) -> profiles.Profile:
-    return profiles.parse_profile({"slug": "kumon-x", "name": "Kumon X", "timezone": "America/Bahia", "faq": faq, **extra})
+    return profiles.parse_profile(
+        {"slug": "kumon-x", "name": "Kumon X", "timezone": "America/Bahia", "faq": faq, **extra}
+    )
 
 
 def test_a_units_subjects_come_from_its_profile_or_what_its_faq_answers() -> None:
-    no_japanese = _profile([
-        {"id": "japones", "question": "Tem japonês?", "answer": "Japonês não temos nesta unidade: só Matemática, Português e Inglês."},
-    ])
-    japanese = _profile([{"id": "japones", "question": "Tem japonês?", "answer": "Sim, Japonês a partir dos 7 anos."}])
+    no_japanese = _profile(
+        [
+            {
+                "id": "japones",
+                "question": "Tem japonês?",
+                "answer": "Japonês não temos nesta unidade: só Matemática, Português e Inglês.",
+            },
+        ]
+    )
+    japanese = _profile(
+        [{"id": "japones", "question": "Tem japonês?", "answer": "Sim, Japonês a partir dos 7 anos."}]
+    )
     silent = _profile([{"id": "mensalidade", "question": "Valor?", "answer": "R$ 400 por disciplina."}])
     listed = _profile([], subjects=["matematica", "Inglês"])
     assert no_japanese.subjects == ["Matemática", "Português", "Inglês"]

@@ -35,11 +35,26 @@ def sent_body(followup: Followup) -> str:
 @pytest.mark.parametrize(
     ("moment", "expected"),
     [
-        (dt.datetime(2026, 12, 1, 13, 0, tzinfo=SP), dt.datetime(2026, 12, 1, 13, 0, tzinfo=SP)),  # Tuesday, inside
-        (dt.datetime(2026, 12, 1, 6, 30, tzinfo=SP), dt.datetime(2026, 12, 1, 8, 0, tzinfo=SP)),  # before 08:00
-        (dt.datetime(2026, 12, 1, 20, 0, tzinfo=SP), dt.datetime(2026, 12, 2, 8, 0, tzinfo=SP)),  # 20:00 is out
-        (dt.datetime(2026, 12, 5, 22, 0, tzinfo=SP), dt.datetime(2026, 12, 7, 8, 0, tzinfo=SP)),  # Sat night → Monday
-        (dt.datetime(2026, 12, 24, 21, 0, tzinfo=SP), dt.datetime(2026, 12, 26, 8, 0, tzinfo=SP)),  # Christmas
+        (
+            dt.datetime(2026, 12, 1, 13, 0, tzinfo=SP),
+            dt.datetime(2026, 12, 1, 13, 0, tzinfo=SP),
+        ),  # Tuesday, inside
+        (
+            dt.datetime(2026, 12, 1, 6, 30, tzinfo=SP),
+            dt.datetime(2026, 12, 1, 8, 0, tzinfo=SP),
+        ),  # before 08:00
+        (
+            dt.datetime(2026, 12, 1, 20, 0, tzinfo=SP),
+            dt.datetime(2026, 12, 2, 8, 0, tzinfo=SP),
+        ),  # 20:00 is out
+        (
+            dt.datetime(2026, 12, 5, 22, 0, tzinfo=SP),
+            dt.datetime(2026, 12, 7, 8, 0, tzinfo=SP),
+        ),  # Sat night → Monday
+        (
+            dt.datetime(2026, 12, 24, 21, 0, tzinfo=SP),
+            dt.datetime(2026, 12, 26, 8, 0, tzinfo=SP),
+        ),  # Christmas
     ],
 )
 def test_next_send_moment_keeps_the_window_and_skips_sunday_and_holidays(db, moment, expected):
@@ -54,7 +69,9 @@ def test_next_send_moment_skips_a_closure_and_uses_the_units_window(db):
     ProactiveOptions.objects.create(unit=unit, window_start=dt.time(9), window_end=dt.time(18))
     options = followups.options_for(unit)
 
-    due = followups.next_send_moment(unit=unit, options=options, moment=dt.datetime(2026, 12, 1, 18, 0, tzinfo=SP))
+    due = followups.next_send_moment(
+        unit=unit, options=options, moment=dt.datetime(2026, 12, 1, 18, 0, tzinfo=SP)
+    )
 
     assert due == dt.datetime(2026, 12, 4, 9, 0, tzinfo=SP)
 
@@ -96,7 +113,9 @@ def test_quiet_family_gets_followups_written_from_the_state_and_a_reply_cancels_
 @pytest.mark.django_db(transaction=True)
 def test_followup_of_an_offer_lists_fresh_slots_and_the_reply_books_one_of_them(celery_worker, demo):
     at = next_weekday_at(1, 10)
-    replies = chat(demo, PHONE, "oi, sou a Carla, quero agendar uma visita para a Ana, 7 anos, matemática", at=at)
+    replies = chat(
+        demo, PHONE, "oi, sou a Carla, quero agendar uma visita para a Ana, 7 anos, matemática", at=at
+    )
     conversation = Conversation.objects.get(contact__phone=PHONE)
     assert conversation.step == "offer_slots", replies
     later = at + dt.timedelta(days=2, hours=1)  # the first offer is stale by now
@@ -110,11 +129,16 @@ def test_followup_of_an_offer_lists_fresh_slots_and_the_reply_books_one_of_them(
     assert first.status == "sent"
     assert first.message.meta["offered"] == offered
     assert len(offered) == 3 and all(dt.datetime.fromisoformat(s) > later for s in offered)
-    assert sent_body(first).startswith("Oi, Carla! 😊 Ainda dá para agendar a visita de Ana. Os próximos horários livres são:\n1) ")
+    assert sent_body(first).startswith(
+        "Oi, Carla! 😊 Ainda dá para agendar a visita de Ana. Os próximos horários livres são:\n1) "
+    )
     second = Followup.objects.get(conversation=conversation, seq=2)
     # Both were due: the second waits the gap between their delays (22 h - 3 h) after the first.
     assert (second.status, second.due_at, second.reason) == (
-        "pending", later + dt.timedelta(hours=19), "after the previous follow-up")
+        "pending",
+        later + dt.timedelta(hours=19),
+        "after the previous follow-up",
+    )
 
     chat(demo, PHONE, "1", at=later + dt.timedelta(minutes=5))
     chat(demo, PHONE, "sim", at=later + dt.timedelta(minutes=6))
@@ -129,16 +153,23 @@ def test_take_over_and_opt_out_and_booking_cancel_pending_followups(celery_worke
     at = next_weekday_at(1, 10)
     for phone in ("+5511987650002", "+5511987650003", "+5511987650004"):
         chat(demo, phone, "oi, quero agendar uma visita", at=at)
-    taken, opted, booked = (Conversation.objects.get(contact__phone=p) for p in
-                            ("+5511987650002", "+5511987650003", "+5511987650004"))
+    taken, opted, booked = (
+        Conversation.objects.get(contact__phone=p)
+        for p in ("+5511987650002", "+5511987650003", "+5511987650004")
+    )
 
     services.take_over(conversation=taken, user=None)
     type(opted.contact).objects.filter(pk=opted.contact_id).update(opted_out_at=at)
     booked_start = next_weekday_at(3, 15)
     from scheduling.models import Appointment  # noqa: PLC0415 -- only this test books by hand
 
-    Appointment.objects.create(unit=demo, contact=booked.contact, phone=booked.contact.phone, start=booked_start,
-                               end=booked_start + dt.timedelta(hours=1))
+    Appointment.objects.create(
+        unit=demo,
+        contact=booked.contact,
+        phone=booked.contact.phone,
+        start=booked_start,
+        end=booked_start + dt.timedelta(hours=1),
+    )
     run_at(at + dt.timedelta(hours=3))
 
     rows = {f.conversation_id: (f.status, f.reason) for f in Followup.objects.filter(seq=1)}
@@ -155,8 +186,15 @@ def _pending_followup(unit, *, due: dt.datetime, step: str = "ask_child_name") -
 
     conversation = ConversationFactory(contact__unit=unit, step=step, stage="qualifying")
     last = MessageFactory(conversation=conversation)
-    return Followup.objects.create(unit=unit, conversation=conversation, contact=conversation.contact, seq=1,
-                                   anchor_at=due - dt.timedelta(hours=3), anchor_message=last, due_at=due)
+    return Followup.objects.create(
+        unit=unit,
+        conversation=conversation,
+        contact=conversation.contact,
+        seq=1,
+        anchor_at=due - dt.timedelta(hours=3),
+        anchor_message=last,
+        due_at=due,
+    )
 
 
 def test_claim_outside_the_window_waits_and_a_claim_is_taken_once(db):
@@ -171,8 +209,11 @@ def test_claim_outside_the_window_waits_and_a_claim_is_taken_once(db):
 
     late.refresh_from_db()
     assert first == []
-    assert (late.status, late.due_at, late.reason) == ("sending", dt.datetime(2026, 12, 7, 8, 0, tzinfo=SP),
-                                                       "waiting for the send window")
+    assert (late.status, late.due_at, late.reason) == (
+        "sending",
+        dt.datetime(2026, 12, 7, 8, 0, tzinfo=SP),
+        "waiting for the send window",
+    )
     assert sorted(f.pk for f in again) == sorted([late.pk, due.pk])
     assert twice == []
 
@@ -188,7 +229,9 @@ def test_daily_cap_moves_the_rest_to_the_next_day(db):
         proactive.send_followup(followup=followup, now=now)
     proactive.claim_due_followups(now=now + dt.timedelta(minutes=1))
 
-    statuses = sorted((f.status, f.due_at, f.reason) for f in Followup.objects.filter(pk__in=[r.pk for r in rows]))
+    statuses = sorted(
+        (f.status, f.due_at, f.reason) for f in Followup.objects.filter(pk__in=[r.pk for r in rows])
+    )
     assert statuses == [
         ("pending", dt.datetime(2026, 12, 8, 8, 0, tzinfo=SP), "the unit's daily cap was reached: tomorrow"),
         ("sent", now, ""),
@@ -208,7 +251,9 @@ def test_followup_admin_lists_the_units_rows_only_and_cancels(client, db):
     assert client.get("/admin/conversations/followup/").context["cl"].result_count == 0
     client.force_login(staff)
     page = client.get("/admin/conversations/followup/")
-    response = client.post("/admin/conversations/followup/", {"action": "cancel", "_selected_action": [mine.pk]})
+    response = client.post(
+        "/admin/conversations/followup/", {"action": "cancel", "_selected_action": [mine.pk]}
+    )
 
     assert [f.pk for f in page.context["cl"].result_list] == [mine.pk]
     assert response.status_code == 302
@@ -221,11 +266,15 @@ def _visit_without_enrolment(unit, *, start: dt.datetime):
     from scheduling.tests.factories import AppointmentFactory, ContactFactory  # noqa: PLC0415
 
     contact = ContactFactory(unit=unit, data={"parent_name": "Carla Souza", "child_name": "Ana"})
-    appointment = AppointmentFactory(unit=unit, contact=contact, phone=contact.phone, start=start,
-                                     end=start + dt.timedelta(hours=1))
-    outcomes.record_visit_outcome(appointment=appointment, result="not_enrolled",
-                                  reason=outcomes.reason_named(unit=unit, label="preço"),
-                                  now=start + dt.timedelta(hours=2))
+    appointment = AppointmentFactory(
+        unit=unit, contact=contact, phone=contact.phone, start=start, end=start + dt.timedelta(hours=1)
+    )
+    outcomes.record_visit_outcome(
+        appointment=appointment,
+        result="not_enrolled",
+        reason=outcomes.reason_named(unit=unit, label="preço"),
+        now=start + dt.timedelta(hours=2),
+    )
     return appointment
 
 
@@ -243,7 +292,11 @@ def test_after_visit_followup_is_off_by_default_and_sent_n_days_later_when_on(db
     followup = Followup.objects.get()
     assert (early.scheduled, early.followups, again.scheduled, due.followups) == (1, 0, 0, 1)
     assert (followup.unit, followup.kind, followup.appointment_id, followup.status) == (
-        unit, "after_visit", appointment.pk, "sent")
+        unit,
+        "after_visit",
+        appointment.pk,
+        "sent",
+    )
     assert sent_body(followup) == (
         "Oi, Carla! 😊 Como foi a visita de Ana ao Kumon Centro? Se ficou alguma dúvida sobre a matrícula, "
         "os horários ou os valores, é só me chamar por aqui."
@@ -267,8 +320,10 @@ def test_beat_task_on_the_real_worker_sends_a_due_followup_once(celery_worker):
     for _ in range(2):  # two beat ticks
         current_app.send_task("conversations.send_due_followups")
     assert wait_for(lambda: Followup.objects.get(pk=due.pk).status == "sent", timeout=20)
-    assert wait_for(lambda: Message.objects.get(pk=Followup.objects.get(pk=due.pk).message_id).status == "sent",
-                    timeout=20)
+    assert wait_for(
+        lambda: Message.objects.get(pk=Followup.objects.get(pk=due.pk).message_id).status == "sent",
+        timeout=20,
+    )
 
     assert Message.objects.filter(meta__kind="followup").count() == 1
     assert Followup.objects.get(pk=gone.pk).status == "cancelled"

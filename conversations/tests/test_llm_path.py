@@ -38,7 +38,9 @@ def fake(llm_worker):
 def test_llm_answer_is_grounded_in_the_retrieved_knowledge(demo, fake) -> None:
     replies = chat(demo, PHONE, "qto custa a mensalidade?", at=next_weekday_at(1, 10))
     # The fake model answers with the first sentence of the knowledge it was given.
-    assert replies[0].endswith("A mensalidade na Kumon Demo é de R$ 390,00 por disciplina (Matemática, Português, Inglês ou Japonês).")
+    assert replies[0].endswith(
+        "A mensalidade na Kumon Demo é de R$ 390,00 por disciplina (Matemática, Português, Inglês ou Japonês)."
+    )
     (answer_request,) = fake.chat_requests(kind="answer")
     system = answer_request["body"]["messages"][0]["content"]
     assert f"KNOWLEDGE:\n- {PRICE_FAQ}" in system
@@ -74,8 +76,12 @@ def test_llm_timeout_falls_back_within_the_task_time_limit(demo, fake) -> None:
 def test_worker_killed_during_debounce_still_answers_exactly_once(demo, llm_worker, celery_worker) -> None:
     llm_worker.mode = "ok"
     with override_settings(CONVERSATION_DEBOUNCE_SECONDS=4):
-        first = services.record_inbound(unit=demo, message=InboundMessage(phone=PHONE, provider_id="K1", text="oi"))
-        services.record_inbound(unit=demo, message=InboundMessage(phone=PHONE, provider_id="K2", text="qto custa a mensalidade?"))
+        first = services.record_inbound(
+            unit=demo, message=InboundMessage(phone=PHONE, provider_id="K1", text="oi")
+        )
+        services.record_inbound(
+            unit=demo, message=InboundMessage(phone=PHONE, provider_id="K2", text="qto custa a mensalidade?")
+        )
     celery_worker.kill()  # the countdown task dies with it (reserved, unacked)
     celery_worker.start()
     # Beat's durable half of the debounce: due turns are re-enqueued from the rows.
@@ -100,17 +106,28 @@ def test_voice_note_fetched_from_evolution_is_transcribed(demo, fake, celery_wor
     evolution = FakeEvolution().start()
     try:
         evolution.media["VOICE1"] = base64.b64encode(b"OggS opus voice note").decode()
-        celery_worker.restart(env={**fake.env(), "EVOLUTION_API_URL": evolution.url, "EVOLUTION_API_KEY": evolution.api_key})
+        celery_worker.restart(
+            env={**fake.env(), "EVOLUTION_API_URL": evolution.url, "EVOLUTION_API_KEY": evolution.api_key}
+        )
         demo.whatsapp_gateway = "evolution"
         demo.save()
         fake.transcript = "quero agendar uma visita"
-        services.record_inbound(unit=demo, message=InboundMessage(
-            phone=PHONE, provider_id="VOICE1", kind="audio", media={"mimetype": "audio/ogg; codecs=opus", "seconds": 3},
-            clock=next_weekday_at(1, 10)))
+        services.record_inbound(
+            unit=demo,
+            message=InboundMessage(
+                phone=PHONE,
+                provider_id="VOICE1",
+                kind="audio",
+                media={"mimetype": "audio/ogg; codecs=opus", "seconds": 3},
+                clock=next_weekday_at(1, 10),
+            ),
+        )
         wait_for(lambda: Message.objects.filter(provider_id="VOICE1", status="handled").exists(), timeout=30)
         replies = [m.body for m in Message.objects.filter(in_reply_to__provider_id="VOICE1").order_by("seq")]
         assert replies[-1] == "Qual é o nome da criança?"
-        assert [r.path for r in evolution.requests if "getBase64" in r.path] == ["/chat/getBase64FromMediaMessage/kumon-demo"]
+        assert [r.path for r in evolution.requests if "getBase64" in r.path] == [
+            "/chat/getBase64FromMediaMessage/kumon-demo"
+        ]
         (transcription,) = [r for r in fake.requests if r["path"].endswith("/audio/transcriptions")]
         assert transcription["raw_size"] > len(b"OggS opus voice note")
     finally:

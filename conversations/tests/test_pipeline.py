@@ -14,7 +14,9 @@ from kumon.testing import wait_for
 from kumon.tests.factories import UnitFactory
 
 
-def inbound(text: str = "oi", provider_id: str = "ABC1", phone: str = "5511987654321", **kw) -> InboundMessage:
+def inbound(
+    text: str = "oi", provider_id: str = "ABC1", phone: str = "5511987654321", **kw
+) -> InboundMessage:
     return InboundMessage(phone=phone, provider_id=provider_id, text=text, **kw)
 
 
@@ -66,7 +68,9 @@ def test_debounce_window_is_capped_for_a_parent_who_keeps_typing(settings) -> No
     unit = UnitFactory()
     t0 = timezone.now()
     for i in range(8):
-        msg = services.record_inbound(unit=unit, message=inbound(f"m{i}", f"C{i}"), now=t0 + dt.timedelta(seconds=5 * i))
+        msg = services.record_inbound(
+            unit=unit, message=inbound(f"m{i}", f"C{i}"), now=t0 + dt.timedelta(seconds=5 * i)
+        )
     conversation = Conversation.objects.get(pk=msg.conversation_id)
     assert conversation.reply_due_at == t0 + dt.timedelta(seconds=30)
 
@@ -140,7 +144,8 @@ def test_worker_answers_an_inbound_message_after_commit(celery_worker) -> None:
     unit = UnitFactory()
     msg = services.record_inbound(unit=unit, message=inbound())
     reply = wait_for(
-        lambda: Message.objects.filter(conversation_id=msg.conversation_id, direction="out").first(), timeout=20
+        lambda: Message.objects.filter(conversation_id=msg.conversation_id, direction="out").first(),
+        timeout=20,
     )
     assert reply.sender == Message.Sender.BOT
     assert Message.objects.get(pk=msg.pk).status == Message.Status.HANDLED
@@ -153,9 +158,18 @@ def test_hand_back_keeps_the_hand_off_on_record_and_a_new_take_over_restarts_its
     t0 = timezone.now()
     services.take_over(conversation=msg.conversation, user=None, now=t0, reason="requested")
     back = services.hand_back(conversation=msg.conversation, note="mãe quer sábado")
-    assert (back.mode, back.handoff_at, back.handoff_reason, state.Flow.from_data(back.data).staff_note) == ("bot", t0, "requested", "mãe quer sábado")
+    assert (back.mode, back.handoff_at, back.handoff_reason, state.Flow.from_data(back.data).staff_note) == (
+        "bot",
+        t0,
+        "requested",
+        "mãe quer sábado",
+    )
     again = services.take_over(conversation=back, user=None, now=t0 + dt.timedelta(hours=1), reason="staff")
-    assert (again.mode, again.handoff_at, again.handoff_reason) == ("human", t0 + dt.timedelta(hours=1), "staff")
+    assert (again.mode, again.handoff_at, again.handoff_reason) == (
+        "human",
+        t0 + dt.timedelta(hours=1),
+        "staff",
+    )
 
 
 @pytest.mark.django_db
@@ -171,10 +185,14 @@ def test_a_superseded_turn_records_no_knowledge_gap() -> None:
     assert [g.text for g in result.gaps] == ["vcs vendem uniforme?"]
     services.record_inbound(unit=unit, message=inbound("alô?", "G2"))  # arrives while it was computed
 
-    stored = turns.commit_turn(conversation_id=first.conversation_id, last=pending[-1], result=result, now=timezone.now())
+    stored = turns.commit_turn(
+        conversation_id=first.conversation_id, last=pending[-1], result=result, now=timezone.now()
+    )
 
     assert (stored, KnowledgeGap.objects.count()) == ([], 0)
-    replies = turns.answer_turn(conversation_id=first.conversation_id, now=timezone.now() + dt.timedelta(seconds=1))
+    replies = turns.answer_turn(
+        conversation_id=first.conversation_id, now=timezone.now() + dt.timedelta(seconds=1)
+    )
     assert replies and KnowledgeGap.objects.count() == 1
 
 

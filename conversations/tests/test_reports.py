@@ -45,15 +45,22 @@ def conversation(c: Contact, created, **kwargs) -> Conversation:
 def message(conv: Conversation, sender: str, created, **kwargs) -> Message:
     direction = "in" if sender == "parent" else "out"
     m = Message.objects.create(
-        unit_id=conv.unit_id, conversation=conv, direction=direction, sender=sender, body=f"{sender} text",
-        status="received" if direction == "in" else "sent", **kwargs,
+        unit_id=conv.unit_id,
+        conversation=conv,
+        direction=direction,
+        sender=sender,
+        body=f"{sender} text",
+        status="received" if direction == "in" else "sent",
+        **kwargs,
     )
     Message.objects.filter(pk=m.pk).update(created_at=created)
     return m
 
 
 def appointment(unit, c, created, start, status) -> Appointment:
-    a = Appointment.objects.create(unit=unit, contact=c, start=start, end=start + dt.timedelta(hours=1), status=status)
+    a = Appointment.objects.create(
+        unit=unit, contact=c, start=start, end=start + dt.timedelta(hours=1), status=status
+    )
     Appointment.objects.filter(pk=a.pk).update(created_at=created)
     return a
 
@@ -68,8 +75,15 @@ def build_data_set(unit, other_unit) -> None:
     c1 = contact(unit, at(2, 10), child_age=7, subjects=["Matemática"])
     conv1 = conversation(c1, at(2, 10))
     message(conv1, "parent", at(2, 10))
-    message(conv1, "bot", at(2, 10, 0, 30), sent_at=at(2, 10, 0, 40), tokens_in=100, tokens_out=20,
-            cost_usd=Decimal("0.001"))
+    message(
+        conv1,
+        "bot",
+        at(2, 10, 0, 30),
+        sent_at=at(2, 10, 0, 40),
+        tokens_in=100,
+        tokens_out=20,
+        cost_usd=Decimal("0.001"),
+    )
     appointment(unit, c1, at(3, 9), at(10, 15), Appointment.Status.ATTENDED)
     # conv2: not qualified (no subject), bot answered in 20 s, handed off at 9:05, staff 10 min later;
     # opted out; a visit booked in week 2 and cancelled.
@@ -102,10 +116,25 @@ def build_data_set(unit, other_unit) -> None:
 
 
 EXPECTED_TOTAL = {
-    "conversations": 3, "new_leads": 3, "qualified_leads": 2, "visits_booked": 3, "attended": 1, "no_shows": 1,
-    "conversion": pytest.approx(2 / 3), "bot_resolution": pytest.approx(2 / 3), "handoff_rate": pytest.approx(1 / 3),
-    "bot_frt_p50": 40.0, "bot_frt_p90": 56.0, "staff_frt_p50": 600.0, "staff_frt_p90": 600.0,
-    "messages_in": 3, "messages_out": 4, "opted_out": 1, "unanswered": 3, "tokens_in": 150, "tokens_out": 30,
+    "conversations": 3,
+    "new_leads": 3,
+    "qualified_leads": 2,
+    "visits_booked": 3,
+    "attended": 1,
+    "no_shows": 1,
+    "conversion": pytest.approx(2 / 3),
+    "bot_resolution": pytest.approx(2 / 3),
+    "handoff_rate": pytest.approx(1 / 3),
+    "bot_frt_p50": 40.0,
+    "bot_frt_p90": 56.0,
+    "staff_frt_p50": 600.0,
+    "staff_frt_p90": 600.0,
+    "messages_in": 3,
+    "messages_out": 4,
+    "opted_out": 1,
+    "unanswered": 3,
+    "tokens_in": 150,
+    "tokens_out": 30,
     "cost_usd": Decimal("0.0015"),
 }
 
@@ -123,8 +152,19 @@ def test_report_weekly_rows_equal_hand_counted_numbers() -> None:
     report = reports.build_report(units=[unit], start=START, end=END, period="week")
     week1, week2 = report.rows
     assert (week1.period, week2.period) == (dt.date(2026, 3, 2), dt.date(2026, 3, 9))
-    keys = ["conversations", "new_leads", "qualified_leads", "visits_booked", "attended", "no_shows", "messages_in",
-            "messages_out", "opted_out", "unanswered", "tokens_in"]
+    keys = [
+        "conversations",
+        "new_leads",
+        "qualified_leads",
+        "visits_booked",
+        "attended",
+        "no_shows",
+        "messages_in",
+        "messages_out",
+        "opted_out",
+        "unanswered",
+        "tokens_in",
+    ]
     assert [week1.values[k] for k in keys] == [2, 2, 1, 1, 0, 0, 2, 3, 1, 2, 100]
     assert [week2.values[k] for k in keys] == [1, 1, 1, 2, 1, 1, 1, 1, 0, 1, 50]
     assert (week1.values["bot_resolution"], week1.values["handoff_rate"]) == (0.5, 0.5)
@@ -143,8 +183,12 @@ def test_report_daily_rows_cover_every_day_and_sum_to_totals() -> None:
 def test_rates_never_exceed_100_percent() -> None:
     unit = UnitFactory()
     for i in range(3):
-        conv = conversation(contact(unit, at(2, 10 + i)), at(2, 10 + i), mode=Conversation.Mode.HUMAN,
-                            handoff_at=at(2, 11 + i))
+        conv = conversation(
+            contact(unit, at(2, 10 + i)),
+            at(2, 10 + i),
+            mode=Conversation.Mode.HUMAN,
+            handoff_at=at(2, 11 + i),
+        )
         message(conv, "parent", at(2, 10 + i))
         message(conv, "bot", at(2, 10 + i, 1))
         message(conv, "staff", at(2, 12 + i))
@@ -214,14 +258,21 @@ def test_reports_csv_equals_the_page_in_portuguese_for_excel() -> None:
     assert lines[0][:4] == ["Unidade", "Período", "Conversas", "Novos contatos"]
     assert lines[0][2:] == header
     assert [line[:2] for line in lines[1:]] == [
-        ["Kumon A", "02/03/2026"], ["Kumon A", "09/03/2026"], ["Kumon C", "02/03/2026"], ["Kumon C", "09/03/2026"],
-        ["Kumon A", "total"], ["Kumon C", "total"]]
+        ["Kumon A", "02/03/2026"],
+        ["Kumon A", "09/03/2026"],
+        ["Kumon C", "02/03/2026"],
+        ["Kumon C", "09/03/2026"],
+        ["Kumon A", "total"],
+        ["Kumon C", "total"],
+    ]
     totals = lines[-2:]
     for i, metric in enumerate(reports.METRICS, start=2):
         from_csv = [reports.format_value(metric, _number(t[i], metric, comma=True)) for t in totals]
         assert from_csv == page[metric.key], metric.key
     assert totals[0][2 + reports.METRIC_KEYS.index("handoff_rate")] == "33,3"
-    assert response["Content-Disposition"] == 'attachment; filename="relatorio-2026-03-02-2026-03-15-week.csv"'
+    assert (
+        response["Content-Disposition"] == 'attachment; filename="relatorio-2026-03-02-2026-03-15-week.csv"'
+    )
 
 
 def test_reports_csv_in_english_keeps_the_script_format() -> None:
@@ -235,17 +286,25 @@ def test_reports_csv_in_english_keeps_the_script_format() -> None:
     lines = list(csv.DictReader(io.StringIO(response.content.decode())))
     totals = [line for line in lines if line["period"] == "total"]
     assert [(t["unit"], t["conversations"], t["handoff_rate"], t["cost_usd"]) for t in totals] == [
-        ("Kumon A", "3", "0.3333", "0.0015"), ("Kumon C", "0", "", "0.0000")]
+        ("Kumon A", "3", "0.3333", "0.0015"),
+        ("Kumon C", "0", "", "0.0000"),
+    ]
     assert [line["period"] for line in lines[:2]] == ["2026-03-02", "2026-03-09"]
 
 
 def test_reports_csv_cells_that_excel_would_run_as_formulas_stay_text() -> None:
-    unit = UnitFactory(name="=HYPERLINK(\"http://x\")")
+    unit = UnitFactory(name='=HYPERLINK("http://x")')
     report = reports.build_report(units=[unit], start=START, end=START, period="day")
     pt = list(csv.reader(io.StringIO(reports.report_csv(report)[1:]), delimiter=";"))
     en = list(csv.reader(io.StringIO(reports.report_csv(report, language="en"))))
-    assert [pt[1][0], en[1][0]] == ["'=HYPERLINK(\"http://x\")"] * 2
-    assert [reports.csv_text(v) for v in ("+1", "-1", "@a", "ok", "a=b")] == ["'+1", "'-1", "'@a", "ok", "a=b"]
+    assert [pt[1][0], en[1][0]] == ['\'=HYPERLINK("http://x")'] * 2
+    assert [reports.csv_text(v) for v in ("+1", "-1", "@a", "ok", "a=b")] == [
+        "'+1",
+        "'-1",
+        "'@a",
+        "ok",
+        "a=b",
+    ]
 
 
 def test_reports_page_folds_runs_of_empty_periods() -> None:
@@ -259,13 +318,22 @@ def test_reports_page_folds_runs_of_empty_periods() -> None:
     table = response.content.decode().split('id="kr-rows"', 1)[1].split("</table>", 1)[0]
     periods = re.findall(r"<tr(?: class=\"kr-fold\")?><td>Kumon A</td><td[^>]*>([^<]*)</td>", table)
     # Activity on 2, 3 and 4 March only (first messages, appointments, gaps, an opt-out on the 5th).
-    assert periods == ["01/03/2026", "02/03/2026", "03/03/2026", "04/03/2026", "05/03/2026",
-                       "06/03/2026", "07/03/2026 a 08/03/2026: sem movimento (2 períodos)"]
+    assert periods == [
+        "01/03/2026",
+        "02/03/2026",
+        "03/03/2026",
+        "04/03/2026",
+        "05/03/2026",
+        "06/03/2026",
+        "07/03/2026 a 08/03/2026: sem movimento (2 períodos)",
+    ]
 
 
 def test_reports_chart_axis_is_day_and_month() -> None:
     unit = UnitFactory()
-    days = reports.chart_data(reports.build_report(units=[unit], start=START, end=START + dt.timedelta(days=1)))
+    days = reports.chart_data(
+        reports.build_report(units=[unit], start=START, end=START + dt.timedelta(days=1))
+    )
     months = reports.chart_data(reports.build_report(units=[unit], start=START, end=END, period="month"))
     assert (days["labels"], months["labels"]) == (["02/03", "03/03"], ["03/2026"])
 
@@ -280,7 +348,9 @@ def test_reports_staff_cannot_see_another_unit() -> None:
     response = client.get(REPORTS, {**PARAMS, "unit": "unit-a"})
     assert [u.slug for u in response.context["report"].units] == ["unit-b"]
     assert page_totals(response.content.decode())["conversations"] == ["1"]
-    csv_text = client.get("/admin/conversations/conversation/reports.csv", {**PARAMS, "unit": "unit-a"}).content.decode()
+    csv_text = client.get(
+        "/admin/conversations/conversation/reports.csv", {**PARAMS, "unit": "unit-a"}
+    ).content.decode()
     assert "Kumon A" not in csv_text
 
 

@@ -41,9 +41,20 @@ def _celery_lines(task: str, result: object) -> str:
     try:
         loggers[0].info("Scheduler: Sending due task %s (%s)", "entry", task)
         loggers[1].info(LOG_RECEIVED, {"id": "abc", "name": task, "args": "()", "kwargs": "{}", "eta": None})
-        loggers[2].info(LOG_SUCCESS, {"id": "abc", "name": task, "return_value": repr(result), "runtime": 0.002,
-                                      "args": "()", "kwargs": "{}"})
-        loggers[2].error("Task %(name)s[%(id)s] raised unexpected: %(exc)s", {"name": task, "id": "abc", "exc": "boom"})
+        loggers[2].info(
+            LOG_SUCCESS,
+            {
+                "id": "abc",
+                "name": task,
+                "return_value": repr(result),
+                "runtime": 0.002,
+                "args": "()",
+                "kwargs": "{}",
+            },
+        )
+        loggers[2].error(
+            "Task %(name)s[%(id)s] raised unexpected: %(exc)s", {"name": task, "id": "abc", "exc": "boom"}
+        )
     finally:
         for logger in loggers:
             logger.removeHandler(handler)
@@ -52,7 +63,8 @@ def _celery_lines(task: str, result: object) -> str:
 
 def test_celery_lines_of_the_due_turns_sweep_are_dropped_but_its_failures_kept() -> None:
     assert _celery_lines("conversations.run_due_turns", 0).splitlines() == [
-        "celery.app.trace: Task conversations.run_due_turns[abc] raised unexpected: boom"]
+        "celery.app.trace: Task conversations.run_due_turns[abc] raised unexpected: boom"
+    ]
 
 
 def test_celery_lines_of_other_tasks_are_kept() -> None:
@@ -65,7 +77,9 @@ def test_celery_lines_of_other_tasks_are_kept() -> None:
 
 
 def test_quiet_filter_keeps_records_it_does_not_know() -> None:
-    record = logging.makeLogRecord({"name": "celery.app.trace", "msg": "something", "args": None, "levelno": 20})
+    record = logging.makeLogRecord(
+        {"name": "celery.app.trace", "msg": "something", "args": None, "levelno": 20}
+    )
     assert QuietSweepsFilter().filter(record) is True
 
 

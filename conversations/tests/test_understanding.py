@@ -53,13 +53,19 @@ def test_parse_when_reads_informal_portuguese(text, day, time, window) -> None:
     ("text", "questions"),
     [
         # WhatsApp spellings of the question words cut a message as the full words do.
-        ("queria saber se aceitam crianca de 3 anos e qto custa",
-         ["queria saber se aceitam crianca de 3 anos", "qto custa"]),
+        (
+            "queria saber se aceitam crianca de 3 anos e qto custa",
+            ["queria saber se aceitam crianca de 3 anos", "qto custa"],
+        ),
         # The "?" at the end is each piece's that opens with a question word.
-        ("oi, qto eh, qts vezes por semana e tem estacionamento?",
-         ["oi, qto eh?", "qts vezes por semana?", "tem estacionamento?"]),
-        ("Umas duvidas: qnto é a mensalidade, tem estacionamento ai e ele pode levar lanche?",
-         ["qnto é a mensalidade?", "tem estacionamento ai?", "ele pode levar lanche?"]),
+        (
+            "oi, qto eh, qts vezes por semana e tem estacionamento?",
+            ["oi, qto eh?", "qts vezes por semana?", "tem estacionamento?"],
+        ),
+        (
+            "Umas duvidas: qnto é a mensalidade, tem estacionamento ai e ele pode levar lanche?",
+            ["qnto é a mensalidade?", "tem estacionamento ai?", "ele pode levar lanche?"],
+        ),
         # Asking for something is a question, after a "tá bom" too.
         ("ta bom, entao me diz qto eh o ingles", ["ta bom, entao me diz qto eh o ingles"]),
         ("me passa o endereco de novo", ["me passa o endereco de novo"]),
@@ -73,7 +79,10 @@ def test_questions_as_parents_spell_them(text, questions) -> None:
 def test_parse_when_week_ranges() -> None:
     next_week = parse_when("semana que vem depois das 17h", today=MONDAY)
     this_week = parse_when("quais horários vcs tem essa semana?", today=MONDAY)
-    assert (next_week.days, next_week.window) == ((dt.date(2026, 12, 14), dt.date(2026, 12, 20)), (dt.time(17), dt.time(23, 59)))
+    assert (next_week.days, next_week.window) == (
+        (dt.date(2026, 12, 14), dt.date(2026, 12, 20)),
+        (dt.time(17), dt.time(23, 59)),
+    )
     assert this_week.days == (MONDAY, dt.date(2026, 12, 13))
 
 
@@ -94,8 +103,11 @@ def _facts(text: str, step: Step = Step.NONE) -> dict:
 @pytest.mark.parametrize(
     ("text", "step", "facts"),
     [
-        ("Sou a Ana, mãe do João, ele tem 7 anos e quero matemática e inglês", Step.NONE,
-         {"parent": "Ana", "children": [("João", 7, "", ["Matemática", "Inglês"])]}),
+        (
+            "Sou a Ana, mãe do João, ele tem 7 anos e quero matemática e inglês",
+            Step.NONE,
+            {"parent": "Ana", "children": [("João", 7, "", ["Matemática", "Inglês"])]},
+        ),
         ("meu filho Joao esta no 3 ano", Step.NONE, {"children": [("Joao", None, "3º ano", [])]}),
         ("Pedro", Step.ASK_CHILD_NAME, {"children": [("Pedro", None, "", [])]}),
         ("Maria Silva", Step.ASK_PARENT_NAME, {"parent": "Maria Silva", "children": []}),
@@ -107,17 +119,30 @@ def _facts(text: str, step: Step = Step.NONE) -> dict:
         ("ta no 1º ano", Step.ASK_CHILD_AGE, {"children": [("", None, "1º ano", [])]}),
         ("sete", Step.ASK_CHILD_AGE, {"children": [("", 7, "", [])]}),
         ("mat e ingles", Step.ASK_SUBJECT, {"children": [("", None, "", ["Matemática", "Inglês"])]}),
-        ("ele chama enzo tem 8 ano quer fase matematca", Step.ASK_CHILD_NAME, {"children": [("Enzo", 8, "", ["Matemática"])]}),
+        (
+            "ele chama enzo tem 8 ano quer fase matematca",
+            Step.ASK_CHILD_NAME,
+            {"children": [("Enzo", 8, "", ["Matemática"])]},
+        ),
         ("aceita pix?", Step.ASK_PARENT_NAME, {"children": []}),
         ("vcs abrem sabado?", Step.ASK_CHILD_NAME, {"children": []}),
         ("sou estudante de pedagogia", Step.NONE, {"children": []}),
         ("qto custa pra 2 materias?", Step.NONE, {"children": []}),
-        ("a Sofia tem 9 anos e quer matemática, e o Pedro tá no pré II, pra ele seria português", Step.NONE,
-         {"children": [("Sofia", 9, "", ["Matemática"]), ("Pedro", None, "Pré II", ["Português"])]}),
-        ("I'm Jessica Miller. My son Ethan is 8 and we'd like math", Step.NONE,
-         {"parent": "Jessica Miller", "children": [("Ethan", 8, "", ["Matemática"])]}),
-        ("Soy Martín Pereyra, mi hija Valentina tiene 6 años", Step.NONE,
-         {"parent": "Martín Pereyra", "children": [("Valentina", 6, "", [])]}),
+        (
+            "a Sofia tem 9 anos e quer matemática, e o Pedro tá no pré II, pra ele seria português",
+            Step.NONE,
+            {"children": [("Sofia", 9, "", ["Matemática"]), ("Pedro", None, "Pré II", ["Português"])]},
+        ),
+        (
+            "I'm Jessica Miller. My son Ethan is 8 and we'd like math",
+            Step.NONE,
+            {"parent": "Jessica Miller", "children": [("Ethan", 8, "", ["Matemática"])]},
+        ),
+        (
+            "Soy Martín Pereyra, mi hija Valentina tiene 6 años",
+            Step.NONE,
+            {"parent": "Martín Pereyra", "children": [("Valentina", 6, "", [])]},
+        ),
     ],
 )
 def test_facts_several_per_message_and_bare_answers(text, step, facts) -> None:
@@ -134,10 +159,18 @@ def test_facts_several_per_message_and_bare_answers(text, step, facts) -> None:
         ("ela tem 6, vai pro 1 ano ano que vem", Step.NONE, {"children": [("", 6, "1º ano", [])]}),
         ("minha filha Laura de 6 aninhos", Step.NONE, {"children": [("Laura", 6, "", [])]}),
         ("Lucas tem 7 e a Bia 10", Step.NONE, {"children": [("Lucas", 7, "", []), ("Bia", 10, "", [])]}),
-        ("sao dois, o Pedro de 8 e a Ana de 5", Step.NONE, {"children": [("Pedro", 8, "", []), ("Ana", 5, "", [])]}),
+        (
+            "sao dois, o Pedro de 8 e a Ana de 5",
+            Step.NONE,
+            {"children": [("Pedro", 8, "", []), ("Ana", 5, "", [])]},
+        ),
         ("é a Helena", Step.ASK_CHILD_NAME, {"children": [("Helena", None, "", [])]}),
         ("pode me chamar de Bia", Step.ASK_PARENT_NAME, {"parent": "Bia", "children": []}),
-        ("quero portugues pra ela, matematica ela vai bem", Step.NONE, {"children": [("", None, "", ["Português"])]}),
+        (
+            "quero portugues pra ela, matematica ela vai bem",
+            Step.NONE,
+            {"children": [("", None, "", ["Português"])]},
+        ),
     ],
 )
 def test_facts_phrasings_nobody_on_the_team_wrote_first(text, step, facts) -> None:
@@ -167,16 +200,25 @@ def test_parse_when_abbreviations_spelt_hours_and_ranges(text, day, time, window
     when = parse_when(text, today=dt.date(2026, 12, 1))
     assert (when.day, when.time, when.window) == (day, time, window)
     assert parse_when("qlqr horario", today=dt.date(2026, 12, 1)).anytime is True
-    assert parse_when("semana q vem", today=dt.date(2026, 12, 1)).days == (dt.date(2026, 12, 7), dt.date(2026, 12, 13))
+    assert parse_when("semana q vem", today=dt.date(2026, 12, 1)).days == (
+        dt.date(2026, 12, 7),
+        dt.date(2026, 12, 13),
+    )
 
 
 def test_a_negated_subject_is_not_wanted_and_the_correction_is_seen() -> None:
     f = extract("não, pera. não é matemática, é português. em mat ele vai bem", step=Step.NONE)
-    assert (f.correction, f.children[0].subjects, f.children[0].not_subjects) == (True, ["Português"], ["Matemática"])
+    assert (f.correction, f.children[0].subjects, f.children[0].not_subjects) == (
+        True,
+        ["Português"],
+        ["Matemática"],
+    )
 
 
 def test_prepare_reads_typos_and_abbreviations_but_keeps_real_words() -> None:
-    assert prepare("oiii qria agenda uma vizita pro meu fiho") == "oi queria agenda uma visita para o meu filho"
+    assert (
+        prepare("oiii qria agenda uma vizita pro meu fiho") == "oi queria agenda uma visita para o meu filho"
+    )
     assert prepare("se eu pagar a vista tem desconto?") == "se eu pagar a vista tem desconto?"
 
 
@@ -222,18 +264,34 @@ def test_cancelling_the_enrolment_is_a_question_not_a_visit_cancel() -> None:
 def test_choices_only_where_options_were_offered() -> None:
     assert understand("2", step=Step.OFFER_SLOTS, today=THURSDAY, use_model=False).choice == 2
     assert understand("a terceira", step=Step.OFFER_SLOTS, today=THURSDAY, use_model=False).choice == 3
-    assert understand("pode ser o primeiro horário", step=Step.OFFER_SLOTS, today=THURSDAY, use_model=False).choice == 1
+    assert (
+        understand(
+            "pode ser o primeiro horário", step=Step.OFFER_SLOTS, today=THURSDAY, use_model=False
+        ).choice
+        == 1
+    )
     assert understand("2", step=Step.ASK_CHILD_AGE, today=THURSDAY, use_model=False).choice is None
     assert understand("segunda às 10h", step=Step.OFFER_SLOTS, today=THURSDAY, use_model=False).choice is None
 
 
 def test_questions_split_from_data_booking_and_each_other() -> None:
-    u = understand("oi! meu filho tem 6 anos. vcs abrem no feriado? quero agendar", today=THURSDAY, use_model=False)
+    u = understand(
+        "oi! meu filho tem 6 anos. vcs abrem no feriado? quero agendar", today=THURSDAY, use_model=False
+    )
     assert u.questions == ["vcs abrem no feriado?"]
     assert Intent.BOOK in u.intents
-    three = clauses("Tenho algumas dúvidas: qual o valor, quantas vezes por semana ele teria que ir e se tem onde estacionar")
-    assert three[-3:] == ["qual o valor", "quantas vezes por semana ele teria que ir", "se tem onde estacionar"]
-    assert understand("tem amanhã de manhã?", step=Step.OFFER_SLOTS, today=THURSDAY, use_model=False).questions == []
+    three = clauses(
+        "Tenho algumas dúvidas: qual o valor, quantas vezes por semana ele teria que ir e se tem onde estacionar"
+    )
+    assert three[-3:] == [
+        "qual o valor",
+        "quantas vezes por semana ele teria que ir",
+        "se tem onde estacionar",
+    ]
+    assert (
+        understand("tem amanhã de manhã?", step=Step.OFFER_SLOTS, today=THURSDAY, use_model=False).questions
+        == []
+    )
 
 
 def test_a_burst_of_fragments_is_one_question() -> None:
@@ -243,8 +301,12 @@ def test_a_burst_of_fragments_is_one_question() -> None:
 
 @pytest.mark.parametrize(
     ("text", "lang"),
-    [("Hello, how much does it cost?", "en"), ("hola, cuánto cuesta?", "es"), ("oi qto custa", "pt"),
-     ("Could we come for a visit on Wednesday at 9am?", "en")],
+    [
+        ("Hello, how much does it cost?", "en"),
+        ("hola, cuánto cuesta?", "es"),
+        ("oi qto custa", "pt"),
+        ("Could we come for a visit on Wednesday at 9am?", "en"),
+    ],
 )
 def test_detect_language(text, lang) -> None:
     assert detect_language(text) == lang
@@ -254,14 +316,26 @@ def test_detect_language(text, lang) -> None:
     ("text", "step", "facts"),
     [
         # A correction that drops a subject ("esquece", "tira", "em vez de").
-        ("esquece a matematica, o pai dele quer portugues", Step.NONE, {"children": [("", None, "", ["Português"])]}),
+        (
+            "esquece a matematica, o pai dele quer portugues",
+            Step.NONE,
+            {"children": [("", None, "", ["Português"])]},
+        ),
         ("em vez de ingles vamos de matematica", Step.NONE, {"children": [("", None, "", ["Matemática"])]}),
         # The parent's own language is not a subject for the child.
-        ("my Portuguese is not good, she wants English", Step.NONE, {"children": [("", None, "", ["Inglês"])]}),
+        (
+            "my Portuguese is not good, she wants English",
+            Step.NONE,
+            {"children": [("", None, "", ["Inglês"])]},
+        ),
         # A birthday to come does not replace the age now.
         ("na verdade ela tem 4, faz 5 so em abril", Step.NONE, {"children": [("", 4, "", [])]}),
         # The answer to the child's name first, then the parent introduces themself.
-        ("Miguel, e eu sou o Rafael", Step.ASK_CHILD_NAME, {"parent": "Rafael", "children": [("Miguel", None, "", [])]}),
+        (
+            "Miguel, e eu sou o Rafael",
+            Step.ASK_CHILD_NAME,
+            {"parent": "Rafael", "children": [("Miguel", None, "", [])]},
+        ),
     ],
 )
 def test_facts_corrections_and_answers_with_more_in_them(text, step, facts) -> None:
@@ -283,12 +357,16 @@ def test_requests_inside_longer_messages(text, wanted) -> None:
 
 
 def test_an_age_question_in_fragments_is_a_question() -> None:
-    u = understand("oi\numa pergunta\ncom que idade\npode comecar\na minha tem 3", step=Step.NONE, today=THURSDAY)
+    u = understand(
+        "oi\numa pergunta\ncom que idade\npode comecar\na minha tem 3", step=Step.NONE, today=THURSDAY
+    )
     assert u.questions
 
 
 def test_an_adult_who_wants_to_study_is_the_student() -> None:
-    assert extract("sou o Paulo, tenho 52 anos e queria estudar ingles pra mim mesmo", step=Step.NONE).for_self
+    assert extract(
+        "sou o Paulo, tenho 52 anos e queria estudar ingles pra mim mesmo", step=Step.NONE
+    ).for_self
     assert not extract("pode mandar pra mim o endereço?", step=Step.NONE).for_self
     assert not extract("queria matricular minha filha Ana, manda pra mim os valores", step=Step.NONE).for_self
 
@@ -300,8 +378,16 @@ def test_an_adult_who_wants_to_study_is_the_student() -> None:
         ("queria levar o Pedro pra conhecer, ele tem 6 anos. Eu sou a Bianca", "Bianca", [("Pedro", 6)]),
         ("Me chamo Gisele, meu piá Henrique tem 13 anos", "Gisele", [("Henrique", 13)]),
         ("é pro meu neto, o Davi, 8 anos. sou a avó dele, Iolanda", "Iolanda", [("Davi", 8)]),
-        ("quero agendar. sao o Bento e o Joaquim, eu sou a Priscila", "Priscila", [("Bento", None), ("Joaquim", None)]),
-        ("We just moved to São Paulo. I'm Emily Carter. Our daughter Chloe is 9", "Emily Carter", [("Chloe", 9)]),
+        (
+            "quero agendar. sao o Bento e o Joaquim, eu sou a Priscila",
+            "Priscila",
+            [("Bento", None), ("Joaquim", None)],
+        ),
+        (
+            "We just moved to São Paulo. I'm Emily Carter. Our daughter Chloe is 9",
+            "Emily Carter",
+            [("Chloe", 9)],
+        ),
         ("meu filho joao tem 7 anos", "", [("Joao", 7)]),
         # Not a child: staff, a place, an everyday word in lowercase.
         ("queria falar com a Rosangela sobre a matricula do meu filho", "", []),
@@ -324,23 +410,46 @@ def test_at_the_parents_name_question_a_known_name_is_the_parent() -> None:
     ("text", "step", "parent", "children"),
     [
         # Names joined by "e" share what follows the last; "os dois", "gêmeos": what one has, all have.
-        ("tenho gemeos, Caio e Cauã, 6 anos, os dois precisam de matematica. sou Rebeca", Step.NONE, "Rebeca",
-         [("Caio", 6, ["Matemática"]), ("Cauã", 6, ["Matemática"])]),
-        ("Sou a Cláudia. Tenho 3: os gêmeos Miguel e Rafael, 7 anos, os dois em matemática, e a Alice de 4, em português",
-         Step.NONE, "Cláudia",
-         [("Miguel", 7, ["Matemática"]), ("Rafael", 7, ["Matemática"]), ("Alice", 4, ["Português"])]),
+        (
+            "tenho gemeos, Caio e Cauã, 6 anos, os dois precisam de matematica. sou Rebeca",
+            Step.NONE,
+            "Rebeca",
+            [("Caio", 6, ["Matemática"]), ("Cauã", 6, ["Matemática"])],
+        ),
+        (
+            "Sou a Cláudia. Tenho 3: os gêmeos Miguel e Rafael, 7 anos, os dois em matemática, e a Alice de 4, em português",
+            Step.NONE,
+            "Cláudia",
+            [("Miguel", 7, ["Matemática"]), ("Rafael", 7, ["Matemática"]), ("Alice", 4, ["Português"])],
+        ),
         # A list of children: name, bare age, subject.
-        ("Ana Luísa 12 anos ingles, Bento 9 mat, e a pequena Lis 4 anos portugues", Step.NONE, "",
-         [("Ana Luísa", 12, ["Inglês"]), ("Bento", 9, ["Matemática"]), ("Lis", 4, ["Português"])]),
+        (
+            "Ana Luísa 12 anos ingles, Bento 9 mat, e a pequena Lis 4 anos portugues",
+            Step.NONE,
+            "",
+            [("Ana Luísa", 12, ["Inglês"]), ("Bento", 9, ["Matemática"]), ("Lis", 4, ["Português"])],
+        ),
         # A title of respect is not the name; "minha filha" as an endearment names no child.
-        ("Bom dia minha filha. Aqui é Dona Zélia, avó de Miguel. Ele tem 6 anos, acho que é o de portugues", Step.NONE,
-         "Zélia", [("Miguel", 6, ["Português"])]),
+        (
+            "Bom dia minha filha. Aqui é Dona Zélia, avó de Miguel. Ele tem 6 anos, acho que é o de portugues",
+            Step.NONE,
+            "Zélia",
+            [("Miguel", 6, ["Português"])],
+        ),
         # A city that is also a name, after "to" / "em".
-        ("We just moved to Salvador from Canada. My son Noah is 7 and we'd like him to do Kumon Math. I'm Daniel",
-         Step.NONE, "Daniel", [("Noah", 7, ["Matemática"])]),
+        (
+            "We just moved to Salvador from Canada. My son Noah is 7 and we'd like him to do Kumon Math. I'm Daniel",
+            Step.NONE,
+            "Daniel",
+            [("Noah", 7, ["Matemática"])],
+        ),
         # "bem" as an intensifier: weak, so the subject is wanted.
-        ("minha filha Maria Clara tem 10 anos e ta precisando de portugues, a redação dela ta bem fraca", Step.NONE, "",
-         [("Maria Clara", 10, ["Português"])]),
+        (
+            "minha filha Maria Clara tem 10 anos e ta precisando de portugues, a redação dela ta bem fraca",
+            Step.NONE,
+            "",
+            [("Maria Clara", 10, ["Português"])],
+        ),
         # At the parent's-name question, the other name beside the parent's own is the child's.
         ("Cecília. e eu sou a Iara", Step.ASK_PARENT_NAME, "Iara", [("Cecília", None, [])]),
     ],
@@ -370,10 +479,17 @@ def test_parse_when_hours_with_the_part_of_the_day_typos_and_spanish_halves(text
 
 
 def test_deferring_talking_at_home_and_cancelling_for_now_are_read_as_such() -> None:
-    home = understand("ah verdade, natal kkkk. ok vou falar com a mae dele e ela te chama", today=THURSDAY, use_model=False)
-    later = understand("eita. vou conversar com meu marido. agora nao, depois eu vejo", today=THURSDAY, use_model=False)
-    cancel = understand("vou ter que cancelar a visita de sabado da Luna, surgiu uma viagem. depois eu remarco",
-                        today=THURSDAY, use_model=False)
+    home = understand(
+        "ah verdade, natal kkkk. ok vou falar com a mae dele e ela te chama", today=THURSDAY, use_model=False
+    )
+    later = understand(
+        "eita. vou conversar com meu marido. agora nao, depois eu vejo", today=THURSDAY, use_model=False
+    )
+    cancel = understand(
+        "vou ter que cancelar a visita de sabado da Luna, surgiu uma viagem. depois eu remarco",
+        today=THURSDAY,
+        use_model=False,
+    )
     manager = understand("quero falar com a responsavel pela unidade", today=THURSDAY, use_model=False)
     assert (Intent.HUMAN not in home.intents, home.defers) == (True, True)
     assert (later.intents & {Intent.HUMAN, Intent.BOOK}, later.defers) == (set(), True)
@@ -387,7 +503,9 @@ def test_bringing_a_snack_is_a_question_not_a_booking() -> None:
 
 
 def test_a_count_before_a_colon_is_no_time_and_a_topic_word_is_no_name() -> None:
-    assert parse_when(prepare("Sou a Cláudia. Tenho 3: os gêmeos Miguel e Rafael"), today=THURSDAY).time is None
+    assert (
+        parse_when(prepare("Sou a Cláudia. Tenho 3: os gêmeos Miguel e Rafael"), today=THURSDAY).time is None
+    )
     assert parse_when(prepare("pode ser 15:30?"), today=THURSDAY).time == dt.time(15, 30)
     assert extract("e a matricula, paga dos dois?", step=Step.NONE).parent_name == ""
 
@@ -404,7 +522,11 @@ def test_what_twins_share_is_each_childs_and_a_student_already_is_no_new_lead() 
 
 @pytest.mark.parametrize(
     "text",
-    ["corrigindo: é Ana Luiza", "desculpa, o corretor trocou, é Ana Luiza", "na verdade é Ana Luiza o nome dela"],
+    [
+        "corrigindo: é Ana Luiza",
+        "desculpa, o corretor trocou, é Ana Luiza",
+        "na verdade é Ana Luiza o nome dela",
+    ],
 )
 def test_a_name_set_right_is_a_correction_of_the_childs_name(text) -> None:
     facts = extract(text, step=Step.NONE)
@@ -442,8 +564,11 @@ def test_moving_from_one_time_to_another_wants_the_second() -> None:
 
 
 def test_regional_interjections_before_a_question_and_facts_after_it() -> None:
-    u = understand("oxe, quero saber qnto ta o kumon de portugues, minha menina tem 7 anos e ta lendo bem devagarzinho",
-                   today=THURSDAY, use_model=False)
+    u = understand(
+        "oxe, quero saber qnto ta o kumon de portugues, minha menina tem 7 anos e ta lendo bem devagarzinho",
+        today=THURSDAY,
+        use_model=False,
+    )
     assert u.questions == ["oxe, quero saber qnto ta o kumon de portugues"]
     assert [(c.age, c.subjects) for c in u.facts.children] == [(7, ["Português"])]
 
@@ -459,7 +584,9 @@ def test_an_elliptical_question_carries_the_sentence_it_leans_on() -> None:
 
 def test_moving_a_lesson_is_a_question_not_a_visit_reschedule() -> None:
     lesson = understand("da pra ela repor outro dia?", step=Step.BOOKED, today=THURSDAY, use_model=True)
-    visit = understand("preciso remarcar a visita pra outro dia", step=Step.BOOKED, today=THURSDAY, use_model=True)
+    visit = understand(
+        "preciso remarcar a visita pra outro dia", step=Step.BOOKED, today=THURSDAY, use_model=True
+    )
     assert (Intent.RESCHEDULE in lesson.intents, lesson.questions) == (False, ["da pra ela repor outro dia?"])
     assert (Intent.RESCHEDULE in visit.intents, visit.questions) == (True, [])
 

@@ -26,8 +26,15 @@ from scheduling.models import Appointment, AppointmentEvent
 from scheduling.tests.factories import weekly_hours
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 SCREENS = Path(settings.BASE_DIR) / ".local" / "screens"
 SP = ZoneInfo("America/Sao_Paulo")
 
@@ -64,7 +71,9 @@ def _next_monday_3pm() -> dt.datetime:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_staff_and_owner_walk_the_workplace_in_portuguese(live_server: Any, celery_worker: Any, monkeypatch) -> None:
+def test_staff_and_owner_walk_the_workplace_in_portuguese(
+    live_server: Any, celery_worker: Any, monkeypatch
+) -> None:
     from playwright.sync_api import expect, sync_playwright
 
     # Playwright's sync API runs an event loop in this thread: Django refuses ORM calls there
@@ -73,17 +82,36 @@ def test_staff_and_owner_walk_the_workplace_in_portuguese(live_server: Any, cele
 
     w = make_world()
     weekly_hours(w.unit_a)
-    renata = waiting_conversation(w.unit_a, name="Renata", minutes_ago=12,
-                                  data={"lead": {"parent_name": "Renata", "children": [
-                                      {"name": "Laura", "age": 7, "subjects": ["Matemática", "Português"]}]}})
+    renata = waiting_conversation(
+        w.unit_a,
+        name="Renata",
+        minutes_ago=12,
+        data={
+            "lead": {
+                "parent_name": "Renata",
+                "children": [{"name": "Laura", "age": 7, "subjects": ["Matemática", "Português"]}],
+            }
+        },
+    )
     first_message = renata.messages.get()
     start = _next_monday_3pm()
-    visit = Appointment.objects.create(unit=w.unit_a, contact=renata.contact, phone=renata.contact.phone,
-                                       start=start, end=start + dt.timedelta(hours=1), child_name="Laura",
-                                       parent_name="Renata")
+    visit = Appointment.objects.create(
+        unit=w.unit_a,
+        contact=renata.contact,
+        phone=renata.contact.phone,
+        start=start,
+        end=start + dt.timedelta(hours=1),
+        child_name="Laura",
+        parent_name="Renata",
+    )
     source, _ = knowledge_services.upsert_faq(
-        unit=w.unit_a, external_id="estacionamento", question="Tem estacionamento?",
-        answer="Há um estacionamento conveniado na esquina.", phrasings=["onde eu paro o carro?"], enqueue=False)
+        unit=w.unit_a,
+        external_id="estacionamento",
+        question="Tem estacionamento?",
+        answer="Há um estacionamento conveniado na esquina.",
+        phrasings=["onde eu paro o carro?"],
+        enqueue=False,
+    )
     knowledge_services.index_source(source_id=source.pk)
     base = live_server.url
 
@@ -109,7 +137,9 @@ def test_staff_and_owner_walk_the_workplace_in_portuguese(live_server: Any, cele
             row.locator("a.kr-family").click()
             expect(page.locator("#kr-state")).to_have_text("aguardando atendente")
             expect(page.locator("#kr-reason")).to_have_text("a família pediu para falar com uma pessoa")
-            expect(page.locator("#kr-transcript")).to_contain_text(f"família · {_local(first_message.created_at)}")
+            expect(page.locator("#kr-transcript")).to_contain_text(
+                f"família · {_local(first_message.created_at)}"
+            )
             expect(page.locator("#kr-lead")).to_contain_text("Matemática, Português")
             expect(page.locator("#kr-appointments")).to_contain_text(_local(start, "%d/%m/%Y %H:%M"))
             expect(page.locator("#kr-note-help")).to_contain_text("as regras do robô não a usam")
@@ -119,7 +149,9 @@ def test_staff_and_owner_walk_the_workplace_in_portuguese(live_server: Any, cele
             expect(page.locator("#kr-state")).to_contain_text("com atendente: staff-a")
             page.fill("#kr-reply-form textarea", "Olá Renata, aqui é a Ana da unidade!")
             page.click("#kr-send")
-            expect(page.locator("#kr-transcript .kr-staff")).to_contain_text("Olá Renata, aqui é a Ana da unidade!")
+            expect(page.locator("#kr-transcript .kr-staff")).to_contain_text(
+                "Olá Renata, aqui é a Ana da unidade!"
+            )
             expect(page.locator("#kr-transcript .kr-staff")).to_contain_text("atendente · staff-a")
             page.fill("input[name=note]", "mãe prefere sábado")
             page.click("#kr-hand-back")
@@ -132,17 +164,22 @@ def test_staff_and_owner_walk_the_workplace_in_portuguese(live_server: Any, cele
             expect(page.locator("h1")).to_have_text("Remarcar a visita")
             tuesday = start + dt.timedelta(days=1, hours=1)
             expect(page.locator("#kr-free-slots")).to_contain_text(f"terça {tuesday:%d/%m}")
-            page.locator("#kr-free-slots > div", has_text=f"terça {tuesday:%d/%m}").get_by_label("16h", exact=True).check()
+            page.locator("#kr-free-slots > div", has_text=f"terça {tuesday:%d/%m}").get_by_label(
+                "16h", exact=True
+            ).check()
             _shot(page, "04-reschedule")
             page.click("#kr-reschedule-submit")
-            expect(page.locator(".messagelist")).to_contain_text(f"Visita remarcada para terça {tuesday:%d/%m} às 16h.")
+            expect(page.locator(".messagelist")).to_contain_text(
+                f"Visita remarcada para terça {tuesday:%d/%m} às 16h."
+            )
             expect(page.locator("h2").first).to_contain_text(f"Laura {_local(tuesday)}")
             history = page.locator("#events-group")
             expect(history).to_contain_text("remarcada")
             expect(history).to_contain_text("Horário anterior")
             expect(page.locator("#reminders-group")).to_contain_text("aviso de novo horário")
             assert page.locator("#kr-conversation-link").get_attribute("href") == (
-                f"/admin/conversations/conversation/family/{renata.contact_id}/")
+                f"/admin/conversations/conversation/family/{renata.contact_id}/"
+            )
             _shot(page, "05-appointment")
 
             # Edit a phrasing of the FAQ entry, then test the search with it.
@@ -150,19 +187,29 @@ def test_staff_and_owner_walk_the_workplace_in_portuguese(live_server: Any, cele
             page.fill("input[name='phrasings-0-text']", "tem onde estacionar perto da unidade?")
             page.click("input[name=_save]")
             expect(page.locator(".messagelist")).to_contain_text("Alteração salva: fonte de conhecimento")
-            wait_for(lambda: Source.objects.get(pk=source.pk).index_status == Source.IndexStatus.INDEXED, timeout=60)
-            page.goto(f"{base}/admin/knowledge/source/test-search/?unit={w.unit_a.pk}"
-                      "&query=tem+onde+estacionar+perto+da+unidade%3F&limit=5")
-            expect(page.locator("#test-search-answer")).to_contain_text("Há um estacionamento conveniado na esquina.")
+            wait_for(
+                lambda: Source.objects.get(pk=source.pk).index_status == Source.IndexStatus.INDEXED,
+                timeout=60,
+            )
+            page.goto(
+                f"{base}/admin/knowledge/source/test-search/?unit={w.unit_a.pk}"
+                "&query=tem+onde+estacionar+perto+da+unidade%3F&limit=5"
+            )
+            expect(page.locator("#test-search-answer")).to_contain_text(
+                "Há um estacionamento conveniado na esquina."
+            )
             expect(page.locator("#content")).to_contain_text("O assistente enviaria")
             expect(page.locator("#test-search-results thead")).to_contain_text("o que coincidiu")
-            expect(page.locator("#test-search-results tbody")).to_contain_text("tem onde estacionar perto da unidade?")
+            expect(page.locator("#test-search-results tbody")).to_contain_text(
+                "tem onde estacionar perto da unidade?"
+            )
             _shot(page, "06-test-search")
 
             # Back in the conversation: the family got the new time on WhatsApp (console gateway).
             page.goto(f"{base}/admin/conversations/conversation/{renata.pk}/change/")
             expect(page.locator("#kr-transcript")).to_contain_text(
-                f"remarcou a visita do(a) Laura para terça {tuesday:%d/%m} às 16h", timeout=30_000)
+                f"remarcou a visita do(a) Laura para terça {tuesday:%d/%m} às 16h", timeout=30_000
+            )
             _shot(page, "07-conversation-after")
 
             # Owner: the reports, then the CSV for Excel.
@@ -175,7 +222,9 @@ def test_staff_and_owner_walk_the_workplace_in_portuguese(live_server: Any, cele
             expect(handoff).to_have_text("100,0 %")  # Renata's conversation went to staff
             expect(page.locator("#kr-rows")).to_contain_text("sem movimento")
             # The three charts share the page's width: side by side, filling the content column.
-            boxes = [page.locator(f"#kr-chart-{n}").bounding_box() for n in ("conversations", "visits", "handoff")]
+            boxes = [
+                page.locator(f"#kr-chart-{n}").bounding_box() for n in ("conversations", "visits", "handoff")
+            ]
             content = page.locator("#content").bounding_box()
             assert len({round(b["y"]) for b in boxes}) == 1
             assert sum(b["width"] for b in boxes) > 0.9 * content["width"] - 60
@@ -195,8 +244,15 @@ def test_staff_and_owner_walk_the_workplace_in_portuguese(live_server: Any, cele
     visit.refresh_from_db()
     assert renata.mode == Conversation.Mode.BOT
     assert (visit.start, visit.changed_by) == (tuesday, w.staff_a)
-    assert list(AppointmentEvent.objects.filter(appointment=visit).values_list("kind", flat=True)) == ["rescheduled"]
-    assert Message.objects.filter(conversation__contact=renata.contact, meta__reminder_kind="rescheduled").count() == 1
+    assert list(AppointmentEvent.objects.filter(appointment=visit).values_list("kind", flat=True)) == [
+        "rescheduled"
+    ]
+    assert (
+        Message.objects.filter(
+            conversation__contact=renata.contact, meta__reminder_kind="rescheduled"
+        ).count()
+        == 1
+    )
 
 
 @pytest.mark.django_db(transaction=True)
@@ -209,8 +265,13 @@ def test_simulator_on_a_phone_keeps_the_message_box_in_view_with_one_scrollbar(l
     first = simulate_inbound(unit=w.unit_a, phone="+5511999990000", text="Quero falar com uma pessoa")
     for n in range(40):  # a long chat: more than a phone's screen
         last = Message.objects.create(
-            unit=w.unit_a, conversation=first.conversation, direction="out", sender="bot",
-            body=f"Resposta número {n} do robô, longa o bastante para ocupar a tela.", status="sent")
+            unit=w.unit_a,
+            conversation=first.conversation,
+            direction="out",
+            sender="bot",
+            body=f"Resposta número {n} do robô, longa o bastante para ocupar a tela.",
+            status="sent",
+        )
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
@@ -222,11 +283,15 @@ def test_simulator_on_a_phone_keeps_the_message_box_in_view_with_one_scrollbar(l
             expect(page.locator(f"#m{last.pk}")).to_be_attached()
             box = page.locator("#text").bounding_box()
             page_scrolls = page.evaluate("document.scrollingElement.scrollHeight > window.innerHeight + 1")
-            chat_scrolls = page.evaluate("(c => c.scrollHeight > c.clientHeight)(document.getElementById('chat'))")
+            chat_scrolls = page.evaluate(
+                "(c => c.scrollHeight > c.clientHeight)(document.getElementById('chat'))"
+            )
             assert (page_scrolls, chat_scrolls) == (False, True)  # one scrollbar: the chat's
             assert 0 <= box["y"] and box["y"] + box["height"] <= 844 and box["x"] + box["width"] <= 390
             assert _no_sideways_scroll(page)
-            expect(page.locator(f"#m{first.pk} .meta")).to_contain_text(f"você · {_local(first.created_at, '%H:%M')} · ")
+            expect(page.locator(f"#m{first.pk} .meta")).to_contain_text(
+                f"você · {_local(first.created_at, '%H:%M')} · "
+            )
             _shot(page, "09-simulator-phone")
         finally:
             browser.close()

@@ -39,8 +39,9 @@ def make_world() -> World:
     return World(unit_a, unit_b, unit_c, staff_a, staff_b, owner, superuser)
 
 
-def waiting_conversation(unit: Unit, *, phone: str | None = None, name: str = "Mariana", minutes_ago: int = 10,
-                         **kwargs: Any) -> Conversation:
+def waiting_conversation(
+    unit: Unit, *, phone: str | None = None, name: str = "Mariana", minutes_ago: int = 10, **kwargs: Any
+) -> Conversation:
     contact = ContactFactory(unit=unit, name=name, **({"phone": phone} if phone else {}))
     conversation = ConversationFactory(
         contact=contact,
@@ -49,5 +50,7 @@ def waiting_conversation(unit: Unit, *, phone: str | None = None, name: str = "M
         handoff_reason="asked_for_person",
         **kwargs,
     )
-    MessageFactory(conversation=conversation, body="Quero falar com uma pessoa", status=Message.Status.HANDLED)
+    MessageFactory(
+        conversation=conversation, body="Quero falar com uma pessoa", status=Message.Status.HANDLED
+    )
     return conversation

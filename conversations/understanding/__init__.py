@@ -99,9 +99,13 @@ _TALK_AT_HOME = re.compile(
     r"(?:mae|pai|marido|esposa|esposo|mulher|ele|ela|meu \w+|minha \w+|familia|avo|sogra|pais|namorad\w*)\b"
 )
 _CANCEL = re.compile(r"\b(?:cancel\w*|desmarc\w*|cancell?\w*)\b")
-_CANCEL_OTHER = re.compile(r"\b(?:matricula|inscricao|curso|mensalidade|plano|contrato|aulas|kumon|assinatura|cartao|boleto)\b")
+_CANCEL_OTHER = re.compile(
+    r"\b(?:matricula|inscricao|curso|mensalidade|plano|contrato|aulas|kumon|assinatura|cartao|boleto)\b"
+)
 # "dá pra ela repor outro dia?", "trocar o dia da aula": a student's lessons move, not a first visit.
-_LESSON_MOVE = re.compile(r"\b(?:aula|aulas|repor|reposicao|repoe|reponho|falta|faltas|faltar|faltou|licao|licoes|classe|clase|class)\b")
+_LESSON_MOVE = re.compile(
+    r"\b(?:aula|aulas|repor|reposicao|repoe|reponho|falta|faltas|faltar|faltou|licao|licoes|classe|clase|class)\b"
+)
 _VISIT_WORD = re.compile(r"\b(?:visita|agend\w*|avaliacao|teste|diagnostico|conhecer)\b")
 _MY_VISIT = re.compile(
     r"esqueci (o |a |que )?(horario|dia|data|hora)|(que|qual) (horas?|dia|horario|data) (e|eh|ficou|sera|era) (a |o )?(minha |nossa )?(visita|agendamento)"
@@ -149,7 +153,18 @@ _CHOICE_WORD = re.compile(
     # "segunda dia 8 de manhã", "segunda às 9", "segunda que vem": the weekday, not the second option.
     r"(?!\s*(?:ano|serie|grado|filh|via|vez|feira|dia\b|de manha|de tarde|a tarde|de noite|a noite|pela|cedo|as\b|às|que vem|\d))"
 )
-_CHOICE_WORDS = {"primeir": 1, "first": 1, "primer": 1, "segund": 2, "second": 2, "terceir": 3, "third": 3, "tercer": 3, "ultim": -1, "last": -1}
+_CHOICE_WORDS = {
+    "primeir": 1,
+    "first": 1,
+    "primer": 1,
+    "segund": 2,
+    "second": 2,
+    "terceir": 3,
+    "third": 3,
+    "tercer": 3,
+    "ultim": -1,
+    "last": -1,
+}
 # Words that open a question even without "?" ("qual o valor", "queria saber se…")…
 _STRONG_QUESTION_WORDS = (
     r"qual|quais|quanto|quanta|quantos|quantas|como|onde|aonde|quando|que horas|o que|oque|quem|"
@@ -171,7 +186,9 @@ _STRONG_START = re.compile(r"^(?:" + _STRONG_QUESTION_WORDS + r")\b")
 _SE_ASKS = r"se\s+(?:tem|da|pode|podem|aceita|aceitam|faz|fazem|funciona|precisa|e|existe|oferece|oferecem|cobra|cobram|vale|abre|abrem|atende|atendem)\b"
 # The splitters read the parent's spelling (folded, not prepared, to keep positions): "e qto custa"
 # and "qts vezes" cut like "e quanto custa" and "quantas vezes".
-_SPLIT_QUESTIONS = re.compile(r"(?:,|;|\be\b)\s+(?=(?:" + spelt_as(_STRONG_QUESTION_WORDS) + r")\b|" + _SE_ASKS + ")")
+_SPLIT_QUESTIONS = re.compile(
+    r"(?:,|;|\be\b)\s+(?=(?:" + spelt_as(_STRONG_QUESTION_WORDS) + r")\b|" + _SE_ASKS + ")"
+)
 _SPLIT_ASKING = re.compile(r"(?:,|;|\be\b)\s+(?=(?:" + spelt_as(_QUESTION_WORDS) + r")\b)")
 _FILLER_START = re.compile(
     r"^(?:(?:oi|ola|oie|bom dia|boa tarde|boa noite|tudo bem|tudo bom|hello|hi|hola|buenas|ah|ahn|ops|ok|entao|e ai|opa|mo[cç]a"
@@ -200,9 +217,20 @@ PT_WORDS = set(
     "queria bom boa tarde dia noite ele ela anos ano horario qual visita agendar sou tudo bem aqui".split()
 )
 INTENT_FLOOR = {
-    Intent.OPT_OUT: 0.85, Intent.HUMAN: 0.7, Intent.COMPLAINT: 0.7, Intent.INJECTION: 0.7, Intent.CANCEL: 0.7,
-    Intent.RESCHEDULE: 0.55, Intent.MY_VISIT: 0.55, Intent.BOOK: 0.55, Intent.SMALLTALK: 0.55, Intent.OFFTOPIC: 0.6,
-    Intent.AFFIRM: 0.6, Intent.DENY: 0.6, Intent.THANKS: 0.7, Intent.GREETING: 0.7,
+    Intent.OPT_OUT: 0.85,
+    Intent.HUMAN: 0.7,
+    Intent.COMPLAINT: 0.7,
+    Intent.INJECTION: 0.7,
+    Intent.CANCEL: 0.7,
+    Intent.RESCHEDULE: 0.55,
+    Intent.MY_VISIT: 0.55,
+    Intent.BOOK: 0.55,
+    Intent.SMALLTALK: 0.55,
+    Intent.OFFTOPIC: 0.6,
+    Intent.AFFIRM: 0.6,
+    Intent.DENY: 0.6,
+    Intent.THANKS: 0.7,
+    Intent.GREETING: 0.7,
 }
 
 
@@ -259,13 +287,15 @@ def clauses(text: str) -> list[str]:
         if not sentence:
             continue
         # Folded, but "é" (a verb) kept apart from "e" (and): "mat é onde ele sofre" is one clause.
-        folded = "".join("é" if ch == "é" else f for ch, f in zip(sentence.lower(), fold(sentence), strict=False))
+        folded = "".join(
+            "é" if ch == "é" else f for ch, f in zip(sentence.lower(), fold(sentence), strict=False)
+        )
         start = 0
         # A sentence that asks ("?") is cut before any question word; another only before strong ones.
         splitter = _SPLIT_ASKING if sentence.rstrip().endswith("?") else _SPLIT_QUESTIONS
         pieces: list[str] = []
         for m in splitter.finditer(folded):
-            piece = sentence[start:m.start()].strip(" ,;")
+            piece = sentence[start : m.start()].strip(" ,;")
             if len(piece.split()) >= 2:
                 pieces.append(piece)
                 start = m.end()
@@ -294,7 +324,7 @@ def _content(clause: str) -> str:
 
 
 def _without_told_facts(clause: str, *, step: Step) -> str:
-    """"qnto tá o de português, minha menina tem 7 anos e tá lendo devagar": the question without
+    """ "qnto tá o de português, minha menina tem 7 anos e tá lendo devagar": the question without
     the sentence after it that only tells about the child (the facts are read from the whole)."""
     parts = re.split(r"(?<=[,.;!])\s+", clause)
     if len(parts) < 2:
@@ -368,7 +398,14 @@ def understand(
         u.intents.add(Intent.RESCHEDULE)
     if _BOOK.search(t) and not u.intents & {Intent.RESCHEDULE, Intent.CANCEL, Intent.MY_VISIT}:
         u.intents.add(Intent.BOOK)
-    strong = u.intents & {Intent.OPT_OUT, Intent.HUMAN, Intent.COMPLAINT, Intent.INJECTION, Intent.RESCHEDULE, Intent.CANCEL}
+    strong = u.intents & {
+        Intent.OPT_OUT,
+        Intent.HUMAN,
+        Intent.COMPLAINT,
+        Intent.INJECTION,
+        Intent.RESCHEDULE,
+        Intent.CANCEL,
+    }
     if not strong and _AFFIRM.match(t) and not re.match(r"^\W*pode (ser )?(que|q)\b", t):
         u.intents.add(Intent.AFFIRM)
     elif not strong and _DENY.match(t):
@@ -390,8 +427,10 @@ def understand(
         if u.intents & {Intent.AFFIRM, Intent.DENY}:
             guessed -= {Intent.AFFIRM, Intent.DENY}
         # Moving a visit on the model's word alone needs the parent to name a time or a conflict.
-        if Intent.RESCHEDULE in guessed and Intent.RESCHEDULE not in u.intents and not (
-            CONFLICT.search(t) or not parse_when(text, today=today).empty
+        if (
+            Intent.RESCHEDULE in guessed
+            and Intent.RESCHEDULE not in u.intents
+            and not (CONFLICT.search(t) or not parse_when(text, today=today).empty)
         ):
             guessed.discard(Intent.RESCHEDULE)
         if Intent.HUMAN not in u.intents and _TALK_AT_HOME.search(t):
@@ -427,15 +466,27 @@ def understand(
             continue
         c = prepare(clause)
         told = facts_module.extract(clause, step=step)
-        if "?" not in clause and not _STRONG_START.match(_content(clause)) and (
-            _AFFIRM.match(c) or _DENY.match(c) or told.parent_name
-            or any(ch.name or ch.age or ch.school_year for ch in told.children)
+        if (
+            "?" not in clause
+            and not _STRONG_START.match(_content(clause))
+            and (
+                _AFFIRM.match(c)
+                or _DENY.match(c)
+                or told.parent_name
+                or any(ch.name or ch.age or ch.school_year for ch in told.children)
+            )
         ):
             continue  # "pode ser", "tem 8 anos": an answer, not a question
         if DEFERS.search(c) and not _STRONG_START.match(_content(clause)):
             continue  # "vou conversar com meu marido e depois te chamo, tá?": a deferral, not a question
         # Clauses the booking flow or the visit owns are not knowledge questions.
-        if (_RESCHEDULE.search(c) and not (_LESSON_MOVE.search(c) and not _VISIT_WORD.search(c))) or (_CANCEL.search(c) and not _CANCEL_OTHER.search(c)) or _HUMAN.search(c) or _INJECTION.search(c) or _MY_VISIT.search(c):
+        if (
+            (_RESCHEDULE.search(c) and not (_LESSON_MOVE.search(c) and not _VISIT_WORD.search(c)))
+            or (_CANCEL.search(c) and not _CANCEL_OTHER.search(c))
+            or _HUMAN.search(c)
+            or _INJECTION.search(c)
+            or _MY_VISIT.search(c)
+        ):
             continue
         if booking_clause(c, today=today, step=step) or booking_request(c):
             continue
@@ -467,16 +518,18 @@ _ASKS_TO_BOOK = re.compile(
     r"(?:eu\s+|a gente\s+)?(?:(?:levar|leva|trazer)(?!\s+(?:o |a |um |uma )?(?:lanche|lanchinho|comida|agua|garrafa|squeeze|material|lapis|borracha|caderno|calculadora|celular|tablet|fone|brinquedo|livro|pasta|mochila|estojo|algo|alguma coisa|nada|o que))|marcar|agendar|ir(?!\s+(?:de|a pe|com|sozinh|pelo|pela|por|embora))|visitar|conhecer|inscrever|matricular|fazer (?:a|uma) (?:visita|avaliacao|matricula|o teste)|(?:aquela |a )?avaliacao)\b"
     r"|\b(?:can|could) (?:we|i) (?:come|visit|book|schedule)\b|\bpodemos (?:ir|visitar|agendar)\b"
 )
-_ASKS_INFO = re.compile(r"\b(quanto|quanta|qual|quais|valor|preco|custa|o que|documento|precisa levar|como funciona|dura|demora)\b")
+_ASKS_INFO = re.compile(
+    r"\b(quanto|quanta|qual|quais|valor|preco|custa|o que|documento|precisa levar|como funciona|dura|demora)\b"
+)
 
 
 def names_an_option(text: str) -> bool:
-    """"o segundo", "a primeira", "the last": an option of an offer is named."""
+    """ "o segundo", "a primeira", "the last": an option of an offer is named."""
     return bool(_CHOICE_WORD.search(prepare(text)))
 
 
 def booking_request(clause: str) -> bool:
-    """"tem como eu levar meu filho pra conhecer?", "consigo marcar a visita?": a request to book
+    """ "tem como eu levar meu filho pra conhecer?", "consigo marcar a visita?": a request to book
     phrased as a question — the booking flow answers it, not the FAQ."""
     return bool(_ASKS_TO_BOOK.search(clause)) and not _ASKS_INFO.search(clause)
 
@@ -487,12 +540,20 @@ def booking_clause(clause: str, *, today: dt.date, step: Step) -> bool:
     when = parse_when(clause, today=today)
     if OPENING.search(clause) and not re.search(r"\b(visita|agend|marcar)\b", clause):
         return False  # "vcs abrem sábado?" is about the opening hours
-    if re.search(r"\baulas?\b|\bclasses?\b|\bclases?\b", clause) and not re.search(r"\b(visita|agend|marcar|conhecer)", clause):
+    if re.search(r"\baulas?\b|\bclasses?\b|\bclases?\b", clause) and not re.search(
+        r"\b(visita|agend|marcar|conhecer)", clause
+    ):
         return False  # "tem aula sábado?" is about the classes, not the visit
     if when.day is not None or when.time is not None:
         return True  # a day or a time asked for: the booking flow answers it
-    if not when.empty and (_SLOT_WORDS.search(clause) or step in (Step.OFFER_SLOTS, Step.CONFIRM_SLOT) or len(clause.split()) <= 6):
+    if not when.empty and (
+        _SLOT_WORDS.search(clause)
+        or step in (Step.OFFER_SLOTS, Step.CONFIRM_SLOT)
+        or len(clause.split()) <= 6
+    ):
         return True
-    return bool(re.search(r"\b(quais|que|tem|teria)\s+(os\s+)?(horarios?|vagas?)\b|\bhorarios? (disponive|livre)", clause)) and not re.search(
-        r"\b(funcionamento|abre|abrem|aula|aulas|atendimento|whatsapp)\b", clause
-    )
+    return bool(
+        re.search(
+            r"\b(quais|que|tem|teria)\s+(os\s+)?(horarios?|vagas?)\b|\bhorarios? (disponive|livre)", clause
+        )
+    ) and not re.search(r"\b(funcionamento|abre|abrem|aula|aulas|atendimento|whatsapp)\b", clause)

@@ -20,44 +20,103 @@ from scheduling.texts import WEEKDAYS as WEEKDAYS_PT
 from scheduling.texts import hour_pt
 
 WEEKDAYS = {
-    "segunda": 0, "seg": 0, "terca": 1, "ter": 1, "quarta": 2, "qua": 2, "quinta": 3, "qui": 3,
-    "sexta": 4, "sex": 4, "sabado": 5, "sab": 5, "domingo": 6, "dom": 6,
-    "monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3, "friday": 4, "saturday": 5, "sunday": 6,
-    "mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6,
-    "lunes": 0, "martes": 1, "miercoles": 2, "jueves": 3, "viernes": 4,
+    "segunda": 0,
+    "seg": 0,
+    "terca": 1,
+    "ter": 1,
+    "quarta": 2,
+    "qua": 2,
+    "quinta": 3,
+    "qui": 3,
+    "sexta": 4,
+    "sex": 4,
+    "sabado": 5,
+    "sab": 5,
+    "domingo": 6,
+    "dom": 6,
+    "monday": 0,
+    "tuesday": 1,
+    "wednesday": 2,
+    "thursday": 3,
+    "friday": 4,
+    "saturday": 5,
+    "sunday": 6,
+    "mon": 0,
+    "tue": 1,
+    "wed": 2,
+    "thu": 3,
+    "fri": 4,
+    "sat": 5,
+    "sun": 6,
+    "lunes": 0,
+    "martes": 1,
+    "miercoles": 2,
+    "jueves": 3,
+    "viernes": 4,
 }
 MORNING = (dt.time(6), dt.time(12))
 AFTERNOON = (dt.time(12), dt.time(18))
 EVENING = (dt.time(17, 30), dt.time(23))
 PERIODS = [
-    (r"\bmais tarde (?:que|q) (?:voces|vcs|vc|voce) tem\b|\b(?:o )?ultimo horario\b|\bhorario mais tarde\b|\blatest\b", (dt.time(16), dt.time(23, 59))),
-    (r"\b(?:bem )?cedo(?:inho)?\b|\bearly\b|\bprimeira hora\b|\btemprano\b|\bmanhazinha\b", (dt.time(6), dt.time(10))),
-    (r"\bfi(?:m|nal) da tarde\b|\bfinal de tarde\b|\blate afternoon\b|\btardezinha\b|\btardinha\b|\bfim de tarde\b", (dt.time(16), dt.time(23))),
+    (
+        r"\bmais tarde (?:que|q) (?:voces|vcs|vc|voce) tem\b|\b(?:o )?ultimo horario\b|\bhorario mais tarde\b|\blatest\b",
+        (dt.time(16), dt.time(23, 59)),
+    ),
+    (
+        r"\b(?:bem )?cedo(?:inho)?\b|\bearly\b|\bprimeira hora\b|\btemprano\b|\bmanhazinha\b",
+        (dt.time(6), dt.time(10)),
+    ),
+    (
+        r"\bfi(?:m|nal) da tarde\b|\bfinal de tarde\b|\blate afternoon\b|\btardezinha\b|\btardinha\b|\bfim de tarde\b",
+        (dt.time(16), dt.time(23)),
+    ),
     (r"\bdepois do almoco\b|\bafter lunch\b", (dt.time(13), dt.time(18))),
     (r"\bhora do almoco\b|\bno almoco\b", (dt.time(11, 30), dt.time(14))),
     (r"\b(?:de|pela|na|a|da|of the|in the|por la|de la)?\s*(?:manha|morning|manana)\b", MORNING),
     (r"\btarde\b|\bafternoon\b", AFTERNOON),
-    (r"\bnoite\b|\bnoitinha\b|\bevening\b|\bnight\b|\bnoche\b|\bdepois do trabalho\b|\bdepois do servico\b|\bsaindo do trabalho\b", EVENING),
+    (
+        r"\bnoite\b|\bnoitinha\b|\bevening\b|\bnight\b|\bnoche\b|\bdepois do trabalho\b|\bdepois do servico\b|\bsaindo do trabalho\b",
+        EVENING,
+    ),
 ]
 # "segunda" is also an ordinal ("a segunda opção", "segunda via"); "quarta/sexta série" a year.
 _NOT_WEEKDAY_AFTER = r"(?!\s*(?:via|vez|opcao|opção|filh[ao]|crianca|disciplina|materia|parcela|serie|série|ano|grado|grade|mensalidade|feira\s+santa))"
 # Short forms that are also words ("vou ter", "sex", "qui") count only before a date or time.
 _SHORT = {"ter", "qua", "qui", "sex", "mon", "tue", "wed", "thu", "fri", "sat", "sun"}
 _WEEKDAY_RE = re.compile(
-    r"\b(" + "|".join(sorted(set(WEEKDAYS) - _SHORT, key=len, reverse=True)) + r")(?:[- ]?feira)?\b" + _NOT_WEEKDAY_AFTER
-    + r"|\b(" + "|".join(sorted(_SHORT)) + r")\b(?:[- ]?feira\b|\.?(?=\s*(?:,\s*)?(?:dia\s+)?\d))"
+    r"\b("
+    + "|".join(sorted(set(WEEKDAYS) - _SHORT, key=len, reverse=True))
+    + r")(?:[- ]?feira)?\b"
+    + _NOT_WEEKDAY_AFTER
+    + r"|\b("
+    + "|".join(sorted(_SHORT))
+    + r")\b(?:[- ]?feira\b|\.?(?=\s*(?:,\s*)?(?:dia\s+)?\d))"
     # "qua as 16", "sex de manha", "qui a tarde" ("ter" is a verb: only at the start, "vou ter as 16h livre")
     + r"|(?:^|\bou\s|\be\s|,\s*)(ter)\b(?=\s+(?:as|a|de|da|pela|cedo|tarde|manha)\b)"
     + r"|\b(qua|qui|sex)\b(?=\s+(?:as|a|de|da|pela|cedo|tarde|manha|noite)\b)"
 )
 _DATE_RE = re.compile(r"\b(?:dia\s+)?(\d{1,2})/(\d{1,2})(?:/(\d{2,4}))?\b")
-_DAY_ONLY_RE = re.compile(r"\b(?:dia|day|el dia|el)\s+(\d{1,2})\b(?!\s*(?:anos|h\b|horas|:|/))|\b(\d{1,2})\s+de\s+(?:dezembro|janeiro|fevereiro|marco|abril|maio|junho|julho|agosto|setembro|outubro|novembro)\b")
+_DAY_ONLY_RE = re.compile(
+    r"\b(?:dia|day|el dia|el)\s+(\d{1,2})\b(?!\s*(?:anos|h\b|horas|:|/))|\b(\d{1,2})\s+de\s+(?:dezembro|janeiro|fevereiro|marco|abril|maio|junho|julho|agosto|setembro|outubro|novembro)\b"
+)
 # "sábado seguinte, 26", "quinta 17 às 10": a weekday then the day of the month.
 _WEEKDAY_AND_NUMBER = re.compile(
     r"\b(?:segunda|terca|quarta|quinta|sexta|sabado|domingo)(?:[- ]feira)?(?:\s+(?:seguinte|que vem))?\s*,?\s*(?:dia\s+)?(\d{1,2})\b(?!\s*(?:h\b|hs|horas|hrs|ora|oras|hora|:|/|am|pm|da tarde|da manha|da noite))"
 )
-_MONTHS = {"janeiro": 1, "fevereiro": 2, "marco": 3, "abril": 4, "maio": 5, "junho": 6, "julho": 7, "agosto": 8,
-           "setembro": 9, "outubro": 10, "novembro": 11, "dezembro": 12}
+_MONTHS = {
+    "janeiro": 1,
+    "fevereiro": 2,
+    "marco": 3,
+    "abril": 4,
+    "maio": 5,
+    "junho": 6,
+    "julho": 7,
+    "agosto": 8,
+    "setembro": 9,
+    "outubro": 10,
+    "novembro": 11,
+    "dezembro": 12,
+}
 _NAMED_DATE_RE = re.compile(r"\b(\d{1,2})\s+de\s+(" + "|".join(_MONTHS) + r")\b")
 _CLOCK_RE = re.compile(
     # "15:30", "15h", "15h30" ("tenho 3: os gêmeos…" is a count before a colon, not a time)
@@ -74,11 +133,17 @@ _HOUR_OF_PERIOD_RE = re.compile(
 _AFTER_RE = re.compile(
     r"\b(?:depois\s+das?|apos\s+as?|a\s+partir\s+das?|after|despues\s+de\s+las|mais\s+tarde\s+que|desde\s+las)\s+(\d{1,2})(?:[:h](\d{2}))?"
 )
-_BEFORE_RE = re.compile(r"\b(?:antes\s+das?|ate\s+as?|before|antes\s+de\s+las|no\s+maximo\s+as)\s+(\d{1,2})(?:[:h](\d{2}))?")
+_BEFORE_RE = re.compile(
+    r"\b(?:antes\s+das?|ate\s+as?|before|antes\s+de\s+las|no\s+maximo\s+as)\s+(\d{1,2})(?:[:h](\d{2}))?"
+)
 _THIS_WEEK = re.compile(r"\b(?:ess?a|est?a|nessa|nesta)\s+semana\b|\bthis week\b|\besta semana\b")
-_NEXT_WEEK = re.compile(r"\bsemana\s+que\s+vem\b|\bproxima\s+semana\b|\bsemana\s+seguinte\b|\bnext week\b|\bsemana\s+que\s+viene\b|\bla\s+proxima\s+semana\b")
+_NEXT_WEEK = re.compile(
+    r"\bsemana\s+que\s+vem\b|\bproxima\s+semana\b|\bsemana\s+seguinte\b|\bnext week\b|\bsemana\s+que\s+viene\b|\bla\s+proxima\s+semana\b"
+)
 _WEEKEND = re.compile(r"\bfi(?:m|nal)\s+de\s+semana\b|\bweekend\b")
-_ANY_TIME = re.compile(r"\bqualquer\s+(?:horario|hora|dia|um)\b|\bany\s*time\b|\bcualquier\s+(?:horario|hora|dia)\b")
+_ANY_TIME = re.compile(
+    r"\bqualquer\s+(?:horario|hora|dia|um)\b|\bany\s*time\b|\bcualquier\s+(?:horario|hora|dia)\b"
+)
 _SALUTATIONS = re.compile(
     r"\b(bom dia|boa tarde|boa noite|buenos dias|buenas tardes|buenas noches|buen dia|good morning|good afternoon|good evening)\b"
 )
@@ -96,7 +161,10 @@ class When:
     @property
     def empty(self) -> bool:
         return (
-            self.day is None and self.weekday is None and self.time is None and self.window is None
+            self.day is None
+            and self.weekday is None
+            and self.time is None
+            and self.window is None
             and self.days is None
         )
 
@@ -131,9 +199,11 @@ class When:
                 weekday=data.get("weekday"),
                 time=dt.time.fromisoformat(data["time"]) if data.get("time") else None,
                 window=(dt.time.fromisoformat(data["window"][0]), dt.time.fromisoformat(data["window"][1]))
-                if data.get("window") else None,
+                if data.get("window")
+                else None,
                 days=(dt.date.fromisoformat(data["days"][0]), dt.date.fromisoformat(data["days"][1]))
-                if data.get("days") else None,
+                if data.get("days")
+                else None,
                 anytime=bool(data.get("anytime")),
             )
         except (KeyError, TypeError, ValueError):
@@ -207,8 +277,9 @@ _REAL_WORDS = {"quarto", "quinto", "sexto", "certa", "certo", "segundo", "terco"
 
 
 def _weekday_typos(t: str) -> str:
-    """"sesta", "terssa", "sabadp": a word one letter off a weekday, followed by a time or a day
+    """ "sesta", "terssa", "sabadp": a word one letter off a weekday, followed by a time or a day
     part, is that weekday (alone, "sesta" is a nap)."""
+
     def fix(m: re.Match[str]) -> str:
         word = m.group(1)
         if word in _REAL_WORDS:
@@ -227,22 +298,59 @@ def _one_off(a: str, b: str) -> bool:
     if len(a) == len(b):
         return sum(x != y for x, y in zip(a, b, strict=True)) == 1
     short, long_ = (a, b) if len(a) < len(b) else (b, a)
-    return any(long_[:i] + long_[i + 1:] == short for i in range(len(long_)))
+    return any(long_[:i] + long_[i + 1 :] == short for i in range(len(long_)))
 
 
-_DAY_PART_TYPOS = {"tardi": "tarde", "tardes": "tarde", "manhan": "manha", "manham": "manha", "noiti": "noite", "amanhan": "amanha", "amanham": "amanha"}
+_DAY_PART_TYPOS = {
+    "tardi": "tarde",
+    "tardes": "tarde",
+    "manhan": "manha",
+    "manham": "manha",
+    "noiti": "noite",
+    "amanhan": "amanha",
+    "amanham": "amanha",
+}
 
 
 # How parents shorten the words of a date on WhatsApp ("semana q vem", "prox sexta", "qlqr horario").
 _DATE_ABBREVIATIONS = {
-    "q": "que", "prox": "proxima", "prx": "proxima", "qlqr": "qualquer", "qlq": "qualquer", "qq": "qualquer",
-    "qualqr": "qualquer", "qquer": "qualquer", "hj": "hoje", "amnh": "amanha", "amh": "amanha", "amnha": "amanha",
-    "dps": "depois", "dpois": "depois", "d": "de", "hrs": "horas", "hr": "hora", "hs": "horas",
-    "meiodia": "meio dia", "meio-dia": "meio dia", "tard": "tarde", "manh": "manha", "mnh": "manha",
+    "q": "que",
+    "prox": "proxima",
+    "prx": "proxima",
+    "qlqr": "qualquer",
+    "qlq": "qualquer",
+    "qq": "qualquer",
+    "qualqr": "qualquer",
+    "qquer": "qualquer",
+    "hj": "hoje",
+    "amnh": "amanha",
+    "amh": "amanha",
+    "amnha": "amanha",
+    "dps": "depois",
+    "dpois": "depois",
+    "d": "de",
+    "hrs": "horas",
+    "hr": "hora",
+    "hs": "horas",
+    "meiodia": "meio dia",
+    "meio-dia": "meio dia",
+    "tard": "tarde",
+    "manh": "manha",
+    "mnh": "manha",
 }
 _HOUR_WORDS = {
-    "uma": 1, "duas": 2, "tres": 3, "quatro": 4, "cinco": 5, "seis": 6, "sete": 7, "oito": 8, "nove": 9, "dez": 10,
-    "onze": 11, "doze": 12,
+    "uma": 1,
+    "duas": 2,
+    "tres": 3,
+    "quatro": 4,
+    "cinco": 5,
+    "seis": 6,
+    "sete": 7,
+    "oito": 8,
+    "nove": 9,
+    "dez": 10,
+    "onze": 11,
+    "doze": 12,
 }
 # "as duas" / "as tres" are also "both" / "all three" (subjects, children): the small hours need a
 # word that makes them a time.
@@ -251,9 +359,13 @@ _SPELT_HOUR = re.compile(
     r"\b(as|a|pelas|umas|perto das|por volta das|depois das|antes das|a partir das|ate as)\s+"
     r"(?:(sete|oito|nove|dez|onze|doze)\b|(" + "|".join(_HOUR_WORDS) + r")\b" + _TIME_FOLLOWS + ")"
     # "nove horas", "dez e meia" ("uma hora", "duas horas" are more often how long something lasts)
-    r"|\b(sete|oito|nove|dez|onze|doze)\s+(?=horas?\b|e meia\b)|\b(" + "|".join(_HOUR_WORDS) + r")\s+(?=e meia\b)"
+    r"|\b(sete|oito|nove|dez|onze|doze)\s+(?=horas?\b|e meia\b)|\b("
+    + "|".join(_HOUR_WORDS)
+    + r")\s+(?=e meia\b)"
 )
-_HALF = re.compile(r"\b(\d{1,2})(?:\s*h)?\s+(?:e|y|and)\s+(meia|media|quinze|cuarto|trinta|quarenta e cinco|a half)\b")
+_HALF = re.compile(
+    r"\b(\d{1,2})(?:\s*h)?\s+(?:e|y|and)\s+(meia|media|quinze|cuarto|trinta|quarenta e cinco|a half)\b"
+)
 _NOON = re.compile(r"\b(?:ao |no |de |a )?meio\s+dia(?:\s+e\s+meia)?\b")
 _RANGE_RE = re.compile(
     r"\b(?:entre(?:\s+as)?|das?|de)\s+(\d{1,2})(?:[:h](\d{2}))?\s*(?:h|hs|horas)?\s*(?:e|as|a|ate)\s+(?:as\s+)?(\d{1,2})(?:[:h](\d{2}))?\s*(?:h|hs|horas)?\b"
@@ -262,17 +374,31 @@ _RANGE_RE = re.compile(
 
 
 def _spell_out(t: str) -> str:
-    """"às nove" → "às 9", "dez e meia" → "10:30", "meio dia" → "12h"."""
+    """ "às nove" → "às 9", "dez e meia" → "10:30", "meio dia" → "12h"."""
     t = _SPELT_HOUR.sub(
-        lambda m: f"{m.group(1)} {_HOUR_WORDS[m.group(2) or m.group(3)]}" if m.group(1) else f"{_HOUR_WORDS[m.group(4) or m.group(5)]} ", t
+        lambda m: (
+            f"{m.group(1)} {_HOUR_WORDS[m.group(2) or m.group(3)]}"
+            if m.group(1)
+            else f"{_HOUR_WORDS[m.group(4) or m.group(5)]} "
+        ),
+        t,
     )
-    minutes = {"meia": "30", "media": "30", "a half": "30", "trinta": "30", "quinze": "15", "cuarto": "15",
-               "quarenta e cinco": "45"}
+    minutes = {
+        "meia": "30",
+        "media": "30",
+        "a half": "30",
+        "trinta": "30",
+        "quinze": "15",
+        "cuarto": "15",
+        "quarenta e cinco": "45",
+    }
     t = _HALF.sub(lambda m: f"{m.group(1)}:{minutes[m.group(2)]}", t)
     return _NOON.sub(lambda m: " 12:30 " if m.group(0).endswith("meia") else " 12h ", t)
 
 
-_RULED_OUT = re.compile(r"\b(?:nao (?:posso|consigo|da|vai dar|rola|podemos|conseguimos)|nao|nem|em vez de|ao inves de|instead of|not)\s+(?:e\s+|eh\s+|na\s+|no\s+|a\s+|o\s+|on\s+)?$")
+_RULED_OUT = re.compile(
+    r"\b(?:nao (?:posso|consigo|da|vai dar|rola|podemos|conseguimos)|nao|nem|em vez de|ao inves de|instead of|not)\s+(?:e\s+|eh\s+|na\s+|no\s+|a\s+|o\s+|on\s+)?$"
+)
 
 
 def parse_when(text: str, *, today: dt.date) -> When:
@@ -285,7 +411,9 @@ def parse_when(text: str, *, today: dt.date) -> When:
     next_week = bool(_NEXT_WEEK.search(t)) or bool(re.search(r"\b(?:que vem|proxim[ao]|next|que viene)\b", t))
     if re.search(r"\b(depois de amanha|depois d amanha|day after tomorrow|pasado manana)\b", t):
         day = today + dt.timedelta(days=2)
-    elif re.search(r"\b(amanha|tomorrow)\b", t) or (re.search(r"\bmanana\b", t) and not re.search(r"\b(la|por la|de la) manana\b", t)):
+    elif re.search(r"\b(amanha|tomorrow)\b", t) or (
+        re.search(r"\bmanana\b", t) and not re.search(r"\b(la|por la|de la) manana\b", t)
+    ):
         day = today + dt.timedelta(days=1)
     elif re.search(r"\b(hoje|today|hoy)\b", t):
         day = today
@@ -322,7 +450,7 @@ def parse_when(text: str, *, today: dt.date) -> When:
     if day is None:
         # "ah é sábado né… então segunda às 16h": the last weekday named is the wish, unless it
         # is the one ruled out ("quinta 10h, não quarta").
-        found = [m for m in _WEEKDAY_RE.finditer(t) if not _RULED_OUT.search(t[:m.start()])]
+        found = [m for m in _WEEKDAY_RE.finditer(t) if not _RULED_OUT.search(t[: m.start()])]
         m = found[-1] if found else None
         if m:
             weekday = WEEKDAYS[next(g for g in m.groups() if g)]
@@ -358,7 +486,10 @@ def parse_when(text: str, *, today: dt.date) -> When:
             window = (window[0] if window else dt.time(6), until)
     if window is None:
         clocks = list(_CLOCK_RE.finditer(clean))
-        if len(clocks) > 1 and re.search(r"\b(nao|em vez|ao inves|melhor|prefiro|instead|consegue|pode ser|passar|mudar|trocar|so que)\b", clean):
+        if len(clocks) > 1 and re.search(
+            r"\b(nao|em vez|ao inves|melhor|prefiro|instead|consegue|pode ser|passar|mudar|trocar|so que)\b",
+            clean,
+        ):
             clocks.reverse()  # "9h não… consegue 10h?": the later time is the wish
         for m in clocks:
             if m.group(3):
@@ -376,7 +507,9 @@ def parse_when(text: str, *, today: dt.date) -> When:
             if re.search(pattern, clean.replace("amanha", " ")):
                 window = period
                 break
-    return When(day=day, weekday=weekday, time=time, window=window, days=days, anytime=bool(_ANY_TIME.search(t)))
+    return When(
+        day=day, weekday=weekday, time=time, window=window, days=days, anytime=bool(_ANY_TIME.search(t))
+    )
 
 
 # Portuguese comes from scheduling.texts (reminders word slots the same way).
@@ -388,12 +521,12 @@ WEEKDAY_NAMES = {
 
 
 def format_day(day: dt.date, *, lang: str = "pt") -> str:
-    """"terça 02/12"."""
+    """ "terça 02/12"."""
     return f"{WEEKDAY_NAMES.get(lang, WEEKDAYS_PT)[day.weekday()]} {day:%d/%m}"
 
 
 def format_slot(start: dt.datetime, *, lang: str = "pt") -> str:
-    """"terça 02/12 às 16h" (unit-local `start`)."""
+    """ "terça 02/12 às 16h" (unit-local `start`)."""
     day = format_day(start.date(), lang=lang)
     if lang == "en":
         return f"{day} at {start:%H:%M}"

@@ -27,18 +27,75 @@ from conversations.understanding.text import correct, fold
 DATA = Path(__file__).resolve().parent / "data"
 
 NUMBER_WORDS = {
-    "um": 1, "uma": 1, "dois": 2, "duas": 2, "tres": 3, "quatro": 4, "cinco": 5, "seis": 6, "sete": 7,
-    "oito": 8, "nove": 9, "dez": 10, "onze": 11, "doze": 12, "treze": 13, "catorze": 14, "quatorze": 14,
-    "quinze": 15, "dezesseis": 16, "dezessete": 17, "dezoito": 18,
-    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
-    "ten": 10, "eleven": 11, "twelve": 12, "uno": 1, "dos": 2, "cuatro": 4, "seis ": 6, "siete": 7,
-    "ocho": 8, "nueve": 9, "diez": 10,
+    "um": 1,
+    "uma": 1,
+    "dois": 2,
+    "duas": 2,
+    "tres": 3,
+    "quatro": 4,
+    "cinco": 5,
+    "seis": 6,
+    "sete": 7,
+    "oito": 8,
+    "nove": 9,
+    "dez": 10,
+    "onze": 11,
+    "doze": 12,
+    "treze": 13,
+    "catorze": 14,
+    "quatorze": 14,
+    "quinze": 15,
+    "dezesseis": 16,
+    "dezessete": 17,
+    "dezoito": 18,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "uno": 1,
+    "dos": 2,
+    "cuatro": 4,
+    "seis ": 6,
+    "siete": 7,
+    "ocho": 8,
+    "nueve": 9,
+    "diez": 10,
 }
 ORDINALS = {
-    "primeiro": 1, "primeira": 1, "segundo": 2, "segunda": 2, "terceiro": 3, "terceira": 3, "quarto": 4,
-    "quarta": 4, "quinto": 5, "quinta": 5, "sexto": 6, "sexta": 6, "setimo": 7, "setima": 7, "oitavo": 8,
-    "oitava": 8, "nono": 9, "nona": 9, "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5,
-    "primero": 1, "tercero": 3, "cuarto": 4,
+    "primeiro": 1,
+    "primeira": 1,
+    "segundo": 2,
+    "segunda": 2,
+    "terceiro": 3,
+    "terceira": 3,
+    "quarto": 4,
+    "quarta": 4,
+    "quinto": 5,
+    "quinta": 5,
+    "sexto": 6,
+    "sexta": 6,
+    "setimo": 7,
+    "setima": 7,
+    "oitavo": 8,
+    "oitava": 8,
+    "nono": 9,
+    "nona": 9,
+    "first": 1,
+    "second": 2,
+    "third": 3,
+    "fourth": 4,
+    "fifth": 5,
+    "primero": 1,
+    "tercero": 3,
+    "cuarto": 4,
 }
 _N = r"(\d{1,2}|" + "|".join(sorted(NUMBER_WORDS, key=len, reverse=True)) + r")"
 
@@ -49,7 +106,7 @@ def _lexicon() -> dict[str, Any]:
 
 
 def interjections() -> list[str]:
-    """"oxe", "uai", "bah", "égua": what parents say before the sentence (data/lexicon.json)."""
+    """ "oxe", "uai", "bah", "égua": what parents say before the sentence (data/lexicon.json)."""
     return list(_lexicon()["interjections"])
 
 
@@ -110,7 +167,9 @@ class Facts:
 
 _NAME_WORD = r"[A-Za-zÀ-ÖØ-öø-ÿ][A-Za-zÀ-ÖØ-öø-ÿ'’-]+"
 _PARENT_CUES = re.compile(
-    r"\b(?:sou (?:a |o )?(?:mae|pai|avo|tia|tio|madrinha|padrinho|responsavel)(?: dele| dela| d[oa]s? " + _NAME_WORD + r")?\s*,\s*"
+    r"\b(?:sou (?:a |o )?(?:mae|pai|avo|tia|tio|madrinha|padrinho|responsavel)(?: dele| dela| d[oa]s? "
+    + _NAME_WORD
+    + r")?\s*,\s*"
     r"|meu nome e|meu nome eh|me chamo|pode me chamar de|me chama de|me chamam de|call me|aqui (?:e|eh|quem fala e) (?:a |o )?|quem fala e (?:a |o )?|sou (?:a |o )?"
     r"|eu sou (?:a |o )?|e eu (?:sou )?(?:a |o )|falo com voce(?:s)? (?:e|sou) |my name is|i am|i'm|im|this is|me llamo|soy|mi nombre es|aqui (?:a|o) "
     r"|^\W*(?:oi|ola|bom dia|boa tarde|boa noite)?[\s,!]*(?:e|eh) (?:a|o) "
@@ -143,8 +202,12 @@ _CHILD_CUES = re.compile(
     r")\s+(?=" + _NAME_WORD + ")"
 )
 # "tenho visita marcada quarta 14h pra Beatriz": in a message about a visit, "pra" + a capitalised name.
-_FOR_NAME = re.compile(r"\b(?:pra|pro|para|para o|para a|pra a|pro o|for|para el|para la)\s+(?=[A-ZÀ-Ö][a-zà-ÿ'’-]+)")
-_ABOUT_VISIT = re.compile(r"\b(?:visita|agend|marc|teste|avaliacao|conhecer|horario|cancel|remarc|appointment|visit|cita)")
+_FOR_NAME = re.compile(
+    r"\b(?:pra|pro|para|para o|para a|pra a|pro o|for|para el|para la)\s+(?=[A-ZÀ-Ö][a-zà-ÿ'’-]+)"
+)
+_ABOUT_VISIT = re.compile(
+    r"\b(?:visita|agend|marc|teste|avaliacao|conhecer|horario|cancel|remarc|appointment|visit|cita)"
+)
 # "a Olívia, minha filha de 9", "o Pietro (12)", "pro Caleb, 7 anos": a capitalised name next to
 # what marks a child (an age in brackets, "meu filho" after it, an age right after a comma).
 _NAME_THEN_CHILD = re.compile(
@@ -155,13 +218,42 @@ _NAME_THEN_CHILD = re.compile(
 _ARTICLE_NAME = re.compile(
     r"(?:^|[\s,;(])(?:a|o|e a|e o|and|y)\s+(?=[A-ZÀ-Ö][a-zà-ÿ'’-]+\s+(?:tem|tá|ta|está|esta|faz|fez|quer|vai|estuda|"
     r"ja|já|precisa|has|is|tiene|está|anda|com|de\s+\d|\d{1,2}\b(?!\s*(?:h\b|hs|horas|:|/))))"
-    r"|(?:^|[.!?\n]\s*|\bsao (?:dois|duas|tres|2|3)[,:]?\s+)(?=[A-ZÀ-Ö][a-zà-ÿ'’-]+\s+(?:tem|tá|está|faz|fez|vai fazer|completou|estuda)\s+(?:\d|" + "|".join(NUMBER_WORDS) + r"|o\s|no\s|na\s))"
+    r"|(?:^|[.!?\n]\s*|\bsao (?:dois|duas|tres|2|3)[,:]?\s+)(?=[A-ZÀ-Ö][a-zà-ÿ'’-]+\s+(?:tem|tá|está|faz|fez|vai fazer|completou|estuda)\s+(?:\d|"
+    + "|".join(NUMBER_WORDS)
+    + r"|o\s|no\s|na\s))"
 )
 
 
-_PLACES = {"sao", "sao paulo", "moema", "unidade", "kumon", "voces", "vcs", "semana", "segunda", "terca", "quarta",
-           "quinta", "sexta", "sabado", "domingo", "amanha", "hoje", "mim", "gente", "ele", "ela", "nos", "matematica",
-           "portugues", "ingles", "japones", "dezembro", "janeiro"}
+_PLACES = {
+    "sao",
+    "sao paulo",
+    "moema",
+    "unidade",
+    "kumon",
+    "voces",
+    "vcs",
+    "semana",
+    "segunda",
+    "terca",
+    "quarta",
+    "quinta",
+    "sexta",
+    "sabado",
+    "domingo",
+    "amanha",
+    "hoje",
+    "mim",
+    "gente",
+    "ele",
+    "ela",
+    "nos",
+    "matematica",
+    "portugues",
+    "ingles",
+    "japones",
+    "dezembro",
+    "janeiro",
+}
 
 
 def writes_capitals(text: str) -> bool:
@@ -186,7 +278,7 @@ def _clean_name(candidate: str, *, strict: bool) -> str:
             break
         taken.append(word)
         # Stop at the end of the name: the next word must follow directly (no comma in between).
-        after = candidate[candidate.find(word) + len(word):]
+        after = candidate[candidate.find(word) + len(word) :]
         if not re.match(r"\s+" + _NAME_WORD, after) or re.match(r"\s*[,.;!?]", after):
             break
         candidate = after
@@ -196,13 +288,15 @@ def _clean_name(candidate: str, *, strict: bool) -> str:
 
 
 def _name_after(text: str, end: int, *, strict: bool) -> str:
-    return _clean_name(text[end:end + 60], strict=strict)
+    return _clean_name(text[end : end + 60], strict=strict)
 
 
 def _bare_name(text: str) -> str:
     """A message that is only a name (the answer to "qual o nome?"): "Laura", "é a Laura",
     "jessyca", "Maria Clara". Never a question, never a sentence."""
-    stripped = re.sub(r"^\s*(?:e|é|eh|se chama|chama|o nome (?:dele|dela) e|a|o)\s+", "", text.strip(), flags=re.I)
+    stripped = re.sub(
+        r"^\s*(?:e|é|eh|se chama|chama|o nome (?:dele|dela) e|a|o)\s+", "", text.strip(), flags=re.I
+    )
     stripped = stripped.strip(" .!,;")
     if "?" in text or not stripped or len(stripped) > 40:
         return ""
@@ -217,7 +311,8 @@ def _bare_name(text: str) -> str:
 # --- ages, years, subjects ------------------------------------------------------------------------
 
 _AGE = re.compile(
-    r"\b(?:tem|tenho|ta com|esta com|com|de|fez|faz|completou|vai fazer|vai completar|idade|is|he's|she's|turns|turned|tiene|cumplio)\s+" + _N
+    r"\b(?:tem|tenho|ta com|esta com|com|de|fez|faz|completou|vai fazer|vai completar|idade|is|he's|she's|turns|turned|tiene|cumplio)\s+"
+    + _N
     + r"\s*(?:anos|aninhos|ano|anitos|anos de idade|years?|yrs|yo|y/o|anos?)?\b(?!\s*(?:h\b|horas|:|/|%|reais|vezes|filhos|materias|disciplinas|dias|semanas|meses|minutos))"
     r"|\b" + _N + r"\s*(?:anos|aninhos|ano de idade|anos de idade|years? old|yrs old|yo|y/o|años|anitos)\b"
     r"|\b" + _N + r"\s+ano\b(?!\s*(?:do|de|da|escolar|letivo|que vem|passado))"
@@ -229,7 +324,9 @@ _SCHOOL_YEAR = re.compile(
     # "2º ano", "2o ano", "no 2 ano", "5a série", "3 ano do médio" — a bare "8 ano" is an age.
     r"(?:\b(\d{1,2})\s*(?:º|°|o|a|ª)\s*|(?<=\bno )(\d{1,2})\s+|(?<=\bna )(\d{1,2})\s+|\b(\d{1,2})\s+(?=serie|grade|grado|ano do))"
     r"(ano|serie|grade|grado)\b(?!\s*(?:que vem|passado))(?:\s+do\s+(medio|fundamental|ensino medio))?"
-    r"|\b(" + "|".join(ORDINALS) + r")\s+(ano|serie|grade|grado)\b(?:\s+do\s+(medio|fundamental|ensino medio))?"
+    r"|\b("
+    + "|".join(ORDINALS)
+    + r")\s+(ano|serie|grade|grado)\b(?:\s+do\s+(medio|fundamental|ensino medio))?"
     r"|\b(pre-escola|pre escola|pre|jardim|maternal|bercario|infantil|kindergarten|ensino medio|colegial|faculdade|cursinho)\b"
     r"(?:\s*(i{1,3}|[1-5])\b)?"
 )
@@ -256,8 +353,12 @@ _DOING_WELL = re.compile(
     r"(?!\s+(?:frac\w*|ruim|mal|atrasad\w*|devagar|baix\w*|pior|abaixo|complicad\w*|dificil|perdid\w*|fei\w*))"
 )
 # "inglês ela já faz em outro canto": a subject the child already does elsewhere is not the wish.
-_DOES_ALREADY = re.compile(r"^[^\w.!?;]*(?:(?:ele|ela|o|a|\w+)\s+)?ja\s+(?:faz|fazia|estuda|tem|cursa|does|takes)\b")
-_WANTS = re.compile(r"\b(quero|queria|queremos|gostaria|inscrever|matricular|precisa|dificuldade|marcar|agendar|pra ele|pra ela|e pra|seria|want|would like|quiero|queremos)\b")
+_DOES_ALREADY = re.compile(
+    r"^[^\w.!?;]*(?:(?:ele|ela|o|a|\w+)\s+)?ja\s+(?:faz|fazia|estuda|tem|cursa|does|takes)\b"
+)
+_WANTS = re.compile(
+    r"\b(quero|queria|queremos|gostaria|inscrever|matricular|precisa|dificuldade|marcar|agendar|pra ele|pra ela|e pra|seria|want|would like|quiero|queremos)\b"
+)
 _CORRECTION = re.compile(
     r"\b(?:na verdade|na vdd|na vrdd|pensando (?:bem|melhor)|mudei de ideia|melhor dizendo|ops|opa,? errei|errei|corrigindo|correcao"
     r"|quis dizer|digo|me enganei|desculpa,? e|actually|i meant|en realidad|perdon,? es|o corretor (?:trocou|mudou)|foi o corretor)\b"
@@ -274,7 +375,9 @@ _HEARD = re.compile(
     r"\b(indicacao|indicou|indicaram|recomendou|recomendacao|instagram|insta|facebook|google|tiktok|youtube|site"
     r"|passei na frente|vi a placa|placa|panfleto|folheto|outdoor|whatsapp de uma amiga)\b"
 )
-_COUNT = re.compile(r"\b(?:meus|minhas|os|as|my|mis)\s+(dois|duas|tres|2|3|two|three|dos)\s+(?:filh|crianc|menin|kids|children|hij)")
+_COUNT = re.compile(
+    r"\b(?:meus|minhas|os|as|my|mis)\s+(dois|duas|tres|2|3|two|three|dos)\s+(?:filh|crianc|menin|kids|children|hij)"
+)
 
 
 def _age_from(match: re.Match[str]) -> int | None:
@@ -283,7 +386,9 @@ def _age_from(match: re.Match[str]) -> int | None:
     cue = fold(match.group(0)).split()[0]
     if cue.startswith("(") or re.match(r"(filh|net|menin|crianca|pequen|sobrinh|son|daughter|hij)", cue):
         return value if value is not None and 1 <= value <= 99 else None
-    if cue in _AGE_NEEDS_UNIT and not re.search(r"anos|ano|aninhos|anitos|años|years|yrs|yo", fold(match.group(0))):
+    if cue in _AGE_NEEDS_UNIT and not re.search(
+        r"anos|ano|aninhos|anitos|años|years|yrs|yo", fold(match.group(0))
+    ):
         return None
     if value is None or not 1 <= value <= 99:
         return None
@@ -301,12 +406,24 @@ def _school_year_from(match: re.Match[str]) -> str:
         return f"{ORDINALS[g[6]]}º ano" + (" do médio" if stage and "medio" in stage else "")
     name = g[9]
     level = g[10] or ""
-    label = {"pre": "Pré", "pre-escola": "Pré-escola", "pre escola": "Pré-escola", "jardim": "Jardim",
-             "maternal": "Maternal", "bercario": "Berçário", "infantil": "Educação infantil",
-             "kindergarten": "Educação infantil", "ensino medio": "Ensino médio", "colegial": "Ensino médio",
-             "faculdade": "Faculdade", "cursinho": "Cursinho"}[name]
+    label = {
+        "pre": "Pré",
+        "pre-escola": "Pré-escola",
+        "pre escola": "Pré-escola",
+        "jardim": "Jardim",
+        "maternal": "Maternal",
+        "bercario": "Berçário",
+        "infantil": "Educação infantil",
+        "kindergarten": "Educação infantil",
+        "ensino medio": "Ensino médio",
+        "colegial": "Ensino médio",
+        "faculdade": "Faculdade",
+        "cursinho": "Cursinho",
+    }[name]
     if level:
-        label += " " + ("I" * _ROMAN.get(level, 0) if level in _ROMAN else "I" * int(level) if int(level) <= 3 else level)
+        label += " " + (
+            "I" * _ROMAN.get(level, 0) if level in _ROMAN else "I" * int(level) if int(level) <= 3 else level
+        )
     return label
 
 
@@ -316,12 +433,15 @@ def subjects_in(folded: str) -> tuple[list[str], list[str]]:
     found: list[tuple[int, str, bool]] = []
     for name, pattern in subject_patterns().items():
         for m in pattern.finditer(corrected):
-            before = corrected[max(0, m.start() - 30):m.start()]
-            after = corrected[m.end():m.end() + 40]
+            before = corrected[max(0, m.start() - 30) : m.start()]
+            after = corrected[m.end() : m.end() + 40]
             if _OWN_LANGUAGE.search(before):
                 continue
-            negated = bool(_NEGATED_SUBJECT.search(before)) or bool(_DOING_WELL.match(after)) \
+            negated = (
+                bool(_NEGATED_SUBJECT.search(before))
+                or bool(_DOING_WELL.match(after))
                 or bool(_DOES_ALREADY.match(after))
+            )
             found.append((m.start(), name, negated))
     found.sort()
     wanted = list(dict.fromkeys(n for _, n, neg in found if not neg))
@@ -350,8 +470,12 @@ def _child_facts(folded: str) -> ChildFacts:
             continue  # "no 2 ano" is the school year, not an age
         age = _age_from(m)
         cue = fold(m.group(0)).split()[0]
-        if age is not None and cue in {"faz", "vai", "completa"} and child.age is not None \
-                and _FUTURE_BIRTHDAY.match(folded[m.end():m.end() + 30]):
+        if (
+            age is not None
+            and cue in {"faz", "vai", "completa"}
+            and child.age is not None
+            and _FUTURE_BIRTHDAY.match(folded[m.end() : m.end() + 30])
+        ):
             continue  # "tem 5, faz 6 só em março": the age now was said
         if age is not None:
             child.age = age
@@ -366,8 +490,17 @@ def _child_facts(folded: str) -> ChildFacts:
         for q in asking:
             rest = rest.replace(q, " ")
         child.tentative = not subjects_in(rest)[0]
-        child.adding = bool(re.search(r"\b(tambem|tb|junto|alem d[eo]|mais|too|also|as well|tambien)\b", folded))
-        child.only = bool(re.search(r"\b(so|somente|apenas|only|solo|solamente)\s+(?:o |a )?(?:kumon de |de )?(?:" + "|".join(w for ws in _lexicon()["subjects"].values() for w in ws) + r")\b", folded))
+        child.adding = bool(
+            re.search(r"\b(tambem|tb|junto|alem d[eo]|mais|too|also|as well|tambien)\b", folded)
+        )
+        child.only = bool(
+            re.search(
+                r"\b(so|somente|apenas|only|solo|solamente)\s+(?:o |a )?(?:kumon de |de )?(?:"
+                + "|".join(w for ws in _lexicon()["subjects"].values() for w in ws)
+                + r")\b",
+                folded,
+            )
+        )
     return child
 
 
@@ -388,19 +521,33 @@ def extract(text: str, *, step: Step = Step.NONE) -> Facts:
     while m:
         # "sou a X" names the parent only with a capital (else "sou a mãe", "sou estudante"), unless
         # we just asked their name.
-        weak = re.sub(r"\s+(a|o)$", "", fold(m.group(0)).strip()) in {"sou", "eu sou", "soy", "i am", "im", "i'm", "this is"}
+        weak = re.sub(r"\s+(a|o)$", "", fold(m.group(0)).strip()) in {
+            "sou",
+            "eu sou",
+            "soy",
+            "i am",
+            "im",
+            "i'm",
+            "this is",
+        }
         strict = weak and step != Step.ASK_PARENT_NAME and writes_capitals(original)
         name = _name_after(original, m.end(), strict=strict)
-        if name and step in (Step.ASK_CHILD_NAME, Step.ASK_CHILD_AGE, Step.ASK_SUBJECT) and re.fullmatch(
-            r"\W*(?:oi|ola|bom dia|boa tarde|boa noite)?[\s,!]*(?:e|eh) (?:a|o)\s*", fold(m.group(0))
+        if (
+            name
+            and step in (Step.ASK_CHILD_NAME, Step.ASK_CHILD_AGE, Step.ASK_SUBJECT)
+            and re.fullmatch(
+                r"\W*(?:oi|ola|bom dia|boa tarde|boa noite)?[\s,!]*(?:e|eh) (?:a|o)\s*", fold(m.group(0))
+            )
         ):
             name = ""  # "é a Helena" answers the question about the child
-        if name and re.fullmatch(r"\W*(?:oi|ola|bom dia|boa tarde|boa noite)?[\s,!]*(?:e|eh) (?:a|o)\s*", fold(m.group(0))):
+        if name and re.fullmatch(
+            r"\W*(?:oi|ola|bom dia|boa tarde|boa noite)?[\s,!]*(?:e|eh) (?:a|o)\s*", fold(m.group(0))
+        ):
             # "e a sala tem ar?" begins with "and", not "é a Sala": a name there is one we know of,
             # or written with a capital.
             given, also_words = given_names()
             word = fold(name.split()[0])
-            if not original[m.end():].lstrip()[:1].isupper() and (word not in given or word in also_words):
+            if not original[m.end() :].lstrip()[:1].isupper() and (word not in given or word in also_words):
                 name = ""
         if name:
             facts.parent_name = name
@@ -412,30 +559,50 @@ def extract(text: str, *, step: Step = Step.NONE) -> Facts:
     # A writer who uses capitals writes names with one: "meu filho chegou em casa" names no one.
     capitalises = writes_capitals(original)
     for cue in _CHILD_CUES.finditer(folded):
-        relation = re.match(r"(?:mae|pai|avo|tia|tio|responsavel|madrinha|padrinho|mom|dad|mother|father|madre|padre)\b", cue.group(0))
-        weak = bool(relation) or cue.group(0).startswith(("visita", "teste", "agend", "horario", "matric", "avalia"))
+        relation = re.match(
+            r"(?:mae|pai|avo|tia|tio|responsavel|madrinha|padrinho|mom|dad|mother|father|madre|padre)\b",
+            cue.group(0),
+        )
+        weak = bool(relation) or cue.group(0).startswith(
+            ("visita", "teste", "agend", "horario", "matric", "avalia")
+        )
         name = _name_after(original, cue.end(), strict=weak or capitalises)
         if name and fold(name) != fold(facts.parent_name):
             mentions.append((cue.start(), cue.end() + len(name), name))
     if _ABOUT_VISIT.search(folded):
         for cue in _FOR_NAME.finditer(original):
             name = _name_after(original, cue.end(), strict=True)
-            if name and fold(name) not in _PLACES and fold(name) != fold(facts.parent_name) and all(
-                fold(name) != fold(n) for _, _, n in mentions
+            if (
+                name
+                and fold(name) not in _PLACES
+                and fold(name) != fold(facts.parent_name)
+                and all(fold(name) != fold(n) for _, _, n in mentions)
             ):
                 mentions.append((cue.start(), cue.end() + len(name), name))
     for near in _NAME_THEN_CHILD.finditer(original):
         before = original[: near.start("name")].rstrip(" ")
-        if before and before.split()[-1] not in ("A", "O") and before.split()[-1][:1].isupper() and before[-1:] not in ".!?,":
+        if (
+            before
+            and before.split()[-1] not in ("A", "O")
+            and before.split()[-1][:1].isupper()
+            and before[-1:] not in ".!?,"
+        ):
             continue  # "São Paulo, 10 anos": part of a longer proper name
         name = _clean_name(near.group("name"), strict=True)
-        if name and fold(name) not in _PLACES and fold(name) != fold(facts.parent_name) and all(
-            fold(name) != fold(n) for _, _, n in mentions
+        if (
+            name
+            and fold(name) not in _PLACES
+            and fold(name) != fold(facts.parent_name)
+            and all(fold(name) != fold(n) for _, _, n in mentions)
         ):
             mentions.append((near.start("name"), near.end("name"), name))
     for art in _ARTICLE_NAME.finditer(original):
         name = _name_after(original, art.end(), strict=True)
-        if name and fold(name) != fold(facts.parent_name) and all(fold(name) != fold(n) for _, _, n in mentions):
+        if (
+            name
+            and fold(name) != fold(facts.parent_name)
+            and all(fold(name) != fold(n) for _, _, n in mentions)
+        ):
             mentions.append((art.start(), art.end() + len(name), name))
     for start, end, name in _known_names(original, folded, step=step, parent=facts.parent_name):
         if all(fold(name) != fold(n) and not (a <= start < b) for a, b, n in mentions):
@@ -443,7 +610,11 @@ def extract(text: str, *, step: Step = Step.NONE) -> Facts:
     mentions.sort()
     count = _COUNT.search(folded)
     if count:
-        facts.children_count = NUMBER_WORDS.get(count.group(1)) or int(count.group(1)) if count.group(1).isdigit() else NUMBER_WORDS.get(count.group(1))
+        facts.children_count = (
+            NUMBER_WORDS.get(count.group(1)) or int(count.group(1))
+            if count.group(1).isdigit()
+            else NUMBER_WORDS.get(count.group(1))
+        )
 
     if mentions:
         joined: list[tuple[ChildFacts, ChildFacts]] = []  # (named with the next, the next)
@@ -512,7 +683,8 @@ def extract(text: str, *, step: Step = Step.NONE) -> Facts:
     elif step == Step.ASK_CHILD_AGE and (first is None or (first.age is None and not first.school_year)):
         bare = re.fullmatch(
             r"\W*(?:(?:ele|ela|o|a|he|she|el)\s+)?(?:(?:ja\s+)?(?:tem|ta com|esta com|faz|fez|acabou de fazer|completou|vai fazer|is|tiene)\s+)?"
-            + _N + r"\s*(?:anos?|aninhos|years?|años)?\b(?!\s*(?:h\b|horas|:|/))(?!\s*(?:º|°|o|a|ª)?\s*(?:ano|serie)\b).*",
+            + _N
+            + r"\s*(?:anos?|aninhos|years?|años)?\b(?!\s*(?:h\b|horas|:|/))(?!\s*(?:º|°|o|a|ª)?\s*(?:ano|serie)\b).*",
             folded,
         )
         if bare:
@@ -531,8 +703,10 @@ def extract(text: str, *, step: Step = Step.NONE) -> Facts:
     star = _STAR_CORRECTION.match(original)
     if star and fold(star.group(1)) not in not_names():
         facts.respelt, facts.correction = star.group(1)[0].upper() + star.group(1)[1:], True
-    for m in re.finditer(r"\bnao (?:e |eh |era )?(?:o |a )?(?=[A-ZÀ-Ö])", original.replace("não", "nao").replace("Não", "nao")):
-        taken_back = _clean_name(original[m.end():m.end() + 40], strict=True)
+    for m in re.finditer(
+        r"\bnao (?:e |eh |era )?(?:o |a )?(?=[A-ZÀ-Ö])", original.replace("não", "nao").replace("Não", "nao")
+    ):
+        taken_back = _clean_name(original[m.end() : m.end() + 40], strict=True)
         if taken_back:
             facts.not_names.append(taken_back)
     return facts
@@ -545,8 +719,25 @@ _NOT_CHILD_BEFORE = re.compile(
     r"|\bi'?m|\bi am|\bname is|\bsoy|\bllamo|\bdona|\bseu|\bsenhora?|\bsra?\.?)\s*$"
 )
 # Brazilian cities that are also first names, and what puts a place before them.
-_CITIES_THAT_ARE_NAMES = frozenset({"salvador", "vitoria", "natal", "marilia", "franca", "palmas", "americana", "serra",
-                                    "luziania", "barbacena", "petrolina", "teresina", "regina", "santos", "jandira"})
+_CITIES_THAT_ARE_NAMES = frozenset(
+    {
+        "salvador",
+        "vitoria",
+        "natal",
+        "marilia",
+        "franca",
+        "palmas",
+        "americana",
+        "serra",
+        "luziania",
+        "barbacena",
+        "petrolina",
+        "teresina",
+        "regina",
+        "santos",
+        "jandira",
+    }
+)
 _PLACE_BEFORE = re.compile(
     r"(?:\b(?:em|de|do|da|no|na|in|from|to|at|of|desde|en)|\b(?:mud\w*|vim|viemos|vinda|moved|moving|live|living|moro|moramos|chegamos|llegamos)\s+(?:pra|para|a))\s*$"
 )
@@ -576,18 +767,22 @@ def _known_names(original: str, folded: str, *, step: Step, parent: str) -> list
             continue
         if word in words and not m.group(0)[0].isupper():
             continue
-        if _NOT_CHILD_BEFORE.search(folded[:m.start()]) or _NOT_CHILD_AFTER.match(folded[m.end():]):
+        if _NOT_CHILD_BEFORE.search(folded[: m.start()]) or _NOT_CHILD_AFTER.match(folded[m.end() :]):
             continue
-        if word in _CITIES_THAT_ARE_NAMES and _PLACE_BEFORE.search(folded[:m.start()]):
+        if word in _CITIES_THAT_ARE_NAMES and _PLACE_BEFORE.search(folded[: m.start()]):
             continue  # "we moved to Salvador", "moro em Vitória": the city, not a child
         if found and found[-1][1] > m.start():
             continue  # the surname of the name just taken
-        before = original[:m.start()]
+        before = original[: m.start()]
         previous = re.search(r"(" + _NAME_WORD + r")\s+$", before)
-        if previous and previous.group(1)[0].isupper() and not re.search(r"(?:^|[.!?\n])\s*" + re.escape(previous.group(1)) + r"\s+$", before) \
-                and fold(previous.group(1)) not in names:
+        if (
+            previous
+            and previous.group(1)[0].isupper()
+            and not re.search(r"(?:^|[.!?\n])\s*" + re.escape(previous.group(1)) + r"\s+$", before)
+            and fold(previous.group(1)) not in names
+        ):
             continue  # "São Paulo", "Porto Alegre", "Colégio Santa Maria": part of a longer proper name
-        name = _clean_name(original[m.start():m.start() + 60], strict=False)
+        name = _clean_name(original[m.start() : m.start() + 60], strict=False)
         if name:
             found.append((m.start(), m.start() + len(name), name))
     return found
@@ -599,7 +794,9 @@ _STAR_CORRECTION = re.compile(r"^\s*\*\s*(" + _NAME_WORD + r")\*?\s*(?:$|[,.!;:-
 
 # Right after a child's name: "o Pedro de 8", "a Bia 10", "Lucas, 7".
 _AGE_AFTER_NAME = re.compile(
-    r"\s*[,(]?\s*(?:de|com)?\s*" + _N + r"\s*\)?(?:\s*(?:anos|aninhos|anos de idade))?(?=\s*(?:$|[,;.!?)]|e\b|and\b|y\b|que\b|quer\b|ta\b|esta\b"
+    r"\s*[,(]?\s*(?:de|com)?\s*"
+    + _N
+    + r"\s*\)?(?:\s*(?:anos|aninhos|anos de idade))?(?=\s*(?:$|[,;.!?)]|e\b|and\b|y\b|que\b|quer\b|ta\b|esta\b"
     # "Bento 9 mat", "a Lis 4 portugues": an age, then the subject, in a list of children.
     r"|(?:de |pra |para )?(?:mat|matematica|math|port|portugues|ingles|english|japones|faz|precisa)\b))"
 )
@@ -622,8 +819,22 @@ _ENROLLED = re.compile(
 )
 
 # How many "all of them" are, when the words say it.
-_ALL_COUNT = {"dois": 2, "duas": 2, "2": 2, "ambos": 2, "ambas": 2, "gemeos": 2, "gemeas": 2, "both": 2, "twins": 2,
-              "dos": 2, "mellizos": 2, "gemelos": 2, "tres": 3, "3": 3}
+_ALL_COUNT = {
+    "dois": 2,
+    "duas": 2,
+    "2": 2,
+    "ambos": 2,
+    "ambas": 2,
+    "gemeos": 2,
+    "gemeas": 2,
+    "both": 2,
+    "twins": 2,
+    "dos": 2,
+    "mellizos": 2,
+    "gemelos": 2,
+    "tres": 3,
+    "3": 3,
+}
 
 
 def _all_of_them_count(folded: str) -> int | None:

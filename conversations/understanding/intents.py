@@ -74,7 +74,9 @@ class IntentModel:
         self.labels = [e.intent for e in chosen]
         self.matrix = self.embedder.embed_documents([prepare(e.text) for e in chosen])
         self.intents = sorted(set(self.labels), key=str)
-        self.weights, self.bias = _fit(self.matrix, [self.intents.index(label) for label in self.labels], len(self.intents))
+        self.weights, self.bias = _fit(
+            self.matrix, [self.intents.index(label) for label in self.labels], len(self.intents)
+        )
 
     def predict(self, text: str) -> Prediction:
         cleaned = prepare(text) or text.strip()
@@ -126,7 +128,9 @@ def held_out_accuracy(*, abstain: bool = False) -> tuple[float, list[tuple[str, 
     misses = []
     for e in test:
         prediction = trained.predict(e.text)
-        predicted = prediction.intent if abstain else max(prediction.scores, key=lambda i: prediction.scores[i])
+        predicted = (
+            prediction.intent if abstain else max(prediction.scores, key=lambda i: prediction.scores[i])
+        )
         if predicted != e.intent:
             misses.append((e.text, e.intent, predicted))
     return 1 - len(misses) / len(test), misses

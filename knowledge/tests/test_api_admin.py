@@ -57,7 +57,10 @@ def test_search_api_outsider_gets_404(add_faq, path: str) -> None:
 
     response = client_for(outsider).post(path, {"unit": "centro", "query": "estacionamento"}, format="json")
 
-    assert (response.status_code, response.json()) == (404, {"message": "Unidade não encontrada.", "extra": {"unit": "centro"}})
+    assert (response.status_code, response.json()) == (
+        404,
+        {"message": "Unidade não encontrada.", "extra": {"unit": "centro"}},
+    )
 
 
 def test_search_api_anonymous_is_refused() -> None:
@@ -148,13 +151,21 @@ def test_admin_test_search_names_a_refusal_and_a_match_in_portuguese(add_faq, cl
     user.save()
     client.force_login(user)
 
-    refused = client.get("/admin/knowledge/source/test-search/",
-                         {"unit": unit.pk, "query": "quanto custa na unidade de Moema?", "limit": 3},
-                         HTTP_ACCEPT_LANGUAGE="pt-br").content.decode()
-    answered = client.get("/admin/knowledge/source/test-search/",
-                          {"unit": unit.pk, "query": "tem estacionamento?", "limit": 3},
-                          HTTP_ACCEPT_LANGUAGE="pt-br").content.decode()
+    refused = client.get(
+        "/admin/knowledge/source/test-search/",
+        {"unit": unit.pk, "query": "quanto custa na unidade de Moema?", "limit": 3},
+        HTTP_ACCEPT_LANGUAGE="pt-br",
+    ).content.decode()
+    answered = client.get(
+        "/admin/knowledge/source/test-search/",
+        {"unit": unit.pk, "query": "tem estacionamento?", "limit": 3},
+        HTTP_ACCEPT_LANGUAGE="pt-br",
+    ).content.decode()
 
     assert "(cita outra unidade)" in refused and "other_unit" not in refused
-    assert any(f"<td>{label}: " in answered for label in ("pergunta", "variação", "entrada", "tema do catálogo"))
-    assert not any(f"<td>{code}: " in answered for code in ("question", "phrasing", "entry", "topic", "chunk"))
+    assert any(
+        f"<td>{label}: " in answered for label in ("pergunta", "variação", "entrada", "tema do catálogo")
+    )
+    assert not any(
+        f"<td>{code}: " in answered for code in ("question", "phrasing", "entry", "topic", "chunk")
+    )

@@ -141,12 +141,21 @@ def test_a_message_about_a_topic_the_unit_has_no_entry_for_is_refused(add_faq) -
 
     result = search(unit=unit, query="quantos alunos ficam na sala ao mesmo tempo?", record_gap=False)
 
-    assert (result.decision, result.refusal_reason, result.topic) == ("refuse", "uncovered_topic", "tamanho-turma")
+    assert (result.decision, result.refusal_reason, result.topic) == (
+        "refuse",
+        "uncovered_topic",
+        "tamanho-turma",
+    )
 
 
 def test_the_units_cnpj_is_not_answered_with_its_invoice_entry(add_faq) -> None:
     unit = UnitFactory()
-    add_faq(unit, "nota", question="Vocês emitem nota fiscal?", answer="Sim, emitimos nota fiscal todo mês por e-mail.")
+    add_faq(
+        unit,
+        "nota",
+        question="Vocês emitem nota fiscal?",
+        answer="Sim, emitimos nota fiscal todo mês por e-mail.",
+    )
     add_faq(unit, "mensalidade")
 
     result = search(unit=unit, query="qual o cnpj da unidade?", record_gap=False)
@@ -185,7 +194,9 @@ def test_a_message_about_a_topic_the_unit_has_an_entry_for_gets_it(add_faq) -> N
 def test_a_parent_message_reaches_the_entry_of_its_topic(add_faq, query: str, expected: str) -> None:
     unit = UnitFactory()
     add_faq(unit, "mensalidade")
-    add_faq(unit, "ingles", question="Como é o curso de Inglês?", answer="O Inglês do Kumon tem áudio e leitura.")
+    add_faq(
+        unit, "ingles", question="Como é o curso de Inglês?", answer="O Inglês do Kumon tem áudio e leitura."
+    )
     add_faq(unit, "estacionamento")
     add_faq(unit, "licao", question="Tem lição de casa?", answer="Sim, cerca de 20 a 30 minutos por dia.")
     add_faq(unit, "horario")
@@ -197,7 +208,9 @@ def test_a_parent_message_reaches_the_entry_of_its_topic(add_faq, query: str, ex
 
 def test_catalogue_refuses_a_broader_topic_that_does_not_exist(tmp_path, monkeypatch) -> None:
     (tmp_path / "a.json").write_text(
-        json.dumps({"topics": [{"slug": "x", "label": "x", "question": "x?", "phrasings": [], "broader": "nope"}]}),
+        json.dumps(
+            {"topics": [{"slug": "x", "label": "x", "question": "x?", "phrasings": [], "broader": "nope"}]}
+        ),
         encoding="utf-8",
     )
     monkeypatch.setattr(topics, "CATALOGUE_DIR", tmp_path)
@@ -592,5 +605,7 @@ def test_admin_test_search_shows_the_answer_the_bot_would_send(add_faq, client) 
 def test_guard_reads_places_and_schools_named_in_lower_case(query: str, reason: str | None) -> None:
     from knowledge.guard import refusal_reason
 
-    unit = UnitFactory.build(name="Kumon Setor Bueno", slug="kumon-setor-bueno", address="Rua T-30, 100 – Setor Bueno")
+    unit = UnitFactory.build(
+        name="Kumon Setor Bueno", slug="kumon-setor-bueno", address="Rua T-30, 100 – Setor Bueno"
+    )
     assert refusal_reason(query=query, unit=unit) == reason

@@ -82,8 +82,8 @@ def test_normalize_reads_english_contractions() -> None:
 
 
 def test_reading_drops_what_the_parent_takes_back_with_a_double_negative() -> None:
-    assert reading(normalize("nao e cancelar nao, e so que ele vai faltar semana que vem, pode repor?")).startswith(
-        "so que ele vai faltar"
-    )
+    assert reading(
+        normalize("nao e cancelar nao, e so que ele vai faltar semana que vem, pode repor?")
+    ).startswith("so que ele vai faltar")
     assert reading(normalize("nao quero matricular nao uai, so saber o preco")) == "so saber o preco"
     assert reading(normalize("nao sei nao")) == "nao sei nao"

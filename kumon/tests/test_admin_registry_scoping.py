@@ -19,26 +19,42 @@ from scheduling.models import Closure, OpeningHours
 from scheduling.tests.factories import AppointmentFactory
 
 SCOPED = sorted(
-    (model._meta.label for model, model_admin in admin.site._registry.items() if isinstance(model_admin, UnitScopedAdmin))
+    (
+        model._meta.label
+        for model, model_admin in admin.site._registry.items()
+        if isinstance(model_admin, UnitScopedAdmin)
+    )
 )
 
 
 @pytest.fixture
 def staff_of_a(client):
     unit_b = UnitFactory(name="Unidade Secreta B", slug="secreta-b")
-    message = MessageFactory(unit=unit_b, conversation__contact__unit=unit_b, conversation__unit=unit_b, body="segredo de B")
+    message = MessageFactory(
+        unit=unit_b, conversation__contact__unit=unit_b, conversation__unit=unit_b, body="segredo de B"
+    )
     AppointmentFactory(unit=unit_b, contact=message.conversation.contact)
     Source.objects.create(unit=unit_b, external_id="b-faq", question="Pergunta B", answer="Resposta B")
     OpeningHours.objects.create(unit=unit_b, weekday=0, start=dt.time(8), end=dt.time(12))
-    Closure.objects.create(unit=unit_b, start_date=timezone.localdate(), end_date=timezone.localdate(), reason="Férias B")
+    Closure.objects.create(
+        unit=unit_b, start_date=timezone.localdate(), end_date=timezone.localdate(), reason="Férias B"
+    )
     membership = MembershipFactory(role=Membership.Role.STAFF, unit__name="Unidade A")
     client.force_login(membership.user)
     return client
 
 
 def test_every_unit_scoped_admin_is_covered() -> None:
-    assert {"conversations.Conversation", "conversations.Message", "kumon.Contact", "kumon.Unit",
-            "knowledge.Source", "scheduling.Appointment", "scheduling.OpeningHours", "scheduling.Closure"} <= set(SCOPED)
+    assert {
+        "conversations.Conversation",
+        "conversations.Message",
+        "kumon.Contact",
+        "kumon.Unit",
+        "knowledge.Source",
+        "scheduling.Appointment",
+        "scheduling.OpeningHours",
+        "scheduling.Closure",
+    } <= set(SCOPED)
 
 
 @pytest.mark.django_db
@@ -65,7 +81,11 @@ def test_member_of_two_units_cannot_point_a_row_of_one_at_a_row_of_the_other(rf)
     request.user = user
     model_admin = UnitScopedAdmin(Conversation, admin.site)
     Form = model_admin.get_form(request, fields=["unit", "contact", "mode", "stage"])
-    form = Form(data={"unit": unit_a.pk, "contact": ContactFactory(unit=unit_b).pk, "mode": "bot", "stage": "new"})
+    form = Form(
+        data={"unit": unit_a.pk, "contact": ContactFactory(unit=unit_b).pk, "mode": "bot", "stage": "new"}
+    )
     assert form.errors == {"contact": ["Isto pertence a outra unidade."]}
-    ok = Form(data={"unit": unit_a.pk, "contact": ContactFactory(unit=unit_a).pk, "mode": "bot", "stage": "new"})
+    ok = Form(
+        data={"unit": unit_a.pk, "contact": ContactFactory(unit=unit_a).pk, "mode": "bot", "stage": "new"}
+    )
     assert ok.errors == {}

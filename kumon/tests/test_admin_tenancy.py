@@ -46,7 +46,10 @@ def test_memberships_visible_to_owners_of_their_units_only(client) -> None:
     client.force_login(w.owner)
     rows = listed(client, "/admin/kumon/membership/")
     assert sorted((m.user.username, m.unit.slug) for m in rows) == [
-        ("owner-ac", "unit-a"), ("owner-ac", "unit-c"), ("staff-a", "unit-a")]
+        ("owner-ac", "unit-a"),
+        ("owner-ac", "unit-c"),
+        ("staff-a", "unit-a"),
+    ]
     client.force_login(w.staff_a)
     assert client.get("/admin/kumon/membership/").status_code == 403
     other = Membership.objects.get(user=w.staff_b)
@@ -98,10 +101,16 @@ def test_an_owner_rotates_the_webhook_secret_and_sees_the_new_one_once(client) -
     w = make_world()
     old = w.unit_a.webhook_secret
     client.force_login(w.owner)
-    response = client.post("/admin/kumon/unit/", {"action": "rotate_webhook_secret", "_selected_action": [w.unit_a.pk]})
+    response = client.post(
+        "/admin/kumon/unit/", {"action": "rotate_webhook_secret", "_selected_action": [w.unit_a.pk]}
+    )
     new = Unit.objects.get(pk=w.unit_a.pk).webhook_secret
-    assert (response.status_code, "no-store" in response["Cache-Control"].split(", "), new != old, len(new) >= 40) == (
-        200, True, True, True)  # never cached
+    assert (
+        response.status_code,
+        "no-store" in response["Cache-Control"].split(", "),
+        new != old,
+        len(new) >= 40,
+    ) == (200, True, True, True)  # never cached
     assert [(u.pk, s) for u, s in response.context["rotated"]] == [(w.unit_a.pk, new)]
     assert new in response.content.decode()
     assert new not in client.get(f"/admin/kumon/unit/{w.unit_a.pk}/change/").content.decode()
@@ -111,9 +120,14 @@ def test_staff_cannot_rotate_the_webhook_secret(client) -> None:
     w = make_world()
     old = w.unit_a.webhook_secret
     client.force_login(w.staff_a)
-    response = client.post("/admin/kumon/unit/", {"action": "rotate_webhook_secret", "_selected_action": [w.unit_a.pk]},
-                           follow=True)
-    assert "rotate_webhook_secret" not in response.context["cl"].model_admin.get_actions(response.wsgi_request)
+    response = client.post(
+        "/admin/kumon/unit/",
+        {"action": "rotate_webhook_secret", "_selected_action": [w.unit_a.pk]},
+        follow=True,
+    )
+    assert "rotate_webhook_secret" not in response.context["cl"].model_admin.get_actions(
+        response.wsgi_request
+    )
     assert Unit.objects.get(pk=w.unit_a.pk).webhook_secret == old
 
 
@@ -145,8 +159,11 @@ def test_the_api_cannot_change_a_units_calendar(client) -> None:
     w = make_world()
     client.force_login(w.owner)
     for method in ("put", "patch"):
-        response = getattr(client, method)(f"/api/v1/units/{w.unit_a.slug}/", {"google_calendar_id": CALENDAR},
-                                           content_type="application/json")
+        response = getattr(client, method)(
+            f"/api/v1/units/{w.unit_a.slug}/",
+            {"google_calendar_id": CALENDAR},
+            content_type="application/json",
+        )
         assert response.status_code == 405
     assert "google_calendar_id" not in client.get(f"/api/v1/units/{w.unit_a.slug}/").json()
     assert Unit.objects.get(pk=w.unit_a.pk).google_calendar_id == ""

@@ -21,7 +21,11 @@ def test_units_staff_sees_theirs_owner_theirs_superuser_all() -> None:
     w = make_world()
     assert [u["slug"] for u in api(w.staff_a).get("/api/v1/units/").json()["results"]] == ["unit-a"]
     assert [u["slug"] for u in api(w.owner).get("/api/v1/units/").json()["results"]] == ["unit-a", "unit-c"]
-    assert [u["slug"] for u in api(w.superuser).get("/api/v1/units/").json()["results"]] == ["unit-a", "unit-b", "unit-c"]
+    assert [u["slug"] for u in api(w.superuser).get("/api/v1/units/").json()["results"]] == [
+        "unit-a",
+        "unit-b",
+        "unit-c",
+    ]
     assert api(w.staff_a).get("/api/v1/units/unit-b/").status_code == 404
     assert api(w.staff_a).get("/api/v1/units/unit-a/").json()["name"] == "Kumon A"
 

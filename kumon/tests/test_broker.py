@@ -24,11 +24,17 @@ def _reconnect_cleanup_after_outage(transport: str | None) -> None:
             Producer(publisher).publish({"task": 1}, routing_key="tasks", declare=[tasks])
         taken: list[object] = []
         task_channel = connection.default_channel
-        Consumer(task_channel, [tasks], callbacks=[lambda body, message: taken.append(message)],
-                 accept=["json"]).consume()
+        Consumer(
+            task_channel, [tasks], callbacks=[lambda body, message: taken.append(message)], accept=["json"]
+        ).consume()
         # The remote-control mailbox: a fanout queue, auto-deleted when its channel closes.
-        Consumer(connection.channel(), [Queue("mailbox", Exchange("mailbox", "fanout"), auto_delete=True)],
-                 callbacks=[lambda body, message: None], accept=["json"], no_ack=True).consume()
+        Consumer(
+            connection.channel(),
+            [Queue("mailbox", Exchange("mailbox", "fanout"), auto_delete=True)],
+            callbacks=[lambda body, message: None],
+            accept=["json"],
+            no_ack=True,
+        ).consume()
         deadline = time.monotonic() + 10
         while not taken and time.monotonic() < deadline:
             try:
@@ -56,15 +62,21 @@ def test_reconnect_cleanup_with_kombus_own_transport_still_fails_so_the_repair_i
 
 
 def test_transport_for_names_ours_for_redis_urls_only() -> None:
-    assert [transport_for(u) for u in ("redis://h:6379/0", "REDIS://h/1", "rediss://h:6380/0", "amqp://h//")] == [
-        "kumon.broker:Transport", "kumon.broker:Transport", "kumon.broker:SecureTransport", None]
+    assert [
+        transport_for(u) for u in ("redis://h:6379/0", "REDIS://h/1", "rediss://h:6380/0", "amqp://h//")
+    ] == ["kumon.broker:Transport", "kumon.broker:Transport", "kumon.broker:SecureTransport", None]
 
 
 def test_rediss_urls_verify_the_server_certificate_unless_the_url_says_otherwise() -> None:
     default = Connection("rediss://cache.example:6380/0", transport="kumon.broker:SecureTransport")
-    relaxed = Connection("rediss://cache.example:6380/0?ssl_cert_reqs=none", transport="kumon.broker:SecureTransport")
+    relaxed = Connection(
+        "rediss://cache.example:6380/0?ssl_cert_reqs=none", transport="kumon.broker:SecureTransport"
+    )
     default.transport, relaxed.transport  # noqa: B018 -- creating the transport applies the default
-    assert (default.ssl, relaxed.ssl) == ({"ssl_cert_reqs": ssl.CERT_REQUIRED}, {"ssl_cert_reqs": ssl.CERT_NONE})
+    assert (default.ssl, relaxed.ssl) == (
+        {"ssl_cert_reqs": ssl.CERT_REQUIRED},
+        {"ssl_cert_reqs": ssl.CERT_NONE},
+    )
 
 
 def test_the_visibility_timeout_outlasts_every_time_limit_and_retry_countdown() -> None:
@@ -79,8 +91,9 @@ def test_the_visibility_timeout_outlasts_every_time_limit_and_retry_countdown() 
     app.loader.import_default_modules()
     ours = [t for name, t in app.tasks.items() if not name.startswith("celery.")]
     longest_run = max((t.time_limit or settings.CELERY_TASK_TIME_LIMIT) for t in ours)
-    longest_countdown = max(settings.WHATSAPP_SEND_RETRY_MAX_SECONDS * 1.25,
-                            max(_backoff(20) for _ in range(50)), 300.0)  # knowledge's retry_backoff_max
+    longest_countdown = max(
+        settings.WHATSAPP_SEND_RETRY_MAX_SECONDS * 1.25, max(_backoff(20) for _ in range(50)), 300.0
+    )  # knowledge's retry_backoff_max
     visibility = settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
     assert (longest_run, visibility) == (180, 900)
     assert longest_run + longest_countdown < visibility

@@ -43,18 +43,26 @@ def inline_scripts_without_the_nonce(response: Any) -> list[str]:
 def pages(client: Client, w: Any) -> dict[str, Any]:
     conversation = waiting_conversation(w.unit_a, name="Renata")
     client.force_login(w.owner)
-    return {url: client.get(url) for url in [
-        "/admin/", "/admin/conversations/conversation/reports/", "/admin/conversations/conversation/gaps/",
-        f"/admin/conversations/conversation/{conversation.pk}/change/", f"/admin/kumon/unit/{w.unit_a.pk}/change/",
-        "/simulator/",
-    ]}
+    return {
+        url: client.get(url)
+        for url in [
+            "/admin/",
+            "/admin/conversations/conversation/reports/",
+            "/admin/conversations/conversation/gaps/",
+            f"/admin/conversations/conversation/{conversation.pk}/change/",
+            f"/admin/kumon/unit/{w.unit_a.pk}/change/",
+            "/simulator/",
+        ]
+    }
 
 
 def test_every_admin_and_simulator_page_has_a_policy_and_only_nonced_inline_scripts(client: Client) -> None:
     w = make_world()
     answers = pages(client, w)
     assert {url: r.status_code for url, r in answers.items()} == dict.fromkeys(answers, 200)
-    assert {url: inline_scripts_without_the_nonce(r) for url, r in answers.items()} == dict.fromkeys(answers, [])
+    assert {url: inline_scripts_without_the_nonce(r) for url, r in answers.items()} == dict.fromkeys(
+        answers, []
+    )
     reports = answers["/admin/conversations/conversation/reports/"].content.decode()
     assert 'src="/static/vendor/chart.umd.js"' in reports  # Chart.js from our static files: 'self'
 
@@ -87,4 +95,9 @@ def test_json_answers_carry_no_policy(client: Client) -> None:
     client.force_login(w.staff_a)
     api = client.get("/api/v1/units/")
     webhook = client.post("/api/v1/evolution/webhook", data="{}", content_type="application/json")
-    assert (api.status_code, HEADER in api, webhook.status_code, HEADER in webhook) == (200, False, 400, False)
+    assert (api.status_code, HEADER in api, webhook.status_code, HEADER in webhook) == (
+        200,
+        False,
+        400,
+        False,
+    )

@@ -36,7 +36,9 @@ def test_admin_reports_inbox_and_simulator_work_under_the_policy(live_server) ->
             page.set_default_timeout(15_000)
             page.add_init_script(RECORD_VIOLATIONS)
             console = []
-            page.on("console", lambda m: console.append(m.text) if "Content Security Policy" in m.text else None)
+            page.on(
+                "console", lambda m: console.append(m.text) if "Content Security Policy" in m.text else None
+            )
 
             page.goto(f"{live_server.url}/admin/login/")
             page.fill("#id_username", "owner-ac")
@@ -48,11 +50,15 @@ def test_admin_reports_inbox_and_simulator_work_under_the_policy(live_server) ->
             violations["admin"] = page.evaluate("window.__csp")
 
             page.goto(f"{live_server.url}/admin/conversations/conversation/reports/")
-            page.wait_for_function("() => window.Chart && Chart.getChart('kr-chart-conversations') !== undefined")
+            page.wait_for_function(
+                "() => window.Chart && Chart.getChart('kr-chart-conversations') !== undefined"
+            )
             violations["reports"] = page.evaluate("window.__csp")
 
             page.goto(f"{live_server.url}/admin/conversations/conversation/{conversation.pk}/change/")
-            page.wait_for_function("() => document.getElementById('kr-transcript').dataset.state !== undefined")
+            page.wait_for_function(
+                "() => document.getElementById('kr-transcript').dataset.state !== undefined"
+            )
             violations["inbox"] = page.evaluate("window.__csp")
 
             page.goto(f"{live_server.url}/simulator/")

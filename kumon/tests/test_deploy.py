@@ -40,9 +40,15 @@ def compose_command(service: str) -> str:
 
 def test_compose_validates_against_the_compose_specification() -> None:
     result = subprocess.run(
-        [str(Path(sys.executable).parent / "check-jsonschema"), "--builtin-schema", "vendor.compose-spec",
-         str(ROOT / "compose.yaml")],
-        capture_output=True, text=True, timeout=60,
+        [
+            str(Path(sys.executable).parent / "check-jsonschema"),
+            "--builtin-schema",
+            "vendor.compose-spec",
+            str(ROOT / "compose.yaml"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
     assert result.returncode == 0, result.stdout + result.stderr
@@ -55,8 +61,9 @@ def test_procfile_has_release_web_worker_and_beat() -> None:
     assert entries["release"] == "python manage.py migrate --noinput"
 
 
-@pytest.mark.parametrize(("service", "process"), [("web", "web"), ("worker", "worker"), ("beat", "beat"),
-                                                  ("migrate", "release")])
+@pytest.mark.parametrize(
+    ("service", "process"), [("web", "web"), ("worker", "worker"), ("beat", "beat"), ("migrate", "release")]
+)
 def test_compose_services_run_the_procfile_commands(service: str, process: str) -> None:
     assert compose_command(service) == procfile()[process]
 
@@ -66,7 +73,12 @@ def test_compose_has_database_with_pgvector_redis_and_health_checks() -> None:
 
     assert services["db"]["image"].startswith("pgvector/pgvector:")
     assert services["redis"]["image"].startswith("redis:")
-    assert sorted(name for name, spec in services.items() if "healthcheck" in spec) == ["db", "redis", "web", "worker"]
+    assert sorted(name for name, spec in services.items() if "healthcheck" in spec) == [
+        "db",
+        "redis",
+        "web",
+        "worker",
+    ]
     assert services["web"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
     assert sorted(compose()["volumes"]) == ["pgdata", "redisdata"]
 
@@ -76,9 +88,11 @@ def test_every_worker_consumes_every_routed_queue() -> None:
 
     routed = {route["queue"] for route in settings.CELERY_TASK_ROUTES.values()}
 
-    assert settings.CELERY_TASK_ROUTES == {"conversations.*": {"queue": "inbound"},
-                                          "whatsapp.*": {"queue": "outbound"},
-                                          "knowledge.*": {"queue": "embeddings"}}
+    assert settings.CELERY_TASK_ROUTES == {
+        "conversations.*": {"queue": "inbound"},
+        "whatsapp.*": {"queue": "outbound"},
+        "knowledge.*": {"queue": "embeddings"},
+    }
     assert routed | {"celery"} == set(QUEUES.split(","))
     for command in (procfile()["worker"], procfile("Procfile.dev")["worker"], compose_command("worker")):
         assert f"-Q {QUEUES} " in command
@@ -158,9 +172,14 @@ def test_compose_defaults_pass_check_deploy_with_no_warning(tmp_path: Path) -> N
     assert (environment["DEBUG"], environment["HTTPS_ONLY"]) == ("0", "1")
     environment["PROMETHEUS_MULTIPROC_DIR"] = str(tmp_path)  # compose's tmpfs
     result = subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"], cwd=ROOT,
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
         env={"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp"), **environment},
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert (result.returncode, result.stdout.strip().splitlines()[-1:]) == (
-        0, ["System check identified no issues (0 silenced)."]), result.stdout + result.stderr
+        0,
+        ["System check identified no issues (0 silenced)."],
+    ), result.stdout + result.stderr

@@ -21,15 +21,22 @@ README = Path(settings.BASE_DIR) / "README.md"
 
 
 def _external_urls(html: str) -> list[str]:
-    return re.findall(r"""(?:src|href)=["'](https?://[^"']+)""", html) + re.findall(r"@import\s+url\(['\"]?https?://", html)
+    return re.findall(r"""(?:src|href)=["'](https?://[^"']+)""", html) + re.findall(
+        r"@import\s+url\(['\"]?https?://", html
+    )
 
 
 @pytest.mark.parametrize(
     ("path", "assets"),
     [
-        ("/docs", ["drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js",
-                   "drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-standalone-preset.js",
-                   "drf_spectacular_sidecar/swagger-ui-dist/swagger-ui.css"]),
+        (
+            "/docs",
+            [
+                "drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js",
+                "drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-standalone-preset.js",
+                "drf_spectacular_sidecar/swagger-ui-dist/swagger-ui.css",
+            ],
+        ),
         ("/redoc", ["drf_spectacular_sidecar/redoc/bundles/redoc.standalone.js"]),
     ],
 )
@@ -59,9 +66,15 @@ def test_readme_evolution_example_posts_a_file_of_the_repository() -> None:
     body["instance"] = "kumon-demo"  # what the example's jq does
     body["data"]["key"]["id"] = "3A1700000000000000000"
 
-    response = Client().post("/api/v1/evolution/webhook", data=json.dumps(body), content_type="application/json",
-                             HTTP_X_WEBHOOK_SECRET="demo-secret")
+    response = Client().post(
+        "/api/v1/evolution/webhook",
+        data=json.dumps(body),
+        content_type="application/json",
+        HTTP_X_WEBHOOK_SECRET="demo-secret",
+    )
 
     assert not payload_path.startswith("..")  # inside the repository a newcomer cloned
     assert (response.status_code, response.json()["stored"]) == (200, 1)
-    assert list(Message.objects.filter(unit=unit).values_list("provider_id", flat=True)) == ["3A1700000000000000000"]
+    assert list(Message.objects.filter(unit=unit).values_list("provider_id", flat=True)) == [
+        "3A1700000000000000000"
+    ]

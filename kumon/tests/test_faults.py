@@ -65,11 +65,17 @@ def envelope(message_id: str, number: str, text: str = "Quanto custa a mensalida
 
 def post_all(url: str, bodies: list[bytes], *, concurrency: int = 16, timeout: float = 20) -> list[int]:
     """POST every body to the Evolution webhook concurrently; the statuses in order."""
-    with httpx.Client(base_url=url, timeout=timeout, limits=httpx.Limits(max_connections=concurrency)) as http:
+    with httpx.Client(
+        base_url=url, timeout=timeout, limits=httpx.Limits(max_connections=concurrency)
+    ) as http:
+
         def one(body: bytes) -> int:
             try:
-                return http.post("/api/v1/evolution/webhook", content=body,
-                                 headers={"Content-Type": "application/json", "X-Webhook-Secret": SECRET}).status_code
+                return http.post(
+                    "/api/v1/evolution/webhook",
+                    content=body,
+                    headers={"Content-Type": "application/json", "X-Webhook-Secret": SECRET},
+                ).status_code
             except httpx.HTTPError:
                 return 0
 
@@ -108,8 +114,11 @@ def assert_answered_exactly_once(expected: int, *, allow_unknown_outcome: bool =
     inbound = list(Message.objects.filter(direction="in").values_list("pk", "status"))
     assert len(inbound) == expected
     assert Counter(status for _, status in inbound) == Counter({"handled": expected})
-    out = list(Message.objects.filter(direction="out", sender="bot").values("in_reply_to_id", "seq", "status",
-                                                                            "provider_id", "last_error"))
+    out = list(
+        Message.objects.filter(direction="out", sender="bot").values(
+            "in_reply_to_id", "seq", "status", "provider_id", "last_error"
+        )
+    )
     per_turn: dict[int, list[int]] = {}
     for m in out:
         per_turn.setdefault(m["in_reply_to_id"], []).append(m["seq"])
@@ -119,7 +128,9 @@ def assert_answered_exactly_once(expected: int, *, allow_unknown_outcome: bool =
     sent = [m for m in out if m["status"] == "sent"]
     assert len({m["provider_id"] for m in sent}) == len(sent)
     unknown = [m for m in out if m["status"] == "failed" and "outcome unknown" in m["last_error"]]
-    assert len(sent) + (len(unknown) if allow_unknown_outcome else 0) == len(out), Counter(m["status"] for m in out)
+    assert len(sent) + (len(unknown) if allow_unknown_outcome else 0) == len(out), Counter(
+        m["status"] for m in out
+    )
 
 
 def stack_env(redis_url: str, **extra: str) -> dict[str, str]:
@@ -133,8 +144,11 @@ def unit(db: None) -> Any:
 
 # --- duplicates -------------------------------------------------------------------------------
 
+
 @pytest.mark.django_db(transaction=True)
-def test_distinct_webhooks_delivered_three_times_concurrently_store_each_once_and_answer_once(unit: Any) -> None:
+def test_distinct_webhooks_delivered_three_times_concurrently_store_each_once_and_answer_once(
+    unit: Any,
+) -> None:
     # The issue's figure: 1,000 distinct webhooks, each delivered 3× (FAULT_SCALE shrinks it).
     n = max(1, int(1000 * SCALE))
     bodies = [envelope(f"DUP{i:05d}", phone(i)) for i in range(n)] * 3
@@ -153,6 +167,7 @@ def test_distinct_webhooks_delivered_three_times_concurrently_store_each_once_an
 
 # --- broker outage ----------------------------------------------------------------------------
 
+
 @pytest.mark.django_db(transaction=True)
 def test_broker_outage_webhooks_are_stored_then_all_answered_once_after_the_sweepers(unit: Any) -> None:
     n = int(200 * SCALE)
@@ -164,7 +179,9 @@ def test_broker_outage_webhooks_are_stored_then_all_answered_once_after_the_swee
             statuses = post_all(web.url, [envelope(f"OUT{i:05d}", phone(1000 + i)) for i in range(n)])
             elapsed = time.monotonic() - started
             assert Counter(statuses) == Counter({200: n})
-            assert elapsed < 60, f"{n} webhooks took {elapsed:.0f}s with the broker down (publishing must fail fast)"
+            assert elapsed < 60, (
+                f"{n} webhooks took {elapsed:.0f}s with the broker down (publishing must fail fast)"
+            )
             assert Message.objects.filter(direction="in", status="received").count() == n
             assert not Message.objects.filter(direction="out").exists()
 
@@ -205,23 +222,38 @@ def test_redis_outage_under_traffic_the_worker_survives_and_answers_every_messag
     outage = float(os.environ.get("FAULT_REDIS_OUTAGE_SECONDS", "20"))
     with FakeEvolution(api_key="fault-evolution-key") as evolution, RedisServer() as redis_server:
         evolution.script(Reply(delay=4))  # the first provider call: a send still running at the cut
-        env = stack_env(redis_server.url, CELERY_QUEUE_ROUTING="1", EVOLUTION_API_URL=evolution.url,
-                        EVOLUTION_API_KEY="fault-evolution-key", WHATSAPP_HTTP_READ_TIMEOUT="10")
+        env = stack_env(
+            redis_server.url,
+            CELERY_QUEUE_ROUTING="1",
+            EVOLUTION_API_URL=evolution.url,
+            EVOLUTION_API_KEY="fault-evolution-key",
+            WHATSAPP_HTTP_READ_TIMEOUT="10",
+        )
         broker = redis.Redis.from_url(redis_server.url)
-        with WebServer(env=env, workers=2, threads=8) as web, QueueWorker(env=env, like_procfile=True) as worker:
+        with (
+            WebServer(env=env, workers=2, threads=8) as web,
+            QueueWorker(env=env, like_procfile=True) as worker,
+        ):
             bodies = [envelope(f"RED{i:05d}", phone(7000 + i)) for i in range(n)]
             assert post_all(web.url, bodies[:1]) == [200]
             # One task taken and not acknowledged (the slow send), nothing else queued or running:
             # the worker's task channel is waiting in BRPOP for more.
-            wait_for(lambda: evolution.requests and broker.hlen("unacked") == 1 and not any(
-                broker.llen(q) for q in ("celery", "inbound", "outbound", "embeddings")), timeout=30, interval=0.01)
+            wait_for(
+                lambda: (
+                    evolution.requests
+                    and broker.hlen("unacked") == 1
+                    and not any(broker.llen(q) for q in ("celery", "inbound", "outbound", "embeddings"))
+                ),
+                timeout=30,
+                interval=0.01,
+            )
             broker.client_kill_filter(_type="pubsub")  # the remote-control connection is seen to drop first
             redis_server.kill()
             statuses: list[int] = [200]
 
             def traffic() -> None:  # ~5 webhooks a second through the outage and after it
                 for start in range(1, n, 5):
-                    statuses.extend(post_all(web.url, bodies[start:start + 5], concurrency=5))
+                    statuses.extend(post_all(web.url, bodies[start : start + 5], concurrency=5))
                     time.sleep(1)
 
             sender = threading.Thread(target=traffic, daemon=True)
@@ -246,6 +278,7 @@ def test_redis_outage_under_traffic_the_worker_survives_and_answers_every_messag
 
 # --- worker crash -----------------------------------------------------------------------------
 
+
 @pytest.mark.django_db(transaction=True)
 def test_worker_killed_mid_batch_then_replaced_answers_every_message_exactly_once(unit: Any) -> None:
     n = int(80 * SCALE)
@@ -254,10 +287,14 @@ def test_worker_killed_mid_batch_then_replaced_answers_every_message_exactly_onc
         with WebServer(env=env, workers=2, threads=8) as web:
             worker = QueueWorker(env=env).start()
             try:
-                assert Counter(post_all(web.url, [envelope(f"KIL{i:05d}", phone(2000 + i)) for i in range(n)])) == \
-                    Counter({200: n})
-                wait_for(lambda: Message.objects.filter(direction="in", status="handled").count() >= n // 4,
-                         timeout=60, interval=0.05)
+                assert Counter(
+                    post_all(web.url, [envelope(f"KIL{i:05d}", phone(2000 + i)) for i in range(n)])
+                ) == Counter({200: n})
+                wait_for(
+                    lambda: Message.objects.filter(direction="in", status="handled").count() >= n // 4,
+                    timeout=60,
+                    interval=0.05,
+                )
                 assert worker.proc is not None
                 os.killpg(worker.proc.pid, signal.SIGKILL)  # the main process and its pool, mid-batch
                 worker.proc.wait(timeout=10)
@@ -269,12 +306,16 @@ def test_worker_killed_mid_batch_then_replaced_answers_every_message_exactly_onc
             # claim: 150 s, longer than the send task's time limit, so a slow live worker is never
             # doubled) would hold its rows that long. Fast-forward them instead of waiting.
             held_turns = Conversation.objects.filter(turn_lease_until__gt=timezone.now()).update(
-                turn_lease_until=timezone.now())
+                turn_lease_until=timezone.now()
+            )
             held_sends = list(Message.objects.filter(direction="out", status="sending"))
             Message.objects.filter(pk__in=[m.pk for m in held_sends]).update(
-                claimed_until=timezone.now() - dt.timedelta(seconds=1))
-            print(f"killed with {n - handled_at_kill} turns unanswered, {held_turns} turn leases and "
-                  f"{len(held_sends)} send claims held")
+                claimed_until=timezone.now() - dt.timedelta(seconds=1)
+            )
+            print(
+                f"killed with {n - handled_at_kill} turns unanswered, {held_turns} turn leases and "
+                f"{len(held_sends)} send claims held"
+            )
             beat = Beat(redis_server.url)
             try:
                 with QueueWorker(env=env):
@@ -304,8 +345,11 @@ def test_a_live_worker_keeps_its_turn_and_a_dead_workers_turn_is_answered_within
                 worker = QueueWorker(env=env).start()
                 try:
                     assert post_all(web.url, [envelope("LEASE1", phone(8000))]) == [200]
-                    conversation = wait_for(lambda: Conversation.objects.filter(turn_lease_until__isnull=False).first(),
-                                            timeout=30, interval=0.1)
+                    conversation = wait_for(
+                        lambda: Conversation.objects.filter(turn_lease_until__isnull=False).first(),
+                        timeout=30,
+                        interval=0.1,
+                    )
                     time.sleep(lease + 5)  # past the lease as it was claimed
                     conversation.refresh_from_db()
                     # Still computing (the model hangs), and still its turn: the lease was renewed.
@@ -342,6 +386,7 @@ def test_a_live_worker_keeps_its_turn_and_a_dead_workers_turn_is_answered_within
 
 # --- gateway flakiness ------------------------------------------------------------------------
 
+
 @pytest.mark.django_db(transaction=True)
 def test_flaky_gateway_delivers_every_reply_once_and_permanent_errors_fail_with_the_reason(db: None) -> None:
     from whatsapp.tests.fakes import FakeEvolution, Reply
@@ -353,18 +398,28 @@ def test_flaky_gateway_delivers_every_reply_once_and_permanent_errors_fail_with_
         # provider did not send; the client cannot know and retries).
         failures = [Reply.server_error() if i % 2 else Reply(503, delay=1.5) for i in range(4 * n)]
         evolution.script(*[r for pair in zip(failures, [Reply()] * len(failures), strict=True) for r in pair])
-        env = stack_env(redis_server.url, EVOLUTION_API_URL=evolution.url, EVOLUTION_API_KEY="fault-evolution-key",
-                        WHATSAPP_SEND_RETRY_BASE_SECONDS="0.2", WHATSAPP_SEND_RETRY_MAX_SECONDS="1",
-                        WHATSAPP_HTTP_READ_TIMEOUT="1", WHATSAPP_SEND_MAX_ATTEMPTS="8",
-                        WHATSAPP_SWEEP_AFTER_SECONDS="2")
+        env = stack_env(
+            redis_server.url,
+            EVOLUTION_API_URL=evolution.url,
+            EVOLUTION_API_KEY="fault-evolution-key",
+            WHATSAPP_SEND_RETRY_BASE_SECONDS="0.2",
+            WHATSAPP_SEND_RETRY_MAX_SECONDS="1",
+            WHATSAPP_HTTP_READ_TIMEOUT="1",
+            WHATSAPP_SEND_MAX_ATTEMPTS="8",
+            WHATSAPP_SWEEP_AFTER_SECONDS="2",
+        )
         beat = Beat(redis_server.url)
         with WebServer(env=env) as web, QueueWorker(env=env, concurrency=4):
-            assert set(post_all(web.url, [envelope(f"GW{i:05d}", phone(3000 + i)) for i in range(n)])) == {200}
+            assert set(post_all(web.url, [envelope(f"GW{i:05d}", phone(3000 + i)) for i in range(n)])) == {
+                200
+            }
             # The sweeper is part of the delivery path: Celery gives up after its own retry limit.
             wait_for(lambda: all_answered(n, beat=beat), timeout=120, interval=2)
             beat.close()
             assert_answered_exactly_once(n)
-            out = list(Message.objects.filter(direction="out", sender="bot").select_related("conversation__contact"))
+            out = list(
+                Message.objects.filter(direction="out", sender="bot").select_related("conversation__contact")
+            )
             delivered = [r for r in evolution.requests if r.path.startswith("/message/sendText/")]
             statuses_seen = len(delivered)
 
@@ -372,9 +427,12 @@ def test_flaky_gateway_delivers_every_reply_once_and_permanent_errors_fail_with_
             evolution.reset()
             evolution.script(*[Reply.not_on_whatsapp(phone(3999))] * 5)
             assert post_all(web.url, [envelope("GW-PERM", phone(3999))]) == [200]
-            failed = wait_for(lambda: Message.objects.filter(direction="out", status="failed",
-                                                             conversation__contact__phone=f"+{phone(3999)}").first(),
-                              timeout=30)
+            failed = wait_for(
+                lambda: Message.objects.filter(
+                    direction="out", status="failed", conversation__contact__phone=f"+{phone(3999)}"
+                ).first(),
+                timeout=30,
+            )
     assert statuses_seen > len(out), "the script failed no call"
     sent_texts = Counter((r.json["number"], r.json["text"]) for r in delivered if isinstance(r.json, dict))
     assert sorted(m.provider_id for m in out) == sorted(set(m.provider_id for m in out))
@@ -386,9 +444,12 @@ def test_flaky_gateway_delivers_every_reply_once_and_permanent_errors_fail_with_
 
 # --- LLM flakiness ----------------------------------------------------------------------------
 
+
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("mode", ["down", "slow"])
-def test_flaky_language_model_every_turn_still_answered_within_the_task_time_limit(unit: Any, mode: str) -> None:
+def test_flaky_language_model_every_turn_still_answered_within_the_task_time_limit(
+    unit: Any, mode: str
+) -> None:
     from conversations.tests.fake_openai import FakeOpenAI
 
     llm = FakeOpenAI().start()
@@ -400,7 +461,9 @@ def test_flaky_language_model_every_turn_still_answered_within_the_task_time_lim
             env = stack_env(redis_server.url, **llm.env())
             with WebServer(env=env) as web, QueueWorker(env=env):
                 started = time.monotonic()
-                assert set(post_all(web.url, [envelope(f"LLM{mode}{i}", phone(4000 + i)) for i in range(n)])) == {200}
+                assert set(
+                    post_all(web.url, [envelope(f"LLM{mode}{i}", phone(4000 + i)) for i in range(n)])
+                ) == {200}
                 wait_for(lambda: all_answered(n), timeout=75, interval=0.5)
                 elapsed = time.monotonic() - started
     finally:
@@ -416,6 +479,7 @@ def test_flaky_language_model_every_turn_still_answered_within_the_task_time_lim
 
 
 # --- database restart -------------------------------------------------------------------------
+
 
 def _psql_rows(dsn: str, sql: str) -> list[tuple[Any, ...]]:
     import psycopg
@@ -433,12 +497,44 @@ def copy_test_schema(*, socket_dir: str, database: str, tmp_path: Path) -> None:
 
     params = connection.get_connection_params()
     dump = tmp_path / "schema.sql"
-    subprocess.run([str(POSTGRES_BIN_PATH / "pg_dump"), "--schema-only", "--no-owner", "--no-privileges",
-                    "-h", params["host"], "-U", params.get("user") or "postgres", "-f", str(dump),
-                    connection.settings_dict["NAME"]], check=True, timeout=60, capture_output=True)
+    subprocess.run(
+        [
+            str(POSTGRES_BIN_PATH / "pg_dump"),
+            "--schema-only",
+            "--no-owner",
+            "--no-privileges",
+            "-h",
+            params["host"],
+            "-U",
+            params.get("user") or "postgres",
+            "-f",
+            str(dump),
+            connection.settings_dict["NAME"],
+        ],
+        check=True,
+        timeout=60,
+        capture_output=True,
+    )
     dump.chmod(0o644)
-    subprocess.run([str(POSTGRES_BIN_PATH / "psql"), "-q", "-v", "ON_ERROR_STOP=1", "-h", socket_dir, "-U", "postgres",
-                    "-d", database, "-f", str(dump)], check=True, timeout=60, capture_output=True)
+    subprocess.run(
+        [
+            str(POSTGRES_BIN_PATH / "psql"),
+            "-q",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-h",
+            socket_dir,
+            "-U",
+            "postgres",
+            "-d",
+            database,
+            "-f",
+            str(dump),
+        ],
+        check=True,
+        timeout=60,
+        capture_output=True,
+    )
 
 
 @pytest.mark.django_db
@@ -465,50 +561,89 @@ def test_database_restart_during_traffic_answers_503_writes_nothing_half_and_ans
             from kumon.testing import child_env
 
             copy_test_schema(socket_dir=str(socket_dir), database="kumon_fault", tmp_path=tmp_path)
-            for command in (["shell", "-c", "from kumon.models import Unit; Unit.objects.create(slug='faults', "
-                             f"name='Faults', evolution_instance='{INSTANCE}', webhook_secret='{SECRET}')"],):
-                subprocess.run([sys.executable, "manage.py", *command], cwd=BASE_DIR, env=child_env(**env),
-                               check=True, timeout=180, capture_output=True)
+            for command in (
+                [
+                    "shell",
+                    "-c",
+                    "from kumon.models import Unit; Unit.objects.create(slug='faults', "
+                    f"name='Faults', evolution_instance='{INSTANCE}', webhook_secret='{SECRET}')",
+                ],
+            ):
+                subprocess.run(
+                    [sys.executable, "manage.py", *command],
+                    cwd=BASE_DIR,
+                    env=child_env(**env),
+                    check=True,
+                    timeout=180,
+                    capture_output=True,
+                )
             beat = Beat(redis_server.url)
             try:
                 with WebServer(env=env, workers=2) as web, QueueWorker(env=env):
                     first = post_all(web.url, [envelope(f"DB1-{i}", phone(6000 + i)) for i in range(n)])
-                    pg_ctl(["-w", "-m", "fast", "stop"], pgdata=server.pgdata, user=server.system_user, timeout=30)
+                    pg_ctl(
+                        ["-w", "-m", "fast", "stop"],
+                        pgdata=server.pgdata,
+                        user=server.system_user,
+                        timeout=30,
+                    )
                     down = [envelope(f"DB2-{i}", phone(6100 + i)) for i in range(n)]
                     with httpx.Client(base_url=web.url, timeout=20) as http:
-                        answers = [http.post("/api/v1/evolution/webhook", content=body,
-                                             headers={"Content-Type": "application/json", "X-Webhook-Secret": SECRET})
-                                   for body in down]
-                    pg_ctl(["-w", "-o", '-h ""', "-o", f"-k {socket_dir}", "-l", str(server.log), "start"],
-                           pgdata=server.pgdata, user=server.system_user, timeout=30)
+                        answers = [
+                            http.post(
+                                "/api/v1/evolution/webhook",
+                                content=body,
+                                headers={"Content-Type": "application/json", "X-Webhook-Secret": SECRET},
+                            )
+                            for body in down
+                        ]
+                    pg_ctl(
+                        ["-w", "-o", '-h ""', "-o", f"-k {socket_dir}", "-l", str(server.log), "start"],
+                        pgdata=server.pgdata,
+                        user=server.system_user,
+                        timeout=30,
+                    )
                     # The provider retries what was refused.
                     retried = post_all(web.url, down)
                     # Turns claimed when the database went away keep their lease (see
                     # conversations/turns.py LEASE); fast-forward it rather than wait.
-                    held = _psql_rows(dsn, "UPDATE conversations_conversation SET turn_lease_until = now() "
-                                           "WHERE turn_lease_until > now() RETURNING id")
+                    held = _psql_rows(
+                        dsn,
+                        "UPDATE conversations_conversation SET turn_lease_until = now() "
+                        "WHERE turn_lease_until > now() RETURNING id",
+                    )
                     print(f"[db-restart] {len(held)} turn leases held by the outage")
 
                     def answered() -> bool:
                         beat.sweep()
-                        rows = _psql_rows(dsn, "SELECT count(*) FILTER (WHERE direction = 'in' AND status = 'handled'),"
-                                               " count(DISTINCT in_reply_to_id) FILTER (WHERE direction = 'out' "
-                                               "AND status = 'sent') FROM conversations_message")
+                        rows = _psql_rows(
+                            dsn,
+                            "SELECT count(*) FILTER (WHERE direction = 'in' AND status = 'handled'),"
+                            " count(DISTINCT in_reply_to_id) FILTER (WHERE direction = 'out' "
+                            "AND status = 'sent') FROM conversations_message",
+                        )
                         return rows[0] == (2 * n, 2 * n)
 
                     wait_for(answered, timeout=90, interval=1)
             finally:
                 beat.close()
         # Nothing half-written: every contact has its conversation and its one message.
-        contacts, conversations, inbound, distinct_ids = _psql_rows(dsn, """
+        contacts, conversations, inbound, distinct_ids = _psql_rows(
+            dsn,
+            """
             SELECT (SELECT count(*) FROM kumon_contact), (SELECT count(*) FROM conversations_conversation),
                    count(*), count(DISTINCT provider_id)
-            FROM conversations_message WHERE direction = 'in'""")[0]
-        duplicates = _psql_rows(dsn, "SELECT count(*) FROM (SELECT in_reply_to_id, seq FROM conversations_message "
-                                     "WHERE direction = 'out' GROUP BY 1, 2 HAVING count(*) > 1) d")[0][0]
+            FROM conversations_message WHERE direction = 'in'""",
+        )[0]
+        duplicates = _psql_rows(
+            dsn,
+            "SELECT count(*) FROM (SELECT in_reply_to_id, seq FROM conversations_message "
+            "WHERE direction = 'out' GROUP BY 1, 2 HAVING count(*) > 1) d",
+        )[0][0]
     assert first == [200] * n
-    assert [(a.status_code, a.headers.get("Retry-After"), a.json()) for a in answers] == \
-        [(503, "5", {"error": "database unavailable"})] * n
+    assert [(a.status_code, a.headers.get("Retry-After"), a.json()) for a in answers] == [
+        (503, "5", {"error": "database unavailable"})
+    ] * n
     assert retried == [200] * n
     assert (contacts, conversations, inbound, distinct_ids, duplicates) == (2 * n, 2 * n, 2 * n, 2 * n, 0)
 
@@ -516,8 +651,9 @@ def test_database_restart_during_traffic_answers_503_writes_nothing_half_and_ans
 # --- bad input: every webhook endpoint, end to end through the test client ---------------------
 
 WEBHOOK_TABLES = (Message, Contact, Conversation)
-FUZZ = hsettings(max_examples=int(120 * SCALE), deadline=None, derandomize=True,
-                 suppress_health_check=list(HealthCheck))
+FUZZ = hsettings(
+    max_examples=int(120 * SCALE), deadline=None, derandomize=True, suppress_health_check=list(HealthCheck)
+)
 
 
 def row_counts() -> tuple[int, ...]:
@@ -535,10 +671,20 @@ json_values = st.recursive(
 
 def mutated_envelope() -> st.SearchStrategy[bytes]:
     """The real envelope with one field replaced by anything (or removed)."""
-    paths = [("event",), ("instance",), ("data",), ("data", "key"), ("data", "key", "id"),
-             ("data", "key", "remoteJid"), ("data", "key", "fromMe"), ("data", "message"),
-             ("data", "message", "conversation"), ("data", "messageType"), ("data", "messageTimestamp"),
-             ("data", "pushName")]
+    paths = [
+        ("event",),
+        ("instance",),
+        ("data",),
+        ("data", "key"),
+        ("data", "key", "id"),
+        ("data", "key", "remoteJid"),
+        ("data", "key", "fromMe"),
+        ("data", "message"),
+        ("data", "message", "conversation"),
+        ("data", "messageType"),
+        ("data", "messageTimestamp"),
+        ("data", "pushName"),
+    ]
 
     @st.composite
     def build(draw: Any) -> bytes:
@@ -556,18 +702,27 @@ def mutated_envelope() -> st.SearchStrategy[bytes]:
     return build()
 
 
-bodies = st.one_of(st.binary(max_size=300), json_values.map(lambda v: json.dumps(v).encode()), mutated_envelope())
+bodies = st.one_of(
+    st.binary(max_size=300), json_values.map(lambda v: json.dumps(v).encode()), mutated_envelope()
+)
 
 
 @pytest.mark.django_db
 def test_fuzzed_evolution_webhooks_never_5xx_and_rejected_ones_store_nothing(client: Any, unit: Any) -> None:
     @FUZZ
-    @given(body=bodies, suffix=st.sampled_from(["", "/messages-upsert", "/connection-update", "/x"]),
-           secret=st.sampled_from([SECRET, "", "wrong"]))
+    @given(
+        body=bodies,
+        suffix=st.sampled_from(["", "/messages-upsert", "/connection-update", "/x"]),
+        secret=st.sampled_from([SECRET, "", "wrong"]),
+    )
     def check(body: bytes, suffix: str, secret: str) -> None:
         before = row_counts()
-        response = client.post(f"/api/v1/evolution/webhook{suffix}", data=body, content_type="application/json",
-                               HTTP_X_WEBHOOK_SECRET=secret)
+        response = client.post(
+            f"/api/v1/evolution/webhook{suffix}",
+            data=body,
+            content_type="application/json",
+            HTTP_X_WEBHOOK_SECRET=secret,
+        )
         assert response.status_code in (200, 400, 401, 404, 413), (response.status_code, body[:200])
         if response.status_code != 200:
             assert row_counts() == before, (response.status_code, body[:200])
@@ -581,14 +736,24 @@ def test_fuzzed_meta_webhooks_never_5xx_and_rejected_ones_store_nothing(client: 
     settings.META_VERIFY_TOKEN = "fault-verify"
 
     @FUZZ
-    @given(body=st.one_of(st.binary(max_size=300), json_values.map(lambda v: json.dumps(v).encode())),
-           signed=st.booleans(), query=st.dictionaries(st.sampled_from(["hub.mode", "hub.verify_token",
-                                                                        "hub.challenge"]), st.text(max_size=20)))
+    @given(
+        body=st.one_of(st.binary(max_size=300), json_values.map(lambda v: json.dumps(v).encode())),
+        signed=st.booleans(),
+        query=st.dictionaries(
+            st.sampled_from(["hub.mode", "hub.verify_token", "hub.challenge"]), st.text(max_size=20)
+        ),
+    )
     def check(body: bytes, signed: bool, query: dict[str, str]) -> None:
         before = row_counts()
-        signature = "sha256=" + hmac.new(META_SECRET.encode(), body, hashlib.sha256).hexdigest() if signed else "x"
-        posted = client.post("/api/v1/meta/webhook", data=body, content_type="application/json",
-                             HTTP_X_HUB_SIGNATURE_256=signature)
+        signature = (
+            "sha256=" + hmac.new(META_SECRET.encode(), body, hashlib.sha256).hexdigest() if signed else "x"
+        )
+        posted = client.post(
+            "/api/v1/meta/webhook",
+            data=body,
+            content_type="application/json",
+            HTTP_X_HUB_SIGNATURE_256=signature,
+        )
         handshake = client.get("/api/v1/meta/webhook", query)
         assert posted.status_code in (200, 400, 403, 413), (posted.status_code, body[:200])
         assert handshake.status_code in (200, 403)
@@ -599,6 +764,7 @@ def test_fuzzed_meta_webhooks_never_5xx_and_rejected_ones_store_nothing(client: 
 
 
 # --- the REST API under schemathesis ------------------------------------------------------------
+
 
 @pytest.mark.django_db(transaction=True)
 def test_schemathesis_over_openapi_with_a_staff_token_finds_no_5xx(unit: Any) -> None:
@@ -616,8 +782,13 @@ def test_schemathesis_over_openapi_with_a_staff_token_finds_no_5xx(unit: Any) ->
         operation = result.ok()
         operations += 1
 
-        @hsettings(max_examples=int(12 * SCALE), deadline=None, derandomize=True,
-                   suppress_health_check=list(HealthCheck), database=None)
+        @hsettings(
+            max_examples=int(12 * SCALE),
+            deadline=None,
+            derandomize=True,
+            suppress_health_check=list(HealthCheck),
+            database=None,
+        )
         @given(case=operation.as_strategy())
         def check(case: Any) -> None:
             before = row_counts()
@@ -626,7 +797,9 @@ def test_schemathesis_over_openapi_with_a_staff_token_finds_no_5xx(unit: Any) ->
             if response.status_code >= 500:
                 failures.append(f"{case.method} {case.formatted_path} → {response.status_code}")
             elif response.status_code >= 400 and row_counts() != before:
-                failures.append(f"{case.method} {case.formatted_path} → {response.status_code} but wrote rows")
+                failures.append(
+                    f"{case.method} {case.formatted_path} → {response.status_code} but wrote rows"
+                )
 
         check()
     print(f"schemathesis: {operations} operations, responses by class {dict(statuses)}")
@@ -636,6 +809,7 @@ def test_schemathesis_over_openapi_with_a_staff_token_finds_no_5xx(unit: Any) ->
 
 
 # --- security ---------------------------------------------------------------------------------
+
 
 def api_routes() -> list[str]:
     """Every /api/v1 route of the URLconf, with sample path parameters."""
@@ -647,7 +821,10 @@ def api_routes() -> list[str]:
             if isinstance(p, URLResolver):
                 walk(p.url_patterns, route)
             elif isinstance(p, URLPattern) and route.startswith("api/v1/"):
-                out.append("/" + re.sub(r"<(?:\w+:)?(\w+)>", lambda m: "1" if m.group(1) in ("pk", "id") else "x", route))
+                out.append(
+                    "/"
+                    + re.sub(r"<(?:\w+:)?(\w+)>", lambda m: "1" if m.group(1) in ("pk", "id") else "x", route)
+                )
 
     walk(get_resolver().url_patterns, "")
     return sorted(set(out))
@@ -680,11 +857,16 @@ def test_every_api_route_shows_nothing_of_another_unit(client: Any) -> None:
     client.force_login(outsider)
     leaks = {}
     for route in sorted(set(api_routes()) - PUBLIC):
-        for variant in (route, route.replace("/1/", f"/{conversation.pk}/").replace("/x", f"/{phone(5555)}"),
-                        f"{route}?unit={theirs.slug}"):
+        for variant in (
+            route,
+            route.replace("/1/", f"/{conversation.pk}/").replace("/x", f"/{phone(5555)}"),
+            f"{route}?unit={theirs.slug}",
+        ):
             response = client.get(variant)
             text = response.content.decode(errors="replace")
-            if response.status_code < 400 and (theirs.slug in text or phone(5555) in text or "segredo" in text):
+            if response.status_code < 400 and (
+                theirs.slug in text or phone(5555) in text or "segredo" in text
+            ):
                 leaks[variant] = response.status_code
             assert response.status_code < 500, (variant, response.status_code)
     assert leaks == {}
@@ -697,9 +879,15 @@ def test_a_nul_character_in_a_query_parameter_or_the_path_is_refused_with_400(cl
     client.force_login(MembershipFactory(unit=unit).user)
     answers = {}
     for route in sorted(set(api_routes()) - PUBLIC):
-        for variant in (f"{route}?unit=%00", f"{route}?unit={unit.slug}&q=a%00b", route.replace("/x", "/x%00")):
+        for variant in (
+            f"{route}?unit=%00",
+            f"{route}?unit={unit.slug}&q=a%00b",
+            route.replace("/x", "/x%00"),
+        ):
             answers[variant] = client.get(variant)
-    assert {k: r.status_code for k, r in answers.items() if r.status_code != 400 and "%00" in k.split("?")[-1]} == {}
+    assert {
+        k: r.status_code for k, r in answers.items() if r.status_code != 400 and "%00" in k.split("?")[-1]
+    } == {}
     assert answers["/api/v1/appointments/?unit=%00"].json() == {
         "error": "NUL character (0x00) in the path or the query string"
     }

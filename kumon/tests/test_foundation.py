@@ -36,7 +36,11 @@ def test_migrations_apply_on_an_empty_database() -> None:
         url = database_url_for_tests().replace(f"/{connection.settings_dict['NAME']}", f"/{name}", 1)
         result = subprocess.run(
             [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
-            cwd=BASE_DIR, env=child_env(DATABASE_URL=url), capture_output=True, text=True, timeout=180,
+            cwd=BASE_DIR,
+            env=child_env(DATABASE_URL=url),
+            capture_output=True,
+            text=True,
+            timeout=180,
         )
         assert result.returncode == 0, result.stderr[-2000:]
     finally:
@@ -47,8 +51,12 @@ def test_migrations_apply_on_an_empty_database() -> None:
 @pytest.mark.django_db
 def test_exclusion_constraint_rejects_overlapping_live_appointments() -> None:
     first = AppointmentFactory()
-    overlapping = dict(unit=first.unit, start=first.start + dt.timedelta(minutes=30),
-                       end=first.end + dt.timedelta(minutes=30), seat=1)
+    overlapping = dict(
+        unit=first.unit,
+        start=first.start + dt.timedelta(minutes=30),
+        end=first.end + dt.timedelta(minutes=30),
+        seat=1,
+    )
     with pytest.raises(IntegrityError) as excinfo, transaction.atomic():
         Appointment.objects.create(**overlapping)
     assert "appointment_no_overlap_per_seat" in str(excinfo.value)
@@ -110,10 +118,20 @@ def test_seed_demo_twice_leaves_the_same_rows() -> None:
     from django.apps import apps
 
     def snapshot() -> dict[str, list]:
-        models = [m for m in apps.get_models() if m._meta.app_label in {"kumon", "conversations", "knowledge", "scheduling", "auth"}]
+        models = [
+            m
+            for m in apps.get_models()
+            if m._meta.app_label in {"kumon", "conversations", "knowledge", "scheduling", "auth"}
+        ]
         return {
             m._meta.label: sorted(
-                tuple(sorted((k, str(v)) for k, v in row.items() if k not in {"password", "updated_at", "last_login"}))
+                tuple(
+                    sorted(
+                        (k, str(v))
+                        for k, v in row.items()
+                        if k not in {"password", "updated_at", "last_login"}
+                    )
+                )
                 for row in m.objects.values()
             )
             for m in models
@@ -129,23 +147,33 @@ def test_seed_demo_twice_leaves_the_same_rows() -> None:
 
     demo = Unit.objects.get(slug="demo")
     assert (demo.name, demo.timezone, demo.evolution_instance, demo.webhook_secret) == (
-        "Kumon Demo", "America/Sao_Paulo", "kumon-demo", "demo-secret"
+        "Kumon Demo",
+        "America/Sao_Paulo",
+        "kumon-demo",
+        "demo-secret",
     )
     assert sorted(demo.memberships.values_list("user__username", "role")) == [
-        ("demo-owner", "owner"), ("demo-staff", "staff")
+        ("demo-owner", "owner"),
+        ("demo-staff", "staff"),
     ]
 
 
 def test_check_deploy_is_clean_with_production_environment() -> None:
     env = child_env(
-        DJANGO_SETTINGS_MODULE="kumon.settings", DEBUG="0", HTTPS_ONLY="",
+        DJANGO_SETTINGS_MODULE="kumon.settings",
+        DEBUG="0",
+        HTTPS_ONLY="",
         SECRET_KEY="x" * 20 + "production-like-secret-key-with-enough-entropy-9f8e7d6c5b4a",
         ALLOWED_HOSTS="kumon.example.com.br",
     )
     env.pop("HTTPS_ONLY")
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=120,
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout

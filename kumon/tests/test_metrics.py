@@ -64,10 +64,19 @@ def test_metrics_show_messages_by_status_failures_and_inbound_lag(client) -> Non
     Message.objects.filter(pk=old.pk).update(created_at=timezone.now() - dt.timedelta(seconds=90))
     MessageFactory(conversation=conversation)
     MessageFactory(conversation=conversation, status=Message.Status.HANDLED)
-    MessageFactory(conversation=conversation, direction=Message.Direction.OUT, sender=Message.Sender.BOT,
-                   status=Message.Status.SENT)
-    MessageFactory(conversation=conversation, direction=Message.Direction.OUT, sender=Message.Sender.BOT,
-                   status=Message.Status.FAILED, last_error="400 not on WhatsApp")
+    MessageFactory(
+        conversation=conversation,
+        direction=Message.Direction.OUT,
+        sender=Message.Sender.BOT,
+        status=Message.Status.SENT,
+    )
+    MessageFactory(
+        conversation=conversation,
+        direction=Message.Direction.OUT,
+        sender=Message.Sender.BOT,
+        status=Message.Status.FAILED,
+        last_error="400 not on WhatsApp",
+    )
     human = ConversationFactory(mode=Conversation.Mode.HUMAN)
     waiting_for_staff = MessageFactory(conversation=human)
     Message.objects.filter(pk=waiting_for_staff.pk).update(created_at=timezone.now() - dt.timedelta(hours=3))
@@ -95,14 +104,27 @@ def test_metrics_inbound_lag_is_zero_when_nothing_waits(client) -> None:
 
 @pytest.mark.django_db
 def test_metrics_record_request_latency_by_route_pattern(client) -> None:
-    before = sample(client.get("/metrics").content.decode(), "kumon_http_request_duration_seconds_count",
-                    route="api/v1/evolution/webhook", method="POST", status="4xx") or 0.0
+    before = (
+        sample(
+            client.get("/metrics").content.decode(),
+            "kumon_http_request_duration_seconds_count",
+            route="api/v1/evolution/webhook",
+            method="POST",
+            status="4xx",
+        )
+        or 0.0
+    )
 
     client.post("/api/v1/evolution/webhook", data=b"not json", content_type="application/json")
     text = client.get("/metrics").content.decode()
 
-    after = sample(text, "kumon_http_request_duration_seconds_count",
-                   route="api/v1/evolution/webhook", method="POST", status="4xx")
+    after = sample(
+        text,
+        "kumon_http_request_duration_seconds_count",
+        route="api/v1/evolution/webhook",
+        method="POST",
+        status="4xx",
+    )
     assert after == before + 1
 
 
@@ -116,18 +138,31 @@ def test_metrics_record_celery_task_duration_and_failures(client) -> None:
     from kumon.tasks import heartbeat
 
     text = client.get("/metrics").content.decode()
-    ok_before = sample(text, "kumon_celery_task_duration_seconds_count", task="kumon.heartbeat", outcome="success") or 0
-    failed_before = sample(text, "kumon_celery_task_failures_total", task="kumon.tests.metrics_boom",
-                           exception="ValueError") or 0
+    ok_before = (
+        sample(text, "kumon_celery_task_duration_seconds_count", task="kumon.heartbeat", outcome="success")
+        or 0
+    )
+    failed_before = (
+        sample(
+            text, "kumon_celery_task_failures_total", task="kumon.tests.metrics_boom", exception="ValueError"
+        )
+        or 0
+    )
 
     heartbeat.apply()
     _boom.apply()
     text = client.get("/metrics").content.decode()
 
-    assert sample(text, "kumon_celery_task_duration_seconds_count", task="kumon.heartbeat",
-                  outcome="success") == ok_before + 1
-    assert sample(text, "kumon_celery_task_failures_total", task="kumon.tests.metrics_boom",
-                  exception="ValueError") == failed_before + 1
+    assert (
+        sample(text, "kumon_celery_task_duration_seconds_count", task="kumon.heartbeat", outcome="success")
+        == ok_before + 1
+    )
+    assert (
+        sample(
+            text, "kumon_celery_task_failures_total", task="kumon.tests.metrics_boom", exception="ValueError"
+        )
+        == failed_before + 1
+    )
 
 
 @pytest.mark.django_db
@@ -151,15 +186,32 @@ def test_sentry_is_on_with_a_dsn_without_personal_data() -> None:
 
     from kumon.testing import BASE_DIR
 
-    probe = ("import django; django.setup(); import sentry_sdk; c = sentry_sdk.get_client(); "
-             "print(c.is_active(), c.options['send_default_pii'], sorted(c.integrations)[:0] == [], "
-             "'django' in c.integrations, 'celery' in c.integrations)")
+    probe = (
+        "import django; django.setup(); import sentry_sdk; c = sentry_sdk.get_client(); "
+        "print(c.is_active(), c.options['send_default_pii'], sorted(c.integrations)[:0] == [], "
+        "'django' in c.integrations, 'celery' in c.integrations)"
+    )
     env = {k: v for k, v in os.environ.items() if k != "SENTRY_DSN"}
-    on = subprocess.run([sys.executable, "-c", probe], cwd=BASE_DIR, capture_output=True, text=True, timeout=60,
-                        env={**env, "DJANGO_SETTINGS_MODULE": "kumon.settings_test",
-                             "SENTRY_DSN": "https://public@sentry.example.invalid/1"})
-    off = subprocess.run([sys.executable, "-c", probe], cwd=BASE_DIR, capture_output=True, text=True, timeout=60,
-                         env={**env, "DJANGO_SETTINGS_MODULE": "kumon.settings_test"})
+    on = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={
+            **env,
+            "DJANGO_SETTINGS_MODULE": "kumon.settings_test",
+            "SENTRY_DSN": "https://public@sentry.example.invalid/1",
+        },
+    )
+    off = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**env, "DJANGO_SETTINGS_MODULE": "kumon.settings_test"},
+    )
 
     assert on.stdout.split() == ["True", "False", "True", "True", "True"], on.stderr[-2000:]
     assert off.stdout.split()[0] == "False", off.stderr[-2000:]

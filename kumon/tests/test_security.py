@@ -39,7 +39,9 @@ def test_five_wrong_passwords_lock_that_user_from_that_address_for_fifteen_minut
     assert [login(client, f"wrong-{i}").status_code for i in range(5)] == [200, 200, 200, 200, 429]
     locked = login(client, "a-good-password-7", HTTP_ACCEPT_LANGUAGE="en")  # even the right one
     assert (locked.status_code, locked["Retry-After"]) == (429, "900")
-    assert "Access blocked after too many wrong passwords. Try again in 15 minutes." in locked.content.decode()
+    assert (
+        "Access blocked after too many wrong passwords. Try again in 15 minutes." in locked.content.decode()
+    )
     assert "_auth_user_id" not in client.session
 
     # The same user from another address is not locked out: one attacker cannot lock a user out.
@@ -62,7 +64,9 @@ def test_x_forwarded_for_is_ignored_unless_proxies_are_configured(ana: Any, sett
     for i in range(5):
         login(Client(), f"wrong-{i}", ip="10.0.0.2", HTTP_X_FORWARDED_FOR=f"spoofed, {ATTACKER}")
     assert login(Client(), "x", ip="10.0.0.2", HTTP_X_FORWARDED_FOR=ATTACKER).status_code == 429
-    other = login(Client(), "a-good-password-7", ip="10.0.0.2", HTTP_X_FORWARDED_FOR=f"{ATTACKER}, {COLLEAGUE}")
+    other = login(
+        Client(), "a-good-password-7", ip="10.0.0.2", HTTP_X_FORWARDED_FOR=f"{ATTACKER}, {COLLEAGUE}"
+    )
     assert other.status_code == 302  # the balancer saw COLLEAGUE: another client
 
 
@@ -73,19 +77,33 @@ def test_the_api_is_rate_limited_per_address_and_per_user(settings: Any) -> None
     anonymous = Client()
     statuses = [anonymous.get("/openapi.json", REMOTE_ADDR=ATTACKER).status_code for _ in range(3)]
     refused = anonymous.get("/openapi.json", REMOTE_ADDR=ATTACKER)
-    assert (statuses, refused.status_code, 0 < int(refused["Retry-After"]) <= 60) == ([200, 200, 200], 429, True)
+    assert (statuses, refused.status_code, 0 < int(refused["Retry-After"]) <= 60) == (
+        [200, 200, 200],
+        429,
+        True,
+    )
     assert anonymous.get("/openapi.json", REMOTE_ADDR=COLLEAGUE).status_code == 200  # another address
 
     token = Token.objects.create(user=MembershipFactory().user).key
     user = Client(HTTP_AUTHORIZATION=f"Token {token}")
     assert [user.get("/api/v1/units/", REMOTE_ADDR=f"192.0.2.{i}").status_code for i in range(5)] == [
-        200, 200, 200, 200, 429]  # per user, whatever the address
+        200,
+        200,
+        200,
+        200,
+        429,
+    ]  # per user, whatever the address
 
 
 def test_the_api_throttle_fails_open_when_redis_is_down(settings: Any) -> None:
     settings.API_THROTTLE_ANON = "1/minute"
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                                   "LOCATION": "redis://127.0.0.1:1/0", "OPTIONS": {"socket_connect_timeout": 0.2}}}
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+            "OPTIONS": {"socket_connect_timeout": 0.2},
+        }
+    }
     assert [Client().get("/openapi.json").status_code for _ in range(3)] == [200, 200, 200]
 
 
@@ -98,8 +116,12 @@ def evolution(client: Client, i: int, instance: str = "kumon-vila-mariana", secr
     body = payload("evolution_messages_upsert_text.json")
     body["instance"] = instance
     body["data"]["key"]["id"] = f"THROTTLE{instance}{i:04d}"
-    return client.post("/api/v1/evolution/webhook", data=json.dumps(body), content_type="application/json",
-                       HTTP_X_WEBHOOK_SECRET=secret)
+    return client.post(
+        "/api/v1/evolution/webhook",
+        data=json.dumps(body),
+        content_type="application/json",
+        HTTP_X_WEBHOOK_SECRET=secret,
+    )
 
 
 def test_webhooks_over_the_units_rate_get_429_with_retry_after_and_store_nothing(settings: Any) -> None:
@@ -109,7 +131,10 @@ def test_webhooks_over_the_units_rate_get_429_with_retry_after_and_store_nothing
     client = Client()
     answers = [evolution(client, i) for i in range(4)]
     assert [a.status_code for a in answers] == [200, 200, 200, 429]
-    assert (answers[3].json(), 0 < int(answers[3]["Retry-After"]) <= 60) == ({"error": "too many requests"}, True)
+    assert (answers[3].json(), 0 < int(answers[3]["Retry-After"]) <= 60) == (
+        {"error": "too many requests"},
+        True,
+    )
     assert Message.objects.filter(direction="in").count() == 3
     # Per unit: another unit's provider is not slowed down; a bad secret is not counted.
     assert evolution(client, 0, "kumon-moema", "s3cret-moema").status_code == 200
@@ -129,8 +154,12 @@ def test_meta_webhooks_over_the_numbers_rate_get_429(settings: Any) -> None:
         body["entry"][0]["changes"][0]["value"]["messages"][0]["id"] = f"wamid.THROTTLE{i}"
         raw = json.dumps(body).encode()
         signature = "sha256=" + hmac.new(b"meta-app-secret", raw, hashlib.sha256).hexdigest()
-        return client.post("/api/v1/meta/webhook", data=raw, content_type="application/json",
-                           HTTP_X_HUB_SIGNATURE_256=signature)
+        return client.post(
+            "/api/v1/meta/webhook",
+            data=raw,
+            content_type="application/json",
+            HTTP_X_HUB_SIGNATURE_256=signature,
+        )
 
     assert [post(0).status_code, post(1).status_code] == [200, 429]
     assert Message.objects.filter(direction="in").count() == 1
@@ -177,7 +206,9 @@ def pt_br_table() -> Any:
 
     from kumon.testing import BASE_DIR
 
-    spec = importlib.util.spec_from_file_location("translate_pt_br", BASE_DIR / "locale" / "translate_pt_br.py")
+    spec = importlib.util.spec_from_file_location(
+        "translate_pt_br", BASE_DIR / "locale" / "translate_pt_br.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -185,9 +216,14 @@ def pt_br_table() -> Any:
 
 def test_the_lockout_page_has_its_portuguese_translations() -> None:
     table = pt_br_table()
-    assert [table.T.get("Too many failed logins"), len(table.PLURALS.get(
-        "Access blocked after too many wrong passwords. Try again in %(minutes)s minute.", ()))] == [
-        "Muitas tentativas de acesso sem sucesso", 2]
+    assert [
+        table.T.get("Too many failed logins"),
+        len(
+            table.PLURALS.get(
+                "Access blocked after too many wrong passwords. Try again in %(minutes)s minute.", ()
+            )
+        ),
+    ] == ["Muitas tentativas de acesso sem sucesso", 2]
 
 
 # --- passwords (M6) ---------------------------------------------------------------------------
@@ -197,28 +233,50 @@ def test_the_lockout_page_has_its_portuguese_translations() -> None:
 def test_weak_passwords_are_refused_by_the_admin(client: Client, password: str) -> None:
     root = UserFactory(username="root-admin", is_superuser=True)
     client.force_login(root)
-    response = client.post("/admin/auth/user/add/", {"username": "ana.souza", "password1": password,
-                                                      "password2": password, "usable_password": "true"})
-    assert (response.status_code, get_user_model().objects.filter(username="ana.souza").exists()) == (200, False)
+    response = client.post(
+        "/admin/auth/user/add/",
+        {"username": "ana.souza", "password1": password, "password2": password, "usable_password": "true"},
+    )
+    assert (response.status_code, get_user_model().objects.filter(username="ana.souza").exists()) == (
+        200,
+        False,
+    )
     assert response.context["adminform"].form.errors["password2"]
 
 
 def test_a_strong_password_is_accepted_by_the_admin(client: Client) -> None:
     client.force_login(UserFactory(username="root-admin", is_superuser=True))
-    response = client.post("/admin/auth/user/add/", {"username": "ana.souza", "password1": "Matemática-2026-Moema",
-                                                      "password2": "Matemática-2026-Moema", "usable_password": "true"})
-    assert (response.status_code, get_user_model().objects.filter(username="ana.souza").exists()) == (302, True)
+    response = client.post(
+        "/admin/auth/user/add/",
+        {
+            "username": "ana.souza",
+            "password1": "Matemática-2026-Moema",
+            "password2": "Matemática-2026-Moema",
+            "usable_password": "true",
+        },
+    )
+    assert (response.status_code, get_user_model().objects.filter(username="ana.souza").exists()) == (
+        302,
+        True,
+    )
 
 
 # --- login redirects --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("next_url", "lands"), [
-    ("https://evil.example/phish", "/admin/"), ("//evil.example/", "/admin/"), ("", "/admin/"),
-    ("/simulator/", "/simulator/"),
-])
+@pytest.mark.parametrize(
+    ("next_url", "lands"),
+    [
+        ("https://evil.example/phish", "/admin/"),
+        ("//evil.example/", "/admin/"),
+        ("", "/admin/"),
+        ("/simulator/", "/simulator/"),
+    ],
+)
 def test_a_login_lands_on_next_only_when_it_is_ours_and_on_the_admin_otherwise(
     ana: Any, next_url: str, lands: str
 ) -> None:
-    response = Client().post("/admin/login/", {"username": "ana", "password": "a-good-password-7", "next": next_url})
+    response = Client().post(
+        "/admin/login/", {"username": "ana", "password": "a-good-password-7", "next": next_url}
+    )
     assert (response.status_code, response["Location"]) == (302, lands)

@@ -33,14 +33,21 @@ def started_pids(log: str, name: str) -> list[int]:
     return [int(pid) for pid in re.findall(rf"\| {name} started \(pid (\d+)\)", log)]
 
 
-def test_supervisor_restarts_a_killed_process_logs_it_keeps_the_others_and_ctrl_c_stops_all(tmp_path: Path) -> None:
+def test_supervisor_restarts_a_killed_process_logs_it_keeps_the_others_and_ctrl_c_stops_all(
+    tmp_path: Path,
+) -> None:
     procfile = tmp_path / "Procfile"
     procfile.write_text(f"web: {SLEEPER.format('web')}\nworker: {SLEEPER.format('worker')}\n")
     log_path = tmp_path / "out.log"
     with log_path.open("wb") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "kumon.supervisor", str(procfile)], cwd=BASE_DIR,
-                                stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "kumon.supervisor", str(procfile)],
+            cwd=BASE_DIR,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     try:
+
         def log() -> str:
             return log_path.read_text()
 
@@ -48,8 +55,12 @@ def test_supervisor_restarts_a_killed_process_logs_it_keeps_the_others_and_ctrl_
         [worker_pid], [web_pid] = started_pids(log(), "worker"), started_pids(log(), "web")
         os.killpg(worker_pid, signal.SIGKILL)  # the worker dies (e.g. an unrecoverable error)
 
-        wait_for(lambda: len(started_pids(log(), "worker")) == 2 and log().count("worker up") == 2, timeout=20)
-        assert re.search(r"\| worker killed by signal 9 after \d+ s; restarting it now \(restart 1\)\n", log())
+        wait_for(
+            lambda: len(started_pids(log(), "worker")) == 2 and log().count("worker up") == 2, timeout=20
+        )
+        assert re.search(
+            r"\| worker killed by signal 9 after \d+ s; restarting it now \(restart 1\)\n", log()
+        )
         new_worker_pid = started_pids(log(), "worker")[1]
         assert new_worker_pid != worker_pid and alive(new_worker_pid)
         assert started_pids(log(), "web") == [web_pid] and alive(web_pid)  # web served on, untouched
@@ -82,7 +93,10 @@ def test_read_procfile_reads_names_and_commands_and_names_a_bad_line(tmp_path: P
     good.write_text("# dev\nweb: gunicorn x --bind 127.0.0.1:${PORT:-8000}\n\nbeat: celery -A kumon beat\n")
     bad = tmp_path / "Bad"
     bad.write_text("web: ok\njust a command\n")
-    assert read_procfile(good) == [("web", "gunicorn x --bind 127.0.0.1:${PORT:-8000}"), ("beat", "celery -A kumon beat")]
+    assert read_procfile(good) == [
+        ("web", "gunicorn x --bind 127.0.0.1:${PORT:-8000}"),
+        ("beat", "celery -A kumon beat"),
+    ]
     with pytest.raises(ValueError, match=r"Bad:2: expected `name: command`"):
         read_procfile(bad)
 
@@ -95,9 +109,13 @@ def test_make_run_uses_the_supervisor_on_procfile_dev() -> None:
 
 def test_a_command_killed_under_the_shell_is_reported_as_killed(tmp_path: Path) -> None:
     out = io.StringIO()
-    sup = Supervisor([("worker", f"{sys.executable} -c \"import os, signal; os.kill(os.getpid(), signal.SIGKILL)\"")],
-                     out=out)
+    sup = Supervisor(
+        [("worker", f'{sys.executable} -c "import os, signal; os.kill(os.getpid(), signal.SIGKILL)"')],
+        out=out,
+    )
     sup._start(sup.children[0])
     wait_for(lambda: sup.poll() or sup.children[0].restarts >= 1, timeout=20)
     sup.stop()
-    assert re.search(r"\| worker killed by signal 9 after \d+ s; restarting it now \(restart 1\)\n", out.getvalue())
+    assert re.search(
+        r"\| worker killed by signal 9 after \d+ s; restarting it now \(restart 1\)\n", out.getvalue()
+    )

@@ -85,26 +85,48 @@ def test_compiled_catalogue_is_the_po_file() -> None:
     differ = []
     for entry in parse_po(PO.read_text()):
         if entry.plural is not None:
-            got = [catalogue.npgettext(entry.context, entry.msgid, entry.plural, n) if entry.context
-                   else catalogue.ngettext(entry.msgid, entry.plural, n) for n in (1, 2)]
+            got = [
+                catalogue.npgettext(entry.context, entry.msgid, entry.plural, n)
+                if entry.context
+                else catalogue.ngettext(entry.msgid, entry.plural, n)
+                for n in (1, 2)
+            ]
         else:
-            got = [catalogue.pgettext(entry.context, entry.msgid) if entry.context else catalogue.gettext(entry.msgid)]
+            got = [
+                catalogue.pgettext(entry.context, entry.msgid)
+                if entry.context
+                else catalogue.gettext(entry.msgid)
+            ]
         if got != entry.strings:
             differ.append(entry.name)
     assert differ == []  # run compilemessages (see the README) after editing the .po
 
 
-@pytest.mark.skipif(shutil.which("xgettext") is None or shutil.which("msgmerge") is None,
-                    reason="gettext is not installed")
+@pytest.mark.skipif(
+    shutil.which("xgettext") is None or shutil.which("msgmerge") is None, reason="gettext is not installed"
+)
 def test_no_string_of_the_code_is_missing_from_the_catalogue(tmp_path: Path, monkeypatch, settings) -> None:
     # makemessages over a copy of the sources, merged into a copy of the catalogue: every msgid
     # the code and templates mark must already be translated there. (Run in the project itself,
     # makemessages writes into every `locale/` folder it finds, the real catalogue included.)
     source = tmp_path / "src"
     shutil.copytree(
-        settings.BASE_DIR, source,
-        ignore=shutil.ignore_patterns(".*", "locale", "bench", "static", "node_modules", "__pycache__", "*.pyc",
-                                      "*.json", "*.jsonl", "*.txt", "*.mo", "*.po"),
+        settings.BASE_DIR,
+        source,
+        ignore=shutil.ignore_patterns(
+            ".*",
+            "locale",
+            "bench",
+            "static",
+            "node_modules",
+            "__pycache__",
+            "*.pyc",
+            "*.json",
+            "*.jsonl",
+            "*.txt",
+            "*.mo",
+            "*.po",
+        ),
     )
     shutil.copytree(LOCALE / "pt_BR", tmp_path / "catalogue" / "pt_BR")
     settings.LOCALE_PATHS = [tmp_path / "catalogue"]
@@ -112,7 +134,9 @@ def test_no_string_of_the_code_is_missing_from_the_catalogue(tmp_path: Path, mon
 
     call_command("makemessages", locale=["pt_BR"], verbosity=0)
 
-    missing = untranslated(parse_po((tmp_path / "catalogue" / "pt_BR" / "LC_MESSAGES" / "django.po").read_text()))
+    missing = untranslated(
+        parse_po((tmp_path / "catalogue" / "pt_BR" / "LC_MESSAGES" / "django.po").read_text())
+    )
     assert missing == []  # add them to locale/translate_pt_br.py and regenerate (README)
 
 
@@ -122,12 +146,20 @@ def test_admin_sentences_around_a_model_name_are_gender_neutral() -> None:
 
     with translation.override("pt-br"):
         changed = gettext("The {name} “{obj}” was changed successfully.").format(
-            name="fonte de conhecimento", obj="Tem estacionamento?")
-        deleted = gettext("The %(name)s “%(obj)s” was deleted successfully.") % {"name": "reserva de horário", "obj": "x"}
-        many = ngettext("%(count)s %(name)s was changed successfully.", "%(count)s %(name)s were changed successfully.",
-                        3) % {"count": 3, "name": "agendamentos"}
-    assert (changed, deleted, many) == ("Alteração salva: fonte de conhecimento “Tem estacionamento?”.",
-                                        "Exclusão feita: reserva de horário “x”.", "Alterações salvas: 3 agendamentos.")
+            name="fonte de conhecimento", obj="Tem estacionamento?"
+        )
+        deleted = gettext("The %(name)s “%(obj)s” was deleted successfully.") % {
+            "name": "reserva de horário",
+            "obj": "x",
+        }
+        many = ngettext(
+            "%(count)s %(name)s was changed successfully.", "%(count)s %(name)s were changed successfully.", 3
+        ) % {"count": 3, "name": "agendamentos"}
+    assert (changed, deleted, many) == (
+        "Alteração salva: fonte de conhecimento “Tem estacionamento?”.",
+        "Exclusão feita: reserva de horário “x”.",
+        "Alterações salvas: 3 agendamentos.",
+    )
 
 
 @pytest.mark.django_db

@@ -12,7 +12,9 @@ class AppointmentFactory(factory.django.DjangoModelFactory):
         model = Appointment
 
     unit = factory.SubFactory(UnitFactory)
-    start = factory.LazyFunction(lambda: (timezone.now() + dt.timedelta(days=2)).replace(minute=0, second=0, microsecond=0))
+    start = factory.LazyFunction(
+        lambda: (timezone.now() + dt.timedelta(days=2)).replace(minute=0, second=0, microsecond=0)
+    )
     end = factory.LazyAttribute(lambda o: o.start + dt.timedelta(hours=1))
     phone = "+5511987654321"
     parent_name = "Ana"
@@ -61,7 +63,9 @@ class ReminderFactory(factory.django.DjangoModelFactory):
     due_at = factory.LazyAttribute(lambda o: o.appointment.start - dt.timedelta(hours=24))
 
 
-def weekly_hours(unit, periods=((dt.time(9, 0), dt.time(12, 0)), (dt.time(14, 0), dt.time(18, 0))), weekdays=range(0, 5)):
+def weekly_hours(
+    unit, periods=((dt.time(9, 0), dt.time(12, 0)), (dt.time(14, 0), dt.time(18, 0))), weekdays=range(0, 5)
+):
     """Opening hours Monday–Friday (default 9–12 and 14–18: a lunch break)."""
     for weekday in weekdays:
         for p_from, p_until in periods:

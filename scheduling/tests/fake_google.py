@@ -51,7 +51,9 @@ class FakeGoogleCalendar:
             google = fake
 
         self.server = FakeServer(Handler)
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
         return self
 
     def stop(self) -> None:
@@ -75,16 +77,20 @@ class FakeGoogleCalendar:
         pem = self.key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         ).decode()
-        path.write_text(json.dumps({
-            "type": "service_account",
-            "project_id": "kumon-test",
-            "private_key_id": "key-1",
-            "private_key": pem,
-            "client_email": CLIENT_EMAIL,
-            "client_id": "1234567890",
-            "auth_uri": "https://accounts.google.com/o/oauth2/auth",
-            "token_uri": f"{self.url}/token",
-        }))
+        path.write_text(
+            json.dumps(
+                {
+                    "type": "service_account",
+                    "project_id": "kumon-test",
+                    "private_key_id": "key-1",
+                    "private_key": pem,
+                    "client_email": CLIENT_EMAIL,
+                    "client_id": "1234567890",
+                    "auth_uri": "https://accounts.google.com/o/oauth2/auth",
+                    "token_uri": f"{self.url}/token",
+                }
+            )
+        )
         return path
 
 
@@ -152,7 +158,10 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             header_b64, payload_b64, signature_b64 = form["assertion"][0].split(".")
             g.key.public_key().verify(
-                _unb64(signature_b64), f"{header_b64}.{payload_b64}".encode(), padding.PKCS1v15(), hashes.SHA256()
+                _unb64(signature_b64),
+                f"{header_b64}.{payload_b64}".encode(),
+                padding.PKCS1v15(),
+                hashes.SHA256(),
             )
             header, payload = json.loads(_unb64(header_b64)), json.loads(_unb64(payload_b64))
         except Exception:
@@ -160,7 +169,9 @@ class _Handler(BaseHTTPRequestHandler):
         if header.get("alg") != "RS256" or payload.get("iss") != CLIENT_EMAIL:
             return self._bad("wrong issuer or algorithm", status=400, oauth=True)
         # google-auth signs for Google's token audience whatever token_uri is; so does real Google check.
-        if payload.get("aud") != "https://oauth2.googleapis.com/token" or "auth/calendar" not in payload.get("scope", ""):
+        if payload.get("aud") != "https://oauth2.googleapis.com/token" or "auth/calendar" not in payload.get(
+            "scope", ""
+        ):
             return self._bad("wrong audience or scope", status=400, oauth=True)
         token = f"ya29.fake-{len(g.tokens) + 1}"
         with g._lock:
@@ -185,14 +196,23 @@ class _Handler(BaseHTTPRequestHandler):
                 if e.get("status") != "cancelled"
             ]
             busy = [
-                {"start": _rfc3339(s).astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
-                 "end": _rfc3339(e).astimezone(dt.UTC).isoformat().replace("+00:00", "Z")}
+                {
+                    "start": _rfc3339(s).astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
+                    "end": _rfc3339(e).astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
+                }
                 for s, e in sorted(intervals, key=lambda i: _rfc3339(i[0]))
                 if _rfc3339(s) < time_max and _rfc3339(e) > time_min
             ]
             calendars[cal] = {"busy": busy}
-        return self._json(200, {"kind": "calendar#freeBusy", "timeMin": body["timeMin"],
-                                "timeMax": body["timeMax"], "calendars": calendars})
+        return self._json(
+            200,
+            {
+                "kind": "calendar#freeBusy",
+                "timeMin": body["timeMin"],
+                "timeMax": body["timeMax"],
+                "calendars": calendars,
+            },
+        )
 
     def _insert(self, calendar_id: str, body: dict[str, Any]) -> None:
         g = self.google
@@ -207,7 +227,12 @@ class _Handler(BaseHTTPRequestHandler):
         with g._lock:
             if event_id in g.events[calendar_id] or (calendar_id, event_id) in g.deleted:
                 return self._error(409, "The requested identifier already exists.")
-            event = {**body, "id": event_id, "kind": "calendar#event", "status": body.get("status", "confirmed")}
+            event = {
+                **body,
+                "id": event_id,
+                "kind": "calendar#event",
+                "status": body.get("status", "confirmed"),
+            }
             g.events[calendar_id][event_id] = event
         return self._json(200, event)
 
@@ -237,7 +262,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _authorized(self) -> bool:
         auth = self.headers.get("Authorization", "")
-        return auth.startswith("Bearer ") and auth[len("Bearer "):] in self.google.tokens
+        return auth.startswith("Bearer ") and auth[len("Bearer ") :] in self.google.tokens
 
     def _bad(self, message: str, *, status: int = 400, oauth: bool = False) -> None:
         self.google.errors.append(message)

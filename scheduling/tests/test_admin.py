@@ -92,21 +92,37 @@ def test_admin_bulk_no_show_calls_service(staff_client, unit):
     assert future.status == "booked"
     assert Reminder.objects.filter(appointment=appointment, kind="no_show").count() == 1
     assert [str(m) for m in response.context["messages"]] == [
-        f"{future}: A visita ainda não começou.", "1 visita marcada como falta"]
+        f"{future}: A visita ainda não começou.",
+        "1 visita marcada como falta",
+    ]
 
 
 def test_admin_add_books_through_service(staff_client, unit):
     day = timezone.now().astimezone(SP).date() + dt.timedelta(days=7)
     day += dt.timedelta(days=(7 - day.weekday()) % 7)  # a Monday a week or more ahead
-    data = {"unit": unit.pk, "start_0": day.isoformat(), "start_1": "14:00:00", "phone": "11987654321",
-            "parent_name": "Ana", "child_name": "Pedro", "child_age": "7", "school_year": "", "subject": "", "notes": ""}
+    data = {
+        "unit": unit.pk,
+        "start_0": day.isoformat(),
+        "start_1": "14:00:00",
+        "phone": "11987654321",
+        "parent_name": "Ana",
+        "child_name": "Pedro",
+        "child_age": "7",
+        "school_year": "",
+        "subject": "",
+        "notes": "",
+    }
 
     created = staff_client.post(reverse("admin:scheduling_appointment_add"), data)
     lunch = staff_client.post(reverse("admin:scheduling_appointment_add"), {**data, "start_1": "12:30:00"})
 
     appointment = Appointment.objects.get()
     assert created.status_code == 302
-    assert (appointment.source, appointment.phone, appointment.changed_by) == ("staff", "+5511987654321", staff_client.user)
+    assert (appointment.source, appointment.phone, appointment.changed_by) == (
+        "staff",
+        "+5511987654321",
+        staff_client.user,
+    )
     assert appointment.reminders.count() == 2
     assert lunch.status_code == 200
     assert "Este horário não pode ser agendado. Próximos horários livres:" in lunch.content.decode()
@@ -115,7 +131,9 @@ def test_admin_add_books_through_service(staff_client, unit):
 def test_admin_reminders_show_reason_and_scope(staff_client, unit):
     appointment = AppointmentFactory(unit=unit)
     ReminderFactory(appointment=appointment, status="failed", last_error="whatsapp: number not on WhatsApp")
-    ReminderFactory(appointment=AppointmentFactory(unit=UnitFactory()), status="failed", last_error="other unit")
+    ReminderFactory(
+        appointment=AppointmentFactory(unit=UnitFactory()), status="failed", last_error="other unit"
+    )
 
     response = staff_client.get(reverse("admin:scheduling_reminder_changelist"))
 
@@ -134,29 +152,49 @@ def test_admin_reschedule_lists_free_times_moves_the_visit_and_tells_the_family(
     monday = _monday_ahead()
     start = dt.datetime.combine(monday, dt.time(15), tzinfo=SP)
     contact = ContactFactory(unit=unit)
-    appointment = AppointmentFactory(unit=unit, contact=contact, phone=contact.phone, start=start,
-                                     end=start + dt.timedelta(hours=1))
-    AppointmentFactory(unit=unit, start=start + dt.timedelta(hours=1), end=start + dt.timedelta(hours=2),
-                       phone="+5511911112222")
+    appointment = AppointmentFactory(
+        unit=unit, contact=contact, phone=contact.phone, start=start, end=start + dt.timedelta(hours=1)
+    )
+    AppointmentFactory(
+        unit=unit,
+        start=start + dt.timedelta(hours=1),
+        end=start + dt.timedelta(hours=2),
+        phone="+5511911112222",
+    )
     url = reverse("admin:scheduling_appointment_reschedule", args=[appointment.pk])
 
     page = staff_client.get(url)
-    moved = staff_client.post(url, {"slot": (start + dt.timedelta(days=1, hours=1)).isoformat(), "notify": "on"},
-                              follow=True)
+    moved = staff_client.post(
+        url, {"slot": (start + dt.timedelta(days=1, hours=1)).isoformat(), "notify": "on"}, follow=True
+    )
 
     html = page.content.decode()
     day_label = f"segunda {monday:%d/%m}"
     assert page.status_code == 200
     assert "Remarcar a visita" in html and day_label in html
     free_monday = [c for d, c in page.context["form"].fields["slot"].choices if d == day_label][0]
-    assert [label for _, label in free_monday] == ["9h", "10h", "11h", "14h", "17h"]  # 15h is its own, 16h taken
+    assert [label for _, label in free_monday] == [
+        "9h",
+        "10h",
+        "11h",
+        "14h",
+        "17h",
+    ]  # 15h is its own, 16h taken
     appointment.refresh_from_db()
-    assert (appointment.start, appointment.changed_by) == (start + dt.timedelta(days=1, hours=1), staff_client.user)
+    assert (appointment.start, appointment.changed_by) == (
+        start + dt.timedelta(days=1, hours=1),
+        staff_client.user,
+    )
     assert [str(m) for m in moved.context["messages"]] == [
         f"Visita remarcada para terça {monday + dt.timedelta(days=1):%d/%m} às 16h. "
-        "A família recebe uma mensagem no WhatsApp com o novo horário."]
-    assert list(appointment.reminders.filter(kind="rescheduled").values_list("status", flat=True)) == ["pending"]
-    assert moved.redirect_chain == [(reverse("admin:scheduling_appointment_change", args=[appointment.pk]), 302)]
+        "A família recebe uma mensagem no WhatsApp com o novo horário."
+    ]
+    assert list(appointment.reminders.filter(kind="rescheduled").values_list("status", flat=True)) == [
+        "pending"
+    ]
+    assert moved.redirect_chain == [
+        (reverse("admin:scheduling_appointment_change", args=[appointment.pk]), 302)
+    ]
 
 
 def test_admin_reschedule_refused_time_shows_the_next_free_ones(staff_client, unit):
@@ -170,7 +208,8 @@ def test_admin_reschedule_refused_time_shows_the_next_free_ones(staff_client, un
     assert response.status_code == 200
     assert response.context["form"].non_field_errors() == [
         f"Este horário não pode ser agendado. Próximos horários livres: segunda {monday:%d/%m} às 14h, "
-        f"segunda {monday:%d/%m} às 16h, segunda {monday:%d/%m} às 17h"]
+        f"segunda {monday:%d/%m} às 16h, segunda {monday:%d/%m} às 17h"
+    ]
     appointment.refresh_from_db()
     assert (appointment.start, appointment.reminders.filter(kind="rescheduled").count()) == (start, 0)
 
@@ -188,10 +227,15 @@ def test_admin_reschedule_of_another_unit_is_404_and_the_action_takes_one_visit(
 
     outsider = outsider_client.get(reverse("admin:scheduling_appointment_reschedule", args=[first.pk]))
     one = staff_client.post(changelist, {"action": "reschedule", "_selected_action": [first.pk]})
-    two = staff_client.post(changelist, {"action": "reschedule", "_selected_action": [first.pk, second.pk]}, follow=True)
+    two = staff_client.post(
+        changelist, {"action": "reschedule", "_selected_action": [first.pk, second.pk]}, follow=True
+    )
 
     assert outsider.status_code == 404
-    assert (one.status_code, one["Location"]) == (302, reverse("admin:scheduling_appointment_reschedule", args=[first.pk]))
+    assert (one.status_code, one["Location"]) == (
+        302,
+        reverse("admin:scheduling_appointment_reschedule", args=[first.pk]),
+    )
     assert [str(m) for m in two.context["messages"]] == ["Escolha uma única visita para remarcar."]
 
 
@@ -199,17 +243,35 @@ def test_admin_appointment_page_in_portuguese_and_local_time(staff_client, unit)
     from kumon.tests.factories import ContactFactory
 
     start = dt.datetime.combine(_monday_ahead(), dt.time(15), tzinfo=SP)
-    appointment = AppointmentFactory(unit=unit, contact=ContactFactory(unit=unit), start=start,
-                                     end=start + dt.timedelta(hours=1), child_name="Laura")
+    appointment = AppointmentFactory(
+        unit=unit,
+        contact=ContactFactory(unit=unit),
+        start=start,
+        end=start + dt.timedelta(hours=1),
+        child_name="Laura",
+    )
     moved_to = start + dt.timedelta(hours=2)
     services.reschedule_appointment(appointment=appointment, start=moved_to, changed_by=staff_client.user)
 
-    html = staff_client.get(reverse("admin:scheduling_appointment_change", args=[appointment.pk])).content.decode()
+    html = staff_client.get(
+        reverse("admin:scheduling_appointment_change", args=[appointment.pk])
+    ).content.decode()
 
     assert f"Laura {moved_to:%d/%m} 17:00" in html  # the title, in São Paulo time (not 20:00 UTC)
-    for label in ("Sincronização da agenda", "Alterado por", "Situação antes", "Situação depois",
-                  "Horário anterior", "Novo horário", "Pela família", "Tentativas", "24 h antes",
-                  "sem sincronização (agenda local)", "abrir a conversa", "Remarcar a visita"):
+    for label in (
+        "Sincronização da agenda",
+        "Alterado por",
+        "Situação antes",
+        "Situação depois",
+        "Horário anterior",
+        "Novo horário",
+        "Pela família",
+        "Tentativas",
+        "24 h antes",
+        "sem sincronização (agenda local)",
+        "abrir a conversa",
+        "Remarcar a visita",
+    ):
         assert label in html, label
     assert "none" not in re.findall(r'<div class="readonly">([^<]*)</div>', html)
 
@@ -220,7 +282,9 @@ def test_admin_times_are_the_units_own_zone_not_sao_paulo(client, db):
     user.save()
     client.force_login(user)
     start = dt.datetime(2026, 12, 7, 17, 0, tzinfo=dt.UTC)
-    appointment = AppointmentFactory(unit=manaus, start=start, end=start + dt.timedelta(hours=1), child_name="Iara")
+    appointment = AppointmentFactory(
+        unit=manaus, start=start, end=start + dt.timedelta(hours=1), child_name="Iara"
+    )
 
     page = client.get(reverse("admin:scheduling_appointment_change", args=[appointment.pk])).content.decode()
     listing = client.get(reverse("admin:scheduling_appointment_changelist")).content.decode()

@@ -52,15 +52,23 @@ def client_for(user):
 
 
 def payload(monday, **kw):
-    data = {"unit": "centro", "phone": "11 98765-4321", "parent_name": "Ana", "child_name": "Pedro",
-            "child_age": 7, "subject": "Matemática", "start": monday.isoformat()}
+    data = {
+        "unit": "centro",
+        "phone": "11 98765-4321",
+        "parent_name": "Ana",
+        "child_name": "Pedro",
+        "child_age": 7,
+        "subject": "Matemática",
+        "start": monday.isoformat(),
+    }
     data.update(kw)
     return data
 
 
 def test_slots_api_lists_free_slots_with_offsets(unit, staff, monday):
     response = client_for(staff).get(
-        "/api/v1/slots/", {"unit": "centro", "from": monday.isoformat(), "to": (monday + dt.timedelta(hours=2)).isoformat()}
+        "/api/v1/slots/",
+        {"unit": "centro", "from": monday.isoformat(), "to": (monday + dt.timedelta(hours=2)).isoformat()},
     )
 
     assert response.status_code == 200
@@ -75,28 +83,40 @@ def test_slots_api_times_without_offset_are_unit_local(unit, staff, monday):
     naive = monday.replace(tzinfo=None)
 
     response = client_for(staff).get(
-        "/api/v1/slots/", {"unit": "centro", "from": naive.isoformat(), "to": (naive + dt.timedelta(hours=1)).isoformat()}
+        "/api/v1/slots/",
+        {"unit": "centro", "from": naive.isoformat(), "to": (naive + dt.timedelta(hours=1)).isoformat()},
     )
 
     assert [s["start"] for s in response.json()] == [monday.isoformat()]
 
 
 def test_slots_api_outsider_and_anonymous_refused(unit, outsider, monday):
-    params = {"unit": "centro", "from": monday.isoformat(), "to": (monday + dt.timedelta(hours=2)).isoformat()}
+    params = {
+        "unit": "centro",
+        "from": monday.isoformat(),
+        "to": (monday + dt.timedelta(hours=2)).isoformat(),
+    }
 
     response = client_for(outsider).get("/api/v1/slots/", params)
     anonymous = APIClient().get("/api/v1/slots/", params)
 
-    assert (response.status_code, response.json()) == (404, {"message": "Unidade não encontrada.", "extra": {"unit": "centro"}})
+    assert (response.status_code, response.json()) == (
+        404,
+        {"message": "Unidade não encontrada.", "extra": {"unit": "centro"}},
+    )
     assert anonymous.status_code in (401, 403)
 
 
 def test_slots_api_range_validated(unit, staff, monday):
-    response = client_for(staff).get("/api/v1/slots/", {"unit": "centro", "from": monday.isoformat(), "to": monday.isoformat()})
+    response = client_for(staff).get(
+        "/api/v1/slots/", {"unit": "centro", "from": monday.isoformat(), "to": monday.isoformat()}
+    )
 
     assert response.status_code == 400
-    assert response.json() == {"message": "Dados inválidos. to: deve ser depois de from",
-                               "extra": {"fields": {"to": ["deve ser depois de from"]}}}
+    assert response.json() == {
+        "message": "Dados inválidos. to: deve ser depois de from",
+        "extra": {"fields": {"to": ["deve ser depois de from"]}},
+    }
 
 
 def test_slots_api_errors_name_the_public_parameters_in_portuguese(unit, staff, monday):
@@ -104,23 +124,39 @@ def test_slots_api_errors_name_the_public_parameters_in_portuguese(unit, staff, 
 
     missing = client.get("/api/v1/slots/", {"unit": "centro", "to": monday.isoformat()})
     malformed = client.get("/api/v1/slots/", {"unit": "centro", "from": "amanhã", "to": monday.isoformat()})
-    english = client.get("/api/v1/slots/", {"unit": "centro", "to": monday.isoformat()}, HTTP_ACCEPT_LANGUAGE="en")
+    english = client.get(
+        "/api/v1/slots/", {"unit": "centro", "to": monday.isoformat()}, HTTP_ACCEPT_LANGUAGE="en"
+    )
 
-    assert (missing.status_code, missing.json()) == (400, {
-        "message": "Dados inválidos. from: Este campo é obrigatório.",
-        "extra": {"fields": {"from": ["Este campo é obrigatório."]}}})
+    assert (missing.status_code, missing.json()) == (
+        400,
+        {
+            "message": "Dados inválidos. from: Este campo é obrigatório.",
+            "extra": {"fields": {"from": ["Este campo é obrigatório."]}},
+        },
+    )
     assert list(malformed.json()["extra"]["fields"]) == ["from"]
-    assert malformed.json()["extra"]["fields"]["from"][0].startswith("Data e hora em formato inválido. Use um destes formatos:")
-    assert english.json() == {"message": "Invalid input. from: This field is required.",
-                              "extra": {"fields": {"from": ["This field is required."]}}}
+    assert malformed.json()["extra"]["fields"]["from"][0].startswith(
+        "Data e hora em formato inválido. Use um destes formatos:"
+    )
+    assert english.json() == {
+        "message": "Invalid input. from: This field is required.",
+        "extra": {"fields": {"from": ["This field is required."]}},
+    }
 
 
 def test_appointments_api_null_field_reads_as_portuguese(unit, staff, monday):
-    response = client_for(staff).post("/api/v1/appointments/", {**payload(monday), "phone": None}, format="json")
+    response = client_for(staff).post(
+        "/api/v1/appointments/", {**payload(monday), "phone": None}, format="json"
+    )
 
-    assert (response.status_code, response.json()) == (400, {
-        "message": "Dados inválidos. phone: Este campo não pode ser nulo.",
-        "extra": {"fields": {"phone": ["Este campo não pode ser nulo."]}}})
+    assert (response.status_code, response.json()) == (
+        400,
+        {
+            "message": "Dados inválidos. phone: Este campo não pode ser nulo.",
+            "extra": {"fields": {"phone": ["Este campo não pode ser nulo."]}},
+        },
+    )
 
 
 def test_appointments_api_book_201_then_409_with_alternatives(unit, staff, monday):
@@ -131,20 +167,32 @@ def test_appointments_api_book_201_then_409_with_alternatives(unit, staff, monda
 
     assert created.status_code == 201
     body = created.json()
-    assert {k: body[k] for k in ("unit", "start", "end", "status", "phone", "child_name", "child_age", "source")} == {
-        "unit": "centro", "start": monday.isoformat(), "end": (monday + dt.timedelta(hours=1)).isoformat(),
-        "status": "booked", "phone": "+5511987654321", "child_name": "Pedro", "child_age": 7, "source": "api",
+    assert {
+        k: body[k] for k in ("unit", "start", "end", "status", "phone", "child_name", "child_age", "source")
+    } == {
+        "unit": "centro",
+        "start": monday.isoformat(),
+        "end": (monday + dt.timedelta(hours=1)).isoformat(),
+        "status": "booked",
+        "phone": "+5511987654321",
+        "child_name": "Pedro",
+        "child_age": 7,
+        "source": "api",
     }
     assert taken.status_code == 409
     assert taken.json()["message"] == "Este horário não está mais disponível."
     assert taken.json()["extra"]["reason"] == "taken"
     assert [a["start"] for a in taken.json()["extra"]["alternatives"]][:2] == [
-        (monday + dt.timedelta(hours=1)).isoformat(), (monday + dt.timedelta(hours=2)).isoformat()]
+        (monday + dt.timedelta(hours=1)).isoformat(),
+        (monday + dt.timedelta(hours=2)).isoformat(),
+    ]
     assert Appointment.objects.get().changed_by == staff
 
 
 def test_appointments_api_book_against_rules_409(unit, staff, monday):
-    response = client_for(staff).post("/api/v1/appointments/", payload(monday - dt.timedelta(hours=1, minutes=30)), format="json")
+    response = client_for(staff).post(
+        "/api/v1/appointments/", payload(monday - dt.timedelta(hours=1, minutes=30)), format="json"
+    )
 
     assert response.status_code == 409
     assert response.json()["extra"]["reason"] == "rules"
@@ -154,7 +202,10 @@ def test_appointments_api_book_against_rules_409(unit, staff, monday):
 def test_appointments_api_book_invalid_phone_400(unit, staff, monday):
     response = client_for(staff).post("/api/v1/appointments/", payload(monday, phone="abc"), format="json")
 
-    assert (response.status_code, response.json()) == (400, {"message": "Número de telefone inválido.", "extra": {"field": "phone"}})
+    assert (response.status_code, response.json()) == (
+        400,
+        {"message": "Número de telefone inválido.", "extra": {"field": "phone"}},
+    )
 
 
 def test_appointments_api_outsider_cannot_book_or_see(unit, staff, outsider, monday):
@@ -189,14 +240,20 @@ def test_appointments_api_list_with_token_auth(unit, staff, monday):
     assert response.status_code == 200
     row = response.json()["results"][0]
     assert {k: row[k] for k in ("start", "end", "status", "child_name", "phone")} == {
-        "start": monday.isoformat(), "end": (monday + dt.timedelta(hours=1)).isoformat(), "status": "booked",
-        "child_name": "Pedro", "phone": "+5511987654321"}
+        "start": monday.isoformat(),
+        "end": (monday + dt.timedelta(hours=1)).isoformat(),
+        "status": "booked",
+        "child_name": "Pedro",
+        "phone": "+5511987654321",
+    }
 
 
 @pytest.mark.parametrize("rows", [1, 3])
 def test_appointments_api_list_query_count_constant(unit, staff, monday, rows, django_assert_max_num_queries):
     for i in range(rows):
-        AppointmentFactory(unit=unit, start=monday + dt.timedelta(hours=i), end=monday + dt.timedelta(hours=i + 1))
+        AppointmentFactory(
+            unit=unit, start=monday + dt.timedelta(hours=i), end=monday + dt.timedelta(hours=i + 1)
+        )
     client = client_for(staff)
 
     with CaptureQueriesContext(connection) as queries:
@@ -210,9 +267,19 @@ def test_appointments_api_patch_reschedule_and_status(unit, staff, monday):
     client = client_for(staff)
     appointment_id = client.post("/api/v1/appointments/", payload(monday), format="json").json()["id"]
 
-    moved = client.patch(f"/api/v1/appointments/{appointment_id}/", {"start": (monday + dt.timedelta(hours=2)).isoformat()}, format="json")
-    confirmed = client.patch(f"/api/v1/appointments/{appointment_id}/", {"status": "confirmed"}, format="json")
-    both = client.patch(f"/api/v1/appointments/{appointment_id}/", {"status": "confirmed", "start": monday.isoformat()}, format="json")
+    moved = client.patch(
+        f"/api/v1/appointments/{appointment_id}/",
+        {"start": (monday + dt.timedelta(hours=2)).isoformat()},
+        format="json",
+    )
+    confirmed = client.patch(
+        f"/api/v1/appointments/{appointment_id}/", {"status": "confirmed"}, format="json"
+    )
+    both = client.patch(
+        f"/api/v1/appointments/{appointment_id}/",
+        {"status": "confirmed", "start": monday.isoformat()},
+        format="json",
+    )
 
     assert (moved.status_code, moved.json()["start"]) == (200, (monday + dt.timedelta(hours=2)).isoformat())
     assert (confirmed.status_code, confirmed.json()["status"]) == (200, "confirmed")

@@ -24,8 +24,15 @@ def at(day, hour, minute=0):
 
 @pytest.fixture
 def unit(db):
-    u = UnitFactory(timezone="America/Sao_Paulo", state="SP", visit_minutes=60, min_notice_minutes=120,
-                    booking_window_days=30, capacity=1, change_notice_minutes=240)
+    u = UnitFactory(
+        timezone="America/Sao_Paulo",
+        state="SP",
+        visit_minutes=60,
+        min_notice_minutes=120,
+        booking_window_days=30,
+        capacity=1,
+        change_notice_minutes=240,
+    )
     weekly_hours(u)
     return u
 
@@ -33,8 +40,16 @@ def unit(db):
 def book(unit, start=MONDAY_14, phone="+5511987654321", **kw):
     kw.setdefault("source", "chat")
     kw.setdefault("now", NOW)
-    return services.book_appointment(unit=unit, start=start, phone=phone, parent_name="Ana Souza",
-                                     child_name="Pedro", child_age=7, subject="Matemática", **kw)
+    return services.book_appointment(
+        unit=unit,
+        start=start,
+        phone=phone,
+        parent_name="Ana Souza",
+        child_name="Pedro",
+        child_age=7,
+        subject="Matemática",
+        **kw,
+    )
 
 
 @pytest.mark.django_db(transaction=True)
@@ -79,14 +94,20 @@ def test_book_appointment_creates_lead_reminders_and_history(unit):
     appointment = book(unit, changed_by=user)
 
     assert (appointment.start, appointment.end, appointment.seat, appointment.status) == (
-        MONDAY_14, MONDAY_14 + dt.timedelta(hours=1), 1, "booked")
+        MONDAY_14,
+        MONDAY_14 + dt.timedelta(hours=1),
+        1,
+        "booked",
+    )
     assert (appointment.contact.phone, appointment.contact.name) == ("+5511987654321", "Ana Souza")
     assert appointment.calendar_sync_status == "none"
     assert sorted(appointment.reminders.values_list("kind", "due_at", "status")) == [
         ("24h", MONDAY_14 - dt.timedelta(hours=24), "pending"),
         ("2h", MONDAY_14 - dt.timedelta(hours=2), "pending"),
     ]
-    assert list(appointment.events.values_list("kind", "to_status", "changed_by")) == [("booked", "booked", user.pk)]
+    assert list(appointment.events.values_list("kind", "to_status", "changed_by")) == [
+        ("booked", "booked", user.pk)
+    ]
 
 
 def test_book_appointment_retry_returns_same_appointment(unit):
@@ -110,7 +131,10 @@ def test_book_appointment_against_rules_refused_with_alternatives(unit):
     assert lunch.value.status_code == 409
     assert lunch.value.extra["reason"] == "rules"
     assert [a["start"] for a in lunch.value.extra["alternatives"]] == [
-        "2026-12-07T14:00:00-03:00", "2026-12-07T15:00:00-03:00", "2026-12-07T16:00:00-03:00"]
+        "2026-12-07T14:00:00-03:00",
+        "2026-12-07T15:00:00-03:00",
+        "2026-12-07T16:00:00-03:00",
+    ]
     assert christmas.value.extra["reason"] == "rules"
     assert christmas.value.extra["alternatives"][0]["start"] == "2026-12-28T09:00:00-03:00"
 
@@ -123,7 +147,10 @@ def test_book_appointment_taken_slot_alternatives_follow_it(unit):
 
     assert exc.value.extra["reason"] == "taken"
     assert [a["start"] for a in exc.value.extra["alternatives"]] == [
-        "2026-12-07T15:00:00-03:00", "2026-12-07T16:00:00-03:00", "2026-12-07T17:00:00-03:00"]
+        "2026-12-07T15:00:00-03:00",
+        "2026-12-07T16:00:00-03:00",
+        "2026-12-07T17:00:00-03:00",
+    ]
 
 
 def test_reschedule_appointment_keeps_one_live_and_frees_old_slot(unit):
@@ -135,11 +162,15 @@ def test_reschedule_appointment_keeps_one_live_and_frees_old_slot(unit):
     assert live == [(appointment.pk, at(8, 16))]
     assert moved.idempotency_key is None
     assert sorted(moved.reminders.values_list("kind", "due_at")) == [
-        ("24h", at(8, 16) - dt.timedelta(hours=24)), ("2h", at(8, 14))]
+        ("24h", at(8, 16) - dt.timedelta(hours=24)),
+        ("2h", at(8, 14)),
+    ]
     free = selectors.free_slots(unit=unit, start=at(7, 0), end=at(8, 0), now=NOW)
     assert free[3].start == MONDAY_14
     assert list(moved.events.values_list("kind", "old_start", "new_start")) == [
-        ("booked", None, MONDAY_14), ("rescheduled", MONDAY_14, at(8, 16))]
+        ("booked", None, MONDAY_14),
+        ("rescheduled", MONDAY_14, at(8, 16)),
+    ]
 
 
 def test_reschedule_appointment_to_taken_slot_unchanged(unit):
@@ -172,7 +203,9 @@ def test_cancel_appointment_frees_slot(unit):
     assert appointment.status == "cancelled"
     assert other.start == MONDAY_14
     assert sorted(appointment.reminders.values_list("status", "last_error")) == [
-        ("skipped", "appointment cancelled"), ("skipped", "appointment cancelled")]
+        ("skipped", "appointment cancelled"),
+        ("skipped", "appointment cancelled"),
+    ]
     with pytest.raises(AppointmentNotLive):
         services.cancel_appointment(appointment=appointment, now=NOW)
 
@@ -205,7 +238,9 @@ def test_parent_change_not_owner_refused(unit):
     other, _ = get_or_create_contact(unit=unit, phone="+5511911112222")
 
     with pytest.raises(ChangeNotAllowed) as exc:
-        services.reschedule_appointment(appointment=appointment, start=at(8, 16), by_parent=True, contact=other, now=NOW)
+        services.reschedule_appointment(
+            appointment=appointment, start=at(8, 16), by_parent=True, contact=other, now=NOW
+        )
 
     assert exc.value.extra["reason"] == "not_owner"
 
@@ -218,7 +253,9 @@ def test_hold_slot_last_place_not_offered_to_others(unit):
     with pytest.raises(SlotUnavailable):
         book(unit, phone="+5511911112222", holder="conv:B")
     mine = book(unit, holder="conv:A")
-    expired_later = selectors.free_slots(unit=unit, start=at(7, 15), end=at(7, 16), now=NOW + dt.timedelta(minutes=11))
+    expired_later = selectors.free_slots(
+        unit=unit, start=at(7, 15), end=at(7, 16), now=NOW + dt.timedelta(minutes=11)
+    )
 
     assert hold.expires_at == NOW + dt.timedelta(minutes=10)
     assert mine.start == MONDAY_14
@@ -232,10 +269,14 @@ def test_a_held_slot_stays_bookable_for_its_holder_when_the_notice_runs_out_whil
     services.hold_slot(unit=unit, start=MONDAY_14, holder="conv:A", now=offered_at)
     mine = book(unit, holder="conv:A", now=chosen_at)
     tuesday = MONDAY_14 + dt.timedelta(days=1)
-    services.hold_slot(unit=unit, start=tuesday, holder="conv:B", minutes=1, now=offered_at + dt.timedelta(days=1))
+    services.hold_slot(
+        unit=unit, start=tuesday, holder="conv:B", minutes=1, now=offered_at + dt.timedelta(days=1)
+    )
 
     with pytest.raises(SlotUnavailable) as late:  # B's hold ended before B chose: the notice counts
-        book(unit, phone="+5511911112222", start=tuesday, holder="conv:B", now=chosen_at + dt.timedelta(days=1))
+        book(
+            unit, phone="+5511911112222", start=tuesday, holder="conv:B", now=chosen_at + dt.timedelta(days=1)
+        )
 
     assert late.value.extra["reason"] == "rules"
     assert mine.start == MONDAY_14
@@ -244,8 +285,12 @@ def test_a_held_slot_stays_bookable_for_its_holder_when_the_notice_runs_out_whil
 def test_hold_slot_expires_by_itself(unit):
     services.hold_slot(unit=unit, start=MONDAY_14, holder="conv:A", minutes=5, now=NOW)
 
-    during = selectors.free_slots(unit=unit, start=at(7, 14), end=at(7, 15), now=NOW + dt.timedelta(minutes=4), holder="conv:B")
-    after = selectors.free_slots(unit=unit, start=at(7, 14), end=at(7, 15), now=NOW + dt.timedelta(minutes=5), holder="conv:B")
+    during = selectors.free_slots(
+        unit=unit, start=at(7, 14), end=at(7, 15), now=NOW + dt.timedelta(minutes=4), holder="conv:B"
+    )
+    after = selectors.free_slots(
+        unit=unit, start=at(7, 14), end=at(7, 15), now=NOW + dt.timedelta(minutes=5), holder="conv:B"
+    )
 
     assert during == []
     assert [s.start for s in after] == [MONDAY_14]

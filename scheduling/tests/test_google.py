@@ -40,16 +40,27 @@ def unit(db):
 
 
 def book(unit, start=MONDAY_14, phone="+5511987654321"):
-    return services.book_appointment(unit=unit, start=start, phone=phone, parent_name="Ana Souza",
-                                     child_name="Pedro", child_age=7, school_year="2º ano",
-                                     subject="Matemática", source="chat", now=NOW)
+    return services.book_appointment(
+        unit=unit,
+        start=start,
+        phone=phone,
+        parent_name="Ana Souza",
+        child_name="Pedro",
+        child_age=7,
+        school_year="2º ano",
+        subject="Matemática",
+        source="chat",
+        now=NOW,
+    )
 
 
 def sync(appointment):
     return sync_appointment.apply(kwargs={"appointment_id": appointment.pk})
 
 
-def test_google_booking_enqueues_sync_and_creates_event_with_lead_summary(google, unit, django_capture_on_commit_callbacks):
+def test_google_booking_enqueues_sync_and_creates_event_with_lead_summary(
+    google, unit, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks() as callbacks:
         appointment = book(unit)
 
@@ -59,10 +70,17 @@ def test_google_booking_enqueues_sync_and_creates_event_with_lead_summary(google
     event = google.events[CALENDAR][f"kumon{appointment.pk:010d}"]
     assert len(callbacks) == 1
     assert result.get() == "synced"
-    assert (appointment.calendar_event_id, appointment.calendar_sync_status) == (f"kumon{appointment.pk:010d}", "synced")
+    assert (appointment.calendar_event_id, appointment.calendar_sync_status) == (
+        f"kumon{appointment.pk:010d}",
+        "synced",
+    )
     assert event["summary"] == "Visita Kumon: Pedro, 7 anos"
     assert event["description"].splitlines()[:4] == [
-        "Responsável: Ana Souza", "WhatsApp: +5511987654321", "Criança: Pedro, 7 anos (2º ano)", "Disciplina: Matemática"]
+        "Responsável: Ana Souza",
+        "WhatsApp: +5511987654321",
+        "Criança: Pedro, 7 anos (2º ano)",
+        "Disciplina: Matemática",
+    ]
     assert event["start"] == {"dateTime": "2026-12-07T14:00:00-03:00", "timeZone": "America/Sao_Paulo"}
     assert event["end"] == {"dateTime": "2026-12-07T15:00:00-03:00", "timeZone": "America/Sao_Paulo"}
     assert event["location"] == "Rua A, 1"
@@ -159,7 +177,10 @@ def test_google_calendar_not_shared_sync_failed_with_reason(google, unit):
     appointment.refresh_from_db()
     assert result.get() == "failed"
     assert (appointment.status, appointment.calendar_sync_status, appointment.calendar_sync_error) == (
-        "booked", "failed", "google calendar 404: Not Found")
+        "booked",
+        "failed",
+        "google calendar 404: Not Found",
+    )
 
 
 def test_google_unreachable_for_availability_no_slots(google, unit, settings):
@@ -199,8 +220,11 @@ def test_google_sync_on_real_worker_retries_500_and_keeps_booking(celery_worker,
     fake = FakeGoogleCalendar().start()
     fake.calendars.add(CALENDAR)
     sa_file = str(fake.write_service_account(tmp_path / "sa.json"))
-    env = {"GOOGLE_SERVICE_ACCOUNT_FILE": sa_file, "GOOGLE_CALENDAR_API_URL": fake.url,
-           "GOOGLE_CALENDAR_RETRY_SECONDS": "0.2"}
+    env = {
+        "GOOGLE_SERVICE_ACCOUNT_FILE": sa_file,
+        "GOOGLE_CALENDAR_API_URL": fake.url,
+        "GOOGLE_CALENDAR_RETRY_SECONDS": "0.2",
+    }
     celery_worker.restart(env=env)
     try:
         from django.test import override_settings
@@ -212,10 +236,14 @@ def test_google_sync_on_real_worker_retries_500_and_keeps_booking(celery_worker,
         fake.fail("insert", 500)
 
         with override_settings(GOOGLE_SERVICE_ACCOUNT_FILE=sa_file, GOOGLE_CALENDAR_API_URL=fake.url):
-            appointment = services.book_appointment(unit=unit, start=start, phone="+5511987654321",
-                                                    child_name="Pedro", source="api")
+            appointment = services.book_appointment(
+                unit=unit, start=start, phone="+5511987654321", child_name="Pedro", source="api"
+            )
 
-        wait_for(lambda: Appointment.objects.filter(pk=appointment.pk, calendar_sync_status="synced").exists(), timeout=30)
+        wait_for(
+            lambda: Appointment.objects.filter(pk=appointment.pk, calendar_sync_status="synced").exists(),
+            timeout=30,
+        )
         assert fake.count("insert") == 2
         assert list(fake.events[CALENDAR]) == [f"kumon{appointment.pk:010d}"]
         assert Appointment.objects.get(pk=appointment.pk).status == "booked"
@@ -243,15 +271,21 @@ def test_slots_api_google_unreachable_503(google, unit, settings):
     client.force_authenticate(MembershipFactory(unit=unit).user)
     start = timezone.now() + dt.timedelta(days=3)
 
-    response = client.get("/api/v1/slots/", {"unit": unit.slug, "from": start.isoformat(),
-                                             "to": (start + dt.timedelta(days=1)).isoformat()})
+    response = client.get(
+        "/api/v1/slots/",
+        {"unit": unit.slug, "from": start.isoformat(), "to": (start + dt.timedelta(days=1)).isoformat()},
+    )
 
     assert response.status_code == 503
-    assert response.json() == {"message": "Não foi possível ler a agenda da unidade; a equipe vai confirmar o horário.",
-                               "extra": {"unit": unit.slug}}
+    assert response.json() == {
+        "message": "Não foi possível ler a agenda da unidade; a equipe vai confirmar o horário.",
+        "extra": {"unit": unit.slug},
+    }
 
 
-def test_erasing_a_family_rewrites_their_calendar_event_without_names_or_phone(google, unit, django_capture_on_commit_callbacks):
+def test_erasing_a_family_rewrites_their_calendar_event_without_names_or_phone(
+    google, unit, django_capture_on_commit_callbacks
+):
     appointment = book(unit)
     sync(appointment)
 

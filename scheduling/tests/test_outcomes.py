@@ -26,8 +26,16 @@ AFTER = VISIT + dt.timedelta(hours=2)
 def visit(unit=None, *, start=VISIT, status="booked", subject="Matemática", seat=1):
     unit = unit or UnitFactory()
     contact = ContactFactory(unit=unit)
-    return AppointmentFactory(unit=unit, contact=contact, phone=contact.phone, start=start,
-                              end=start + dt.timedelta(hours=1), status=status, subject=subject, seat=seat)
+    return AppointmentFactory(
+        unit=unit,
+        contact=contact,
+        phone=contact.phone,
+        start=start,
+        end=start + dt.timedelta(hours=1),
+        status=status,
+        subject=subject,
+        seat=seat,
+    )
 
 
 def test_enrolled_takes_the_visits_subject_and_the_next_monday_and_marks_attended(db):
@@ -37,7 +45,11 @@ def test_enrolled_takes_the_visits_subject_and_the_next_monday_and_marks_attende
 
     appointment.refresh_from_db()
     assert (outcome.result, outcome.subjects, outcome.start_date, outcome.reason) == (
-        "enrolled", "Matemática", dt.date(2026, 12, 7), None)
+        "enrolled",
+        "Matemática",
+        dt.date(2026, 12, 7),
+        None,
+    )
     assert appointment.status == "attended"
 
 
@@ -47,8 +59,12 @@ def test_not_enrolled_needs_a_reason_of_the_units_list_which_starts_with_the_def
     labels = [r.label for r in outcomes.loss_reasons(unit=appointment.unit)]
     reason = outcomes.reason_named(unit=appointment.unit, label="Preço")
     unknown = outcomes.reason_named(unit=appointment.unit, label="mudou de cidade")
-    outcome = outcomes.record_visit_outcome(appointment=appointment, result="not_enrolled", reason=reason, now=AFTER)
-    again = outcomes.record_visit_outcome(appointment=appointment, result="not_enrolled", reason=unknown, now=AFTER)
+    outcome = outcomes.record_visit_outcome(
+        appointment=appointment, result="not_enrolled", reason=reason, now=AFTER
+    )
+    again = outcomes.record_visit_outcome(
+        appointment=appointment, result="not_enrolled", reason=unknown, now=AFTER
+    )
 
     assert labels == ["preço", "horário", "distância", "idade da criança", "escolheu outra escola", "outro"]
     assert (outcome.result, outcome.reason.label, outcome.start_date) == ("not_enrolled", "preço", None)
@@ -71,7 +87,9 @@ def test_another_units_reason_is_refused(db):
     foreign = outcomes.reason_named(unit=other, label="preço")
 
     with pytest.raises(outcomes.InvalidOutcome):
-        outcomes.record_visit_outcome(appointment=appointment, result="not_enrolled", reason=foreign, now=AFTER)
+        outcomes.record_visit_outcome(
+            appointment=appointment, result="not_enrolled", reason=foreign, now=AFTER
+        )
 
 
 def test_admin_one_click_outcome_on_todays_visits(client, db):
@@ -83,17 +101,28 @@ def test_admin_one_click_outcome_on_todays_visits(client, db):
     client.force_login(staff)
 
     page = client.get("/admin/scheduling/appointment/?when=today")
-    client.post("/admin/scheduling/appointment/?when=today",
-                {"action": "record_enrolled", "_selected_action": [enrolled.pk], "starts_on": "2026-12-14"})
-    client.post("/admin/scheduling/appointment/?when=today",
-                {"action": "record_not_enrolled", "_selected_action": [declined.pk], "reason": "distância"})
+    client.post(
+        "/admin/scheduling/appointment/?when=today",
+        {"action": "record_enrolled", "_selected_action": [enrolled.pk], "starts_on": "2026-12-14"},
+    )
+    client.post(
+        "/admin/scheduling/appointment/?when=today",
+        {"action": "record_not_enrolled", "_selected_action": [declined.pk], "reason": "distância"},
+    )
 
     assert page.context["action_form"].fields["reason"].widget.choices[:3] == [
-        ("", "—"), ("preço", "preço"), ("horário", "horário")]
-    rows = {o.appointment_id: (o.result, o.start_date, o.reason.label if o.reason else None, o.recorded_by)
-            for o in VisitOutcome.objects.all()}
-    assert rows == {enrolled.pk: ("enrolled", dt.date(2026, 12, 14), None, staff),
-                    declined.pk: ("not_enrolled", None, "distância", staff)}
+        ("", "—"),
+        ("preço", "preço"),
+        ("horário", "horário"),
+    ]
+    rows = {
+        o.appointment_id: (o.result, o.start_date, o.reason.label if o.reason else None, o.recorded_by)
+        for o in VisitOutcome.objects.all()
+    }
+    assert rows == {
+        enrolled.pk: ("enrolled", dt.date(2026, 12, 14), None, staff),
+        declined.pk: ("not_enrolled", None, "distância", staff),
+    }
 
 
 def test_admin_outcome_action_of_an_outsider_changes_nothing(client, db):
@@ -101,7 +130,9 @@ def test_admin_outcome_action_of_an_outsider_changes_nothing(client, db):
     outsider = MembershipFactory(unit=UnitFactory()).user
     client.force_login(outsider)
 
-    client.post("/admin/scheduling/appointment/", {"action": "record_enrolled", "_selected_action": [appointment.pk]})
+    client.post(
+        "/admin/scheduling/appointment/", {"action": "record_enrolled", "_selected_action": [appointment.pk]}
+    )
 
     assert VisitOutcome.objects.count() == 0
     assert LossReason.objects.filter(unit=outsider.memberships.get().unit).count() == 0
@@ -113,14 +144,29 @@ def test_api_records_and_lists_the_outcome_and_hides_it_from_outsiders(db):
     api.force_authenticate(MembershipFactory(unit=appointment.unit).user)
     outsider.force_authenticate(MembershipFactory(unit=UnitFactory()).user)
 
-    posted = api.post(f"/api/v1/appointments/{appointment.pk}/outcome/",
-                      {"result": "not_enrolled", "reason": "horário", "note": "só à tarde"}, format="json")
+    posted = api.post(
+        f"/api/v1/appointments/{appointment.pk}/outcome/",
+        {"result": "not_enrolled", "reason": "horário", "note": "só à tarde"},
+        format="json",
+    )
     listed = api.get("/api/v1/appointments/")
-    foreign = outsider.post(f"/api/v1/appointments/{appointment.pk}/outcome/", {"result": "enrolled"}, format="json")
+    foreign = outsider.post(
+        f"/api/v1/appointments/{appointment.pk}/outcome/", {"result": "enrolled"}, format="json"
+    )
 
-    expected = {"result": "not_enrolled", "subjects": "", "start_date": None, "reason": "horário",
-                "note": "só à tarde", "recorded_at": posted.json()["outcome"]["recorded_at"]}
-    assert (posted.status_code, posted.json()["outcome"], posted.json()["status"]) == (200, expected, "attended")
+    expected = {
+        "result": "not_enrolled",
+        "subjects": "",
+        "start_date": None,
+        "reason": "horário",
+        "note": "só à tarde",
+        "recorded_at": posted.json()["outcome"]["recorded_at"],
+    }
+    assert (posted.status_code, posted.json()["outcome"], posted.json()["status"]) == (
+        200,
+        expected,
+        "attended",
+    )
     assert [a["outcome"] for a in listed.json()["results"]] == [expected]
     assert (foreign.status_code, VisitOutcome.objects.get().result) == (404, "not_enrolled")
 
@@ -130,8 +176,9 @@ def test_api_list_with_outcomes_runs_a_fixed_number_of_queries(db, rows):
     unit = UnitFactory()
     for i in range(rows):
         appointment = visit(unit, start=VISIT + dt.timedelta(hours=i * 2))
-        outcomes.record_visit_outcome(appointment=appointment, result="enrolled",
-                                      now=appointment.start + dt.timedelta(hours=1))
+        outcomes.record_visit_outcome(
+            appointment=appointment, result="enrolled", now=appointment.start + dt.timedelta(hours=1)
+        )
     api = APIClient()
     api.force_authenticate(MembershipFactory(unit=unit).user)
 

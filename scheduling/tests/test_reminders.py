@@ -23,14 +23,26 @@ NOW = START - dt.timedelta(hours=23)
 def due_reminder(unit=None, *, kind="24h", status="booked", opted_out=False, start=START):
     unit = unit or UnitFactory(name="Kumon Centro", address="Rua A, 1")
     contact = ContactFactory(unit=unit, opted_out_at=NOW if opted_out else None)
-    appointment = AppointmentFactory(unit=unit, contact=contact, phone=contact.phone, start=start,
-                                     end=start + dt.timedelta(hours=1), status=status)
+    appointment = AppointmentFactory(
+        unit=unit,
+        contact=contact,
+        phone=contact.phone,
+        start=start,
+        end=start + dt.timedelta(hours=1),
+        status=status,
+    )
     return ReminderFactory(appointment=appointment, kind=kind, due_at=start - dt.timedelta(hours=24))
 
 
 def test_when_pt_formats_unit_local_time():
-    assert texts.when_pt(dt.datetime(2025, 12, 2, 19, 0, tzinfo=dt.UTC), "America/Sao_Paulo") == "terça 02/12 às 16h"
-    assert texts.when_pt(dt.datetime(2026, 12, 7, 17, 30, tzinfo=dt.UTC), "America/Sao_Paulo") == "segunda 07/12 às 14h30"
+    assert (
+        texts.when_pt(dt.datetime(2025, 12, 2, 19, 0, tzinfo=dt.UTC), "America/Sao_Paulo")
+        == "terça 02/12 às 16h"
+    )
+    assert (
+        texts.when_pt(dt.datetime(2026, 12, 7, 17, 30, tzinfo=dt.UTC), "America/Sao_Paulo")
+        == "segunda 07/12 às 14h30"
+    )
 
 
 def test_claim_due_reminders_marks_sending_once(db):
@@ -117,9 +129,17 @@ def test_send_reminders_queues_one_whatsapp_message(db):
         "Olá, Ana! Lembrete da visita do(a) Pedro na Kumon Centro: segunda 07/12 às 14h (Rua A, 1).\n"
         "Responda:\n1 - confirmo\n2 - preciso remarcar"
     )
-    assert (message.direction, message.status, message.conversation.contact_id) == ("out", "queued", reminder.appointment.contact_id)
-    assert message.meta == {"reminder_id": reminder.pk, "kind": "reminder", "reminder_kind": "24h",
-                            "appointment_id": reminder.appointment_id}
+    assert (message.direction, message.status, message.conversation.contact_id) == (
+        "out",
+        "queued",
+        reminder.appointment.contact_id,
+    )
+    assert message.meta == {
+        "reminder_id": reminder.pk,
+        "kind": "reminder",
+        "reminder_kind": "24h",
+        "appointment_id": reminder.appointment_id,
+    }
 
 
 def test_send_reminders_without_contact_failed_with_reason(db):
@@ -136,8 +156,13 @@ def test_send_reminders_without_contact_failed_with_reason(db):
 def test_send_reminders_no_show_offers_times_that_day(db):
     unit = UnitFactory(name="Kumon Centro", min_notice_minutes=60)
     weekly_hours(unit)
-    appointment = AppointmentFactory(unit=unit, contact=ContactFactory(unit=unit), start=START,
-                                     end=START + dt.timedelta(hours=1), parent_name="Ana")
+    appointment = AppointmentFactory(
+        unit=unit,
+        contact=ContactFactory(unit=unit),
+        start=START,
+        end=START + dt.timedelta(hours=1),
+        parent_name="Ana",
+    )
     services.mark_no_show(appointment=appointment, now=START + dt.timedelta(hours=3))
     due = dt.datetime(2026, 12, 8, 10, 0, tzinfo=SP)
 
@@ -154,8 +179,9 @@ def test_send_due_reminders_task_on_real_worker(celery_worker):
     now = timezone.now()
     unit = UnitFactory()
     contact = ContactFactory(unit=unit)
-    appointment = AppointmentFactory(unit=unit, contact=contact, start=now + dt.timedelta(hours=1),
-                                     end=now + dt.timedelta(hours=2))
+    appointment = AppointmentFactory(
+        unit=unit, contact=contact, start=now + dt.timedelta(hours=1), end=now + dt.timedelta(hours=2)
+    )
     reminder = ReminderFactory(appointment=appointment, kind="2h", due_at=now - dt.timedelta(minutes=1))
 
     send_due_reminders.delay()
@@ -168,26 +194,55 @@ def test_staff_reschedule_tells_the_family_the_new_time_once_per_move(db):
     unit = UnitFactory(name="Kumon Centro", address="Rua A, 1")
     weekly_hours(unit)
     contact = ContactFactory(unit=unit)
-    appointment = AppointmentFactory(unit=unit, contact=contact, phone=contact.phone, parent_name="Ana Souza",
-                                     child_name="Pedro", start=START + dt.timedelta(days=1),
-                                     end=START + dt.timedelta(days=1, hours=1))
+    appointment = AppointmentFactory(
+        unit=unit,
+        contact=contact,
+        phone=contact.phone,
+        parent_name="Ana Souza",
+        child_name="Pedro",
+        start=START + dt.timedelta(days=1),
+        end=START + dt.timedelta(days=1, hours=1),
+    )
 
-    services.reschedule_appointment(appointment=appointment, start=START + dt.timedelta(days=2, hours=2),
-                                    changed_by=None, notify_family=True, now=NOW)
+    services.reschedule_appointment(
+        appointment=appointment,
+        start=START + dt.timedelta(days=2, hours=2),
+        changed_by=None,
+        notify_family=True,
+        now=NOW,
+    )
     first = send_reminders(now=NOW)
-    services.reschedule_appointment(appointment=appointment, start=START + dt.timedelta(days=3),
-                                    changed_by=None, notify_family=True, now=NOW + dt.timedelta(minutes=5))
+    services.reschedule_appointment(
+        appointment=appointment,
+        start=START + dt.timedelta(days=3),
+        changed_by=None,
+        notify_family=True,
+        now=NOW + dt.timedelta(minutes=5),
+    )
     second = send_reminders(now=NOW + dt.timedelta(minutes=5))
-    services.reschedule_appointment(appointment=appointment, start=START + dt.timedelta(days=3, hours=1),
-                                    now=NOW + dt.timedelta(minutes=6))  # the chat's own move: no notice
+    services.reschedule_appointment(
+        appointment=appointment,
+        start=START + dt.timedelta(days=3, hours=1),
+        now=NOW + dt.timedelta(minutes=6),
+    )  # the chat's own move: no notice
     third = send_reminders(now=NOW + dt.timedelta(minutes=6))
 
-    bodies = list(Message.objects.filter(direction="out").order_by("pk").values_list("body", "meta__reminder_kind"))
+    bodies = list(
+        Message.objects.filter(direction="out").order_by("pk").values_list("body", "meta__reminder_kind")
+    )
     assert (first, second, third) == (1, 1, 0)
     assert bodies == [
-        ("Olá, Ana! A equipe da Kumon Centro remarcou a visita do(a) Pedro para quarta 09/12 às 16h (Rua A, 1).\n"
-         "Responda:\n1 - confirmo\n2 - preciso remarcar", "rescheduled"),
-        ("Olá, Ana! A equipe da Kumon Centro remarcou a visita do(a) Pedro para quinta 10/12 às 14h (Rua A, 1).\n"
-         "Responda:\n1 - confirmo\n2 - preciso remarcar", "rescheduled"),
+        (
+            "Olá, Ana! A equipe da Kumon Centro remarcou a visita do(a) Pedro para quarta 09/12 às 16h (Rua A, 1).\n"
+            "Responda:\n1 - confirmo\n2 - preciso remarcar",
+            "rescheduled",
+        ),
+        (
+            "Olá, Ana! A equipe da Kumon Centro remarcou a visita do(a) Pedro para quinta 10/12 às 14h (Rua A, 1).\n"
+            "Responda:\n1 - confirmo\n2 - preciso remarcar",
+            "rescheduled",
+        ),
     ]
-    assert list(appointment.reminders.filter(kind="rescheduled").values_list("status", "attempts")) == [("sent", 1)]
+    assert list(appointment.reminders.filter(kind="rescheduled").values_list("status", "attempts")) == [
+        ("sent", 1)
+    ]

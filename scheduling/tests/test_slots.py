@@ -30,8 +30,12 @@ def day_range(tz, y, m, d):
 @pytest.fixture
 def unit(db):
     u = UnitFactory(
-        timezone="America/Sao_Paulo", state="SP", visit_minutes=60, min_notice_minutes=120,
-        booking_window_days=30, capacity=1,
+        timezone="America/Sao_Paulo",
+        state="SP",
+        visit_minutes=60,
+        min_notice_minutes=120,
+        booking_window_days=30,
+        capacity=1,
     )
     weekly_hours(u)
     return u
@@ -54,7 +58,9 @@ def test_free_slots_monday_skip_lunch_break(unit):
 def test_free_slots_christmas_holiday_none(unit):
     now = local(SP, 2026, 12, 20, 8)
 
-    christmas = selectors.free_slots(unit=unit, start=local(SP, 2026, 12, 25), end=local(SP, 2026, 12, 26), now=now)
+    christmas = selectors.free_slots(
+        unit=unit, start=local(SP, 2026, 12, 25), end=local(SP, 2026, 12, 26), now=now
+    )
     eve = selectors.free_slots(unit=unit, start=local(SP, 2026, 12, 24), end=local(SP, 2026, 12, 25), now=now)
 
     assert christmas == []
@@ -74,17 +80,27 @@ def test_free_slots_state_holiday_depends_on_state(db):
 
 
 def test_closed_dates_city_holiday_sao_paulo_capital():
-    closed = closed_dates(first=dt.date(2027, 1, 25), last=dt.date(2027, 1, 25), closures=[], state="SP", city="São Paulo")
-    other = closed_dates(first=dt.date(2027, 1, 25), last=dt.date(2027, 1, 25), closures=[], state="SP", city="Campinas")
+    closed = closed_dates(
+        first=dt.date(2027, 1, 25), last=dt.date(2027, 1, 25), closures=[], state="SP", city="São Paulo"
+    )
+    other = closed_dates(
+        first=dt.date(2027, 1, 25), last=dt.date(2027, 1, 25), closures=[], state="SP", city="Campinas"
+    )
 
     assert closed == frozenset({dt.date(2027, 1, 25)})
     assert other == frozenset()
 
 
 def test_closed_dates_city_holidays_from_the_data_file_for_cities_the_package_does_not_know():
-    salvador = closed_dates(first=dt.date(2026, 12, 7), last=dt.date(2026, 12, 9), closures=[], state="BA", city="Salvador")
-    fortaleza = closed_dates(first=dt.date(2026, 12, 7), last=dt.date(2026, 12, 9), closures=[], state="CE", city="fortaleza")
-    bh = closed_dates(first=dt.date(2027, 8, 15), last=dt.date(2027, 8, 15), closures=[], state="MG", city="Belo Horizonte")
+    salvador = closed_dates(
+        first=dt.date(2026, 12, 7), last=dt.date(2026, 12, 9), closures=[], state="BA", city="Salvador"
+    )
+    fortaleza = closed_dates(
+        first=dt.date(2026, 12, 7), last=dt.date(2026, 12, 9), closures=[], state="CE", city="fortaleza"
+    )
+    bh = closed_dates(
+        first=dt.date(2027, 8, 15), last=dt.date(2027, 8, 15), closures=[], state="MG", city="Belo Horizonte"
+    )
 
     assert salvador == frozenset({dt.date(2026, 12, 8)})  # Nossa Senhora da Conceição da Praia
     assert fortaleza == frozenset()
@@ -93,15 +109,22 @@ def test_closed_dates_city_holidays_from_the_data_file_for_cities_the_package_do
 
 def test_holiday_names_are_portuguese_national_and_city():
     assert holiday_name(dt.date(2026, 12, 25), state="BA", city="Salvador") == "Natal"
-    assert holiday_name(dt.date(2026, 12, 8), state="BA", city="Salvador") == "Nossa Senhora da Conceição da Praia"
+    assert (
+        holiday_name(dt.date(2026, 12, 8), state="BA", city="Salvador")
+        == "Nossa Senhora da Conceição da Praia"
+    )
     assert holiday_name(dt.date(2026, 12, 8), state="SP", city="São Paulo") is None
 
 
 def test_free_slots_closure_none(unit):
     ClosureFactory(unit=unit, start_date=dt.date(2026, 12, 7), end_date=dt.date(2026, 12, 8))
 
-    closed = selectors.free_slots(unit=unit, start=local(SP, 2026, 12, 7), end=local(SP, 2026, 12, 9), now=NOW)
-    after = selectors.free_slots(unit=unit, start=local(SP, 2026, 12, 9), end=local(SP, 2026, 12, 10), now=NOW)
+    closed = selectors.free_slots(
+        unit=unit, start=local(SP, 2026, 12, 7), end=local(SP, 2026, 12, 9), now=NOW
+    )
+    after = selectors.free_slots(
+        unit=unit, start=local(SP, 2026, 12, 9), end=local(SP, 2026, 12, 10), now=NOW
+    )
 
     assert closed == []
     assert len(after) == 7
@@ -148,7 +171,13 @@ def test_free_slots_capacity_counts_places(unit):
     AppointmentFactory(unit=unit, start=local(SP, 2026, 12, 7, 9), end=local(SP, 2026, 12, 7, 10), seat=1)
     AppointmentFactory(unit=unit, start=local(SP, 2026, 12, 7, 10), end=local(SP, 2026, 12, 7, 11), seat=1)
     AppointmentFactory(unit=unit, start=local(SP, 2026, 12, 7, 10), end=local(SP, 2026, 12, 7, 11), seat=2)
-    AppointmentFactory(unit=unit, start=local(SP, 2026, 12, 7, 11), end=local(SP, 2026, 12, 7, 12), seat=1, status="cancelled")
+    AppointmentFactory(
+        unit=unit,
+        start=local(SP, 2026, 12, 7, 11),
+        end=local(SP, 2026, 12, 7, 12),
+        seat=1,
+        status="cancelled",
+    )
 
     slots = selectors.free_slots(unit=unit, start=start, end=end, now=NOW)
 
@@ -157,10 +186,20 @@ def test_free_slots_capacity_counts_places(unit):
 
 def test_free_slots_holds_of_others_count(unit):
     start, end = day_range(SP, 2026, 12, 7)
-    SlotHoldFactory(unit=unit, start=local(SP, 2026, 12, 7, 9), end=local(SP, 2026, 12, 7, 10), holder="conv:1",
-                    expires_at=NOW + dt.timedelta(minutes=10))
-    SlotHoldFactory(unit=unit, start=local(SP, 2026, 12, 7, 10), end=local(SP, 2026, 12, 7, 11), holder="conv:1",
-                    expires_at=NOW - dt.timedelta(minutes=1))  # expired
+    SlotHoldFactory(
+        unit=unit,
+        start=local(SP, 2026, 12, 7, 9),
+        end=local(SP, 2026, 12, 7, 10),
+        holder="conv:1",
+        expires_at=NOW + dt.timedelta(minutes=10),
+    )
+    SlotHoldFactory(
+        unit=unit,
+        start=local(SP, 2026, 12, 7, 10),
+        end=local(SP, 2026, 12, 7, 11),
+        holder="conv:1",
+        expires_at=NOW - dt.timedelta(minutes=1),
+    )  # expired
 
     mine = selectors.free_slots(unit=unit, start=start, end=end, now=NOW, holder="conv:1")
     theirs = selectors.free_slots(unit=unit, start=start, end=end, now=NOW, holder="conv:2")
@@ -170,15 +209,22 @@ def test_free_slots_holds_of_others_count(unit):
 
 
 def test_compute_slots_dst_new_york_exact_durations():
-    rules = Rules(tz=NY, visit=dt.timedelta(hours=1), periods={6: [(dt.time(1), dt.time(5))], 0: [(dt.time(9), dt.time(11))]})
+    rules = Rules(
+        tz=NY,
+        visit=dt.timedelta(hours=1),
+        periods={6: [(dt.time(1), dt.time(5))], 0: [(dt.time(9), dt.time(11))]},
+    )
     now = local(NY, 2026, 3, 1)
 
     slots = compute_slots(rules, start=local(NY, 2026, 3, 8), end=local(NY, 2026, 3, 10), now=now)
 
     # 2026-03-08 02:00 does not exist: 01:00 EST + 1 h = 03:00 EDT.
     assert [s.start.isoformat() for s in slots] == [
-        "2026-03-08T01:00:00-05:00", "2026-03-08T03:00:00-04:00", "2026-03-08T04:00:00-04:00",
-        "2026-03-09T09:00:00-04:00", "2026-03-09T10:00:00-04:00",
+        "2026-03-08T01:00:00-05:00",
+        "2026-03-08T03:00:00-04:00",
+        "2026-03-08T04:00:00-04:00",
+        "2026-03-09T09:00:00-04:00",
+        "2026-03-09T10:00:00-04:00",
     ]
     # (compare in UTC: Python subtracts same-tzinfo datetimes in wall time)
     assert {s.end.astimezone(dt.UTC) - s.start.astimezone(dt.UTC) for s in slots} == {dt.timedelta(hours=1)}
@@ -188,7 +234,9 @@ def test_compute_slots_dst_old_sao_paulo_midnight_gap():
     # Brazil had DST until 2019: on 2018-11-04 00:00 jumped to 01:00.
     rules = Rules(tz=SP, visit=dt.timedelta(minutes=30), periods={6: [(dt.time(0), dt.time(2))]})
 
-    slots = compute_slots(rules, start=local(SP, 2018, 11, 4), end=local(SP, 2018, 11, 5), now=local(SP, 2018, 11, 1))
+    slots = compute_slots(
+        rules, start=local(SP, 2018, 11, 4), end=local(SP, 2018, 11, 5), now=local(SP, 2018, 11, 1)
+    )
 
     assert [s.start.isoformat() for s in slots] == ["2018-11-04T01:00:00-02:00", "2018-11-04T01:30:00-02:00"]
 
@@ -213,10 +261,17 @@ def scenarios(draw):
             periods.setdefault(weekday, []).append((dt.time(a), dt.time(b, draw(st.sampled_from([0, 30])))))
     capacity = draw(st.integers(1, 3))
     rules = Rules(
-        tz=tz, visit=visit, capacity=capacity, buffer_before=bb, buffer_after=ba,
+        tz=tz,
+        visit=visit,
+        capacity=capacity,
+        buffer_before=bb,
+        buffer_after=ba,
         min_notice=dt.timedelta(minutes=draw(st.sampled_from([0, 60, 120, 1440]))),
-        window=dt.timedelta(days=draw(st.integers(1, 20))), periods=periods,
-        closed=frozenset(BASE.date() + dt.timedelta(days=d) for d in draw(st.sets(st.integers(0, 20), max_size=5))),
+        window=dt.timedelta(days=draw(st.integers(1, 20))),
+        periods=periods,
+        closed=frozenset(
+            BASE.date() + dt.timedelta(days=d) for d in draw(st.sets(st.integers(0, 20), max_size=5))
+        ),
     )
     now = BASE + dt.timedelta(minutes=draw(st.integers(0, 60 * 24 * 5)))
     start = now + dt.timedelta(minutes=draw(st.integers(-600, 60 * 24 * 5)))
@@ -226,7 +281,9 @@ def scenarios(draw):
         s = BASE + dt.timedelta(minutes=15 * draw(st.integers(0, 4 * 24 * 20)))
         return s, s + dt.timedelta(minutes=draw(st.sampled_from([15, 30, 60, 120])))
 
-    booked = [Booked(*interval(), seat=draw(st.integers(1, capacity))) for _ in range(draw(st.integers(0, 30)))]
+    booked = [
+        Booked(*interval(), seat=draw(st.integers(1, capacity))) for _ in range(draw(st.integers(0, 30)))
+    ]
     holds = [Booked(*interval()) for _ in range(draw(st.integers(0, 5)))]
     busy = [interval() for _ in range(draw(st.integers(0, 5)))]
     return rules, now, start, end, booked, holds, busy
@@ -247,7 +304,11 @@ def test_compute_slots_never_violates_a_rule(scenario):
     assert starts == sorted(set(starts))
     for slot in slots:
         bs, be = slot.start - rules.buffer_before, slot.end + rules.buffer_after
-        local_start, local_bs, local_be = slot.start.astimezone(rules.tz), bs.astimezone(rules.tz), be.astimezone(rules.tz)
+        local_start, local_bs, local_be = (
+            slot.start.astimezone(rules.tz),
+            bs.astimezone(rules.tz),
+            be.astimezone(rules.tz),
+        )
         assert slot.end.astimezone(dt.UTC) - slot.start.astimezone(dt.UTC) == rules.visit
         assert start <= slot.start < end
         assert slot.start >= now + rules.min_notice
@@ -256,11 +317,18 @@ def test_compute_slots_never_violates_a_rule(scenario):
         # the buffered visit lies inside one opening period of its local day
         day = local_start.date()
         assert any(
-            dt.datetime.combine(day, a, tzinfo=rules.tz) <= local_bs and local_be <= dt.datetime.combine(day, b, tzinfo=rules.tz)
+            dt.datetime.combine(day, a, tzinfo=rules.tz) <= local_bs
+            and local_be <= dt.datetime.combine(day, b, tzinfo=rules.tz)
             for a, b in rules.periods.get(day.weekday(), [])
         )
         assert not any(overlaps(bs, be, b0, b1) for b0, b1 in busy)
-        seats = {b.seat for b in booked if overlaps(bs, be, b.start - rules.buffer_before, b.end + rules.buffer_after)}
-        held = sum(1 for h in holds if overlaps(bs, be, h.start - rules.buffer_before, h.end + rules.buffer_after))
+        seats = {
+            b.seat
+            for b in booked
+            if overlaps(bs, be, b.start - rules.buffer_before, b.end + rules.buffer_after)
+        }
+        held = sum(
+            1 for h in holds if overlaps(bs, be, h.start - rules.buffer_before, h.end + rules.buffer_after)
+        )
         assert slot.remaining == rules.capacity - len(seats) - held
         assert slot.remaining >= 1

@@ -205,10 +205,20 @@ class FakeEvolution(_FakeServer):
         if method == "POST" and media:
             key_id = ((body or {}).get("message") or {}).get("key", {}).get("id")
             if key_id not in self.media:
-                return 400, {"status": 400, "error": "Bad Request", "response": {"message": ["Message not found"]}}
-            return 201, {"mediaType": "audioMessage", "fileName": f"{key_id}.oga", "caption": None,
-                         "size": {"fileLength": len(self.media[key_id])}, "mimetype": "audio/ogg; codecs=opus",
-                         "base64": self.media[key_id], "buffer": None}
+                return 400, {
+                    "status": 400,
+                    "error": "Bad Request",
+                    "response": {"message": ["Message not found"]},
+                }
+            return 201, {
+                "mediaType": "audioMessage",
+                "fileName": f"{key_id}.oga",
+                "caption": None,
+                "size": {"fileLength": len(self.media[key_id])},
+                "mimetype": "audio/ogg; codecs=opus",
+                "base64": self.media[key_id],
+                "buffer": None,
+            }
         state = re.fullmatch(r"/instance/connectionState/([^/?]+)", path)
         if method == "GET" and state:
             name = state.group(1)

@@ -162,7 +162,11 @@ class QueueWorker:
     """`celery worker` consuming `queue` with `env` (e.g. EVOLUTION_API_URL of a fake)."""
 
     def __init__(
-        self, *, queue: str = "celery", env: dict[str, str] | None = None, concurrency: int = 2,
+        self,
+        *,
+        queue: str = "celery",
+        env: dict[str, str] | None = None,
+        concurrency: int = 2,
         like_procfile: bool = False,
     ) -> None:
         # like_procfile: the Procfile's worker (every queue with the app's routing, heartbeats

@@ -265,9 +265,7 @@ def test_every_payload_file_is_covered_by_these_tests() -> None:
 any_text = st.text(st.characters() | st.characters(categories=["Cs"]) | st.just("\x00"), max_size=20)
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | any_text,
-    lambda children: (
-        st.lists(children, max_size=4) | st.dictionaries(any_text, children, max_size=5)
-    ),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(any_text, children, max_size=5),
     max_leaves=25,
 )
 
@@ -368,17 +366,20 @@ def test_jwt_like_evolutions_is_accepted_until_it_expires() -> None:
     assert jwt_ok(token, "other", now=1_000_100) is False
 
 
-@pytest.mark.parametrize(("claims", "ttl"), [
-    ({}, 30 * 365 * 24 * 3600),  # exp 30 years ahead (the audit's token)
-    ({}, 901),  # longer-lived than Evolution's 600 s, past the 900 s bound
-    ({"iat": None}, 600),  # no iat
-    ({"iat": "1000000"}, 600),  # iat not a number
-    ({"iat": True}, 600),
-    ({"iat": 1_000_000 + 3600, "exp": 1_000_000 + 4200}, 600),  # issued an hour in the future
-    ({"exp": 1_000_000 - 10}, 600),  # expires before it is issued
-    ({"app": "other"}, 600),
-    ({"app": None}, 600),
-])
+@pytest.mark.parametrize(
+    ("claims", "ttl"),
+    [
+        ({}, 30 * 365 * 24 * 3600),  # exp 30 years ahead (the audit's token)
+        ({}, 901),  # longer-lived than Evolution's 600 s, past the 900 s bound
+        ({"iat": None}, 600),  # no iat
+        ({"iat": "1000000"}, 600),  # iat not a number
+        ({"iat": True}, 600),
+        ({"iat": 1_000_000 + 3600, "exp": 1_000_000 + 4200}, 600),  # issued an hour in the future
+        ({"exp": 1_000_000 - 10}, 600),  # expires before it is issued
+        ({"app": "other"}, 600),
+        ({"app": None}, 600),
+    ],
+)
 def test_jwt_with_an_unbounded_or_odd_lifetime_or_another_issuer_is_refused(claims: dict, ttl: int) -> None:
     from whatsapp.webhook_auth import jwt_ok, make_jwt
 

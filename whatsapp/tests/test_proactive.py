@@ -26,16 +26,32 @@ PHONE = "+5511987654321"
 def followup_message(unit: Unit, *, last_inbound: dt.datetime, phone: str = PHONE, **contact: Any) -> Message:
     """A follow-up stored as the runner stores it: the row sent, its message queued."""
     family = ContactFactory(unit=unit, phone=phone, **contact)
-    conversation = ConversationFactory(unit=unit, contact=family, last_inbound_at=last_inbound,
-                                       data={"lead": {"parent_name": "Mariana Alves", "child_name": "Ana"}})
+    conversation = ConversationFactory(
+        unit=unit,
+        contact=family,
+        last_inbound_at=last_inbound,
+        data={"lead": {"parent_name": "Mariana Alves", "child_name": "Ana"}},
+    )
     anchor = MessageFactory(conversation=conversation)
     message = Message.objects.create(
-        unit=unit, conversation=conversation, direction="out", sender="bot", status="queued",
-        body="Oi, Mariana! 😊 Ainda dá para agendar a visita de Ana.", meta={"kind": "followup", "proactive": True},
+        unit=unit,
+        conversation=conversation,
+        direction="out",
+        sender="bot",
+        status="queued",
+        body="Oi, Mariana! 😊 Ainda dá para agendar a visita de Ana.",
+        meta={"kind": "followup", "proactive": True},
     )
     followup = Followup.objects.create(
-        unit=unit, conversation=conversation, contact=family, anchor_at=last_inbound, anchor_message=anchor,
-        due_at=timezone.now(), status="sent", sent_at=timezone.now(), message=message,
+        unit=unit,
+        conversation=conversation,
+        contact=family,
+        anchor_at=last_inbound,
+        anchor_message=anchor,
+        due_at=timezone.now(),
+        status="sent",
+        sent_at=timezone.now(),
+        message=message,
     )
     message.meta["followup_id"] = followup.pk
     message.save(update_fields=["meta"])
@@ -49,8 +65,12 @@ def meta_unit() -> Unit:
 @pytest.mark.django_db
 def test_meta_followup_outside_the_window_goes_as_the_units_template(fake_meta: FakeMeta) -> None:
     unit = meta_unit()
-    ProactiveOptions.objects.create(unit=unit, meta_template_name="retomar_visita", meta_template_language="pt_BR",
-                                    meta_template_parameters="{parent_name}|{child_name}")
+    ProactiveOptions.objects.create(
+        unit=unit,
+        meta_template_name="retomar_visita",
+        meta_template_language="pt_BR",
+        meta_template_parameters="{parent_name}|{child_name}",
+    )
     message = followup_message(unit, last_inbound=timezone.now() - dt.timedelta(hours=30))
 
     outcome = services.send_message(message_id=message.pk)
@@ -60,8 +80,12 @@ def test_meta_followup_outside_the_window_goes_as_the_units_template(fake_meta: 
     assert request.json["template"] == {
         "name": "retomar_visita",
         "language": {"code": "pt_BR"},
-        "components": [{"type": "body", "parameters": [{"type": "text", "text": "Mariana"},
-                                                       {"type": "text", "text": "Ana"}]}],
+        "components": [
+            {
+                "type": "body",
+                "parameters": [{"type": "text", "text": "Mariana"}, {"type": "text", "text": "Ana"}],
+            }
+        ],
     }
 
 
@@ -100,16 +124,23 @@ def test_opt_out_after_queueing_is_rechecked_at_send_time(fake_evolution: FakeEv
 
     message.refresh_from_db()
     assert (outcome.status, message.status, message.last_error, fake_evolution.requests) == (
-        "skipped", "skipped", "contact opted out", [])
+        "skipped",
+        "skipped",
+        "contact opted out",
+        [],
+    )
     assert Followup.objects.get().status == "skipped"
 
 
 @pytest.mark.django_db
-def test_evolution_proactive_sends_are_spaced_per_number(fake_evolution: FakeEvolution, settings: Any) -> None:
+def test_evolution_proactive_sends_are_spaced_per_number(
+    fake_evolution: FakeEvolution, settings: Any
+) -> None:
     settings.WHATSAPP_PROACTIVE_INTERVAL_SECONDS = 5.0
     unit = UnitFactory(whatsapp_gateway=Unit.Gateway.EVOLUTION, evolution_instance="kumon-pace-1")
-    first, second = (followup_message(unit, last_inbound=timezone.now(), phone=f"+55119876500{i:02d}")
-                     for i in range(2))
+    first, second = (
+        followup_message(unit, last_inbound=timezone.now(), phone=f"+55119876500{i:02d}") for i in range(2)
+    )
 
     one = services.send_message(message_id=first.pk)
     two = services.send_message(message_id=second.pk)
@@ -122,14 +153,20 @@ def test_evolution_proactive_sends_are_spaced_per_number(fake_evolution: FakeEvo
 
 
 @pytest.mark.django_db(transaction=True)
-def test_worker_paces_a_burst_of_followups_on_one_number(send_worker: Any, fake_evolution: FakeEvolution) -> None:
+def test_worker_paces_a_burst_of_followups_on_one_number(
+    send_worker: Any, fake_evolution: FakeEvolution
+) -> None:
     unit = UnitFactory(whatsapp_gateway=Unit.Gateway.EVOLUTION, evolution_instance="kumon-pace-2")
-    messages = [followup_message(unit, last_inbound=timezone.now(), phone=f"+55119876501{i:02d}") for i in range(3)]
+    messages = [
+        followup_message(unit, last_inbound=timezone.now(), phone=f"+55119876501{i:02d}") for i in range(3)
+    ]
 
     for message in messages:
         current_app.send_task("whatsapp.send_message", kwargs={"message_id": message.pk}, queue=SEND_QUEUE)
-    assert wait_for(lambda: Message.objects.filter(pk__in=[m.pk for m in messages], status="sent").count() == 3,
-                    timeout=30)
+    assert wait_for(
+        lambda: Message.objects.filter(pk__in=[m.pk for m in messages], status="sent").count() == 3,
+        timeout=30,
+    )
 
     times = sorted(Message.objects.filter(pk__in=[m.pk for m in messages]).values_list("sent_at", flat=True))
     gaps = [(b - a).total_seconds() for a, b in zip(times, times[1:], strict=False)]
@@ -138,7 +175,9 @@ def test_worker_paces_a_burst_of_followups_on_one_number(send_worker: Any, fake_
 
 
 @pytest.mark.django_db
-def test_staff_typing_on_the_units_phone_pauses_followups_and_reminders_and_the_inbox_shows_it(client: Any) -> None:
+def test_staff_typing_on_the_units_phone_pauses_followups_and_reminders_and_the_inbox_shows_it(
+    client: Any,
+) -> None:
     from conversations.reminders import send_reminders  # noqa: PLC0415
     from kumon.tests.factories import MembershipFactory  # noqa: PLC0415
     from scheduling.models import Reminder  # noqa: PLC0415
@@ -146,18 +185,33 @@ def test_staff_typing_on_the_units_phone_pauses_followups_and_reminders_and_the_
     from whatsapp.tests.conftest import payload  # noqa: PLC0415
     from whatsapp.tests.test_webhooks import post_evolution  # noqa: PLC0415
 
-    unit = UnitFactory(evolution_instance="kumon-vila-mariana", webhook_secret="s3cret-of-vila-mariana",
-                       meta_phone_number_id="106540352242922")
+    unit = UnitFactory(
+        evolution_instance="kumon-vila-mariana",
+        webhook_secret="s3cret-of-vila-mariana",
+        meta_phone_number_id="106540352242922",
+    )
     post_evolution(client, payload("evolution_messages_upsert_text.json"), secret=unit.webhook_secret)
     inbound = Message.objects.get()
     conversation = inbound.conversation
-    followup = Followup.objects.create(unit=unit, conversation=conversation, contact=conversation.contact,
-                                       anchor_at=timezone.now(), anchor_message=inbound,
-                                       due_at=timezone.now() + dt.timedelta(hours=3))
+    followup = Followup.objects.create(
+        unit=unit,
+        conversation=conversation,
+        contact=conversation.contact,
+        anchor_at=timezone.now(),
+        anchor_message=inbound,
+        due_at=timezone.now() + dt.timedelta(hours=3),
+    )
     start = timezone.now() + dt.timedelta(hours=5)
-    appointment = AppointmentFactory(unit=unit, contact=conversation.contact, phone=conversation.contact.phone,
-                                     start=start, end=start + dt.timedelta(hours=1))
-    reminder = ReminderFactory(appointment=appointment, kind="2h", due_at=timezone.now() - dt.timedelta(minutes=1))
+    appointment = AppointmentFactory(
+        unit=unit,
+        contact=conversation.contact,
+        phone=conversation.contact.phone,
+        start=start,
+        end=start + dt.timedelta(hours=1),
+    )
+    reminder = ReminderFactory(
+        appointment=appointment, kind="2h", due_at=timezone.now() - dt.timedelta(minutes=1)
+    )
 
     post_evolution(client, payload("evolution_messages_upsert_fromme.json"), secret=unit.webhook_secret)
     now = timezone.now()
@@ -166,7 +220,11 @@ def test_staff_typing_on_the_units_phone_pauses_followups_and_reminders_and_the_
     followup.refresh_from_db()
     reminder.refresh_from_db()
     assert (followup.status, followup.reason) == ("cancelled", "staff have the conversation")
-    assert (queued, reminder.status, reminder.last_error) == (0, "pending", "paused: staff are talking with the family")
+    assert (queued, reminder.status, reminder.last_error) == (
+        0,
+        "pending",
+        "paused: staff are talking with the family",
+    )
     assert reminder.due_at == now + dt.timedelta(minutes=15)
     assert Reminder.objects.count() == 1
     client.force_login(MembershipFactory(unit=unit).user)

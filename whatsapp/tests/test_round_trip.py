@@ -165,10 +165,15 @@ def test_simulator_refuses_a_real_familys_number_and_never_shows_their_messages(
     family = ContactFactory(unit=unit, phone="+5511987650001")
     MessageFactory(conversation=ConversationFactory(unit=unit, contact=family), body="mensagem da família")
     client.force_login(MembershipFactory(unit=unit).user)
-    response = client.post("/simulator/send", data={"unit": unit.slug, "phone": "11 98765-0001", "text": "oi"},
-                           content_type="application/json")
+    response = client.post(
+        "/simulator/send",
+        data={"unit": unit.slug, "phone": "11 98765-0001", "text": "oi"},
+        content_type="application/json",
+    )
     assert (response.status_code, response.json()) == (
-        409, {"error": "este número é de uma família de verdade: use outro número no simulador"})
+        409,
+        {"error": "este número é de uma família de verdade: use outro número no simulador"},
+    )
     assert list(Message.objects.values_list("body", flat=True)) == ["mensagem da família"]
     shown = client.get("/simulator/messages", {"unit": unit.slug, "phone": "+5511987650001"})
     assert (shown.status_code, shown.json()) == (200, {"messages": [], "typing": False})

@@ -213,14 +213,21 @@ def real_inbound(unit: Unit, provider_id: str, text: str = "oi", name: str = "Ma
     from conversations.inbound import InboundMessage
 
     stored = conversation_services.record_inbound(
-        unit=unit, message=InboundMessage(phone=PHONE, provider_id=provider_id, text=text, push_name=name))
+        unit=unit, message=InboundMessage(phone=PHONE, provider_id=provider_id, text=text, push_name=name)
+    )
     assert stored is not None
     return stored
 
 
 def reply_to(inbound: Message) -> Message:
-    return Message.objects.create(unit=inbound.unit, conversation=inbound.conversation, direction="out",
-                                  sender="bot", body="Olá", status="queued")
+    return Message.objects.create(
+        unit=inbound.unit,
+        conversation=inbound.conversation,
+        direction="out",
+        sender="bot",
+        body="Olá",
+        status="queued",
+    )
 
 
 @pytest.mark.django_db
@@ -238,7 +245,9 @@ def test_a_simulator_message_from_a_real_familys_phone_is_refused_and_their_repl
     assert services.send_message(message_id=reply.pk).status == "sent"
     reply.refresh_from_db()
     assert (reply.meta["gateway"], [(n, t) for _, n, t in fake_evolution.sent_texts()]) == (
-        "evolution", [("5511987654321", "Olá")])
+        "evolution",
+        [("5511987654321", "Olá")],
+    )
 
 
 @pytest.mark.django_db
@@ -247,7 +256,9 @@ def test_a_real_message_from_a_number_the_simulator_played_starts_that_familys_o
 ) -> None:
     unit = evolution_unit()
     simulated = services.simulate_inbound(unit=unit, phone=PHONE, text="oi", name="Teste Simulador")
-    Contact.objects.filter(pk=simulated.conversation.contact_id).update(data={"parent_name": "Teste Simulador"})
+    Contact.objects.filter(pk=simulated.conversation.contact_id).update(
+        data={"parent_name": "Teste Simulador"}
+    )
     inbound = real_inbound(unit, "3EB0REAL2", name="Mariana")
 
     contact = Contact.objects.get()
@@ -416,12 +427,21 @@ def test_sweeper_requeues_old_queued_messages_and_fails_lost_claims(settings: An
         status="sending",
         claimed_until=timezone.now() + dt.timedelta(seconds=100),
     )
-    Message.objects.filter(pk__in=[stuck.pk, backing_off.pk, lost.pk, live.pk, lost_before_call.pk]).update(created_at=old)
+    Message.objects.filter(pk__in=[stuck.pk, backing_off.pk, lost.pk, live.pk, lost_before_call.pk]).update(
+        created_at=old
+    )
     result = services.sweep_stuck_messages()
     # The claim lost before the provider was called is queued again and re-enqueued with "a".
     assert (result.requeued, result.reclaimed, result.abandoned) == (2, 1, 1)
     statuses = dict(Message.objects.filter(conversation=stuck.conversation).values_list("body", "status"))
-    assert statuses == {stuck.body: "queued", "b": "queued", "c": "queued", "d": "failed", "e": "sending", "f": "queued"}
+    assert statuses == {
+        stuck.body: "queued",
+        "b": "queued",
+        "c": "queued",
+        "d": "failed",
+        "e": "sending",
+        "f": "queued",
+    }
     assert Message.objects.get(pk=lost.pk).last_error.startswith("send interrupted, outcome unknown")
     assert fresh.pk and live.pk
 
@@ -443,7 +463,8 @@ def test_the_migration_moves_send_state_from_meta_into_columns() -> None:
         unit=unit, conversation=lost.conversation, direction="out", sender="bot", body="c", status="sent"
     )
     Message.objects.filter(pk=lost.pk).update(
-        status="sending", meta={"claimed_until": epoch, "in_flight": True, "part_ids": ["3EB0A"], "kind": "reminder"}
+        status="sending",
+        meta={"claimed_until": epoch, "in_flight": True, "part_ids": ["3EB0A"], "kind": "reminder"},
     )
     Message.objects.filter(pk=backing_off.pk).update(
         meta={"claimed_until": epoch, "in_flight": False, "retry_at": epoch + 60}
@@ -524,13 +545,24 @@ def reply_parts(unit: Unit, *bodies: str) -> list[Message]:
     """A turn's reply of several parts, as conversations.turns stores it (in_reply_to, seq)."""
     first = queued(unit, bodies[0], seq=0)
     inbound = Message.objects.create(
-        unit=unit, conversation=first.conversation, direction="in", sender="parent", body="oi", status="handled"
+        unit=unit,
+        conversation=first.conversation,
+        direction="in",
+        sender="parent",
+        body="oi",
+        status="handled",
     )
     Message.objects.filter(pk=first.pk).update(in_reply_to=inbound)
     rest = [
         Message.objects.create(
-            unit=unit, conversation=first.conversation, direction="out", sender="bot", body=body,
-            status=Message.Status.QUEUED, in_reply_to=inbound, seq=seq,
+            unit=unit,
+            conversation=first.conversation,
+            direction="out",
+            sender="bot",
+            body=body,
+            status=Message.Status.QUEUED,
+            in_reply_to=inbound,
+            seq=seq,
         )
         for seq, body in enumerate(bodies[1:], start=1)
     ]
@@ -545,8 +577,9 @@ def test_a_turn_of_two_parts_enqueues_one_send(django_capture_on_commit_callback
     from conversations.services import record_inbound
 
     unit = UnitFactory()
-    inbound = record_inbound(unit=unit, message=InboundMessage(phone=PHONE, text="oi, quero saber do kumon",
-                                                               provider_id="IN1"))
+    inbound = record_inbound(
+        unit=unit, message=InboundMessage(phone=PHONE, text="oi, quero saber do kumon", provider_id="IN1")
+    )
     with django_capture_on_commit_callbacks() as callbacks:
         replies = turns.answer_turn(conversation_id=inbound.conversation_id)
     assert len(replies) >= 2 and [r.seq for r in replies] == list(range(len(replies)))
@@ -559,7 +592,9 @@ def test_a_turn_of_two_parts_enqueues_one_send(django_capture_on_commit_callback
 def test_one_task_sends_every_part_of_a_reply_in_order(fake_evolution: FakeEvolution) -> None:
     from whatsapp.tasks import send_message
 
-    parts = reply_parts(evolution_unit(), "Olá! Sou a assistente da unidade.", "Qual é o seu nome?", "E o da criança?")
+    parts = reply_parts(
+        evolution_unit(), "Olá! Sou a assistente da unidade.", "Qual é o seu nome?", "E o da criança?"
+    )
     result = send_message.apply(kwargs={"message_id": parts[0].pk})
     assert result.get() == "sent"
     assert [t for _, _, t in fake_evolution.sent_texts()] == [p.body for p in parts]
@@ -582,7 +617,9 @@ def test_sweeper_leaves_a_later_part_to_the_sender_of_the_earlier_one() -> None:
     first, second = reply_parts(UnitFactory(), "Olá!", "Qual é o seu nome?")
     old = timezone.now() - dt.timedelta(minutes=5)
     Message.objects.filter(pk__in=[first.pk, second.pk]).update(created_at=old)
-    Message.objects.filter(pk=first.pk).update(retry_at=timezone.now() + dt.timedelta(seconds=120))  # backing off
+    Message.objects.filter(pk=first.pk).update(
+        retry_at=timezone.now() + dt.timedelta(seconds=120)
+    )  # backing off
 
     assert services.sweep_stuck_messages().requeued == 0  # sending "second" now would overtake "first"
 
@@ -592,11 +629,17 @@ def test_sweeper_leaves_a_later_part_to_the_sender_of_the_earlier_one() -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_worker_retries_the_failing_part_and_keeps_the_order(send_worker: Any, fake_evolution: FakeEvolution) -> None:
+def test_worker_retries_the_failing_part_and_keeps_the_order(
+    send_worker: Any, fake_evolution: FakeEvolution
+) -> None:
     fake_evolution.script(Reply(), Reply.server_error())  # part 1 goes, part 2 fails once
     parts = reply_parts(evolution_unit(), "Olá!", "Qual é o seu nome?", "E o da criança?")
     enqueue(parts[0])
     wait_for(lambda: settled(parts[2]), timeout=20)
-    assert [t for _, _, t in fake_evolution.sent_texts()] == ["Olá!", "Qual é o seu nome?", "Qual é o seu nome?",
-                                                              "E o da criança?"]
+    assert [t for _, _, t in fake_evolution.sent_texts()] == [
+        "Olá!",
+        "Qual é o seu nome?",
+        "Qual é o seu nome?",
+        "E o da criança?",
+    ]
     assert [Message.objects.get(pk=p.pk).attempts for p in parts] == [1, 2, 1]

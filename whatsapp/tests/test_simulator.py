@@ -29,7 +29,9 @@ def _post(client: Client, url: str, body: dict[str, Any]) -> Any:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_simulator_answers_once_the_person_stops_typing_not_after_the_debounce(celery_worker: Any, settings) -> None:
+def test_simulator_answers_once_the_person_stops_typing_not_after_the_debounce(
+    celery_worker: Any, settings
+) -> None:
     unit = UnitFactory()
     client = _client(unit)
     # Warm the worker up (its first turn loads the embedding model), on another phone, no debounce.
@@ -50,8 +52,12 @@ def test_simulator_answers_once_the_person_stops_typing_not_after_the_debounce(c
         return list(Message.objects.filter(sender="bot").order_by("pk"))
 
     replies = wait_for(replied, timeout=10)
-    after = wait_for(lambda: (lambda d: d if not d["typing"] else None)(
-        client.get("/simulator/messages", {"unit": unit.slug, "phone": PHONE}).json()), timeout=10)
+    after = wait_for(
+        lambda: (lambda d: d if not d["typing"] else None)(
+            client.get("/simulator/messages", {"unit": unit.slug, "phone": PHONE}).json()
+        ),
+        timeout=10,
+    )
     assert ([m["body"] for m in pending["messages"]], pending["typing"]) == (["oi", "quanto custa?"], True)
     assert answered == {"ok": True, "answered": True}
     assert replies[0].created_at < due_at  # one turn for both messages, before the debounce ended

@@ -412,9 +412,7 @@ def test_meta_malformed_signed_body_is_400(client: Client, unit: Unit, meta_sett
 any_text = st.text(st.characters() | st.characters(categories=["Cs"]) | st.just("\x00"), max_size=20)
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | any_text,
-    lambda children: (
-        st.lists(children, max_size=4) | st.dictionaries(any_text, children, max_size=5)
-    ),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(any_text, children, max_size=5),
     max_leaves=20,
 )
 
@@ -512,7 +510,9 @@ LONE = "\\ud800"  # a lone high surrogate, as JSON writes it
 
 
 @pytest.mark.django_db
-def test_evolution_lone_surrogates_are_replaced_and_the_whole_batch_is_stored(client: Client, unit: Unit) -> None:
+def test_evolution_lone_surrogates_are_replaced_and_the_whole_batch_is_stored(
+    client: Client, unit: Unit
+) -> None:
     first = payload("evolution_messages_upsert_text.json")
     body = {**first, "data": []}
     for i, text in enumerate(["Oi", "quanto custa?", "obrigada"]):
@@ -520,23 +520,34 @@ def test_evolution_lone_surrogates_are_replaced_and_the_whole_batch_is_stored(cl
         item["key"]["id"] = f"SURROGATE{i}"
         item["message"]["conversation"] = text
         body["data"].append(item)
-    raw = json.dumps(body).replace('"quanto custa?"', f'"quanto {LONE}custa?"').replace(
-        '"pushName": "', f'"pushName": "\\udfff{LONE}')  # low then high: two lone halves
+    raw = (
+        json.dumps(body)
+        .replace('"quanto custa?"', f'"quanto {LONE}custa?"')
+        .replace('"pushName": "', f'"pushName": "\\udfff{LONE}')
+    )  # low then high: two lone halves
     assert LONE in raw
     response = post_evolution(client, raw.encode())
     assert (response.status_code, response.json()["stored"]) == (200, 3)
     assert list(Message.objects.order_by("provider_id").values_list("body", flat=True)) == [
-        "Oi", "quanto \ufffdcusta?", "obrigada"]
+        "Oi",
+        "quanto \ufffdcusta?",
+        "obrigada",
+    ]
     stored_raw = Message.objects.get(provider_id="SURROGATE1").raw  # the envelope, as jsonb
     assert [(d["message"]["conversation"], d["pushName"][:2]) for d in stored_raw["data"]] == [
-        ("Oi", "\ufffd\ufffd"), ("quanto \ufffdcusta?", "\ufffd\ufffd"), ("obrigada", "\ufffd\ufffd")]
+        ("Oi", "\ufffd\ufffd"),
+        ("quanto \ufffdcusta?", "\ufffd\ufffd"),
+        ("obrigada", "\ufffd\ufffd"),
+    ]
     assert Contact.objects.get().name.startswith("\ufffd\ufffd")
 
 
 @pytest.mark.django_db
 def test_meta_lone_surrogates_are_replaced_not_a_500(client: Client, unit: Unit, meta_settings: Any) -> None:
     raw = json.dumps(payload("meta_incoming_text.json"))
-    text = payload("meta_incoming_text.json")["entry"][0]["changes"][0]["value"]["messages"][0]["text"]["body"]
+    text = payload("meta_incoming_text.json")["entry"][0]["changes"][0]["value"]["messages"][0]["text"][
+        "body"
+    ]
     raw = raw.replace(json.dumps(text), json.dumps(text)[:-1] + LONE + '"')
     response = post_meta(client, raw.encode())
     assert (response.status_code, response.json()["stored"]) == (200, 1)
@@ -548,8 +559,11 @@ def test_simulator_text_with_a_lone_surrogate_is_stored(client: Client, unit: Un
     from kumon.tests.factories import MembershipFactory
 
     client.force_login(MembershipFactory(unit=unit).user)
-    response = client.post("/simulator/send", data=f'{{"unit": "{unit.slug}", "phone": "+5511987650009", '
-                           f'"text": "oi{LONE}"}}', content_type="application/json")
+    response = client.post(
+        "/simulator/send",
+        data=f'{{"unit": "{unit.slug}", "phone": "+5511987650009", "text": "oi{LONE}"}}',
+        content_type="application/json",
+    )
     assert response.status_code == 201
     assert Message.objects.get(direction="in").body == "oi\ufffd"
 

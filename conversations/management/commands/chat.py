@@ -32,7 +32,10 @@ from kumon.models import Unit
 from kumon.phones import InvalidPhone, normalize_phone
 
 BURST_GAP_SECONDS = 2.0
-MEDIA: dict[str, dict[str, Any]] = {"audio": {"mimetype": "audio/ogg; codecs=opus", "seconds": 10}, "image": {"mimetype": "image/jpeg"}}
+MEDIA: dict[str, dict[str, Any]] = {
+    "audio": {"mimetype": "audio/ogg; codecs=opus", "seconds": 10},
+    "image": {"mimetype": "image/jpeg"},
+}
 
 
 @dataclass(frozen=True)
@@ -43,8 +46,9 @@ class Typed:
     text: str = ""
 
 
-def type_burst(*, unit: Unit, phone: str, burst: list[Typed], at: dt.datetime | None,
-               gaps: list[float] | None = None) -> Message | None:
+def type_burst(
+    *, unit: Unit, phone: str, burst: list[Typed], at: dt.datetime | None, gaps: list[float] | None = None
+) -> Message | None:
     """Ingest the burst as WhatsApp would (record_inbound), `at` being the first message's moment
     ("now" for the engine) and `gaps` the seconds between messages; then bring the turn
     forward (the burst is known to be over). Returns the last stored message."""
@@ -56,7 +60,9 @@ def type_burst(*, unit: Unit, phone: str, burst: list[Typed], at: dt.datetime | 
     return _type(unit=unit, phone=phone, burst=burst, at=at, gaps=gaps)
 
 
-def _type(*, unit: Unit, phone: str, burst: list[Typed], at: dt.datetime | None, gaps: list[float] | None) -> Message | None:
+def _type(
+    *, unit: Unit, phone: str, burst: list[Typed], at: dt.datetime | None, gaps: list[float] | None
+) -> Message | None:
     last: Message | None = None
     offset = 0.0
     for i, typed in enumerate(burst):
@@ -68,8 +74,13 @@ def _type(*, unit: Unit, phone: str, burst: list[Typed], at: dt.datetime | None,
         stored = services.record_inbound(
             unit=unit,
             message=InboundMessage(
-                phone=phone, provider_id=f"chat-{uuid.uuid4().hex}", kind=typed.kind, text=typed.text,
-                media=dict(MEDIA.get(typed.kind, {})), sent_at=clock, clock=clock,
+                phone=phone,
+                provider_id=f"chat-{uuid.uuid4().hex}",
+                kind=typed.kind,
+                text=typed.text,
+                media=dict(MEDIA.get(typed.kind, {})),
+                sent_at=clock,
+                clock=clock,
             ),
         )
         last = stored or last
@@ -86,12 +97,18 @@ def wait_for_replies(*, last: Message, timeout: float) -> list[Message] | None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         last.refresh_from_db(fields=["status"])
-        conversation = Conversation.objects.only("mode", "reply_due_at", "turn_lease_until").get(pk=last.conversation_id)
+        conversation = Conversation.objects.only("mode", "reply_due_at", "turn_lease_until").get(
+            pk=last.conversation_id
+        )
         turn_over = conversation.reply_due_at is None and conversation.turn_lease_until is None
         # Answered by the bot (handled), or with staff: the turn at most sent a waiting notice.
-        if last.status == Message.Status.HANDLED or (turn_over and conversation.mode != Conversation.Mode.BOT):
+        if last.status == Message.Status.HANDLED or (
+            turn_over and conversation.mode != Conversation.Mode.BOT
+        ):
             # A turn's replies answer its last message (the burst is one turn).
-            replies = list(Message.objects.filter(in_reply_to=last, sender=Message.Sender.BOT).order_by("seq"))
+            replies = list(
+                Message.objects.filter(in_reply_to=last, sender=Message.Sender.BOT).order_by("seq")
+            )
             if all(r.status in Message.SETTLED for r in replies):
                 return replies
         time.sleep(0.1)
@@ -103,10 +120,14 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--unit", required=True, help="unit slug")
-        parser.add_argument("--phone", required=True, help="the parent's phone (E.164 or any Brazilian spelling)")
+        parser.add_argument(
+            "--phone", required=True, help="the parent's phone (E.164 or any Brazilian spelling)"
+        )
         parser.add_argument("--message", action="append", default=[], help="a message; repeat for a burst")
         parser.add_argument("--at", help="ISO-8601 moment the first message arrives (the engine's 'now')")
-        parser.add_argument("--media", choices=["audio", "image"], help="add a voice note or an image (no content)")
+        parser.add_argument(
+            "--media", choices=["audio", "image"], help="add a voice note or an image (no content)"
+        )
         parser.add_argument("--json", action="store_true", help='one {"body", "offered"} object per reply')
         parser.add_argument("--timeout", type=float, default=None, help="seconds to wait for the reply")
 
@@ -145,7 +166,9 @@ class Command(BaseCommand):
             if line:
                 self.turn(unit, phone, [Typed(kind="text", text=line)], None, timeout)
 
-    def turn(self, unit: Unit, phone: str, burst: list[Typed], at: dt.datetime | None, timeout: float) -> bool:
+    def turn(
+        self, unit: Unit, phone: str, burst: list[Typed], at: dt.datetime | None, timeout: float
+    ) -> bool:
         last = type_burst(unit=unit, phone=phone, burst=burst, at=at)
         if last is None:
             self.stderr.write("nothing was stored")
@@ -157,11 +180,17 @@ class Command(BaseCommand):
             return True
         replies = wait_for_replies(last=last, timeout=timeout)
         if replies is None:
-            self.stderr.write(f"(no reply came within {timeout:.0f}s — is the worker running? `make run` starts one)")
+            self.stderr.write(
+                f"(no reply came within {timeout:.0f}s — is the worker running? `make run` starts one)"
+            )
             return False
         for reply in replies:
             if self.as_json:
-                self.stdout.write(json.dumps({"body": reply.body, "offered": reply.meta.get("offered", [])}, ensure_ascii=False))
+                self.stdout.write(
+                    json.dumps(
+                        {"body": reply.body, "offered": reply.meta.get("offered", [])}, ensure_ascii=False
+                    )
+                )
             else:
                 self.stdout.write(re.sub(r"\s*\n+\s*", " / ", reply.body))
         if not replies:

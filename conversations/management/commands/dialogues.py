@@ -70,7 +70,9 @@ class Command(BaseCommand):
         unit.refresh_from_db()
         worker = None if _worker_answers() else self._start_worker()
         try:
-            outcomes = dialogues.run_all(unit=unit, dialogues=items, progress=None if options["json"] else self._print)
+            outcomes = dialogues.run_all(
+                unit=unit, dialogues=items, progress=None if options["json"] else self._print
+            )
         finally:
             if worker is not None:
                 os.killpg(worker.pid, signal.SIGTERM)
@@ -90,7 +92,9 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(figures, ensure_ascii=False))
             return
         kinds = ", ".join(f"{k} {v['passed']}/{v['total']}" for k, v in figures["by_kind"].items())
-        self.stdout.write(f"\n{figures['passed']}/{figures['total']} dialogues pass ({figures['pass_rate']:.0%}); {kinds}")
+        self.stdout.write(
+            f"\n{figures['passed']}/{figures['total']} dialogues pass ({figures['pass_rate']:.0%}); {kinds}"
+        )
 
     def _print(self, outcome: dialogues.Outcome) -> None:
         if getattr(self, "options", {}).get("failures") and outcome.passed:
@@ -101,9 +105,28 @@ class Command(BaseCommand):
         self.stderr.write("no worker answered: starting one for this run")
         log = (Path(settings.BASE_DIR) / ".local" / "dialogues-worker.log").open("ab")
         proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "kumon", "worker", "-l", "warning", "-Q", QUEUES, "-c", "2",
-             "--without-gossip", "--without-mingle", "-n", f"dialogues-{os.getpid()}@%h"],
-            cwd=settings.BASE_DIR, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "kumon",
+                "worker",
+                "-l",
+                "warning",
+                "-Q",
+                QUEUES,
+                "-c",
+                "2",
+                "--without-gossip",
+                "--without-mingle",
+                "-n",
+                f"dialogues-{os.getpid()}@%h",
+            ],
+            cwd=settings.BASE_DIR,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         deadline = time.monotonic() + 90
         while not _worker_answers():

@@ -14,7 +14,9 @@ from conversations import proactive
 
 
 class Command(BaseCommand):
-    help = "Proactive messages: `proactive run --at ISO` sends the reminders and follow-ups due at that moment."
+    help = (
+        "Proactive messages: `proactive run --at ISO` sends the reminders and follow-ups due at that moment."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)

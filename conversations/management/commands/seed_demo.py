@@ -56,8 +56,12 @@ class Command(BaseCommand):
                 Membership.objects.update_or_create(user=user, unit=unit, defaults={"role": role})
             for entry in json.loads(FAQ_FILE.read_text()):
                 knowledge_services.upsert_faq(
-                    unit=unit, external_id=entry["id"], question=entry["question"], answer=entry["answer"],
-                    phrasings=entry.get("phrasings", []), enqueue=False,
+                    unit=unit,
+                    external_id=entry["id"],
+                    question=entry["question"],
+                    answer=entry["answer"],
+                    phrasings=entry.get("phrasings", []),
+                    enqueue=False,
                 )
         # Embedded here, not by the worker, so the demo FAQ is searchable when this returns;
         # unchanged entries are already indexed and cost nothing on a second run.

@@ -219,7 +219,8 @@ class Command(BaseCommand):
         label = f"{', '.join(p.name for p in file)} ({part} part), unit {unit}"
         data = fitting.fit(
             samples=samples,
-            source=label + (f" + {', '.join(names)}" if names else "")
+            source=label
+            + (f" + {', '.join(names)}" if names else "")
             + "".join(f" + {p.parent.name}" for p in extra),
             # Thresholds from every source, not the dev part alone: on the dev part alone they
             # followed its easiest lines (0.36, check part refusal 0.74); the made units' many
