@@ -70,6 +70,8 @@ _CHILD_RECORD = re.compile(
     r"\b(?:nota|notas|boletim|estagio|desempenho|frequencia)\s+(?:d[oa]s?|que)\s+(?!escola\b)(?:meu|minha|\w+)"
     r"|\b(?:fez|entregou)\s+a\s+(?:tarefa|licao)\b"
     r"|\b(?:filho|filha)\s+[a-z]+\s+(?:faltou|fez|tirou)\b"
+    # "a Cecília faltou quantas vezes esse mês?": a child's attendance (not "quantas vezes pode faltar?")
+    r"|\b(?:faltou|faltaram)\b.{0,25}\bquantas\b|\bquantas (?:vezes|aulas)\b.{0,25}\b(?:faltou|faltaram)\b"
 )
 _INJECTION = re.compile(
     r"\b(?:ignore|ignora|ignorar|esqueca|esquece|desconsidere|disregard|forget|olvida)\b.{0,40}"

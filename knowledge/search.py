@@ -18,6 +18,7 @@ unit's entries of the message's nearest topics to the candidates.
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
@@ -235,6 +236,22 @@ class Analysis:
     nearest_topic_score: float
 
 
+def _without_own_name(normalised: str, unit: Unit) -> str:
+    """The query without the unit's own place name ("qual o endereço do kumon ponta verde?"):
+    it says which unit, which the search knows, and pulls the query towards entries that happen
+    to name it."""
+    place = [w for w in normalize(unit.name).split() if w not in ("kumon", "unidade")]
+    if not place:
+        return normalised
+    pattern = (
+        r"\b(?:(?:d[aoe]|n[ao]|em|pra|para)\s+)?(?:(?:kumon|unidade)\s+)?(?:(?:d[aoe]|n[ao])\s+)?"
+        + r"\s+".join(re.escape(w) for w in place)
+        + r"\b"
+    )
+    stripped = " ".join(re.sub(pattern, " ", normalised).split())
+    return stripped or normalised
+
+
 def analyse(
     *,
     unit: Unit,
@@ -247,7 +264,8 @@ def analyse(
 
     leave_out: catalogue phrasings (TopicIndex rows) not to score — when `knowledge fit` learns
     from a catalogue phrasing as if a parent had sent it, it must not meet itself."""
-    normalised = reading(topics.vocabulary().correct(normalize(query)))
+    # The unit's own name goes before the spelling correction, which would read "ponta" as "porta".
+    normalised = reading(topics.vocabulary().correct(_without_own_name(normalize(query), unit)))
     terms = lexical.terms(normalised, normalised=True)
     vector = embedder.embed_query(normalised)
     index = topics.index_for(embedder)

@@ -196,12 +196,14 @@ def queues_idle(client: redis.Redis, queues: str = ALL_QUEUES) -> bool:
     return not any(lengths) and not unacked
 
 
-def wait_until_drained(*, queues: str = ALL_QUEUES, timeout: float = 15.0, what: str = "") -> None:
+def wait_until_drained(
+    *, queues: str = ALL_QUEUES, timeout: float = 15.0, what: str = "", broker_url: str = ""
+) -> None:
     """Wait for the event that proves the workers are done with what the test started: no task
     of `queues` waiting, held for a later retry (countdown) or running. Raises WaitTimeout.
     Idle at two looks in a row: a worker takes a message (BRPOP) and records it unacked in a
-    second command, and one look can fall between the two."""
-    client = redis.Redis.from_url(settings.REDIS_URL)
+    second command, and one look can fall between the two. `broker_url`: a test's own Redis."""
+    client = redis.Redis.from_url(broker_url or settings.REDIS_URL)
     looks = [0]
 
     def drained() -> bool:

@@ -595,3 +595,21 @@ def test_a_sentence_that_begins_with_and_names_no_one() -> None:
     assert extract("e a sala tem ar condicionado?", step=Step.NONE).parent_name == ""
     assert extract("oi, e a patricia aqui", step=Step.NONE).parent_name == "Patricia"
     assert extract("é a Sala", step=Step.NONE).parent_name == "Sala"
+
+
+def test_free_times_asked_are_the_bookings_and_the_units_hours_a_question() -> None:
+    slots = understand(
+        "meu filho Henrique tem 13 anos, mat. Que horarios vcs tem amanha?", today=THURSDAY, use_model=False
+    )
+    hours = understand("qual o horario de vcs?", today=THURSDAY, use_model=False)
+    assert (slots.questions, slots.when is not None and slots.when.day) == ([], dt.date(2026, 11, 27))
+    assert hours.questions == ["qual o horario de vcs?"]
+
+
+def test_a_question_after_e_que_and_one_about_the_bots_ears() -> None:
+    u = understand(
+        "ah vc nao escuta audio? é que eu queria saber se adulto pode fazer ingles, tenho 35 anos",
+        today=THURSDAY,
+        use_model=False,
+    )
+    assert u.questions == ["é que eu queria saber se adulto pode fazer ingles"]

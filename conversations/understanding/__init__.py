@@ -102,6 +102,10 @@ _CANCEL = re.compile(r"\b(?:cancel\w*|desmarc\w*|cancell?\w*)\b")
 _CANCEL_OTHER = re.compile(
     r"\b(?:matricula|inscricao|curso|mensalidade|plano|contrato|aulas|kumon|assinatura|cartao|boleto)\b"
 )
+# "ah vc não escuta áudio?": a question about the receptionist's ears, not the unit's knowledge.
+_ABOUT_AUDIO = re.compile(
+    r"\b(?:escuta|escutar|escutam|ouve|ouvir|ouvem|consegue ouvir|consegue escutar)\b.{0,12}\b(?:audio|audios|mensagem de voz)\b"
+)
 # "dá pra ela repor outro dia?", "trocar o dia da aula": a student's lessons move, not a first visit.
 _LESSON_MOVE = re.compile(
     r"\b(?:aula|aulas|repor|reposicao|repoe|reponho|falta|faltas|faltar|faltou|licao|licoes|classe|clase|class)\b"
@@ -191,10 +195,11 @@ _SPLIT_QUESTIONS = re.compile(
 )
 _SPLIT_ASKING = re.compile(r"(?:,|;|\be\b)\s+(?=(?:" + spelt_as(_QUESTION_WORDS) + r")\b)")
 _FILLER_START = re.compile(
-    r"^(?:(?:oi|ola|oie|bom dia|boa tarde|boa noite|tudo bem|tudo bom|hello|hi|hola|buenas|ah|ahn|ops|ok|entao|e ai|opa|mo[cç]a"
+    r"^(?:(?:(?:e|eh) que|oi|ola|oie|bom dia|boa tarde|boa noite|tudo bem|tudo bom|hello|hi|hola|buenas|ah|ahn|ops|ok|entao|e ai|opa|mo[cç]a"
     r"|ta bom|esta bom|ah ta|ah esta|entendi|beleza|blz|certo|kk+|brincadeira|hmm+"
     r"|ah sim|tenho algumas duvidas|tenho uma duvida|uma duvida|outra coisa|alem disso|also|tambem|mais uma coisa|e"
     r"|so pra saber|so para saber|pra saber|para saber|so uma pergunta|uma pergunta|algumas duvidas( antes de marcar)?|umas duvidas( rapidas)?"
+    r"|eu"
     r"|" + "|".join(facts_module.interjections()) + r")\b[\s,!.:;-]*)+"
 )
 # What an elliptical question leans on ("tem TDAH. vcs aceitam?", "vcs trabalham com isso?"):
@@ -477,6 +482,8 @@ def understand(
             )
         ):
             continue  # "pode ser", "tem 8 anos": an answer, not a question
+        if _ABOUT_AUDIO.search(c):
+            continue  # "vc não escuta áudio?": the reply to the voice note has said so already
         if DEFERS.search(c) and not _STRONG_START.match(_content(clause)):
             continue  # "vou conversar com meu marido e depois te chamo, tá?": a deferral, not a question
         # Clauses the booking flow or the visit owns are not knowledge questions.
@@ -509,7 +516,10 @@ _SLOT_WORDS = re.compile(
 OPENING = re.compile(
     r"\b(aberto|abertos|aberta|abertas|abre|abrem|abrindo|funciona|funcionam|funcionando|atende|atendem|atendendo"
     r"|open|abierto|abren|fecha|fecham|fechado|fechados)\b"
-    r"|\bhorarios? (?:de |da |do )?(?:voces|unidade|funcionamento|atendimento|expediente|kumon)\b|\bexpediente\b|\bopening hours\b"
+    # "o horário de vocês", "horário de funcionamento" — not "que horários vocês têm amanhã?",
+    # which asks for free times.
+    r"|\bhorarios? (?:(?:de |da |do )(?:voces|unidade|kumon)|(?:de |da |do )?(?:funcionamento|atendimento|expediente))\b"
+    r"|\bexpediente\b|\bopening hours\b"
 )
 
 

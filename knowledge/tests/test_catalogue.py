@@ -609,3 +609,36 @@ def test_guard_reads_places_and_schools_named_in_lower_case(query: str, reason: 
         name="Kumon Setor Bueno", slug="kumon-setor-bueno", address="Rua T-30, 100 – Setor Bueno"
     )
     assert refusal_reason(query=query, unit=unit) == reason
+
+
+def test_the_units_own_name_in_a_question_neither_pulls_nor_is_spelt_as_another_word(add_faq) -> None:
+    # "ponta" is one letter from "porta": corrected, it led "qual o endereço do kumon ponta verde?"
+    # to the method entry; the unit's own name says nothing about the topic.
+    unit = UnitFactory(name="Kumon Ponta Verde", slug="kumon-ponta-verde")
+    add_faq(unit, "endereco", question="Qual é o endereço?", answer="Rua Engenheiro Mário de Gusmão, 1150.")
+    add_faq(
+        unit,
+        "metodo",
+        question="Como funciona o método Kumon?",
+        answer="Estudo individual, em pequenos passos.",
+    )
+
+    for query in ("qual o endereco do kumon ponta verde?", "qual o endereço da unidade da Ponta Verde?"):
+        result = search(unit=unit, query=query, record_gap=False)
+        assert (result.decision, result.hits[0].external_id) == ("answer", "endereco"), query
+
+
+@pytest.mark.parametrize(
+    ("query", "reason"),
+    [
+        ("a Cecília faltou quantas vezes esse mes?", "student_record"),
+        ("quantas vezes ele faltou em novembro?", "student_record"),
+        ("quantas vezes pode faltar no mes?", None),
+    ],
+)
+def test_guard_refuses_a_childs_attendance_not_the_absence_rules(query: str, reason: str | None) -> None:
+    from knowledge.guard import refusal_reason
+
+    assert (
+        refusal_reason(query=query, unit=UnitFactory.build(name="Kumon Moema", slug="kumon-moema")) == reason
+    )

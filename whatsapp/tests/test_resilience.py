@@ -12,7 +12,7 @@ import pytest
 from celery import Celery
 
 from conversations.models import Message
-from kumon.testing import wait_for
+from kumon.testing import wait_for, wait_until_drained
 from kumon.tests.factories import UnitFactory
 from whatsapp.tests.conftest import payload
 from whatsapp.tests.stack import QueueWorker, RedisServer, WebServer
@@ -69,11 +69,11 @@ def test_redis_down_webhooks_are_stored_then_answered_once_after_the_sweepers() 
                         return len(done) == 3 and not out.exclude(status="sent").exists()
 
                     wait_for(answered, timeout=45, interval=0.5)
-                    time.sleep(1.5)
                     for _ in range(3):
                         beat.send_task("conversations.run_due_turns")
                         beat.send_task("whatsapp.sweep_stuck_messages")
-                    time.sleep(1.5)
+                    # The extra sweeps done (and whatever they enqueued), then the counts.
+                    wait_until_drained(broker_url=redis_server.url, timeout=30, what="the extra sweeps done")
                 finally:
                     beat.close()
 
