@@ -177,7 +177,7 @@ def run_dialogue(*, unit: Unit, dialogue: Dialogue, index: int, timeout: float =
         replies = wait_for_replies(last=last, timeout=timeout)
         if replies is None:
             raise TimeoutError(f"{dialogue.name}: no answer within {timeout:.0f}s (is a worker running?)")
-        per_burst.append([{"body": r.body, "offered": list(r.meta.get("offered", []))} for r in replies])
+        per_burst.append([{"body": r.body, "offered": r.offered_slots} for r in replies])
     checks = check(unit=unit, dialogue=dialogue, phone=phone, replies=per_burst)
     with transaction.atomic():  # the next dialogue gets the calendar empty
         SlotHold.objects.filter(unit=unit).delete()

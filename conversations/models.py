@@ -188,6 +188,23 @@ class Message(models.Model):
     def __str__(self) -> str:
         return f"{self.direction} {self.sender}: {self.body[:40]}"
 
+    # The `meta` keys more than one module reads, typed here (the rest belong to one module).
+    @property
+    def purpose(self) -> str:
+        """What an outbound message the receptionist starts is for ("reminder", "no_show",
+        "followup", "waiting_notice", …); "" for an answer to the family's turn."""
+        return str((self.meta or {}).get("kind") or "")
+
+    @property
+    def offered_slots(self) -> list[str]:
+        """The free slots a reply listed, ISO starts in order (what "o 2" then picks)."""
+        return list((self.meta or {}).get("offered", []))
+
+    @property
+    def confirms_opt_out(self) -> bool:
+        """The one message a family that opted out still gets: the confirmation of it."""
+        return bool((self.meta or {}).get("opt_out_confirmation"))
+
 
 class ProactiveOptions(models.Model):
     """How a unit's receptionist starts conversations: follow-ups of quiet leads, the send

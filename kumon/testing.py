@@ -102,6 +102,16 @@ def child_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def worker_command(*, queues: str, concurrency: int, name: str, heartbeat: bool = False) -> list[str]:
+    """The argv of a test's Celery worker: the queues given, no gossip or mingle (a test's worker
+    talks to no other), heartbeats only where a test needs them."""
+    return [
+        sys.executable, "-m", "celery", "-A", "kumon", "worker", "-l", "info", "-Q", queues,
+        "-c", str(concurrency), "--without-gossip", "--without-mingle",
+        *([] if heartbeat else ["--without-heartbeat"]), "-n", name,
+    ]  # fmt: skip
+
+
 class WorkerProcess:
     """`celery worker` as a child process against the test database and test Redis."""
 
@@ -115,25 +125,11 @@ class WorkerProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "kumon",
-                "worker",
-                "-l",
-                "info",
-                "-Q",
-                ALL_QUEUES,
-                "-c",
-                str(self.concurrency),
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-                "-n",
-                f"test-{os.getpid()}-{time.monotonic_ns()}@%h",
-            ],
+            worker_command(
+                queues=ALL_QUEUES,
+                concurrency=self.concurrency,
+                name=f"test-{os.getpid()}-{time.monotonic_ns()}@%h",
+            ),
             cwd=BASE_DIR,
             env=child_env(**self.env),
             stdout=log,

@@ -179,9 +179,13 @@ def _finish(message_id: int, status: str, reason: str) -> SendOutcome:
     logger.warning("message %s %s: %s", message_id, status, reason)
     if finished:
         # What the message was for (a reminder, a follow-up) is for the receivers to know.
-        meta = Message.objects.filter(pk=message_id).values_list("meta", flat=True).first() or {}
+        failed = Message.objects.only("meta").filter(pk=message_id).first()
         send_failed.send(
-            sender=SENDER, message_id=message_id, status=status, reason=reason, kind=meta.get("kind") or ""
+            sender=SENDER,
+            message_id=message_id,
+            status=status,
+            reason=reason,
+            kind=failed.purpose if failed else "",
         )
     return SendOutcome(status, reason=reason)
 
@@ -191,8 +195,7 @@ PROACTIVE_KINDS = frozenset({"reminder", "no_show", "followup"})
 
 def is_proactive(message: Message) -> bool:
     """A message the receptionist starts (not an answer to the family's turn)."""
-    meta = message.meta or {}
-    return bool(meta.get("proactive")) or meta.get("kind") in PROACTIVE_KINDS
+    return bool((message.meta or {}).get("proactive")) or message.purpose in PROACTIVE_KINDS
 
 
 def _template_for(message: Message, *, contact: Any, ours: bool) -> tuple[str, str, list[str]]:
@@ -258,7 +261,7 @@ def send_message(*, message_id: int, now: dt.datetime | None = None) -> SendOutc
     unit: Unit = message.unit
     contact = message.conversation.contact
     ours = is_proactive(message)
-    if ours and contact.opted_out_at is not None and not message.meta.get("opt_out_confirmation"):
+    if ours and contact.opted_out_at is not None and not message.confirms_opt_out:
         # Checked again at send time: the family may have opted out after it was queued.
         return _finish(message_id, Message.Status.SKIPPED, "contact opted out")
     try:

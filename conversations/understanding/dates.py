@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from conversations.understanding.text import NUMBER_WORDS
 from knowledge.normalize import strip_accents
 from scheduling.texts import WEEKDAYS as WEEKDAYS_PT
 from scheduling.texts import hour_pt
@@ -339,18 +340,7 @@ _DATE_ABBREVIATIONS = {
     "mnh": "manha",
 }
 _HOUR_WORDS = {
-    "uma": 1,
-    "duas": 2,
-    "tres": 3,
-    "quatro": 4,
-    "cinco": 5,
-    "seis": 6,
-    "sete": 7,
-    "oito": 8,
-    "nove": 9,
-    "dez": 10,
-    "onze": 11,
-    "doze": 12,
+    w: NUMBER_WORDS[w] for w in "uma duas tres quatro cinco seis sete oito nove dez onze doze".split()
 }
 # "as duas" / "as tres" are also "both" / "all three" (subjects, children): the small hours need a
 # word that makes them a time.

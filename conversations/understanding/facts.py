@@ -22,53 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from conversations.state import Step
-from conversations.understanding.text import correct, fold
+from conversations.understanding.text import NUMBER_WORDS, correct, fold
 
 DATA = Path(__file__).resolve().parent / "data"
 
-NUMBER_WORDS = {
-    "um": 1,
-    "uma": 1,
-    "dois": 2,
-    "duas": 2,
-    "tres": 3,
-    "quatro": 4,
-    "cinco": 5,
-    "seis": 6,
-    "sete": 7,
-    "oito": 8,
-    "nove": 9,
-    "dez": 10,
-    "onze": 11,
-    "doze": 12,
-    "treze": 13,
-    "catorze": 14,
-    "quatorze": 14,
-    "quinze": 15,
-    "dezesseis": 16,
-    "dezessete": 17,
-    "dezoito": 18,
-    "one": 1,
-    "two": 2,
-    "three": 3,
-    "four": 4,
-    "five": 5,
-    "six": 6,
-    "seven": 7,
-    "eight": 8,
-    "nine": 9,
-    "ten": 10,
-    "eleven": 11,
-    "twelve": 12,
-    "uno": 1,
-    "dos": 2,
-    "cuatro": 4,
-    "seis ": 6,
-    "siete": 7,
-    "ocho": 8,
-    "nueve": 9,
-    "diez": 10,
-}
 ORDINALS = {
     "primeiro": 1,
     "primeira": 1,

@@ -26,7 +26,7 @@ from typing import Any
 import httpx
 import redis
 
-from kumon.testing import ALL_QUEUES, BASE_DIR, child_env, wait_for
+from kumon.testing import ALL_QUEUES, BASE_DIR, child_env, wait_for, worker_command
 
 
 def free_port() -> int:
@@ -181,25 +181,9 @@ class QueueWorker:
     def start(self) -> QueueWorker:
         env = child_env(**self.env)
         self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "kumon",
-                "worker",
-                "-l",
-                "info",
-                "-Q",
-                self.queue,
-                "-c",
-                str(self.concurrency),
-                "--without-gossip",
-                "--without-mingle",
-                *([] if self.heartbeat else ["--without-heartbeat"]),
-                "-n",
-                self.name,
-            ],
+            worker_command(
+                queues=self.queue, concurrency=self.concurrency, name=self.name, heartbeat=self.heartbeat
+            ),
             cwd=BASE_DIR,
             env=env,
             stdout=_log("worker"),

@@ -187,9 +187,7 @@ class Command(BaseCommand):
         for reply in replies:
             if self.as_json:
                 self.stdout.write(
-                    json.dumps(
-                        {"body": reply.body, "offered": reply.meta.get("offered", [])}, ensure_ascii=False
-                    )
+                    json.dumps({"body": reply.body, "offered": reply.offered_slots}, ensure_ascii=False)
                 )
             else:
                 self.stdout.write(re.sub(r"\s*\n+\s*", " / ", reply.body))
