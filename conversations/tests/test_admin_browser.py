@@ -8,18 +8,7 @@ import pytest
 
 from conversations import state
 from conversations.models import Conversation, Message
-from conversations.tests.workplace import make_world, waiting_conversation
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from conversations.tests.workplace import CHROMIUM, CHROMIUM_ARGS, make_world, waiting_conversation
 
 pytestmark = [
     pytest.mark.browser,
@@ -35,7 +24,7 @@ def test_staff_takes_over_replies_and_hands_back_in_the_browser(live_server) -> 
     conversation = waiting_conversation(w.unit_a, name="Renata", minutes_ago=12)
     waiting_conversation(w.unit_b, name="Outra Família")
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(locale="pt-BR")
             page.set_default_timeout(15_000)

@@ -18,23 +18,13 @@ from django.conf import settings
 from django.utils import timezone
 
 from conversations.models import Conversation, Message
-from conversations.tests.workplace import make_world, waiting_conversation
+from conversations.tests.workplace import CHROMIUM, CHROMIUM_ARGS, make_world, waiting_conversation
 from knowledge import services as knowledge_services
 from knowledge.models import Source
 from kumon.testing import wait_for
 from scheduling.models import Appointment, AppointmentEvent
 from scheduling.tests.factories import weekly_hours
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SCREENS = Path(settings.BASE_DIR) / ".local" / "screens"
 SP = ZoneInfo("America/Sao_Paulo")
 
@@ -116,7 +106,7 @@ def test_staff_and_owner_walk_the_workplace_in_portuguese(
     base = live_server.url
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(locale="pt-BR", viewport={"width": 1400, "height": 1000})
             page.set_default_timeout(20_000)
@@ -273,7 +263,7 @@ def test_simulator_on_a_phone_keeps_the_message_box_in_view_with_one_scrollbar(l
             status="sent",
         )
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(locale="pt-BR", viewport={"width": 390, "height": 844})
             page.set_default_timeout(20_000)
@@ -303,7 +293,7 @@ def test_docs_render_their_operations_with_the_network_cut(live_server: Any) -> 
 
     blocked: list[str] = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.set_default_timeout(20_000)
