@@ -8,8 +8,7 @@ import shutil
 import pytest
 
 from conversations.models import Message
-from conversations.tests.test_admin_browser import ARGS, CHROMIUM
-from conversations.tests.workplace import make_world, waiting_conversation
+from conversations.tests.workplace import CHROMIUM, CHROMIUM_ARGS, make_world, waiting_conversation
 
 pytestmark = [
     pytest.mark.browser,
@@ -30,7 +29,7 @@ def test_admin_reports_inbox_and_simulator_work_under_the_policy(live_server) ->
     conversation = waiting_conversation(w.unit_a, name="Renata")
     violations: dict[str, list[str]] = {}
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(locale="pt-BR")
             page.set_default_timeout(15_000)
