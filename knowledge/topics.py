@@ -42,6 +42,9 @@ LEXICAL_WEIGHT = 0.3  # topic score = vector + LEXICAL_WEIGHT × lexical overlap
 LINK_CLASSIFIER_WEIGHT = 1.0
 LINK_MIN_SCORE = 0.30
 LINK_MIN_MARGIN = 0.0
+# An entry whose question is (nearly) one of a topic's phrasings is that topic, whatever its
+# answer also talks about ("Posso trancar a matrícula?" answered with fees is about pausing).
+LINK_SAME_QUESTION = 0.95
 # The topic classifier (TopicIndex.classifier): ridge regression of a phrasing's topic (one-hot)
 # on its embedding, fitted on the catalogue when the index is built. 0.03 of 0.01–3 gave the best
 # hit@1 on the dev set's check part once it is a ranking and decision feature (knowledge/eval/README.md).
@@ -311,6 +314,10 @@ def link(*, question: str, answer: str, embedder: Embedder) -> Link | None:
     ranked = [i for i in np.argsort(-combined, kind="stable") if topics[i].answerable]
     best = ranked[0]
     score = float(combined[best])
+    same = np.where(_ANSWERABLE, by_question.best, -1.0)
+    if same.max() >= LINK_SAME_QUESTION:
+        best = int(same.argmax())
+        score = max(score, float(combined[best]))
     if score < LINK_MIN_SCORE:
         return None
     return Link(slug=topics[best].slug, score=round(score, 4))

@@ -62,6 +62,20 @@ def test_import_links_entries_to_their_topic_with_a_score(add_faq) -> None:
     assert topics.LINK_MIN_SCORE <= price.topic_score <= 1.0
 
 
+def test_an_entry_whose_question_is_a_topics_phrasing_links_to_it_whatever_its_answer_says(add_faq) -> None:
+    # The answer speaks of fees and enrolment; the question is the pausing topic's own phrasing.
+    unit = UnitFactory()
+    pause = add_faq(
+        unit,
+        "trancamento",
+        question="Posso trancar a matrícula?",
+        answer="Pode trancar por até 1 mês por semestre, avisando por escrito antes do vencimento. "
+        "No mês trancado não paga mensalidade e na volta não paga nova inscrição.",
+    )
+
+    assert pause.topic == "trancamento"
+
+
 def test_staff_topic_choice_is_kept_across_reimport(add_faq) -> None:
     unit = UnitFactory()
     source = add_faq(unit, "preco", question="Quanto é a mensalidade?", answer="R$ 400,00 por matéria.")
