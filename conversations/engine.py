@@ -126,6 +126,8 @@ def respond(*, conversation: Conversation, messages: list[Message], now: dt.date
             answered
             and turn.sources
             and not turn.state.flow.cta_offered
+            and not turn.state.flow.student_family
+            and not u.facts.enrolled
             and turn.state.step in (Step.NONE, Step.CTA)
         ):
             turn.state.flow.cta_offered = True

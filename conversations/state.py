@@ -259,6 +259,8 @@ class Flow:
     wish: dict[str, Any] = field(default_factory=dict)
     # The offer the visit was just booked from: "troca pro segundo" right after still means it.
     booked_from: list[dt.datetime] = field(default_factory=list)
+    # The family already studies at the unit ("o Cauã faz mat aí"): lessons and fees, no first visit.
+    student_family: bool = False
 
     def to_data(self) -> dict[str, Any]:
         data: dict[str, Any] = {}
@@ -289,6 +291,8 @@ class Flow:
             data["wish"] = dict(self.wish)
         if self.booked_from:
             data["booked_from"] = [s.isoformat() for s in self.booked_from]
+        if self.student_family:
+            data["student_family"] = True
         return data
 
     @classmethod
@@ -323,6 +327,7 @@ class Flow:
             staff_note=str(data.get("staff_note") or ""),
             asked={str(k): int(v) for k, v in asked.items() if str(v).isdigit()},
             children_expected=int(data.get("children_expected") or 0),
+            student_family=bool(data.get("student_family")),
             wish=dict(data["wish"]) if isinstance(data.get("wish"), dict) else {},
             booked_from=[w for w in (_when(s) for s in data.get("booked_from") or []) if w],
         )

@@ -79,7 +79,7 @@ class Unit(models.Model):
     visit_minutes = models.PositiveSmallIntegerField(_("visit duration (min)"), default=60)
     buffer_before_minutes = models.PositiveSmallIntegerField(_("buffer before (min)"), default=0)
     buffer_after_minutes = models.PositiveSmallIntegerField(_("buffer after (min)"), default=0)
-    min_notice_minutes = models.PositiveIntegerField(_("minimum notice (min)"), default=120)
+    min_notice_minutes = models.PositiveIntegerField(_("minimum notice (min)"), default=60)
     booking_window_days = models.PositiveSmallIntegerField(_("booking window (days)"), default=30)
     capacity = models.PositiveSmallIntegerField(_("families per slot"), default=1)
     change_notice_minutes = models.PositiveIntegerField(

@@ -99,7 +99,12 @@ def handle(turn: Turn, u: Understood) -> None:
             flow.rescheduling, flow.appointment_id = True, appointment.pk
             booking.book(turn, flow.booked_from[index])
             return
-    if appointment is not None and u.has(Intent.MY_VISIT) and not implicit_move:
+    if (
+        appointment is not None
+        and u.has(Intent.MY_VISIT)
+        and not implicit_move
+        and not u.has(Intent.RESCHEDULE)
+    ):
         _tell(turn, appointment)
         return
     if appointment is not None and (u.has(Intent.RESCHEDULE) or implicit_move):

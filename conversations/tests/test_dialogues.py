@@ -561,3 +561,19 @@ def test_a_subject_the_unit_does_not_teach_is_said_and_the_others_offered(demo) 
         replies
     )
     assert lead(demo).first_child.subjects == []
+
+
+def test_a_student_family_asking_about_lessons_is_not_offered_a_first_visit(demo) -> None:
+    at = TUESDAY_10()
+    first = chat(
+        demo,
+        PHONE,
+        "oi! o Cauã faz mat ai segunda e quarta. ontem ele nao foi, da pra repor essa semana?",
+        at=at,
+    )
+    second = chat(demo, PHONE, "pode ser quinta de tarde?", at=at)
+    replies = " ".join(first + second)
+    assert CTA not in replies
+    assert "Quantos anos" not in replies and "horários livres" not in replies
+    assert not Appointment.objects.filter(unit=demo).exists()
+    assert conversation(demo).data["flow"]["student_family"] is True

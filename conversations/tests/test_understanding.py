@@ -613,3 +613,100 @@ def test_a_question_after_e_que_and_one_about_the_bots_ears() -> None:
         use_model=False,
     )
     assert u.questions == ["é que eu queria saber se adulto pode fazer ingles"]
+
+
+def test_a_price_question_about_the_enrolment_fee_is_not_a_wish_to_enrol() -> None:
+    fee = understand(
+        "show! e quanto é a mensalidade e a matricula?", step=Step.BOOKED, today=THURSDAY, use_model=False
+    )
+    enrol = understand("quero fazer a matricula", today=THURSDAY, use_model=False)
+    assert (Intent.BOOK in fee.intents, fee.questions) == (
+        False,
+        ["e quanto e a mensalidade?", "e quanto e a matricula?"],
+    )
+    assert Intent.BOOK in enrol.intents
+
+
+def test_where_a_family_comes_from_and_how_a_child_is_doing_are_not_names() -> None:
+    spanish = extract("Soy Lucía, somos de Rosario y nos mudamos a Floripa. Mi hija Martina tiene 6 años")
+    typo = extract("ele tem 9 ano e ta rui de matematica", step=Step.ASK_CHILD_AGE)
+    assert [(c.name, c.age) for c in spanish.children] == [("Martina", 6)]
+    assert [(c.name, c.age, c.subjects) for c in typo.children] == [("", 9, ["Matemática"])]
+
+
+def test_an_adult_who_studies_for_herself_and_reads_for_the_other_subject() -> None:
+    adult = extract(
+        "sou a Tainá, tenho 24 anos e preciso melhorar meu ingles pra ler artigo. adulto pode fazer?"
+    )
+    reading = extract("quero kumon pra ela ler melhor")
+    parent = extract("my english is basic, my son Tom is 8")
+    assert (adult.for_self, adult.children[0].subjects) == (True, ["Inglês"])
+    assert reading.children[0].subjects == ["Português"]
+    assert (parent.for_self, parent.children[0].subjects) == (False, [])
+
+
+def test_the_time_a_parent_is_busy_until_is_not_the_time_asked_for() -> None:
+    assert parse_when("quarta 18h consegue? saio do lab 17h30", today=THURSDAY).time == dt.time(18)
+    assert parse_when("trabalho ate 17h, pode ser 18h?", today=THURSDAY).time == dt.time(18)
+    assert parse_when("Monday the 15th at 5pm", today=MONDAY).day == dt.date(2026, 12, 15)
+
+
+def test_a_question_in_fragments_and_a_lesson_or_a_fee_today_is_not_a_visit() -> None:
+    burst = understand(
+        "boa tarde\ntudo bem?\nqueria ver\nvalor\nde portugues e ingles\npra minha filha de 9",
+        today=THURSDAY,
+        use_model=False,
+    )
+    lesson = understand(
+        "o Cauã faz mat ai segunda e quarta. ontem ele nao foi, da pra repor essa semana?",
+        today=THURSDAY,
+        use_model=False,
+    )
+    fee = understand("esqueci de pagar ontem, se eu pagar hj tem juros?", today=THURSDAY, use_model=False)
+    assert burst.questions == ["queria ver valor de portugues e ingles pra minha filha de 9"]
+    assert (lesson.facts.enrolled, lesson.questions) == (True, ["da pra repor essa semana?"])
+    assert (fee.facts.enrolled, fee.questions) == (
+        True,
+        ["esqueci de pagar ontem, se eu pagar hj tem juros?"],
+    )
+
+
+def test_asking_when_the_visit_is_is_about_the_visit_booked() -> None:
+    asks = understand(
+        "a visita do Antônio é amanha ou quinta? me perdi", step=Step.BOOKED, today=THURSDAY, use_model=False
+    )
+    free = understand("a visita é gratis?", today=THURSDAY, use_model=False)
+    assert Intent.MY_VISIT in asks.intents
+    assert Intent.MY_VISIT not in free.intents
+
+
+def test_a_parent_signing_a_message_and_words_that_are_no_names() -> None:
+    signed = extract(
+        "entao ja deixa marcada a visita do Joaquim pra segunda 9h, ele tem 5 anos, portugues. Paulo"
+    )
+    lone = extract("8h. Marcelo. Bryan o nome dele", step=Step.ASK_CHILD_NAME)
+    relief = extract("Graças a Deus. Então pode marcar quarta de manhã", step=Step.OFFER_SLOTS)
+    verb = extract("marca sabado cedo", step=Step.ASK_CHILD_NAME)
+    assert (signed.parent_name, [c.name for c in signed.children]) == ("Paulo", ["Joaquim"])
+    assert (lone.parent_name, [c.name for c in lone.children]) == ("Marcelo", ["Bryan"])
+    assert (relief.children, verb.children) == ([], [])
+
+
+def test_terse_price_questions_and_the_earliest_offer() -> None:
+    terse = understand("preço mat", today=THURSDAY, use_model=False)
+    burst = understand(
+        "oi\nboa tarde\nmana\nquanto ta\no kumon\nde mat e portugues junto", today=THURSDAY, use_model=False
+    )
+    earliest = understand(
+        "pode ser o mais cedo q tiver", step=Step.OFFER_SLOTS, offered=True, today=THURSDAY, use_model=False
+    )
+    earlier = understand(
+        "tem mais cedo?", step=Step.OFFER_SLOTS, offered=True, today=THURSDAY, use_model=False
+    )
+    assert terse.questions == ["preço mat"]
+    assert len(burst.questions) == 1 and "quanto ta o kumon" in burst.questions[0]
+    assert (earliest.choice, earlier.choice) == (1, None)
+
+
+def test_a_language_the_parent_does_not_speak_much_is_no_subject() -> None:
+    assert extract("I don't speak much Portuguese yet, my son Noah is 9").children[0].subjects == []

@@ -110,16 +110,28 @@ _ABOUT_AUDIO = re.compile(
 _LESSON_MOVE = re.compile(
     r"\b(?:aula|aulas|repor|reposicao|repoe|reponho|falta|faltas|faltar|faltou|licao|licoes|classe|clase|class)\b"
 )
+_PAYING = re.compile(
+    r"\b(?:pagar|pago|paguei|pagamento|boleto|juros|multa|pix|cartao|mensalidade|vencimento|vence)\b"
+)
 _VISIT_WORD = re.compile(r"\b(?:visita|agend\w*|avaliacao|teste|diagnostico|conhecer)\b")
 _MY_VISIT = re.compile(
     r"esqueci (o |a |que )?(horario|dia|data|hora)|(que|qual) (horas?|dia|horario|data) (e|eh|ficou|sera|era) (a |o )?(minha |nossa )?(visita|agendamento)"
     r"|quando (e|eh|sera|ficou) (a |o )?(minha |nossa )?(visita|agendamento)|(ja |to )?marquei.*(esqueci|nao lembro)|nao lembro (o |a |do |da )?(horario|dia|data)"
     r"|(minha|nossa) visita (esta|ta) (confirmada|marcada)|what time is (our|my|the) (visit|appointment)|when is (our|my) (visit|appointment)"
+    # "a visita do Antônio é amanhã ou quinta?", "a visita ta confirmada?", "ainda ta de pe a visita?"
+    r"|\bvisita (?:d[oa]s? \w+ )?(?:e|eh|sera|ficou|era|esta marcada|ta marcada|foi marcada) (?:pra |para |na |no )?"
+    r"(?:amanha|hoje|quando|que dia|qual dia|segunda|terca|quarta|quinta|sexta|sabado|dia \d)"
+    r"|\bvisita (?:d[oa]s? \w+ )?(?:esta|ta|continua|segue) (?:confirmada|de pe|mantida)|\b(?:ainda )?(?:ta|esta) de pe a visita"
 )
 _BOOK = re.compile(
     r"\bagend|\bmarca(r|mos)?\b|\bvisita|conhecer (a |o )?(unidade|kumon|escola|espaco|metodo)|\bconhecer\b|teste diagnostico|teste de nivel"
     r"|fazer (o |um )?(teste|avaliacao)|\bavaliacao\b|\bmatricul|quero comecar|\binscrev|\bvaga\b|\bleva\w* (ele|ela|meu|minha|os|as|o |a )"
     r"|\bschedul|\bbook\b|appointment|\bvisit\b|\bcome (in|by|for)\b|\bcita\b|\bvisitar\b|conocer|\breservar\b|\binscribir"
+)
+# "quanto é a matrícula?" asks for the fee, not to enrol.
+_FEE_OF_ENROLMENT = re.compile(
+    r"\b(quanto|qto|qnto|valor|preco|taxa|custa|cobra\w*|paga\w*)\b[^.?!]{0,30}\bmatricula\b"
+    r"|\bmatricula\b[^.?!]{0,20}\b(custa|quanto|qto|valor|preco|taxa|sai)\b"
 )
 _AFFIRM = re.compile(
     r"^\W*(sim|isso|isso mesmo|confere|correto|certo|ta certo|esta certo|pode ser|pode|pode sim|ok|okay|okey|beleza|perfeito"
@@ -157,6 +169,8 @@ _CHOICE_WORD = re.compile(
     # "segunda dia 8 de manhã", "segunda às 9", "segunda que vem": the weekday, not the second option.
     r"(?!\s*(?:ano|serie|grado|filh|via|vez|feira|dia\b|de manha|de tarde|a tarde|de noite|a noite|pela|cedo|as\b|às|que vem|\d))"
 )
+# "pode ser o mais cedo q tiver", "the earliest": the first offer (the last for "o mais tarde").
+_EARLIEST_OR_LATEST = re.compile(r"\b(?:o|a|the) mais (cedo|tarde)\b|\bthe (earliest|latest)\b")
 _CHOICE_WORDS = {
     "primeir": 1,
     "first": 1,
@@ -177,6 +191,8 @@ _STRONG_QUESTION_WORDS = (
     r"gostaria de saber|queria saber|quero saber|queria entender|queria uma informacao|me fala|me diz|me diga|me informa|me explica"
     r"|me passa|me passe|me manda|me mande|me envia|me envie|pode me passar|poderia me passar|pode me mandar|pode me dizer|pode me falar"
     r"|e se|se tem|se voces|se e|sabe (me )?dizer"
+    r"|(?:preco|precos|valor|valores)(?= \w+\s*$| de | da | do | pra | para |\s*$)"
+    r"|(?:queria|quero|gostaria de|vim|vou querer) (?:ver|saber) (?:sobre )?(?:o |os |a |as )?(?:valor|valores|preco|precos|mensalidade|quanto|como)"
 )
 # …and words that open one only when the sentence asks ("tem estacionamento?", "pode pagar no pix?").
 _WEAK_QUESTION_WORDS = (
@@ -401,7 +417,11 @@ def understand(
     lessons = bool(_LESSON_MOVE.search(t)) and not _VISIT_WORD.search(t)
     if _RESCHEDULE.search(DEFERS.sub(" ", t) if Intent.CANCEL in u.intents else t) and not lessons:
         u.intents.add(Intent.RESCHEDULE)
-    if _BOOK.search(t) and not u.intents & {Intent.RESCHEDULE, Intent.CANCEL, Intent.MY_VISIT}:
+    if _BOOK.search(_FEE_OF_ENROLMENT.sub(" ", t)) and not u.intents & {
+        Intent.RESCHEDULE,
+        Intent.CANCEL,
+        Intent.MY_VISIT,
+    }:
         u.intents.add(Intent.BOOK)
     strong = u.intents & {
         Intent.OPT_OUT,
@@ -463,6 +483,10 @@ def understand(
             u.choice = int(m.group(1))
         elif (m := _CHOICE_WORD.search(t)) and (when.time is None or step == Step.CLARIFY):
             u.choice = next(v for k, v in _CHOICE_WORDS.items() if fold(m.group(1)).startswith(k))
+        elif (m := _EARLIEST_OR_LATEST.search(t)) and when.time is None:
+            u.choice = (
+                1 if (m.group(1) or m.group(2)) in ("cedo", "earliest") else -1
+            )  # the offers are in time order
         if u.choice is not None:
             u.intents.add(Intent.CHOOSE)
     parts = clauses(text)
@@ -502,7 +526,7 @@ def understand(
         clause = _without_told_facts(clause, step=step)
         if previous and not is_question(previous) and _elliptical(clause):
             clause = f"{previous.rstrip(' ,;.!')}. {clause}"  # "meu filho tem TDAH. vcs aceitam?": the topic is before
-        u.questions.append(clause)
+        u.questions.extend(conjoined(clause))
     if u.questions:
         u.intents.add(Intent.QUESTION)
     return u
@@ -533,6 +557,23 @@ _ASKS_INFO = re.compile(
 )
 
 
+# "quanto é a mensalidade e a matrícula?": one question word asking for two things.
+_TWO_THINGS = re.compile(
+    r"^(?P<head>.*?\b(?:quanto|qto|qnto|qual|quais|valor|preco|how much|what is|what's|cuanto)\b.*?)\s+"
+    r"(?P<a>(?:a|o|as|os|da|do|the|la|el)\s+[a-z]+(?:\s+de\s+[a-z]+)?)\s+(?:e|and|y)\s+"
+    r"(?P<b>(?:a|o|as|os|da|do|the|la|el)\s+[a-z]+(?:\s+de\s+[a-z]+)?)\s*\??\s*$"
+)
+
+
+def conjoined(question: str) -> list[str]:
+    """The question, or the two questions it asks with one question word."""
+    m = _TWO_THINGS.match(fold(question))
+    if not m:
+        return [question]
+    head = m.group("head")
+    return [f"{head} {m.group('a')}?", f"{head} {m.group('b')}?"]
+
+
 def names_an_option(text: str) -> bool:
     """ "o segundo", "a primeira", "the last": an option of an offer is named."""
     return bool(_CHOICE_WORD.search(prepare(text)))
@@ -554,6 +595,8 @@ def booking_clause(clause: str, *, today: dt.date, step: Step) -> bool:
         r"\b(visita|agend|marcar|conhecer)", clause
     ):
         return False  # "tem aula sábado?" is about the classes, not the visit
+    if (_LESSON_MOVE.search(clause) or _PAYING.search(clause)) and not _VISIT_WORD.search(clause):
+        return False  # "da pra repor essa semana?", "se eu pagar hj tem juros?": lessons and fees
     if when.day is not None or when.time is not None:
         return True  # a day or a time asked for: the booking flow answers it
     if not when.empty and (

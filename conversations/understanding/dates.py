@@ -98,7 +98,7 @@ _WEEKDAY_RE = re.compile(
 )
 _DATE_RE = re.compile(r"\b(?:dia\s+)?(\d{1,2})/(\d{1,2})(?:/(\d{2,4}))?\b")
 _DAY_ONLY_RE = re.compile(
-    r"\b(?:dia|day|el dia|el)\s+(\d{1,2})\b(?!\s*(?:anos|h\b|horas|:|/))|\b(\d{1,2})\s+de\s+(?:dezembro|janeiro|fevereiro|marco|abril|maio|junho|julho|agosto|setembro|outubro|novembro)\b"
+    r"\b(?:dia|day|el dia|el|the|on the)\s+(\d{1,2})(?:st|nd|rd|th)?\b(?!\s*(?:anos|h\b|horas|:|/|grade))|\b(\d{1,2})\s+de\s+(?:dezembro|janeiro|fevereiro|marco|abril|maio|junho|julho|agosto|setembro|outubro|novembro)\b"
 )
 # "sábado seguinte, 26", "quinta 17 às 10": a weekday then the day of the month.
 _WEEKDAY_AND_NUMBER = re.compile(
@@ -391,6 +391,13 @@ _RULED_OUT = re.compile(
 )
 
 
+# A time the parent is busy until, not the time they ask for ("saio do trabalho 17h30").
+_CONSTRAINT_BEFORE = re.compile(
+    r"\b(?:saio|sai|largo|chego|trabalho|termino|acabo|fico|estou|to|tou|busco|pego"
+    r"|get off|finish|leave|work until|salgo|trabajo|termino)\b[^0-9?!.]{0,20}$"
+)
+
+
 def parse_when(text: str, *, today: dt.date) -> When:
     words = [_DAY_PART_TYPOS.get(w, w) for w in fold(text).split()]
     t = _spell_out(" ".join(_DATE_ABBREVIATIONS.get(w, w) for w in words))
@@ -476,6 +483,11 @@ def parse_when(text: str, *, today: dt.date) -> When:
             window = (window[0] if window else dt.time(6), until)
     if window is None:
         clocks = list(_CLOCK_RE.finditer(clean))
+        wishes = [
+            m for m in clocks if not _CONSTRAINT_BEFORE.search(clean[max(0, m.start() - 30) : m.start()])
+        ]
+        if len(clocks) > 1 and wishes:
+            clocks = wishes  # "quarta 18h consegue? saio do lab 17h30": when the parent is free, not the wish
         if len(clocks) > 1 and re.search(
             r"\b(nao|em vez|ao inves|melhor|prefiro|instead|consegue|pode ser|passar|mudar|trocar|so que)\b",
             clean,

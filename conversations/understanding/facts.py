@@ -298,7 +298,11 @@ _NEGATED_SUBJECT = re.compile(
 _OWN_LANGUAGE = re.compile(
     r"\b(?:my|mi|meu|nosso|our)\s+$"
     # "todavía no habla bien portugués", "ele fala inglês em casa": a language spoken, not a subject.
-    r"|\b(?:fala|falam|falar|habla|hablan|hablar|speak|speaks|speaking)\s+(?:(?:bem|bien|muito|mucho|well|good|pouco|poco|nada de|um pouco de|un poco de)\s+)?(?:o\s+|el\s+)?$"
+    r"|\b(?:fala|falam|falar|habla|hablan|hablar|speak|speaks|speaking)\s+(?:(?:bem|bien|muito|mucho|well|good|much|any|a lot of|a little|pouco|poco|nada de|um pouco de|un poco de)\s+)?(?:o\s+|el\s+)?$"
+)
+# "melhorar meu inglês", "improve my English": the adult's own subject to study.
+_IMPROVE_OWN = re.compile(
+    r"\b(?:melhorar|aprender|estudar|treinar|reforcar|praticar|desenvolver|improve|learn|practice|mejorar|aprender)\s+(?:o\s+)?(?:meu|my|mi)\s+$"
 )
 # "faz 6 só em março", "vai fazer 7 mês que vem": a birthday to come, not the age now.
 _FUTURE_BIRTHDAY = re.compile(
@@ -327,6 +331,9 @@ _FOR_SELF = re.compile(
     r"|\bquem (?:quer|vai|queria|vai querer) (?:estudar|fazer|aprender)\b.{0,25}\b(?:sou eu|e eu)\b"
     r"|\bsou eu (?:mesm[oa] )?(?:que|quem) (?:quer|vou|vai) (?:estudar|fazer|aprender)\b"
     r"|\bfor myself\b|\b(?:para|por) mi mism[oa]\b|\bsou (?:eu|eu mesm[oa]) (?:o|a) alun[oa]\b"
+    # an adult speaking of their own age or their own English ("tenho 24 anos", "melhorar meu ingles")
+    r"|\b(?:eu )?tenho (?:1[6-9]|[2-9]\d) anos\b|\bi'?m (?:1[6-9]|[2-9]\d)(?: years old)?\b"
+    r"|\b(?:melhorar|aprender|estudar|treinar|reforcar|praticar) (?:o )?meu (?:ingles|portugues|japones|matematica)\b"
 )
 _HEARD = re.compile(
     r"\b(indicacao|indicou|indicaram|recomendou|recomendacao|instagram|insta|facebook|google|tiktok|youtube|site"
@@ -384,16 +391,26 @@ def _school_year_from(match: re.Match[str]) -> str:
     return label
 
 
+_READING_GOAL = re.compile(r"(?:ler|leitura|escrever|escrita)\b")
+
+
 def subjects_in(folded: str) -> tuple[list[str], list[str]]:
     """(wanted, not wanted) subjects in a folded text, in the order they appear."""
     corrected = " ".join(correct(w) if w.isalpha() else w for w in re.findall(r"\w+|[^\w\s]", folded))
     found: list[tuple[int, str, bool]] = []
+    goals: list[int] = []
     for name, pattern in subject_patterns().items():
         for m in pattern.finditer(corrected):
             before = corrected[max(0, m.start() - 30) : m.start()]
             after = corrected[m.end() : m.end() + 40]
-            if _OWN_LANGUAGE.search(before):
+            if _OWN_LANGUAGE.search(before) and not _IMPROVE_OWN.search(before):
                 continue
+            if (
+                name == "Português"
+                and _READING_GOAL.match(corrected, m.start())
+                and re.search(r"\b(?:pra|para)\s*$", before)
+            ):
+                goals.append(m.start())  # "meu ingles pra ler artigo": what the other subject is for
             negated = (
                 bool(_NEGATED_SUBJECT.search(before))
                 or bool(_DOING_WELL.match(after))
@@ -401,6 +418,8 @@ def subjects_in(folded: str) -> tuple[list[str], list[str]]:
             )
             found.append((m.start(), name, negated))
     found.sort()
+    if goals and any(n != "Português" for _, n, _ in found):
+        found = [f for f in found if f[0] not in goals]
     wanted = list(dict.fromkeys(n for _, n, neg in found if not neg))
     unwanted = list(dict.fromkeys(n for _, n, neg in found if neg and n not in wanted))
     return wanted, unwanted
@@ -666,14 +685,67 @@ def extract(text: str, *, step: Step = Step.NONE) -> Facts:
         taken_back = _clean_name(original[m.end() : m.end() + 40], strict=True)
         if taken_back:
             facts.not_names.append(taken_back)
+    _signed(facts, original, step=step)
     return facts
+
+
+def _signed(facts: Facts, original: str, *, step: Step) -> None:
+    """ "…, ele tem 5 anos, portugues. Paulo": a name standing alone in a message that names the
+    child elsewhere is the parent signing it."""
+    if facts.parent_name:
+        return
+    alone = {
+        fold(segment.strip())
+        for segment in re.split(r"[.!?\n]+", original)
+        if re.fullmatch(r"\s*" + _NAME_WORD + r"(?:\s+" + _NAME_WORD + r")?\s*", segment)
+    }
+    if step == Step.ASK_PARENT_NAME and facts.children:
+        # "8h. Marcelo. Bryan o nome dele" at "E qual é o seu nome?": the lone name is the parent's
+        names, _ = given_names()
+        children = {fold(c.name) for c in facts.children if c.name}
+        for segment in re.split(r"[.!?\n]+", original):
+            word = fold(segment.strip())
+            if (
+                word in alone
+                and word.split()[0] in names
+                and word not in children
+                and word not in not_names()
+            ):
+                facts.parent_name = _clean_name(segment.strip(), strict=False)
+                return
+    if len(facts.children) < 2:
+        return
+    named = [
+        c
+        for c in facts.children
+        if c.name
+        and (
+            c.age
+            or c.school_year
+            or c.subjects
+            or re.search(re.escape(fold(c.name)) + r",?\s+(?:e\s+)?o nome (?:dele|dela|do menino|da menina)", fold(original))
+        )
+    ]
+    for child in facts.children:
+        if child.name and fold(child.name) in alone and named and child not in named and not child.age:
+            facts.parent_name = child.name
+            facts.children.remove(child)
+            return
 
 
 # Where a known first name is not the child's: the person talked to or about ("falar com a
 # Rosângela", "a tia Bruna", "sou a Ana"), a name that introduces itself ("Gisele aqui").
 _NOT_CHILD_BEFORE = re.compile(
     r"(?:\bcom(?: a| o)?|\bfalar(?: com)?|\btia|\btio|\bprofessora?|\borientadora?|\batendente|\bsou(?: a| o)?|\bchamo|\bnome e"
-    r"|\bi'?m|\bi am|\bname is|\bsoy|\bllamo|\bdona|\bseu|\bsenhora?|\bsra?\.?)\s*$"
+    r"|\bi'?m|\bi am|\bname is|\bsoy|\bllamo|\bdona|\bseu|\bsenhora?|\bsra?\.?"
+    # "ele ta rui de matematica": after "tá", a word says how someone is, not who
+    r"|\bta|\besta|\btava|\bestava|\bfica|\bficou)\s*$"
+)
+# Where the family comes from or lives, for any place ("somos de Rosario", "we're from Austin").
+_HOME_PLACE_BEFORE = re.compile(
+    r"\b(?:somos|sou|viemos|vim|venho|vindos?|vindas?|moro|moramos|morava|morei|nasci|nascemos|we are|we're|i am|i'm"
+    r"|came|come|live|lived|living|vivimos|vivo|venimos|soy)\s+(?:de|do|da|dos|das|em|no|na|from|in|en)\s*$"
+    r"|\b(?:mudamos|mudei|mudaram|nos mudamos|moved|moving|mudamos)\s+(?:de|do|da|from)\s*$"
 )
 # Brazilian cities that are also first names, and what puts a place before them.
 _CITIES_THAT_ARE_NAMES = frozenset(
@@ -728,6 +800,8 @@ def _known_names(original: str, folded: str, *, step: Step, parent: str) -> list
             continue
         if word in _CITIES_THAT_ARE_NAMES and _PLACE_BEFORE.search(folded[: m.start()]):
             continue  # "we moved to Salvador", "moro em Vitória": the city, not a child
+        if _HOME_PLACE_BEFORE.search(folded[: m.start()]):
+            continue  # "somos de Rosario": where the family is from
         if found and found[-1][1] > m.start():
             continue  # the surname of the name just taken
         before = original[: m.start()]
@@ -771,7 +845,10 @@ _ALL_OF_THEM = re.compile(
 # A child who studies at the unit already (their family asks about lessons, not a first visit).
 _ENROLLED = re.compile(
     r"\b(?:e|eh|ja e|sao|ja sao)\s+(?:seu |sua |teu |tua )?alun[oa]s?\s+(?:ai|daqui|dai|da unidade|de voces|de vcs|do kumon|da kumon|da tia|da orientadora|ha)\b"
-    r"|\b(?:ja )?(?:estuda|estudam|faz|fazem)\s+(?:o )?(?:kumon\s+)?(?:ai|aqui|com voces|com vcs|na unidade)\b"
+    r"|\b(?:ja )?(?:estuda|estudam|faz|fazem)\s+(?:o )?(?:kumon\s+)?(?:(?:de\s+)?(?:mat|matematica|port|portugues|ingles|japones|math|english)\s+)?(?:ai|aqui|com voces|com vcs|na unidade)\b"
+    # a family that pays the monthly fee, gets lessons or misses them is already there
+    r"|\b(?:esqueci de pagar|paguei|pagar atrasad|boleto (?:venc|atrasad|desse mes|do mes)|mensalidade (?:venc|atrasad|desse mes|do mes))"
+    r"|\b(?:ele|ela) (?:nao foi|faltou|perdeu a aula)\b.{0,40}\b(?:repor|reposicao|aula)\b"
     r"|\bja (?:e|eh|sao) alun[oa]s?\b|\b(?:is|are) (?:a )?students? (?:there|at your|with you)"
 )
 
