@@ -723,7 +723,10 @@ def _signed(facts: Facts, original: str, *, step: Step) -> None:
             c.age
             or c.school_year
             or c.subjects
-            or re.search(re.escape(fold(c.name)) + r",?\s+(?:e\s+)?o nome (?:dele|dela|do menino|da menina)", fold(original))
+            or re.search(
+                re.escape(fold(c.name)) + r",?\s+(?:e\s+)?o nome (?:dele|dela|do menino|da menina)",
+                fold(original),
+            )
         )
     ]
     for child in facts.children:
