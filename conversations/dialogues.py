@@ -25,7 +25,7 @@ from django.db import transaction
 
 from conversations import state
 from conversations.management.commands.chat import Typed, type_burst, wait_for_replies
-from conversations.models import Conversation, Message
+from conversations.models import Conversation
 from knowledge.normalize import strip_accents
 from kumon.models import Contact, Unit
 from kumon.phones import normalize_phone
@@ -168,10 +168,10 @@ def run_dialogue(*, unit: Unit, dialogue: Dialogue, index: int, timeout: float =
         gaps = [(b.at - a.at).total_seconds() for a, b in zip(turns, turns[1:], strict=False)]
         # One transaction: the worker sees the whole burst (as after a debounce), never a part.
         with transaction.atomic():
-            last = type_burst(unit=unit, phone=phone, burst=typed, at=turns[0].at, gaps=gaps)
+            typed_burst = type_burst(unit=unit, phone=phone, burst=typed, at=turns[0].at, gaps=gaps)
+        last = typed_burst.last
         assert last is not None, "nothing was stored"
-        conversation = Conversation.objects.get(pk=last.conversation_id)
-        if conversation.reply_due_at is None and last.status == Message.Status.RECEIVED:
+        if not typed_burst.turn_due:
             per_burst.append([])  # no turn: staff have the conversation
             continue
         replies = wait_for_replies(last=last, timeout=timeout)

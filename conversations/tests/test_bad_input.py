@@ -66,3 +66,19 @@ def test_a_voice_note_with_no_transcription_asks_to_write(demo, celery_worker, a
     lines = [line for line in out.getvalue().splitlines() if line]
     assert len(lines) == 1
     assert "não consigo ouvir áudios" in lines[0] and '"offered": []' in lines[0]
+
+
+def test_a_typed_burst_says_whether_a_turn_was_due_before_any_worker_answers_it(demo, at) -> None:
+    # No worker here: what type_burst reports is read inside its transaction, so a worker that
+    # answers (and hands a flood to staff) before the command looks cannot turn it into "no turn".
+    from conversations.management.commands.chat import Typed, type_burst
+
+    bot = type_burst(unit=demo, phone=PHONE, burst=[Typed(kind="text", text="oi")], at=at)
+    conversation = Conversation.objects.get(contact__phone=PHONE)
+    conversation.mode, conversation.reply_due_at = Conversation.Mode.HUMAN, None
+    conversation.save(update_fields=["mode", "reply_due_at"])
+    conversation.contact.is_unit_staff = True
+    conversation.contact.save(update_fields=["is_unit_staff"])
+    staff = type_burst(unit=demo, phone=PHONE, burst=[Typed(kind="text", text="oi de novo")], at=at)
+
+    assert (bot.turn_due, staff.turn_due) == (True, False)

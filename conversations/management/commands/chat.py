@@ -46,9 +46,19 @@ class Typed:
     text: str = ""
 
 
+@dataclass(frozen=True)
+class Burst:
+    """What typing a burst left: its last stored message, and whether a turn was due for it when
+    the burst ended (read before any worker can answer it: once it has, the conversation's
+    state no longer tells a turn answered from a turn that was never scheduled)."""
+
+    last: Message | None
+    turn_due: bool
+
+
 def type_burst(
     *, unit: Unit, phone: str, burst: list[Typed], at: dt.datetime | None, gaps: list[float] | None = None
-) -> Message | None:
+) -> Burst:
     """Ingest the burst as WhatsApp would (record_inbound), `at` being the first message's moment
     ("now" for the engine) and `gaps` the seconds between messages; then bring the turn
     forward (the burst is known to be over). Returns the last stored message."""
@@ -62,7 +72,7 @@ def type_burst(
 
 def _type(
     *, unit: Unit, phone: str, burst: list[Typed], at: dt.datetime | None, gaps: list[float] | None
-) -> Message | None:
+) -> Burst:
     last: Message | None = None
     offset = 0.0
     for i, typed in enumerate(burst):
@@ -84,10 +94,12 @@ def _type(
             ),
         )
         last = stored or last
-    if last is not None:
-        # The burst is over (we typed all of it): no need to wait for the debounce.
-        services.answer_turn_now(conversation_id=last.conversation_id)
-    return last
+    if last is None:
+        return Burst(last=None, turn_due=False)
+    due = Conversation.objects.filter(pk=last.conversation_id, reply_due_at__isnull=False).exists()
+    # The burst is over (we typed all of it): no need to wait for the debounce.
+    services.answer_turn_now(conversation_id=last.conversation_id)
+    return Burst(last=last, turn_due=due)
 
 
 def wait_for_replies(*, last: Message, timeout: float) -> list[Message] | None:
@@ -169,13 +181,14 @@ class Command(BaseCommand):
     def turn(
         self, unit: Unit, phone: str, burst: list[Typed], at: dt.datetime | None, timeout: float
     ) -> bool:
-        last = type_burst(unit=unit, phone=phone, burst=burst, at=at)
+        typed = type_burst(unit=unit, phone=phone, burst=burst, at=at)
+        last = typed.last
         if last is None:
             self.stderr.write("nothing was stored")
             return False
-        conversation = Conversation.objects.get(pk=last.conversation_id)
-        if conversation.reply_due_at is None and last.status == Message.Status.RECEIVED:
+        if not typed.turn_due:
             # No turn was scheduled: staff have the conversation and answer it themselves.
+            conversation = Conversation.objects.get(pk=last.conversation_id)
             self.stderr.write(f"(no reply: the conversation is {conversation.get_mode_display()})")
             return True
         replies = wait_for_replies(last=last, timeout=timeout)
