@@ -207,9 +207,6 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # "celery" (the test harness's single-queue workers).
 CELERY_TASK_ROUTES = (
     {
-        # Inbound events become messages and due turns: the inbound side, though the channel's.
-        "whatsapp.record_events": {"queue": "inbound"},
-        "whatsapp.sweep_inbound_events": {"queue": "inbound"},
         "conversations.*": {"queue": "inbound"},
         "whatsapp.*": {"queue": "outbound"},
         "knowledge.*": {"queue": "embeddings"},
