@@ -1,8 +1,10 @@
 """Inbound → reply handed to the gateway: webhook POST to our gunicorn, the turn in a real Celery
 worker, the reply sent by the console gateway (status `sent`). Debounce 0, no language model.
 
-Latency of one message = reply.sent_at − inbound.created_at (both stamped by the database
-clock's host, so no client clock is involved). Phases, each with distinct parent phones:
+Latency of one message = reply.sent_at − the webhook's INSERT of its inbound event
+(InboundEvent.received_at, issue #16: the worker records the message later, so the message's own
+created_at would leave the queue out); both stamped on this host, so no client clock is involved.
+Phases, each with distinct parent phones:
 1. sustained: 20 messages/s for 60 s → p50/p95/p99 (target p95 < 100 ms);
 2. steps: 40, 80, 160 messages/s, 20 s each, until one is not sustained (or, when 20/s was
    not, down: 15, 10, 5/s until one is). A step is sustained
@@ -76,10 +78,17 @@ def phase_figures(prefix: str) -> dict:
     from django.db.models import Min
 
     from conversations.models import Message
+    from whatsapp.models import InboundEvent
 
-    inbound = dict(
-        Message.objects.filter(direction="in", provider_id__startswith=prefix).values_list("pk", "created_at")
+    received = dict(
+        InboundEvent.objects.filter(provider_id__startswith=prefix).values_list("provider_id", "received_at")
     )
+    inbound = {
+        pk: received[provider_id]
+        for pk, provider_id in Message.objects.filter(
+            direction="in", provider_id__startswith=prefix
+        ).values_list("pk", "provider_id")
+    }
     replies = (
         Message.objects.filter(direction="out", in_reply_to_id__in=list(inbound), status="sent")
         .values("in_reply_to_id")
@@ -87,7 +96,7 @@ def phase_figures(prefix: str) -> dict:
     )
     latencies = [(r["first"] - inbound[r["in_reply_to_id"]]).total_seconds() * 1000 for r in replies]
     return {
-        "inbound": len(inbound),
+        "inbound": len(received),
         "answered": len(latencies),
         "p50_ms": common.percentile(latencies, 50),
         "p95_ms": common.percentile(latencies, 95),
@@ -98,8 +107,9 @@ def phase_figures(prefix: str) -> dict:
 
 def unanswered(prefix: str) -> int:
     from conversations.models import Message
+    from whatsapp.models import InboundEvent
 
-    inbound = Message.objects.filter(direction="in", provider_id__startswith=prefix)
+    inbound = InboundEvent.objects.filter(provider_id__startswith=prefix)
     answered = Message.objects.filter(
         direction="out", status="sent", seq=0, in_reply_to__provider_id__startswith=prefix
     )
@@ -128,10 +138,12 @@ def drain(prefix: str, expected: int, timeout: float) -> float:
 def settle(timeout: float) -> None:
     """Wait until every earlier message is answered, so phases do not share a backlog."""
     from conversations.models import Message
+    from whatsapp.models import InboundEvent
 
     def quiet() -> bool:
         return (
-            not Message.objects.filter(direction="in", status="received").exists()
+            not InboundEvent.objects.filter(status="pending").exists()
+            and not Message.objects.filter(direction="in", status="received").exists()
             and not Message.objects.filter(direction="out", status__in=["queued", "sending"]).exists()
         )
 

@@ -3,8 +3,9 @@ webhook, beside two reference views on the same gunicorn and settings (bench/url
 a bare view returning 200 and a minimal webhook (parse, one INSERT … ON CONFLICT, one LPUSH).
 
 Stack: the Procfile's web command (production settings, DEBUG off) on a throwaway database
-`kumon_bench_ingest`, a private redis-server. No worker runs: the turns stay queued in Redis, so
-the web processes have the two cores (the references do not feed a worker either).
+`kumon_bench_ingest`, a private redis-server. No worker runs: the webhook stores inbound events
+(issue #16: the worker would record them) and their tasks stay queued in Redis, so the web
+processes have the two cores (the references do not feed a worker either).
 Prints a table and writes bench/results/webhook_ingest.json.
 
     .venv/bin/python bench/webhook_ingest.py [--duration 8] [--connections 1,8,32]
@@ -95,7 +96,7 @@ def run(duration: float, connection_levels: list[int]) -> dict:
             from django.db import connection
 
             from bench.urls_bench import SCRATCH_TABLE
-            from conversations.models import Message
+            from whatsapp.models import InboundEvent
 
             with connection.cursor() as cursor:
                 cursor.execute(
@@ -110,7 +111,7 @@ def run(duration: float, connection_levels: list[int]) -> dict:
                 # Warm-up: every gunicorn worker opens its connections and fills its caches.
                 for view in (OURS, MINIMAL, BARE):
                     wrk(url + PATHS[view], connections=8, duration=2, body_path=body_path, run=f"W{view[0]}")
-                stored_before = Message.objects.count()
+                stored_before = InboundEvent.objects.count()
                 rows = []
                 for connections in connection_levels:
                     for view in (BARE, MINIMAL, OURS):
@@ -128,7 +129,7 @@ def run(duration: float, connection_levels: list[int]) -> dict:
                             flush=True,
                         )
                         time.sleep(1)
-                stored = Message.objects.count() - stored_before
+                stored = InboundEvent.objects.count() - stored_before
             ours_requests = sum(r["requests"] for r in rows if r["view"] == OURS)
             ratios = {}
             for connections in connection_levels:
@@ -192,7 +193,7 @@ def report(results: dict) -> None:
         else ""
     )
     print(
-        f"every accepted request stored once: {results['ours_messages_stored']} messages for "
+        f"every accepted request stored once: {results['ours_messages_stored']} inbound events for "
         f"{results['ours_requests']} requests (wrk counts requests cut at the end as sent)"
     )
     path = common.write_results(NAME, results)

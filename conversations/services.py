@@ -13,7 +13,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -124,8 +125,15 @@ def _debounce_due(conversation: Conversation, now: dt.datetime) -> dt.datetime:
     return due
 
 
-def record_inbound(*, unit: Unit, message: InboundMessage, now: dt.datetime | None = None) -> Message | None:
+def record_inbound(
+    *, unit: Unit, message: InboundMessage, now: dt.datetime | None = None, savepoint: bool = True
+) -> Message | None:
     """Store one inbound message; None if this provider id was already stored (duplicate).
+
+    `now`: when the parent sent it (the inbound worker passes the provider's timestamp, so the
+    debounce does not grow with the queue's delay); the real clock by default.
+    `savepoint=False`: inside a caller's transaction that is rolled back on any error (the
+    inbound worker, whatsapp.ingest), no savepoint is needed: two round trips less.
 
     One transaction: contact, open conversation, message. Side effects after commit: the
     turn is scheduled (`conversations.handle_turn`) for parent messages in bot mode; a staff
@@ -134,10 +142,11 @@ def record_inbound(*, unit: Unit, message: InboundMessage, now: dt.datetime | No
     now = now or timezone.now()
     if message.from_me:
         return record_staff_message(unit=unit, message=message, now=now)
-    # The webhook's hot path, in round trips: BEGIN, contact, conversation FOR UPDATE,
-    # INSERT message … ON CONFLICT, UPDATE conversation, COMMIT (6); a new family: BEGIN,
-    # contact, INSERT contact, INSERT conversation, INSERT message, UPDATE, COMMIT (7).
-    with transaction.atomic():
+    # The inbound worker's path (whatsapp.ingest), in round trips: contact, conversation FOR
+    # UPDATE, INSERT message … ON CONFLICT, UPDATE conversation (4); a new family: contact,
+    # INSERT contact, INSERT conversation, INSERT message, UPDATE (5); BEGIN/COMMIT or a
+    # savepoint around them unless the caller's transaction holds them (savepoint=False).
+    with transaction.atomic(savepoint=savepoint):
         contact, created = get_or_create_contact(
             unit=unit, phone=message.phone, name=message.push_name, simulated=message.simulated
         )
@@ -175,11 +184,11 @@ def record_inbound(*, unit: Unit, message: InboundMessage, now: dt.datetime | No
             if not conversation.reply_due_at:
                 conversation.turn_started_at = now
             conversation.reply_due_at = due
-            enqueue(
-                "conversations.handle_turn",
-                conversation_id=conversation.pk,
-                countdown=max(0.0, (due - now).total_seconds()),
-            )
+            # `now` may be in the past (the provider's timestamp): the countdown runs on the real
+            # clock, and never longer than the window (a caller's made-up `now`: the due-turns
+            # sweeper, the durable half of the debounce, answers the turn when it is due).
+            wait = min((due - timezone.now()).total_seconds(), settings.CONVERSATION_DEBOUNCE_MAX_SECONDS)
+            enqueue("conversations.handle_turn", conversation_id=conversation.pk, countdown=max(0.0, wait))
         conversation.save(
             update_fields=["reply_due_at", "turn_started_at", "last_inbound_at", "last_activity_at"]
         )
@@ -330,21 +339,20 @@ def queue_outbound(
 def update_delivery_status(*, unit: Unit, update: StatusUpdate) -> bool:
     """Apply a delivery receipt to our outbound message. Never moves a status backwards;
     `failed` is recorded unless the message was already delivered or read. Returns whether
-    anything changed."""
-    message = Message.objects.filter(
-        unit=unit, provider_id=update.provider_id, direction=Message.Direction.OUT
-    ).first()
-    if message is None:
-        return False
-    at = update.at or timezone.now()
+    anything changed.
+
+    One UPDATE (the webhook's request runs it): the filter on the current status makes the move
+    atomic and monotonic under concurrent and out-of-order receipts."""
+    ours = Message.objects.filter(unit=unit, provider_id=update.provider_id, direction=Message.Direction.OUT)
     if update.status == Message.Status.FAILED:
-        changed = Message.objects.filter(
-            pk=message.pk, status__in=[Message.Status.QUEUED, Message.Status.SENDING, Message.Status.SENT]
+        changed = ours.filter(
+            status__in=[Message.Status.QUEUED, Message.Status.SENDING, Message.Status.SENT]
         ).update(status=Message.Status.FAILED, last_error=update.error[:500])
         return bool(changed)
     rank = STATUS_RANK.get(update.status)
     if rank is None:
         return False
+    at = update.at or timezone.now()
     lower = [s for s, r in STATUS_RANK.items() if r < rank]
     fields: dict[str, Any] = {"status": update.status}
     if update.status == Message.Status.DELIVERED:
@@ -352,9 +360,8 @@ def update_delivery_status(*, unit: Unit, update: StatusUpdate) -> bool:
     elif update.status == Message.Status.READ:
         fields["read_at"] = at
     elif update.status == Message.Status.SENT:
-        fields["sent_at"] = F("sent_at") if message.sent_at else at
-    # The filter makes the move atomic and monotonic under concurrent receipts.
-    return bool(Message.objects.filter(pk=message.pk, status__in=lower).update(**fields))
+        fields["sent_at"] = Coalesce(F("sent_at"), Value(at))
+    return bool(ours.filter(status__in=lower).update(**fields))
 
 
 def expire_idle_conversations(*, now: dt.datetime | None = None, limit: int = 500) -> int:

@@ -27,6 +27,8 @@ Installed with CELERY_BROKER_TRANSPORT (kumon/settings.py) for redis:// and redi
 from __future__ import annotations
 
 import ssl
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from kombu.transport import redis as kombu_redis
@@ -34,6 +36,25 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 
 class Channel(kombu_redis.Channel):
+    """Also: one publishing client per connection pool (issue #16). kombu builds a new
+    `redis.Redis` in every `conn_or_acquire()`, i.e. for every message published: about a fifth
+    of a publish's CPU, paid in each webhook. A redis-py client is thread-safe (it takes a
+    connection from the pool per command); it is built again when kombu replaces the pool (after
+    a reconnect)."""
+
+    _publisher: tuple[Any, Any] | None = None
+
+    @contextmanager
+    def conn_or_acquire(self, client: Any = None) -> Iterator[Any]:
+        if client:
+            yield client
+            return
+        pool = self.pool
+        cached = self._publisher
+        if cached is None or cached[0] is not pool:
+            cached = self._publisher = (pool, self._create_client())
+        yield cached[1]
+
     def _connparams(self, asynchronous: bool = False) -> dict[str, Any]:
         transport = self.connection
         if transport is None or transport.client is None:

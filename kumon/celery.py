@@ -24,6 +24,7 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "due-turns": {"task": "conversations.run_due_turns", "schedule": 2.0},
     "expire-conversations": {"task": "conversations.expire_idle", "schedule": 300.0},
     "whatsapp-sweep-stuck": {"task": "whatsapp.sweep_stuck_messages", "schedule": 15.0},
+    "whatsapp-sweep-inbound-events": {"task": "whatsapp.sweep_inbound_events", "schedule": 15.0},
     "release-idle-handoffs": {"task": "conversations.release_idle_handoffs", "schedule": 60.0},
 }
 app.conf.beat_schedule = BEAT_SCHEDULE

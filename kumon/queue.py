@@ -11,6 +11,7 @@ and the beat sweeper of its kind re-enqueues it (turns, sends, calendar syncs, i
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from celery import current_app
@@ -19,10 +20,22 @@ from django.db import transaction
 logger = logging.getLogger(__name__)
 
 
-def enqueue(task_name: str, *, countdown: float | None = None, **kwargs: Any) -> None:
+def enqueue(
+    task_name: str,
+    *,
+    countdown: float | None = None,
+    if_refused: Callable[[], object] | None = None,
+    **kwargs: Any,
+) -> None:
     """Publish `task_name(**kwargs)` once the current transaction commits (at once outside one),
-    `countdown` seconds later if given."""
-    transaction.on_commit(lambda: publish(task_name, countdown=countdown, **kwargs))
+    `countdown` seconds later if given. `if_refused`: called instead when the broker refused the
+    publish (the webhook does the task's work itself then: whatsapp.ingest)."""
+
+    def publish_or_fall_back() -> None:
+        if not publish(task_name, countdown=countdown, **kwargs) and if_refused is not None:
+            if_refused()
+
+    transaction.on_commit(publish_or_fall_back)
 
 
 def publish(task_name: str, *, countdown: float | None = None, **kwargs: Any) -> bool:

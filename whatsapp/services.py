@@ -1,5 +1,5 @@
-"""Writes of the channel: ingest webhook events, send one outbound message, sweep stuck ones,
-and the simulator's ingest.
+"""Writes of the channel: send one outbound message, sweep stuck ones, and the simulator's
+ingest (webhook events: whatsapp/ingest.py).
 
 Conversations owns the rows (contacts, conversations, messages); these functions call its
 services for every inbound write and own only the send state machine of outbound messages:
@@ -39,14 +39,13 @@ from django.utils import timezone
 
 from conversations import followups, state
 from conversations import services as conversation_services
-from conversations.inbound import InboundMessage, StatusUpdate
+from conversations.inbound import InboundMessage
 from conversations.models import Message
 from conversations.signals import send_failed
 from kumon import queue
 from kumon.models import Unit
 from kumon.phones import mask_phone
-from whatsapp import pacing, selectors
-from whatsapp.events import ConnectionChange, Event, Ignored
+from whatsapp import pacing
 from whatsapp.exceptions import PermanentError, TransientError
 from whatsapp.gateways import SIMULATOR, Provider, provider_for
 
@@ -63,47 +62,14 @@ OUTSIDE_WINDOW = "outside the 24h window"
 # Inbound
 
 
-@dataclass
-class IngestResult:
-    stored: int = 0
-    duplicates: int = 0
-    statuses: int = 0
-    ignored: int = 0
-
-
-def ingest_events(*, unit: Unit, events: list[Event]) -> IngestResult:
-    """Apply parsed webhook events of one unit.
-
-    Side effects: messages stored through conversations.services.record_inbound (which
-    schedules the turn after commit, or takes the conversation over for staff typing on the
-    unit's phone); delivery statuses moved forward; connection states cached.
-    """
-    result = IngestResult()
-    for event in events:
-        if isinstance(event, InboundMessage):
-            stored = conversation_services.record_inbound(unit=unit, message=event)
-            if stored is None:
-                result.duplicates += 1
-            else:
-                result.stored += 1
-        elif isinstance(event, StatusUpdate):
-            conversation_services.update_delivery_status(unit=unit, update=event)
-            result.statuses += 1
-        elif isinstance(event, ConnectionChange):
-            selectors.remember_connection_state(instance=event.instance, state=event.state)
-            logger.info("instance %s of %s is %s (%s)", event.instance, unit.slug, event.state, event.reason)
-            result.ignored += 1
-        else:
-            assert isinstance(event, Ignored)
-            logger.info("webhook event for %s ignored: %s", unit.slug, event.reason)
-            result.ignored += 1
-    return result
-
-
 def simulate_inbound(*, unit: Unit, phone: str, text: str, name: str = "") -> Message | None:
-    """The simulator's "webhook": the same ingest as WhatsApp with a synthetic provider id, on a
-    simulator contact of its own (raises kumon.exceptions.RealFamilyPhone for a real family's
-    number). Replies to a simulator contact always go through the console gateway."""
+    """The simulator's "webhook": the same recording as WhatsApp's (record_inbound, which the
+    inbound worker calls for webhook events) with a synthetic provider id, on a simulator
+    contact of its own (raises kumon.exceptions.RealFamilyPhone for a real family's number).
+    Recorded at once, without an InboundEvent: there is no provider to deduplicate and no
+    request to keep fast, and the page shows the message (its id is the answer) and the
+    RealFamilyPhone refusal at once. Replies to a simulator contact always go through the
+    console gateway."""
     message = InboundMessage(
         phone=phone,
         provider_id=f"{SIMULATOR_PREFIX}{uuid.uuid4().hex}",

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from celery import shared_task
+from django.db import OperationalError
 
-from whatsapp import services
+from whatsapp import ingest, services
 
 
 @shared_task(
@@ -44,3 +45,29 @@ def sweep_stuck_messages() -> dict[str, int]:
     """Beat: re-enqueue outbound messages whose task was lost; fail claims of lost workers."""
     result = services.sweep_stuck_messages()
     return {"requeued": result.requeued, "reclaimed": result.reclaimed, "abandoned": result.abandoned}
+
+
+@shared_task(
+    name="whatsapp.record_events",
+    bind=True,
+    acks_late=True,
+    soft_time_limit=30,
+    time_limit=45,
+    max_retries=5,
+)
+def record_events(self: Any, *, event_ids: list[int]) -> int:
+    """Turn inbound events into contacts, conversations, messages and due turns: every pending
+    event of these events' contacts, in order per contact. Idempotent: a redelivered task finds
+    them done and records nothing. Database hiccups (deadlock, dropped connection) are retried
+    with backoff; past the retries the sweeper publishes the events again."""
+    try:
+        return ingest.record_events(event_ids=event_ids)
+    except OperationalError as exc:
+        raise self.retry(exc=exc, countdown=2**self.request.retries) from exc
+
+
+@shared_task(name="whatsapp.sweep_inbound_events", acks_late=True)
+def sweep_inbound_events() -> dict[str, int]:
+    """Beat: publish again the inbound events whose publish or task was lost; purge old done ones."""
+    result = ingest.sweep_inbound_events()
+    return {"published": result.published, "purged": result.purged}

@@ -9,7 +9,9 @@ Status codes (one scheme for both providers' retry rules):
 - 403: Meta with a bad/missing X-Hub-Signature-256, or a failed verify-token handshake;
 - 413 {"error": ...}: body over WHATSAPP_WEBHOOK_MAX_BYTES (Content-Length or actual size);
 - 429 {"error": "too many requests"} + Retry-After: over WEBHOOK_RATE_PER_MINUTE for the unit.
-Nothing is stored unless the answer is 200. The views never call an external API.
+Nothing is stored unless the answer is 200. The views never call an external API. A message's
+whole database cost in the request is one INSERT of its inbound event (whatsapp/ingest.py); the
+worker records it.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from kumon.exceptions import RealFamilyPhone
 from kumon.phones import InvalidPhone
 from kumon.tenancy import units_for
 from kumon.throttling import webhook_allowed
-from whatsapp import evolution, meta, selectors, services
+from whatsapp import evolution, ingest, meta, selectors, services
 from whatsapp.exceptions import PayloadError
 from whatsapp.text import valid_json
 from whatsapp.webhook_auth import evolution_request_ok
@@ -177,7 +179,7 @@ def _evolution(django_request: HttpRequest, event: str) -> HttpResponse:
     except PayloadError as exc:
         logger.info("evolution webhook for %s rejected: %s", unit.slug, exc.reason)
         return _error(exc.reason, 400)
-    result = services.ingest_events(unit=unit, events=parsed.events)
+    result = ingest.ingest_events(unit=unit, events=parsed.events)
     return JsonResponse({"ok": True, **result.__dict__})
 
 
@@ -239,7 +241,7 @@ def meta_webhook(request: Any) -> HttpResponse:
     except PayloadError as exc:
         logger.info("meta webhook rejected: %s", exc.reason)
         return _error(exc.reason, 400)
-    total = services.IngestResult()
+    total = ingest.IngestResult()
     by_number: dict[str, list] = {}
     for number_id, event in events:
         by_number.setdefault(number_id, []).append(event)
@@ -260,7 +262,7 @@ def meta_webhook(request: Any) -> HttpResponse:
             logger.warning("meta webhook for unknown phone_number_id %s ignored", number_id[:40])
             total.ignored += len(unit_events)
             continue
-        result = services.ingest_events(unit=unit, events=unit_events)
+        result = ingest.ingest_events(unit=unit, events=unit_events)
         for field in ("stored", "duplicates", "statuses", "ignored"):
             setattr(total, field, getattr(total, field) + getattr(result, field))
     return JsonResponse({"ok": True, **total.__dict__})

@@ -16,6 +16,7 @@ from django.test import Client
 
 from conversations.models import Message
 from kumon.tests.factories import UnitFactory
+from whatsapp.tests.conftest import record_pending_events
 
 README = Path(settings.BASE_DIR) / "README.md"
 
@@ -75,6 +76,7 @@ def test_readme_evolution_example_posts_a_file_of_the_repository() -> None:
 
     assert not payload_path.startswith("..")  # inside the repository a newcomer cloned
     assert (response.status_code, response.json()["stored"]) == (200, 1)
+    record_pending_events()  # the inbound worker's part: the event → the message
     assert list(Message.objects.filter(unit=unit).values_list("provider_id", flat=True)) == [
         "3A1700000000000000000"
     ]

@@ -37,6 +37,7 @@ from conversations.models import Conversation, Message
 from kumon.models import Contact
 from kumon.testing import BASE_DIR, wait_for
 from kumon.tests.factories import MembershipFactory, UnitFactory
+from whatsapp.models import InboundEvent
 from whatsapp.tests.stack import QueueWorker, RedisServer, WebServer
 
 pytestmark = pytest.mark.fault
@@ -84,13 +85,14 @@ def post_all(url: str, bodies: list[bytes], *, concurrency: int = 16, timeout: f
 
 
 class Beat:
-    """What beat does every few seconds, on demand: both sweepers."""
+    """What beat does every few seconds, on demand: the sweepers (turns, inbound events, sends)."""
 
     def __init__(self, broker_url: str) -> None:
         self.app = Celery(broker=broker_url, set_as_current=False)  # never replace current_app
 
     def sweep(self) -> None:
         self.app.send_task("conversations.run_due_turns")
+        self.app.send_task("whatsapp.sweep_inbound_events")
         self.app.send_task("whatsapp.sweep_stuck_messages")
 
     def close(self) -> None:
@@ -158,6 +160,13 @@ def test_distinct_webhooks_delivered_three_times_concurrently_store_each_once_an
         with WebServer(env=env, workers=2, threads=8) as web, QueueWorker(env=env):
             statuses = post_all(web.url, bodies, concurrency=24)
             assert Counter(statuses) == Counter({200: 3 * n})
+            # The webhooks store each event once (issue #16); the worker makes the messages.
+            assert InboundEvent.objects.count() == n
+            wait_for(
+                lambda: not InboundEvent.objects.exclude(status="done").exists(),
+                timeout=60 + n * 0.1,
+                interval=0.5,
+            )
             assert Message.objects.filter(direction="in").count() == n
             wait_for(lambda: all_answered(n), timeout=60 + n * 0.4, interval=1)
     assert_answered_exactly_once(n)
@@ -650,7 +659,7 @@ def test_database_restart_during_traffic_answers_503_writes_nothing_half_and_ans
 
 # --- bad input: every webhook endpoint, end to end through the test client ---------------------
 
-WEBHOOK_TABLES = (Message, Contact, Conversation)
+WEBHOOK_TABLES = (Message, Contact, Conversation, InboundEvent)
 FUZZ = hsettings(
     max_examples=int(120 * SCALE), deadline=None, derandomize=True, suppress_health_check=list(HealthCheck)
 )

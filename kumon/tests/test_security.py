@@ -16,7 +16,7 @@ from rest_framework.authtoken.models import Token
 
 from conversations.models import Message
 from kumon.tests.factories import MembershipFactory, UnitFactory, UserFactory
-from whatsapp.tests.conftest import payload
+from whatsapp.tests.conftest import payload, record_pending_events
 
 pytestmark = pytest.mark.django_db
 
@@ -116,12 +116,14 @@ def evolution(client: Client, i: int, instance: str = "kumon-vila-mariana", secr
     body = payload("evolution_messages_upsert_text.json")
     body["instance"] = instance
     body["data"]["key"]["id"] = f"THROTTLE{instance}{i:04d}"
-    return client.post(
+    response = client.post(
         "/api/v1/evolution/webhook",
         data=json.dumps(body),
         content_type="application/json",
         HTTP_X_WEBHOOK_SECRET=secret,
     )
+    record_pending_events()  # the inbound worker's part: events → messages
+    return response
 
 
 def test_webhooks_over_the_units_rate_get_429_with_retry_after_and_store_nothing(settings: Any) -> None:
@@ -154,12 +156,14 @@ def test_meta_webhooks_over_the_numbers_rate_get_429(settings: Any) -> None:
         body["entry"][0]["changes"][0]["value"]["messages"][0]["id"] = f"wamid.THROTTLE{i}"
         raw = json.dumps(body).encode()
         signature = "sha256=" + hmac.new(b"meta-app-secret", raw, hashlib.sha256).hexdigest()
-        return client.post(
+        response = client.post(
             "/api/v1/meta/webhook",
             data=raw,
             content_type="application/json",
             HTTP_X_HUB_SIGNATURE_256=signature,
         )
+        record_pending_events()  # the inbound worker's part: events → messages
+        return response
 
     assert [post(0).status_code, post(1).status_code] == [200, 429]
     assert Message.objects.filter(direction="in").count() == 1

@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 
 from whatsapp import selectors
+from whatsapp.models import InboundEvent
+from whatsapp.tasks import record_events
 from whatsapp.tests.fakes import FakeEvolution, FakeMeta
 from whatsapp.tests.stack import QueueWorker
 
@@ -22,6 +24,15 @@ SEND_QUEUE = f"whatsapp-send-{os.getpid()}"
 
 def payload(name: str) -> dict[str, Any]:
     return json.loads((PAYLOADS / name).read_text())
+
+
+def record_pending_events() -> int:
+    """What the inbound worker does with the `whatsapp.record_events` tasks the webhooks
+    published, run here: the task itself, in the test's process. A test inside a transaction
+    has no worker that could see its rows (and the publish waits for a commit that never comes).
+    Returns how many events were recorded."""
+    ids = list(InboundEvent.objects.filter(status=InboundEvent.Status.PENDING).values_list("pk", flat=True))
+    return record_events(event_ids=ids) if ids else 0
 
 
 @pytest.fixture(autouse=True)

@@ -14,6 +14,7 @@ from django.test import Client
 from conversations.models import Message
 from kumon.testing import wait_for, wait_until_drained
 from kumon.tests.factories import MembershipFactory, UnitFactory
+from whatsapp.models import InboundEvent
 from whatsapp.tests.conftest import payload
 
 SECRET = "s3cret-of-vila-mariana"
@@ -52,6 +53,9 @@ def test_same_webhook_delivered_three_times_concurrently_gives_one_message_and_o
     for t in threads:
         t.join(timeout=30)
     assert statuses == [200, 200, 200]
+    # One event stored (the duplicate check is the webhook's INSERT); the worker records it.
+    assert InboundEvent.objects.count() == 1
+    wait_for(lambda: InboundEvent.objects.filter(status="done").exists(), timeout=30)
     assert Message.objects.filter(direction="in").count() == 1
     inbound = Message.objects.get(direction="in")
     first = wait_for(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import time
 from typing import Any
 
@@ -19,7 +20,8 @@ from hypothesis import strategies as st
 from conversations.models import Conversation, Message
 from kumon.models import Contact, Unit
 from kumon.tests.factories import UnitFactory
-from whatsapp.tests.conftest import payload
+from whatsapp.models import InboundEvent
+from whatsapp.tests.conftest import payload, record_pending_events
 from whatsapp.webhook_auth import make_jwt
 
 EVOLUTION_URL = "/api/v1/evolution/webhook"
@@ -41,7 +43,9 @@ def post_evolution(
     data = body if isinstance(body, (bytes, str)) else json.dumps(body)
     if secret is not None:
         headers["HTTP_X_WEBHOOK_SECRET"] = secret
-    return client.post(url, data=data, content_type="application/json", **headers)
+    response = client.post(url, data=data, content_type="application/json", **headers)
+    record_pending_events()  # the worker's part (issue #16): events → messages
+    return response
 
 
 def sign(raw: bytes, secret: str = APP_SECRET) -> str:
@@ -55,11 +59,18 @@ def post_meta(client: Client, body: Any, *, signature: str | None = "auto") -> A
         headers["HTTP_X_HUB_SIGNATURE_256"] = sign(raw)
     elif signature is not None:
         headers["HTTP_X_HUB_SIGNATURE_256"] = signature
-    return client.post(META_URL, data=raw, content_type="application/json", **headers)
+    response = client.post(META_URL, data=raw, content_type="application/json", **headers)
+    record_pending_events()  # the worker's part (issue #16): events → messages
+    return response
 
 
 def stored() -> int:
-    return Message.objects.count() + Contact.objects.count() + Conversation.objects.count()
+    return (
+        Message.objects.count()
+        + Contact.objects.count()
+        + Conversation.objects.count()
+        + InboundEvent.objects.count()
+    )
 
 
 # --- Evolution ------------------------------------------------------------------------------
@@ -272,25 +283,42 @@ def test_evolution_receipts_move_the_status_forward_only(client: Client, unit: U
     assert ours.status == "read"
 
 
-@pytest.mark.django_db(transaction=True)
-def test_evolution_new_text_webhook_adds_no_query_to_the_ingest_service(client: Client, unit: Unit) -> None:
-    from conversations import services as conversation_services
-    from whatsapp import evolution
+def statements(captured: CaptureQueriesContext) -> list[str]:
+    """Each statement as its verb and the first table it names."""
+    found = []
+    for query in captured.captured_queries:
+        table = re.search(r'(?:FROM|INTO|UPDATE) "?(\w+)', query["sql"])
+        found.append(f"{query['sql'].split()[0]} {table.group(1) if table else ''}".strip())
+    return found
 
-    post_evolution(client, payload("evolution_messages_upsert_text_lid.json"))  # warm: contact, unit cache
-    direct = payload("evolution_messages_upsert_text.json")
-    direct["data"]["key"]["id"] = "DIRECT0001"
-    (event,) = evolution.parse_envelope(direct).events
-    with CaptureQueriesContext(connection) as service_only:
-        conversation_services.record_inbound(unit=unit, message=event)
-    with CaptureQueriesContext(connection) as through_view:
-        response = post_evolution(client, payload("evolution_messages_upsert_text.json"))
-    assert response.status_code == 200
-    # The unit comes from the per-process cache: the webhook costs exactly what record_inbound
-    # costs (9 round trips today: BEGIN, SELECT contact, SELECT open conversation, SELECT ... FOR
-    # UPDATE, SAVEPOINT, INSERT message, RELEASE SAVEPOINT, UPDATE conversation, COMMIT).
-    assert len(through_view) == len(service_only), "\n".join(
-        q["sql"][:120] for q in through_view.captured_queries
+
+@pytest.mark.django_db(transaction=True)
+def test_evolution_text_webhook_is_the_unit_lookup_and_one_insert(client: Client, unit: Unit) -> None:
+    def deliver(provider_id: str) -> Any:  # the request only: no worker's part
+        body = payload("evolution_messages_upsert_text.json")
+        body["data"]["key"]["id"] = provider_id
+        return client.post(
+            EVOLUTION_URL,
+            data=json.dumps(body),
+            content_type="application/json",
+            HTTP_X_WEBHOOK_SECRET=SECRET,
+        )
+
+    with CaptureQueriesContext(connection) as cold:
+        first = deliver("STATEMENTS1")
+    with CaptureQueriesContext(connection) as warm:
+        second = deliver("STATEMENTS2")
+    with CaptureQueriesContext(connection) as again:
+        duplicate = deliver("STATEMENTS2")
+    assert [r.json()["stored"] for r in (first, second, duplicate)] == [1, 1, 0]
+    # Issue #16: the request is its unit (from the per-process cache once read) and one
+    # INSERT … ON CONFLICT of the event, in autocommit (no BEGIN/COMMIT); the duplicate check is
+    # that INSERT. Contact, conversation, message and turn are the worker's.
+    insert = "INSERT whatsapp_inboundevent"
+    assert (statements(cold), statements(warm), statements(again)) == (
+        ["SELECT kumon_unit", insert],
+        [insert],
+        [insert],
     )
 
 
