@@ -115,6 +115,8 @@ def respond(*, conversation: Conversation, messages: list[Message], now: dt.date
         turn.answers.append(turn.say("decline"))
         turn.flow.extend(talk.prompt_for_step(turn))
         return turn.result()
+    if u.facts.enrolled and not u.has(Intent.BOOK):
+        turn.state.flow.student_family = True  # "o Cauã faz mat aí": lessons and fees from now on
     answered = answers.answer(turn, u)
     if turn.state.step != Step.CLARIFY:
         visits.handle(turn, u)
@@ -127,7 +129,6 @@ def respond(*, conversation: Conversation, messages: list[Message], now: dt.date
             and turn.sources
             and not turn.state.flow.cta_offered
             and not turn.state.flow.student_family
-            and not u.facts.enrolled
             and turn.state.step in (Step.NONE, Step.CTA)
         ):
             turn.state.flow.cta_offered = True

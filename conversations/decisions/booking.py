@@ -503,8 +503,6 @@ def advance(turn: Turn, u: Understood, *, changed: bool) -> None:
     )
     child_facts = any(c.name or c.age or c.school_year for c in u.facts.children) or bool(u.facts.parent_name)
     # "a Alice é aluna aí e amanhã não vai": a student's family speaks of lessons, not a first visit.
-    if u.facts.enrolled and not u.has(Intent.BOOK):
-        flow.student_family = True
     student = flow.student_family and not u.has(Intent.BOOK)
     # A day said beside facts is a wish only when the sentence asks for a time ("Pedro, 6, quinta
     # 15h?"), not "meu filho de 3 anos já pode? vcs abrem sábado?".

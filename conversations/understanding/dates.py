@@ -394,7 +394,7 @@ _RULED_OUT = re.compile(
 # A time the parent is busy until, not the time they ask for ("saio do trabalho 17h30").
 _CONSTRAINT_BEFORE = re.compile(
     r"\b(?:saio|sai|largo|chego|trabalho|termino|acabo|fico|estou|to|tou|busco|pego"
-    r"|get off|finish|leave|work until|salgo|trabajo|termino)\b[^0-9?!.]{0,20}$"
+    r"|get off|finish|leave|work until|salgo|trabajo)\b[^0-9?!.]{0,20}$"
 )
 
 

@@ -301,9 +301,10 @@ _OWN_LANGUAGE = re.compile(
     r"|\b(?:fala|falam|falar|habla|hablan|hablar|speak|speaks|speaking)\s+(?:(?:bem|bien|muito|mucho|well|good|much|any|a lot of|a little|pouco|poco|nada de|um pouco de|un poco de)\s+)?(?:o\s+|el\s+)?$"
 )
 # "melhorar meu inglês", "improve my English": the adult's own subject to study.
-_IMPROVE_OWN = re.compile(
-    r"\b(?:melhorar|aprender|estudar|treinar|reforcar|praticar|desenvolver|improve|learn|practice|mejorar|aprender)\s+(?:o\s+)?(?:meu|my|mi)\s+$"
+_IMPROVE = (
+    r"(?:melhorar|aprender|estudar|treinar|reforcar|praticar|desenvolver|improve|learn|practice|mejorar)"
 )
+_IMPROVE_OWN = re.compile(r"\b" + _IMPROVE + r"\s+(?:o\s+)?(?:meu|my|mi)\s+$")
 # "faz 6 só em março", "vai fazer 7 mês que vem": a birthday to come, not the age now.
 _FUTURE_BIRTHDAY = re.compile(
     r"^\s*(?:anos?\s*)?(?:so\s+)?(?:em|no|na|agora em|ano que vem|mes que vem|semana que vem|daqui|logo|in|next)\b"
@@ -333,7 +334,7 @@ _FOR_SELF = re.compile(
     r"|\bfor myself\b|\b(?:para|por) mi mism[oa]\b|\bsou (?:eu|eu mesm[oa]) (?:o|a) alun[oa]\b"
     # an adult speaking of their own age or their own English ("tenho 24 anos", "melhorar meu ingles")
     r"|\b(?:eu )?tenho (?:1[6-9]|[2-9]\d) anos\b|\bi'?m (?:1[6-9]|[2-9]\d)(?: years old)?\b"
-    r"|\b(?:melhorar|aprender|estudar|treinar|reforcar|praticar) (?:o )?meu (?:ingles|portugues|japones|matematica)\b"
+    r"|\b" + _IMPROVE + r" (?:o )?meu (?:ingles|portugues|japones|matematica)\b"
 )
 _HEARD = re.compile(
     r"\b(indicacao|indicou|indicaram|recomendou|recomendacao|instagram|insta|facebook|google|tiktok|youtube|site"
@@ -691,31 +692,17 @@ def extract(text: str, *, step: Step = Step.NONE) -> Facts:
 
 def _signed(facts: Facts, original: str, *, step: Step) -> None:
     """ "…, ele tem 5 anos, portugues. Paulo": a name standing alone in a message that names the
-    child elsewhere is the parent signing it."""
-    if facts.parent_name:
+    child elsewhere is the parent signing it; so is "8h. Marcelo. Bryan o nome dele" at "E qual é
+    o seu nome?"."""
+    if facts.parent_name or not facts.children:
         return
-    alone = {
-        fold(segment.strip())
+    alone = [
+        segment.strip()
         for segment in re.split(r"[.!?\n]+", original)
         if re.fullmatch(r"\s*" + _NAME_WORD + r"(?:\s+" + _NAME_WORD + r")?\s*", segment)
-    }
-    if step == Step.ASK_PARENT_NAME and facts.children:
-        # "8h. Marcelo. Bryan o nome dele" at "E qual é o seu nome?": the lone name is the parent's
-        names, _ = given_names()
-        children = {fold(c.name) for c in facts.children if c.name}
-        for segment in re.split(r"[.!?\n]+", original):
-            word = fold(segment.strip())
-            if (
-                word in alone
-                and word.split()[0] in names
-                and word not in children
-                and word not in not_names()
-            ):
-                facts.parent_name = _clean_name(segment.strip(), strict=False)
-                return
-    if len(facts.children) < 2:
-        return
-    named = [
+    ]
+    folded = fold(original)
+    known = [
         c
         for c in facts.children
         if c.name
@@ -724,13 +711,22 @@ def _signed(facts: Facts, original: str, *, step: Step) -> None:
             or c.school_year
             or c.subjects
             or re.search(
-                re.escape(fold(c.name)) + r",?\s+(?:e\s+)?o nome (?:dele|dela|do menino|da menina)",
-                fold(original),
+                re.escape(fold(c.name)) + r",?\s+(?:e\s+)?o nome (?:dele|dela|do menino|da menina)", folded
             )
         )
     ]
+    if step == Step.ASK_PARENT_NAME:
+        names, _ = given_names()
+        children = {fold(c.name) for c in facts.children}
+        for segment in alone:
+            word = fold(segment)
+            if word.split()[0] in names and word not in children and word not in not_names():
+                facts.parent_name = _clean_name(segment, strict=False)
+                return
+    if not known:
+        return
     for child in facts.children:
-        if child.name and fold(child.name) in alone and named and child not in named and not child.age:
+        if child.name and child not in known and not child.age and fold(child.name) in map(fold, alone):
             facts.parent_name = child.name
             facts.children.remove(child)
             return
@@ -748,7 +744,7 @@ _NOT_CHILD_BEFORE = re.compile(
 _HOME_PLACE_BEFORE = re.compile(
     r"\b(?:somos|sou|viemos|vim|venho|vindos?|vindas?|moro|moramos|morava|morei|nasci|nascemos|we are|we're|i am|i'm"
     r"|came|come|live|lived|living|vivimos|vivo|venimos|soy)\s+(?:de|do|da|dos|das|em|no|na|from|in|en)\s*$"
-    r"|\b(?:mudamos|mudei|mudaram|nos mudamos|moved|moving|mudamos)\s+(?:de|do|da|from)\s*$"
+    r"|\b(?:mudamos|mudei|mudaram|moved|moving)\s+(?:de|do|da|from)\s*$"
 )
 # Brazilian cities that are also first names, and what puts a place before them.
 _CITIES_THAT_ARE_NAMES = frozenset(
